@@ -1,0 +1,87 @@
+# clinicdesk: `make run` serves the demo practice, `make test` runs the whole suite.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# A Python >= 3.12: a working python3.13/python3.12 on PATH first, then pyenv's installed versions.
+PYTHON ?= $(shell bash scripts/find_python.sh)
+VENV := .venv
+VPY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help venv deps assets install migrate demo run worker test test-fast browser-deps lint bench clean
+
+help:
+	@echo "make run      install, migrate, load the demo practice and serve http://$(HOST):$(PORT)"
+	@echo "make install  dependencies, front-end assets and migrations only"
+	@echo "make test     install what the tests need and run the whole suite"
+	@echo "make lint     ruff (with the bandit rules)"
+	@echo "make bench    benchmark scripts; numbers go to docs/benchmarks.md"
+
+$(VPY):
+	@test -n "$(PYTHON)" || { echo "No Python >= 3.12 found (tried python3.13, python3.12 and pyenv)."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(UV): | $(VPY)
+	$(VPY) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(STAMP): requirements.lock pyproject.toml | $(UV)
+	$(UV) pip sync --quiet --python $(VPY) requirements.lock
+	touch $(STAMP)
+
+deps: $(STAMP)
+
+node_modules/.package-lock.json: package-lock.json package.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+VENDOR := clinicdesk/static/vendor
+$(VENDOR)/htmx.min.js: node_modules/.package-lock.json
+	@mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
+
+assets: $(VENDOR)/htmx.min.js
+
+install: deps assets migrate
+
+migrate: deps
+	@mkdir -p var
+	$(VPY) manage.py migrate --noinput
+
+demo: install
+	$(VPY) manage.py seed_demo
+
+run: demo
+	$(VPY) manage.py serve --host $(HOST) --port $(PORT)
+
+worker: deps
+	$(VPY) manage.py db_worker
+
+# Chromium from Debian for the browser tests, installed only when missing.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "Installing Debian chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@command -v pdftotext >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq poppler-utils >/dev/null; }
+
+test: deps assets browser-deps
+	$(VPY) -m pytest $(PYTEST_ARGS)
+
+test-fast: deps assets
+	$(VPY) -m pytest -m "not browser" $(PYTEST_ARGS)
+
+lint: deps
+	$(VPY) -m ruff check .
+
+bench: install
+	$(VPY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) node_modules var clinicdesk/static/vendor

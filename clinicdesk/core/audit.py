@@ -1,0 +1,116 @@
+"""The audit trail: one function writes every audit row, chained by hash to the row before it."""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Model
+
+from .choices import AuditChannel, AuditOutcome
+from .models import AuditEvent
+
+# PostgreSQL advisory lock key that serializes appends to the chain across processes.
+_CHAIN_LOCK = 7_312_004
+
+
+@dataclass
+class RequestContext:
+    ip_address: str | None = None
+    user_agent: str = ""
+    request_id: str = ""
+    path: str = ""
+    channel: str = AuditChannel.PAGE
+
+
+request_context: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar("audit_request", default=None)
+
+
+def _patient_of(target: Model | None, patient: Model | None) -> Model | None:
+    if patient is not None:
+        return patient
+    if target is not None and target._meta.label == "patients.Patient":
+        return target
+    return getattr(target, "patient", None) if target is not None else None
+
+
+def _actor_fields(actor) -> tuple[int | None, str, int | None]:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return None, "", None
+    return actor.pk, actor.get_username(), actor.organization_id
+
+
+@transaction.atomic
+def audit_event(
+    *,
+    action: str,
+    actor=None,
+    target: Model | None = None,
+    patient: Model | None = None,
+    organization_id: int | None = None,
+    outcome: str = AuditOutcome.SUCCESS,
+    summary: str = "",
+    changes: dict[str, Any] | None = None,
+    channel: str | None = None,
+    actor_label: str = "",
+) -> AuditEvent:
+    """Append one row to the audit chain. Patient reads, changes, denials and sign-ins all come through here."""
+    ctx = request_context.get() or RequestContext(channel=AuditChannel.SYSTEM)
+    actor_id, label, actor_org = _actor_fields(actor)
+    patient = _patient_of(target, patient)
+    if organization_id is None:
+        organization_id = getattr(target, "organization_id", None) or getattr(patient, "organization_id", None) or actor_org
+    event = AuditEvent(
+        organization_id=organization_id,
+        actor_id=actor_id,
+        actor_label=(label or actor_label)[:150],
+        action=action,
+        outcome=outcome,
+        channel=channel or ctx.channel,
+        patient_id=patient.pk if patient is not None else None,
+        patient_label=_patient_label(patient),
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None and target.pk is not None else "",
+        summary=summary[:300],
+        changes=changes or {},
+        ip_address=ctx.ip_address,
+        user_agent=ctx.user_agent[:300],
+        request_id=ctx.request_id,
+        path=ctx.path[:300],
+    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
+    last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+    event.prev_hash = last or AuditEvent.GENESIS
+    event.hash = event.compute_hash()
+    event.save(force_insert=True)
+    return event
+
+
+def _patient_label(patient) -> str:
+    if patient is None:
+        return ""
+    mrn = getattr(patient, "mrn", "")
+    return f"{patient} ({mrn})"[:200] if mrn else str(patient)[:200]
+
+
+def audit_verify(*, batch: int = 5000) -> tuple[int, AuditEvent | None, str]:
+    """Walk the chain in order. Returns (rows checked, first broken row or None, what is wrong)."""
+    expected_prev = AuditEvent.GENESIS
+    checked = 0
+    last_id = 0
+    while True:
+        rows = list(AuditEvent.objects.filter(id__gt=last_id).order_by("id")[:batch])
+        if not rows:
+            return checked, None, ""
+        for row in rows:
+            if row.prev_hash != expected_prev:
+                return checked, row, "its link to the previous row is broken (a row was removed or reordered)"
+            if row.compute_hash() != row.hash:
+                return checked, row, "its content does not match its hash (the row was changed)"
+            expected_prev = row.hash
+            checked += 1
+            last_id = row.id

@@ -1,0 +1,27 @@
+"""Navigation by role: each entry shows only to roles whose permissions open it."""
+
+from django.urls import reverse
+
+from .permissions import Perm
+
+NAV = [
+    ("Today", "home", Perm.DASHBOARD),
+    ("Patients", "patients:list", Perm.PATIENT_VIEW),
+    ("Audit log", "core:audit_log", Perm.AUDIT_VIEW),
+    ("Users", "core:user_list", Perm.USERS_MANAGE),
+]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items = []
+    for label, name, code in NAV:
+        if user.has_perm_code(code):
+            url = reverse(name)
+            items.append({"label": label, "url": url, "active": request.path.startswith(url) and url != "/"})
+    return {
+        "nav_items": items,
+        "can_search_patients": user.has_perm_code(Perm.PATIENT_VIEW),
+    }

@@ -1,0 +1,52 @@
+"""What each role may do. Every view and API endpoint names one of these codes; anything else is denied."""
+
+from .choices import Role
+
+
+class Perm:
+    """Permission codes, grouped by app."""
+
+    PATIENT_VIEW = "patients.view"
+    PATIENT_CREATE = "patients.create"
+    PATIENT_CHANGE = "patients.change"
+    PATIENT_MERGE = "patients.merge"
+    PATIENT_EXPORT = "patients.export"
+    DOCUMENT_VIEW = "documents.view"
+    DOCUMENT_UPLOAD = "documents.upload"
+    AUDIT_VIEW = "audit.view"
+    AUDIT_EXPORT = "audit.export"
+    PRACTICE_MANAGE = "practice.manage"
+    USERS_MANAGE = "users.manage"
+    DASHBOARD = "dashboard.view"
+    API_TOKENS = "api_tokens.manage"
+
+
+_EVERY_STAFF = {Perm.DASHBOARD, Perm.API_TOKENS}
+_CHART = {Perm.PATIENT_VIEW, Perm.PATIENT_CREATE, Perm.PATIENT_CHANGE, Perm.DOCUMENT_VIEW, Perm.DOCUMENT_UPLOAD}
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.FRONT_DESK: frozenset(_EVERY_STAFF | _CHART),
+    Role.CLINICIAN: frozenset(_EVERY_STAFF | _CHART),
+    Role.NURSE: frozenset(_EVERY_STAFF | _CHART),
+    Role.BILLER: frozenset(_EVERY_STAFF | {Perm.PATIENT_VIEW, Perm.PATIENT_CHANGE, Perm.DOCUMENT_VIEW, Perm.DOCUMENT_UPLOAD, Perm.PATIENT_EXPORT}),
+    Role.OFFICE_MANAGER: frozenset(
+        _EVERY_STAFF | _CHART | {Perm.PATIENT_MERGE, Perm.PATIENT_EXPORT, Perm.AUDIT_VIEW, Perm.USERS_MANAGE}
+    ),
+    Role.ADMINISTRATOR: frozenset(
+        _EVERY_STAFF
+        | _CHART
+        | {Perm.PATIENT_MERGE, Perm.PATIENT_EXPORT, Perm.AUDIT_VIEW, Perm.AUDIT_EXPORT, Perm.PRACTICE_MANAGE, Perm.USERS_MANAGE}
+    ),
+    # The auditor reads the audit trail and nothing else.
+    Role.AUDITOR: frozenset({Perm.DASHBOARD, Perm.AUDIT_VIEW, Perm.AUDIT_EXPORT}),
+}
+
+ALL_PERMISSIONS: frozenset[str] = frozenset(code for codes in ROLE_PERMISSIONS.values() for code in codes)
+
+
+def role_has(role: str, code: str) -> bool:
+    return code in ROLE_PERMISSIONS.get(role, frozenset())
+
+
+def roles_with(code: str) -> list[str]:
+    return [role for role, codes in ROLE_PERMISSIONS.items() if code in codes]

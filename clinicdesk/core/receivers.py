@@ -1,0 +1,44 @@
+"""Signal receivers that feed the audit chain: model changes recorded by django-auditlog, and sign-ins."""
+
+from auditlog.models import LogEntry
+from auditlog.signals import post_log
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from .audit import audit_event
+from .choices import AuditOutcome
+
+_VERBS = {LogEntry.Action.CREATE: "created", LogEntry.Action.UPDATE: "updated", LogEntry.Action.DELETE: "deleted"}
+
+
+@receiver(post_log, dispatch_uid="clinicdesk_audit_chain")
+def chain_model_change(sender, instance, action, changes, log_entry, log_created, **kwargs):
+    """Every create, update and delete that django-auditlog records also enters the hash chain."""
+    verb = _VERBS.get(action)
+    if verb is None or not log_created:
+        return
+    actor = log_entry.actor if log_entry is not None else None
+    audit_event(
+        action=f"{sender._meta.model_name}.{verb}",
+        actor=actor,
+        target=instance,
+        summary=f"{sender._meta.verbose_name.capitalize()} {verb}",
+        changes=changes or {},
+    )
+
+
+@receiver(user_logged_in, dispatch_uid="clinicdesk_login")
+def on_login(sender, request, user, **kwargs):
+    audit_event(action="auth.login", actor=user, summary="Signed in")
+
+
+@receiver(user_logged_out, dispatch_uid="clinicdesk_logout")
+def on_logout(sender, request, user, **kwargs):
+    if user is not None:
+        audit_event(action="auth.logout", actor=user, summary="Signed out")
+
+
+@receiver(user_login_failed, dispatch_uid="clinicdesk_login_failed")
+def on_login_failed(sender, credentials, request=None, **kwargs):
+    attempted = str(credentials.get("username") or credentials.get("email") or "")[:150]
+    audit_event(action="auth.login_failed", outcome=AuditOutcome.FAILED, actor_label=attempted, summary="Sign-in failed")

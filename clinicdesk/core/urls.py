@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "core"
+
+urlpatterns = [
+    path("audit/", views.audit_log, name="audit_log"),
+    path("audit/export.csv", views.audit_log_export, name="audit_log_export"),
+    path("users/", views.user_list, name="user_list"),
+    path("users/<int:user_id>/deactivate", views.user_deactivate, name="user_deactivate"),
+    path("api-tokens/", views.api_tokens, name="api_tokens"),
+    path("api-tokens/<int:token_id>/revoke", views.api_token_revoke, name="api_token_revoke"),
+]

@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from clinicdesk.core import views as core_views
+
+admin.site.site_header = "clinicdesk administration"
+# The Django admin is for superusers only; staff work in the application's own pages.
+admin.site.has_permission = lambda request: request.user.is_active and request.user.is_superuser
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("practice/", include("clinicdesk.core.urls")),
+    path("patients/", include("clinicdesk.patients.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = "clinicdesk.core.views.permission_denied"
+handler404 = "clinicdesk.core.views.not_found"
+handler400 = "clinicdesk.core.views.bad_request"
+handler500 = "clinicdesk.core.views.server_error"

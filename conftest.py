@@ -1,0 +1,83 @@
+"""Fixtures shared by every app's tests and the browser tests."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from clinicdesk.core.choices import Role
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+
+SHARED_DATA = Path(__file__).resolve().parent.parent / "shared" / "data"
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def org(db):
+    from clinicdesk.core.tests.factories import OrganizationFactory
+
+    return OrganizationFactory(name="Riverside Test Practice", slug="riverside-test")
+
+
+@pytest.fixture
+def other_org(db):
+    from clinicdesk.core.tests.factories import OrganizationFactory
+
+    return OrganizationFactory(name="Elsewhere Clinic", slug="elsewhere")
+
+
+@pytest.fixture
+def make_user(db, org):
+    from clinicdesk.core.tests.factories import UserFactory
+
+    def make(role: str = Role.FRONT_DESK, organization=None, **kwargs):
+        return UserFactory(role=role, organization=organization or org, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def front_desk(make_user):
+    return make_user(Role.FRONT_DESK, username="frontdesk")
+
+
+@pytest.fixture
+def administrator(make_user):
+    return make_user(Role.ADMINISTRATOR, username="admin1")
+
+
+@pytest.fixture
+def auditor(make_user):
+    return make_user(Role.AUDITOR, username="auditor1")
+
+
+@pytest.fixture
+def client_as(client):
+    """`client_as(user)` signs the test client in as that user."""
+
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def shared_data():
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared test data not found at {SHARED_DATA} (present in CI and developer checkouts only)")
+    return SHARED_DATA
+
+
+# Browser tests: Debian's Chromium, never a downloaded browser.
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+        "args": [
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run", "--disable-sync", "--disable-quic",
+        ],
+    }
