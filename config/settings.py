@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "allauth.usersessions",
     "auditlog",
+    "ninja",
     "django_tasks_db",
     "clinicdesk.core",
     "clinicdesk.patients",

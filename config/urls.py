@@ -3,6 +3,8 @@ from django.urls import include, path
 
 from clinicdesk.core import views as core_views
 
+from .api import api
+
 admin.site.site_header = "clinicdesk administration"
 # The Django admin is for superusers only; staff work in the application's own pages.
 admin.site.has_permission = lambda request: request.user.is_active and request.user.is_superuser
@@ -13,6 +15,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("practice/", include("clinicdesk.core.urls")),
     path("patients/", include("clinicdesk.patients.urls")),
+    path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]
 

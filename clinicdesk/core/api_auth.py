@@ -1,0 +1,74 @@
+"""How the REST API knows who is calling and what they may do.
+
+Personal API tokens (Bearer) or the signed-in browser session (with CSRF). Every route then
+declares the permission it needs with `api_requires`; a token adds its own scopes on top of the role.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja.security import APIKeyCookie, HttpBearer
+
+from .audit import audit_event
+from .choices import AuditOutcome
+from .models import ApiToken
+
+API_ACCESS_ATTR = "clinicdesk_api_access"
+
+
+class TokenAuth(HttpBearer):
+    """`Authorization: Bearer cdk_…`: a personal token, looked up by its hash."""
+
+    def authenticate(self, request: HttpRequest, token: str):
+        if not token.startswith("cdk_"):
+            return None
+        found = ApiToken.objects.select_related("user", "user__organization").filter(
+            token_hash=ApiToken.hash_secret(token)
+        ).first()
+        if found is None or not found.is_usable:
+            audit_event(action="api.token_rejected", outcome=AuditOutcome.DENIED, summary="Unknown, expired or revoked API token")
+            return None
+        now = timezone.now()
+        if found.last_used_at is None or (now - found.last_used_at).total_seconds() > 60:
+            ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
+        request.user = found.user
+        request.api_token = found
+        return found.user
+
+
+class SessionAuth(APIKeyCookie):
+    """The browser's signed-in session; unsafe methods must carry the CSRF token."""
+
+    param_name = "sessionid"
+
+    def __init__(self) -> None:
+        super().__init__(csrf=True)
+
+    def authenticate(self, request: HttpRequest, key: str | None):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            request.api_token = None
+            return user
+        return None
+
+
+def api_requires(*codes: str) -> Callable[[Callable], Callable]:
+    """Declare and enforce the permission codes an API route needs (role, and token scopes when a token is used)."""
+
+    def decorator(func: Callable) -> Callable:
+        @wraps(func)
+        def wrapped(request: HttpRequest, *args, **kwargs):
+            user = request.user
+            token = getattr(request, "api_token", None)
+            allowed = all(user.has_perm_code(c) for c in codes) and (token is None or all(c in token.scopes for c in codes))
+            if not allowed:
+                raise PermissionDenied(f"Needs {', '.join(codes)}")
+            return func(request, *args, **kwargs)
+
+        setattr(wrapped, API_ACCESS_ATTR, codes)
+        return wrapped
+
+    return decorator

@@ -1,0 +1,5 @@
+"""API routes for patient records."""
+
+from ninja import Router
+
+router = Router(tags=["patients"])
