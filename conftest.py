@@ -81,3 +81,13 @@ def browser_type_launch_args(browser_type_launch_args):
             "--no-first-run", "--disable-sync", "--disable-quic",
         ],
     }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Every test starts with an empty cache: allauth's sign-in throttling and used-TOTP-code marks live there."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

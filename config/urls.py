@@ -8,6 +8,8 @@ from .api import api
 admin.site.site_header = "clinicdesk administration"
 # The Django admin is for superusers only; staff work in the application's own pages.
 admin.site.has_permission = lambda request: request.user.is_active and request.user.is_superuser
+# ...and they sign in through allauth like everyone else (throttled, with the two-factor step).
+admin.site.login = core_views.admin_login
 
 urlpatterns = [
     path("", core_views.home, name="home"),

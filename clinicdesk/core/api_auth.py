@@ -10,6 +10,7 @@ from functools import wraps
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.utils import timezone
+from ninja.operation import PathView
 from ninja.security import APIKeyCookie, HttpBearer
 
 from .audit import audit_event
@@ -17,6 +18,32 @@ from .choices import AuditOutcome
 from .models import ApiToken
 
 API_ACCESS_ATTR = "clinicdesk_api_access"
+
+
+def _allowed(user, token: ApiToken | None, codes: tuple[str, ...]) -> bool:
+    return all(user.has_perm_code(c) for c in codes) and (token is None or all(c in token.scopes for c in codes))
+
+
+def _declared_codes(request: HttpRequest) -> tuple[str, ...] | None:
+    """The codes the called operation declares with `api_requires`, known before its input is parsed."""
+    func = getattr(getattr(request, "resolver_match", None), "func", None)
+    for cell in getattr(func, "__closure__", None) or ():
+        try:
+            path_view = cell.cell_contents
+        except ValueError:
+            continue
+        if isinstance(path_view, PathView):
+            operation = path_view._find_operation(request)
+            return getattr(operation.view_func, API_ACCESS_ATTR, None) if operation is not None else None
+    return None
+
+
+def _check_before_parsing(request: HttpRequest, user, token: ApiToken | None) -> None:
+    # Refuse a caller who lacks the permission before the request body is validated, so that a
+    # malformed body never tells them more (a 400 naming the fields) than a plain 403 would.
+    codes = _declared_codes(request)
+    if codes and not _allowed(user, token, codes):
+        raise PermissionDenied(f"Needs {', '.join(codes)}")
 
 
 class TokenAuth(HttpBearer):
@@ -36,6 +63,7 @@ class TokenAuth(HttpBearer):
             ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
         request.user = found.user
         request.api_token = found
+        _check_before_parsing(request, found.user, found)
         return found.user
 
 
@@ -51,6 +79,7 @@ class SessionAuth(APIKeyCookie):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             request.api_token = None
+            _check_before_parsing(request, user, None)
             return user
         return None
 
@@ -63,8 +92,7 @@ def api_requires(*codes: str) -> Callable[[Callable], Callable]:
         def wrapped(request: HttpRequest, *args, **kwargs):
             user = request.user
             token = getattr(request, "api_token", None)
-            allowed = all(user.has_perm_code(c) for c in codes) and (token is None or all(c in token.scopes for c in codes))
-            if not allowed:
+            if not _allowed(user, token, codes):
                 raise PermissionDenied(f"Needs {', '.join(codes)}")
             return func(request, *args, **kwargs)
 

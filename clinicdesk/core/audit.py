@@ -114,3 +114,25 @@ def audit_verify(*, batch: int = 5000) -> tuple[int, AuditEvent | None, str]:
             expected_prev = row.hash
             checked += 1
             last_id = row.id
+
+
+def audit_chain_check() -> dict[str, Any]:
+    """Verify the chain and write the outcome into the chain itself, so scheduled checks leave a trace.
+
+    A broken chain is recorded as a failed `audit.chain_broken` event naming the first bad row;
+    the new row still links to the last row, so the check never hides the damage it found.
+    """
+    checked, broken, reason = audit_verify()
+    if broken is None:
+        audit_event(
+            action="audit.verified", channel=AuditChannel.SYSTEM, summary=f"Audit chain intact: {checked} row{'' if checked == 1 else 's'} checked"
+        )
+        return {"intact": True, "checked": checked, "broken_id": None, "reason": ""}
+    audit_event(
+        action="audit.chain_broken",
+        outcome=AuditOutcome.FAILED,
+        channel=AuditChannel.SYSTEM,
+        summary=f"Audit chain broken at row {broken.id}: {reason}; {checked} rows before it are intact",
+        changes={"broken_id": broken.id, "checked": checked},
+    )
+    return {"intact": False, "checked": checked, "broken_id": broken.id, "reason": reason}

@@ -9,6 +9,7 @@ NAV = [
     ("Patients", "patients:list", Perm.PATIENT_VIEW),
     ("Audit log", "core:audit_log", Perm.AUDIT_VIEW),
     ("Users", "core:user_list", Perm.USERS_MANAGE),
+    ("Sign-in rules", "core:organization_settings", Perm.PRACTICE_MANAGE),
 ]
 
 

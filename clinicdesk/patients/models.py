@@ -22,8 +22,13 @@ from .choices import (
     PatientStatus,
     Relationship,
 )
+from .search import search_fields
 
 PUBLIC_ID_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+# The patient fields that search_name and search_phones are derived from.
+SEARCH_SOURCE_FIELDS = frozenset(
+    {"first_name", "middle_name", "last_name", "preferred_name", "phone_mobile", "phone_home", "phone_work"}
+)
 
 
 def new_public_id() -> str:
@@ -87,6 +92,15 @@ class Patient(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+    def save(self, *args, **kwargs):
+        # Every save path keeps the search columns right, so no caller can forget them (bulk_create and
+        # QuerySet.update() bypass this and must fill them themselves, as demo.py does).
+        self.search_name, self.search_phones = search_fields(self)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and SEARCH_SOURCE_FIELDS.intersection(update_fields):
+            kwargs["update_fields"] = {*update_fields, "search_name", "search_phones"}
+        super().save(*args, **kwargs)
 
     @property
     def display_name(self) -> str:

@@ -1,0 +1,96 @@
+"""Every view says who may open it, and every API operation says what permission it needs.
+
+The deny-by-default middleware already refuses an undeclared view at run time; these tests name
+the undeclared ones before anyone tries them, and keep the short lists of public and any-signed-in
+views under review.
+"""
+
+from clinicdesk.core.api_auth import API_ACCESS_ATTR
+from clinicdesk.core.permissions import ALL_PERMISSIONS, Perm
+from config.api import api
+
+from .urlwalk import all_routes
+
+ROUTES = all_routes()
+
+# Views anyone may open, and views any signed-in user may open. Adding to these lists is a review decision.
+PUBLIC = {"healthz", "admin:login"}
+ANY_SIGNED_IN = {"core:api_tokens", "core:api_token_revoke", "api:openapi-json", "api:openapi-view"}
+
+# Views (a name, or a prefix ending in *) that must require at least this permission; first match wins.
+SENSITIVE = [
+    ("core:audit_log_export", Perm.AUDIT_EXPORT),
+    ("core:audit_log", Perm.AUDIT_VIEW),
+    ("core:user_*", Perm.USERS_MANAGE),
+    ("core:organization_settings", Perm.PRACTICE_MANAGE),
+    ("patients:document", Perm.DOCUMENT_VIEW),
+    ("patients:document_upload", Perm.DOCUMENT_UPLOAD),
+    ("patients:*", Perm.PATIENT_VIEW),
+]
+
+
+def _matches(label: str, pattern: str) -> bool:
+    return label.startswith(pattern[:-1]) if pattern.endswith("*") else label == pattern
+
+
+def test_every_view_declares_who_may_open_it():
+    undeclared = sorted(
+        f"{r.label} ({r.module})" for r in ROUTES if r.access is None and not r.self_guarded
+    )
+    assert not undeclared, "views without @public/@signed_in/@requires:\n  " + "\n  ".join(undeclared)
+
+
+def test_every_api_operation_declares_its_permission():
+    operations = [op for r in ROUTES for op in r.api_operations]
+    assert operations, "the URL walk found no API operations"
+    undeclared = sorted(op.label for op in operations if not op.codes)
+    assert not undeclared, "API operations without @api_requires:\n  " + "\n  ".join(undeclared)
+    unknown = sorted(f"{op.label}: {c}" for op in operations for c in op.codes or () if c not in ALL_PERMISSIONS)
+    assert not unknown, "API operations requiring codes no role has:\n  " + "\n  ".join(unknown)
+
+
+def test_the_api_routers_and_the_url_walk_agree():
+    """Every operation registered on the API's routers is reachable through the URL patterns the walk sees."""
+    api.urls  # noqa: B018  (building the URLs binds the routers)
+    registered = {
+        op.view_func
+        for _, router in api._routers
+        for path_view in router.path_operations.values()
+        for op in path_view.operations
+    }
+    walked = {op.view_func for r in ROUTES for op in r.api_operations}
+    missing = sorted(f"{f.__module__}.{f.__name__}" for f in registered - walked)
+    assert not missing, f"API operations the URL walk does not reach: {missing}"
+    for func in registered:
+        assert getattr(func, API_ACCESS_ATTR, None), f"{func.__module__}.{func.__name__} has no api_requires"
+
+
+def test_declared_permission_codes_exist():
+    unknown = sorted(
+        f"{r.label}: {c}" for r in ROUTES
+        if isinstance(r.access, tuple) for c in r.access[1] if c not in ALL_PERMISSIONS
+    )
+    assert not unknown, "views requiring codes no role has (nobody could open them):\n  " + "\n  ".join(unknown)
+
+
+def test_public_views_are_only_the_reviewed_ones():
+    public = {r.label for r in ROUTES if r.access == "public"}
+    assert public <= PUBLIC, f"new public views need a review: {sorted(public - PUBLIC)}"
+
+
+def test_views_open_to_any_signed_in_user_are_only_the_reviewed_ones():
+    signed_in = {r.label for r in ROUTES if r.access == "signed_in"}
+    assert signed_in <= ANY_SIGNED_IN, f"new any-signed-in views need a review: {sorted(signed_in - ANY_SIGNED_IN)}"
+
+
+def test_sensitive_views_require_their_permission():
+    problems = []
+    for route in ROUTES:
+        for pattern, code in SENSITIVE:
+            if _matches(route.label, pattern):
+                access = route.access
+                codes = access[1] if isinstance(access, tuple) else ()
+                if code not in codes:
+                    problems.append(f"{route.label} declares {access!r}, expected to need {code}")
+                break
+    assert not problems, "\n".join(problems)
