@@ -57,8 +57,9 @@ demo: install
 run: demo
 	$(VPY) manage.py serve --host $(HOST) --port $(PORT)
 
+# A task worker on its own: RQ when REDIS_URL is set (with the scheduler for deferred tasks), else the database queue.
 worker: deps
-	$(VPY) manage.py db_worker
+	$(VPY) manage.py $(if $(REDIS_URL),rqworker default --with-scheduler,db_worker)
 
 # Chromium from Debian for the browser tests, installed only when missing.
 browser-deps:

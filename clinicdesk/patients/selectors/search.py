@@ -36,8 +36,8 @@ MAX_LIMIT = 100
 # Past this many text-index matches, reading the name index in order finds a page sooner than
 # fetching and sorting every match (about the square root of rows x page size at a million rows).
 DENSE_MATCHES = 3000
-WALK_CHUNK = 2000
-WALK_CHUNKS_BEFORE_INDEX = 2
+WALK_CHUNK = 5000
+WALK_CHUNKS_BEFORE_INDEX = 1
 # The FTS5 table that migration 0002 keeps in step with patients_patient (SQLite only).
 FTS_MATCH_SQL = "SELECT rowid FROM patients_patient_fts WHERE patients_patient_fts MATCH %s"
 # The expressions of migration 0002's PostgreSQL indexes; queries must spell them the same way.
@@ -178,37 +178,43 @@ def _first_in_name_order(
 
 
 class _NameWalk:
-    """Keyset chunks of (search_name, id) in name order, keeping the rows that hold every word.
+    """Reads rows `within` a condition in name order, a chunk at a time, keeping those holding every word.
 
-    Filtering the words in SQL instead leaves the planner guessing how many rows match; it guesses
-    few, and then reads the whole practice, in parallel, or through the wrong index.
+    Each chunk is two index-only reads: where the chunk ends (an OFFSET), then the matching rows up to
+    there, so only matches leave the database. Bounding each read by position, not by how many rows
+    match, is what keeps the planner from guessing: it guesses few matches, and then reads the whole
+    practice, in parallel or through the wrong index.
     """
 
     def __init__(self, qs: QuerySet[Patient], words: tuple[str, ...], *, limit: int):
         self.ordered = qs.order_by("sort_key", "id").values_list("search_name", "id")
         self.words = words
         self.limit = limit
-        self.size = WALK_CHUNK if words else limit
         self.found: list[tuple[str, int]] = []
         self.after: tuple[str, int] | None = None
 
     def step(self) -> bool:
         """Read one chunk; True once the page is full or the rows are exhausted."""
-        chunk = self.ordered
-        if self.after is not None:
-            name, pk = self.after
-            chunk = chunk.filter(Q(sort_key__gte=name) & (Q(sort_key__gt=name) | Q(sort_key=name, id__gt=pk)))
-        rows = list(chunk[: self.size])
-        self.found += [row for row in rows if _holds_words(row[0], self.words)]
-        self.found = self.found[: self.limit]
-        if rows:
-            self.after = rows[-1]
-        return len(self.found) >= self.limit or len(rows) < self.size
+        rest = self.ordered if self.after is None else self.ordered.filter(_after_key(self.after))
+        end = list(rest[WALK_CHUNK - 1 : WALK_CHUNK])
+        chunk = rest.filter(_up_to_key(end[0])) if end else rest
+        for word in self.words:
+            chunk = chunk.filter(_word_scanned(word))
+        self.found += chunk[: self.limit - len(self.found)]
+        if not end:
+            return True
+        self.after = end[0]
+        return len(self.found) >= self.limit
 
 
-def _holds_words(search_name: str, words: tuple[str, ...]) -> bool:
-    spaced = f" {search_name}"
-    return all(f" {word}" in spaced for word in words)
+def _after_key(key: tuple[str, int]) -> Q:
+    name, pk = key
+    return Q(sort_key__gte=name) & (Q(sort_key__gt=name) | Q(sort_key=name, id__gt=pk))
+
+
+def _up_to_key(key: tuple[str, int]) -> Q:
+    name, pk = key
+    return Q(sort_key__lte=name) & (Q(sort_key__lt=name) | Q(sort_key=name, id__lte=pk))
 
 
 def _starts_last_name(words: tuple[str, ...]) -> Q:
