@@ -10,7 +10,7 @@ from clinicdesk.core.choices import Role
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
 SHARED_DATA = Path(__file__).resolve().parent.parent / "shared" / "data"
-PASSWORD = "correct-horse-battery"
+PASSWORD = "correct-horse-battery"  # noqa: S105  (test accounts only)
 
 
 @pytest.fixture

@@ -25,4 +25,5 @@ def navigation(request):
     return {
         "nav_items": items,
         "can_search_patients": user.has_perm_code(Perm.PATIENT_VIEW),
+        "can_use_api_tokens": user.has_perm_code(Perm.API_TOKENS),
     }

@@ -66,7 +66,7 @@ def seed(*, stdout=None) -> DemoContext:
             user.save()
         ctx.users[username] = user
     if stdout is not None:
-        stdout.write("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+        stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, first, last, role, _ in STAFF:
             stdout.write(f"  {username:<10} {first} {last} · {role.label}")
     return ctx

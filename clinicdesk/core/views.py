@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import selectors, services
-from .access import public, requires, signed_in
+from .access import public, requires
 from .audit import audit_event
 from .choices import AuditChannel, AuditOutcome
 from .csv_export import csv_response
@@ -191,7 +191,7 @@ def organization_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "core/organization_settings.html", {"form": form, "organization": organization})
 
 
-@signed_in
+@requires(Perm.API_TOKENS)
 def api_tokens(request: HttpRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST or None, role=request.user.role)
     secret = None
@@ -207,7 +207,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@signed_in
+@requires(Perm.API_TOKENS)
 def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
     services.api_token_revoke(token=token, actor=request.user)

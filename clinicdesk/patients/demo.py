@@ -36,6 +36,7 @@ KNOWN_PATIENTS = (
     ("Wei", "Zhang", "", date(2019, 1, 22), AdministrativeSex.MALE, "+16465550104"),
     ("Robert", "Smith", "Bob", date(1977, 8, 2), AdministrativeSex.MALE, "+15165550105"),
     ("Rob", "Smith", "", date(1977, 8, 2), AdministrativeSex.MALE, "+15165550105"),
+    ("Luis", "Alvarez", "", date(1958, 4, 19), AdministrativeSex.MALE, "+12125550107"),
 )
 
 
