@@ -9,8 +9,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from clinicdesk.core.access import signed_in
 from clinicdesk.core.api import router as core_router
 from clinicdesk.core.api_auth import SessionAuth, TokenAuth
-from clinicdesk.core.audit import audit_event
-from clinicdesk.core.choices import AuditOutcome
+from clinicdesk.core.audit import audit_denied
 from clinicdesk.patients.api import router as patients_router
 
 api = NinjaAPI(
@@ -47,13 +46,7 @@ def domain_errors(request: HttpRequest, exc: ValidationError):
 
 @api.exception_handler(PermissionDenied)
 def denied(request: HttpRequest, exc: PermissionDenied):
-    user = getattr(request, "user", None)
-    audit_event(
-        action="access.denied",
-        actor=user if user is not None and user.is_authenticated else None,
-        outcome=AuditOutcome.DENIED,
-        summary=f"{request.method} {request.path}"[:300],
-    )
+    audit_denied(request, action="access.denied")
     return api.create_response(request, {"detail": "You do not have permission for this."}, status=403)
 
 

@@ -90,6 +90,17 @@ def audit_event(
     return event
 
 
+def audit_denied(request, *, action: str = "access.denied") -> AuditEvent:
+    """Record a refused request (permission, CSRF): who tried what, where."""
+    user = getattr(request, "user", None)
+    return audit_event(
+        action=action,
+        actor=user if user is not None and user.is_authenticated else None,
+        outcome=AuditOutcome.DENIED,
+        summary=f"{request.method} {request.path}"[:300],
+    )
+
+
 def _patient_label(patient) -> str:
     if patient is None:
         return ""

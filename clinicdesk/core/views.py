@@ -13,8 +13,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from . import selectors, services
 from .access import public, requires
-from .audit import audit_event
-from .choices import AuditChannel, AuditOutcome
+from .audit import audit_denied, audit_event
+from .choices import AuditChannel
 from .csv_export import csv_response
 from .forms import ApiTokenForm, AuditFilterForm, OrganizationSecurityForm, UserChangeForm, UserCreateForm
 from .models import ApiToken
@@ -226,26 +226,14 @@ def admin_login(request: HttpRequest, extra_context=None) -> HttpResponse:
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """A refused form post (missing or stale CSRF token), shown in the product's layout."""
-    user = getattr(request, "user", None)
-    audit_event(
-        action="access.csrf_rejected",
-        actor=user if user is not None and user.is_authenticated else None,
-        outcome=AuditOutcome.DENIED,
-        summary=f"{request.method} {request.path}"[:300],
-    )
+    audit_denied(request, action="access.csrf_rejected")
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "CSRF check failed."}, status=403)
     return render(request, "403.html", {"csrf_failed": True}, status=403)
 
 
 def permission_denied(request: HttpRequest, exception=None) -> HttpResponse:
-    user = getattr(request, "user", None)
-    audit_event(
-        action="access.denied",
-        actor=user if user is not None and user.is_authenticated else None,
-        outcome=AuditOutcome.DENIED,
-        summary=f"{request.method} {request.path}"[:300],
-    )
+    audit_denied(request, action="access.denied")
     if request.path.startswith("/api/") or request.headers.get("Accept", "").startswith("application/json"):
         return JsonResponse({"detail": "You do not have permission for this."}, status=403)
     return render(request, "403.html", status=403)

@@ -328,12 +328,21 @@ def patient_print(request: HttpRequest, public_id: str) -> HttpResponse:
 # --- contacts, consents, alerts, guarantor --------------------------------------------------------------
 
 
-def _small_form_page(request, *, patient, form, title: str, submit: str, status: int = 200) -> HttpResponse:
+def _small_form(request, *, patient, form, save, done: str, title: str, submit: str) -> HttpResponse:
+    """The flow every small patient form shares: validate, call one service, show its errors on the fields."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(form.cleaned_data)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, done)
+            return _back(patient)
     return render(
         request,
         "patients/patient_small_form.html",
         {"patient": patient, "form": form, "title": title, "submit": submit},
-        status=status,
+        status=400 if form.is_bound and form.errors else 200,
     )
 
 
@@ -346,16 +355,11 @@ def _back(patient: Patient) -> HttpResponse:
 def contact_add(request: HttpRequest, public_id: str) -> HttpResponse:
     patient = patient_for_change(actor=request.user, public_id=public_id)
     form = EmergencyContactForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.emergency_contact_add(patient=patient, actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, "Emergency contact added.")
-            return _back(patient)
-    return _small_form_page(request, patient=patient, form=form, title="Add an emergency contact", submit="Add contact",
-                            status=400 if form.is_bound and form.errors else 200)
+    return _small_form(
+        request, patient=patient, form=form, done="Emergency contact added.", title="Add an emergency contact",
+        submit="Add contact",
+        save=lambda data: services.emergency_contact_add(patient=patient, actor=request.user, **data),
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -364,16 +368,10 @@ def contact_edit(request: HttpRequest, public_id: str, contact_id: int) -> HttpR
     patient = patient_for_change(actor=request.user, public_id=public_id)
     contact = emergency_contact_get(actor=request.user, patient=patient, contact_id=contact_id)
     form = EmergencyContactForm(request.POST or None, instance=contact)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.emergency_contact_update(contact=contact, actor=request.user, **form.changed_values())
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, "Emergency contact saved.")
-            return _back(patient)
-    return _small_form_page(request, patient=patient, form=form, title=f"Edit {contact.name}", submit="Save",
-                            status=400 if form.is_bound and form.errors else 200)
+    return _small_form(
+        request, patient=patient, form=form, done="Emergency contact saved.", title=f"Edit {contact.name}", submit="Save",
+        save=lambda data: services.emergency_contact_update(contact=contact, actor=request.user, **form.changed_values()),
+    )
 
 
 @require_POST
@@ -391,16 +389,10 @@ def contact_remove(request: HttpRequest, public_id: str, contact_id: int) -> Htt
 def consent_edit(request: HttpRequest, public_id: str) -> HttpResponse:
     patient = patient_for_change(actor=request.user, public_id=public_id)
     form = ConsentForm(request.POST or None, initial={"channel": request.GET.get("channel", "")})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.consent_set(patient=patient, actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, "Contact preference recorded.")
-            return _back(patient)
-    return _small_form_page(request, patient=patient, form=form, title="Record a contact preference", submit="Record",
-                            status=400 if form.is_bound and form.errors else 200)
+    return _small_form(
+        request, patient=patient, form=form, done="Contact preference recorded.", title="Record a contact preference",
+        submit="Record", save=lambda data: services.consent_set(patient=patient, actor=request.user, **data),
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -408,16 +400,10 @@ def consent_edit(request: HttpRequest, public_id: str) -> HttpResponse:
 def alert_add(request: HttpRequest, public_id: str) -> HttpResponse:
     patient = patient_for_change(actor=request.user, public_id=public_id)
     form = AlertForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.alert_add(patient=patient, actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, "Alert added.")
-            return _back(patient)
-    return _small_form_page(request, patient=patient, form=form, title="Add an alert", submit="Add alert",
-                            status=400 if form.is_bound and form.errors else 200)
+    return _small_form(
+        request, patient=patient, form=form, done="Alert added.", title="Add an alert", submit="Add alert",
+        save=lambda data: services.alert_add(patient=patient, actor=request.user, **data),
+    )
 
 
 @require_POST
@@ -436,24 +422,21 @@ def guarantor_edit(request: HttpRequest, public_id: str) -> HttpResponse:
     patient = patient_for_change(actor=request.user, public_id=public_id)
     current = getattr(patient, "guarantor", None)
     form = GuarantorForm(request.POST or None, instance=current)
-    if request.method == "POST" and form.is_valid():
-        values = dict(form.cleaned_data)
+
+    def save(data):
+        values = dict(data)
         mrn = values.pop("guarantor_patient")
         guarantor_patient = None
         if mrn:
             guarantor_patient = patient_scope(actor=request.user).filter(mrn=mrn).first()
             if guarantor_patient is None:
-                form.add_error("guarantor_patient", f"No patient with MRN {mrn} in this practice.")
-        if not form.errors:
-            try:
-                services.guarantor_set(patient=patient, actor=request.user, guarantor_patient=guarantor_patient, **values)
-            except ValidationError as exc:
-                form.add_service_errors(exc)
-            else:
-                messages.success(request, "Guarantor saved.")
-                return _back(patient)
-    return _small_form_page(request, patient=patient, form=form, title="Who pays the bills", submit="Save guarantor",
-                            status=400 if form.is_bound and form.errors else 200)
+                raise ValidationError({"guarantor_patient": f"No patient with MRN {mrn} in this practice."})
+        services.guarantor_set(patient=patient, actor=request.user, guarantor_patient=guarantor_patient, **values)
+
+    return _small_form(
+        request, patient=patient, form=form, done="Guarantor saved.", title="Who pays the bills", submit="Save guarantor",
+        save=save,
+    )
 
 
 # --- documents ------------------------------------------------------------------------------------------
