@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "clinicdesk.core",
     "clinicdesk.patients",
+    "clinicdesk.scheduling",
 ]
 
 REDIS_URL = env("REDIS_URL")

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class SchedulingConfig(AppConfig):
+    name = "clinicdesk.scheduling"
+    label = "scheduling"
+    verbose_name = "Scheduling"
+
+    def ready(self) -> None:
+        from auditlog.registry import auditlog
+
+        from . import models
+
+        for model in (models.Appointment, models.RecurringSeries, models.PhoneCall, models.WaitlistEntry,
+                      models.Recall, models.OnlineBookingRequest):
+            auditlog.register(model)
