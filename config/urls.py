@@ -17,6 +17,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("practice/", include("clinicdesk.core.urls")),
     path("patients/", include("clinicdesk.patients.urls")),
+    path("schedule/", include("clinicdesk.scheduling.urls")),
+    path("", include("clinicdesk.scheduling.urls_public")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

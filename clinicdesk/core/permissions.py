@@ -19,23 +19,39 @@ class Perm:
     USERS_MANAGE = "users.manage"
     DASHBOARD = "dashboard.view"
     API_TOKENS = "api_tokens.manage"
+    SCHEDULE_VIEW = "schedule.view"
+    SCHEDULE_BOOK = "schedule.book"
+    SCHEDULE_MANAGE = "schedule.manage"
+    CALLS = "calls.manage"
+    WAITLIST = "waitlist.manage"
+    RECALLS = "recalls.manage"
+    ONLINE_REQUESTS = "online_requests.manage"
 
 
 _EVERY_STAFF = {Perm.DASHBOARD, Perm.API_TOKENS}
 _CHART = {Perm.PATIENT_VIEW, Perm.PATIENT_CREATE, Perm.PATIENT_CHANGE, Perm.DOCUMENT_VIEW, Perm.DOCUMENT_UPLOAD}
+# The front desk's daily work: the schedule, the phone, the waitlist, recalls and online requests.
+_DESK = {Perm.SCHEDULE_VIEW, Perm.SCHEDULE_BOOK, Perm.CALLS, Perm.WAITLIST, Perm.RECALLS, Perm.ONLINE_REQUESTS}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.FRONT_DESK: frozenset(_EVERY_STAFF | _CHART),
-    Role.CLINICIAN: frozenset(_EVERY_STAFF | _CHART),
-    Role.NURSE: frozenset(_EVERY_STAFF | _CHART),
-    Role.BILLER: frozenset(_EVERY_STAFF | {Perm.PATIENT_VIEW, Perm.PATIENT_CHANGE, Perm.DOCUMENT_VIEW, Perm.DOCUMENT_UPLOAD, Perm.PATIENT_EXPORT}),
+    Role.FRONT_DESK: frozenset(_EVERY_STAFF | _CHART | _DESK),
+    Role.CLINICIAN: frozenset(_EVERY_STAFF | _CHART | {Perm.SCHEDULE_VIEW, Perm.SCHEDULE_BOOK, Perm.CALLS}),
+    Role.NURSE: frozenset(_EVERY_STAFF | _CHART | {Perm.SCHEDULE_VIEW, Perm.SCHEDULE_BOOK, Perm.CALLS, Perm.RECALLS}),
+    Role.BILLER: frozenset(
+        _EVERY_STAFF
+        | {Perm.PATIENT_VIEW, Perm.PATIENT_CHANGE, Perm.DOCUMENT_VIEW, Perm.DOCUMENT_UPLOAD, Perm.PATIENT_EXPORT}
+        | {Perm.SCHEDULE_VIEW, Perm.CALLS}
+    ),
     Role.OFFICE_MANAGER: frozenset(
-        _EVERY_STAFF | _CHART | {Perm.PATIENT_MERGE, Perm.PATIENT_EXPORT, Perm.AUDIT_VIEW, Perm.USERS_MANAGE}
+        _EVERY_STAFF | _CHART | _DESK
+        | {Perm.PATIENT_MERGE, Perm.PATIENT_EXPORT, Perm.AUDIT_VIEW, Perm.USERS_MANAGE, Perm.SCHEDULE_MANAGE}
     ),
     Role.ADMINISTRATOR: frozenset(
         _EVERY_STAFF
         | _CHART
+        | _DESK
         | {Perm.PATIENT_MERGE, Perm.PATIENT_EXPORT, Perm.AUDIT_VIEW, Perm.AUDIT_EXPORT, Perm.PRACTICE_MANAGE, Perm.USERS_MANAGE}
+        | {Perm.SCHEDULE_MANAGE}
     ),
     # The auditor reads the audit trail and nothing else.
     Role.AUDITOR: frozenset({Perm.DASHBOARD, Perm.AUDIT_VIEW, Perm.AUDIT_EXPORT}),
