@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv deps assets install migrate demo run worker test test-fast browser-deps lint bench clean
+.PHONY: help venv deps assets install migrate demo run worker test test-fast system-deps browser-deps lint bench clean
 
 help:
 	@echo "make run      install, migrate, load the demo practice and serve http://$(HOST):$(PORT)"
@@ -50,7 +50,7 @@ $(VENDOR)/fullcalendar.min.js: node_modules/.package-lock.json
 
 assets: $(VENDOR_FILES)
 
-install: deps assets migrate
+install: system-deps deps assets migrate
 
 migrate: deps
 	@mkdir -p var
@@ -66,6 +66,14 @@ run: demo
 worker: deps
 	$(VPY) manage.py $(if $(REDIS_URL),rqworker default --with-scheduler,db_worker)
 
+# System libraries WeasyPrint needs for PDFs (Pango and fonts), installed only when missing.
+system-deps:
+	@if ! ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0; then \
+	  echo "Installing Pango and fonts for PDF output"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null; \
+	fi
+
 # Chromium from Debian for the browser tests, installed only when missing.
 browser-deps:
 	@if [ ! -x /usr/bin/chromium ]; then \
@@ -77,7 +85,7 @@ browser-deps:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq poppler-utils >/dev/null; }
 
-test: deps assets browser-deps
+test: system-deps deps assets browser-deps
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
 test-fast: deps assets
