@@ -42,8 +42,7 @@ def _actor_fields(actor) -> tuple[int | None, str, int | None]:
     return actor.pk, actor.get_username(), actor.organization_id
 
 
-@transaction.atomic
-def audit_event(
+def _build_event(
     *,
     action: str,
     actor=None,
@@ -56,13 +55,12 @@ def audit_event(
     channel: str | None = None,
     actor_label: str = "",
 ) -> AuditEvent:
-    """Append one row to the audit chain. Patient reads, changes, denials and sign-ins all come through here."""
     ctx = request_context.get() or RequestContext(channel=AuditChannel.SYSTEM)
     actor_id, label, actor_org = _actor_fields(actor)
     patient = _patient_of(target, patient)
     if organization_id is None:
         organization_id = getattr(target, "organization_id", None) or getattr(patient, "organization_id", None) or actor_org
-    event = AuditEvent(
+    return AuditEvent(
         organization_id=organization_id,
         actor_id=actor_id,
         actor_label=(label or actor_label)[:150],
@@ -80,14 +78,40 @@ def audit_event(
         request_id=ctx.request_id,
         path=ctx.path[:300],
     )
+
+
+def _append(events: list[AuditEvent]) -> list[AuditEvent]:
+    """Chain the events after the current last row and insert them, holding the chain lock."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
-    last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
-    event.prev_hash = last or AuditEvent.GENESIS
-    event.hash = event.compute_hash()
-    event.save(force_insert=True)
-    return event
+    prev = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or AuditEvent.GENESIS
+    for event in events:
+        event.prev_hash = prev
+        event.hash = prev = event.compute_hash()
+    if len(events) == 1:
+        events[0].save(force_insert=True)
+    else:
+        # Rows get ids in list order, which is the order the chain is verified in.
+        AuditEvent.objects.bulk_create(events, batch_size=500)
+    return events
+
+
+@transaction.atomic
+def audit_event(**fields) -> AuditEvent:
+    """Append one row to the audit chain. Patient reads, changes, denials and sign-ins all come through here.
+
+    Takes the keyword arguments of `_build_event`: action, actor, target, patient, organization_id,
+    outcome, summary, changes, channel, actor_label.
+    """
+    return _append([_build_event(**fields)])[0]
+
+
+@transaction.atomic
+def audit_events(*, targets, **fields) -> list[AuditEvent]:
+    """One audit row per target in a single insert: a list, an export or a print run that shows many patients."""
+    events = [_build_event(target=target, **fields) for target in targets]
+    return _append(events) if events else []
 
 
 def audit_denied(request, *, action: str = "access.denied") -> AuditEvent:

@@ -10,7 +10,7 @@ from ninja import File, Form, Router, Schema, Status, UploadedFile
 from pydantic import ConfigDict
 
 from clinicdesk.core.api_auth import api_requires
-from clinicdesk.core.audit import audit_event
+from clinicdesk.core.audit import audit_events
 from clinicdesk.core.choices import Role
 from clinicdesk.core.models import User
 from clinicdesk.core.permissions import Perm
@@ -299,8 +299,7 @@ def list_patients(
     else:
         qs = patient_list(actor=request.user, status=status, sort=sort)
         count, page = qs.count(), list(qs[offset : offset + limit])
-    for patient in page:
-        audit_event(action="patient.listed", actor=request.user, target=patient, summary="Returned by the patient list API")
+    audit_events(action="patient.listed", actor=request.user, targets=page, summary="Returned by the patient list API")
     return {"count": count, "limit": limit, "offset": offset, "items": [_summary(p) for p in page]}
 
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinicdesk.core.access import requires
-from clinicdesk.core.audit import audit_event
+from clinicdesk.core.audit import audit_event, audit_events
 from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.csv_export import csv_response
 from clinicdesk.core.permissions import Perm
@@ -206,9 +206,8 @@ def patient_export(request: HttpRequest) -> HttpResponse:
         channel=AuditChannel.EXPORT,
         summary=f"Exported {len(patients)} patient(s) with {filters or 'no filters'}"[:300],
     )
-    for patient in patients:
-        audit_event(action="patient.exported", actor=request.user, target=patient, channel=AuditChannel.EXPORT,
-                    summary="Included in a patient list CSV")
+    audit_events(action="patient.exported", actor=request.user, targets=patients, channel=AuditChannel.EXPORT,
+                 summary="Included in a patient list CSV")
     return csv_response("patients.csv", EXPORT_HEADER, (_export_row(p) for p in patients))
 
 

@@ -82,3 +82,20 @@ def test_failed_login_is_audited_without_revealing_whether_the_user_exists(clien
     assert known_errors == response_unknown.context["form"].non_field_errors()
     failed = AuditEvent.objects.filter(action="auth.login_failed", outcome=AuditOutcome.FAILED)
     assert failed.count() == 2
+
+
+def test_bulk_rows_continue_the_chain_in_order(front_desk):
+    from clinicdesk.core.audit import audit_events
+
+    # given a chain that already has a row
+    first = audit_event(action="test.event", actor=front_desk)
+    targets = [front_desk] * 3
+    # when three rows are written in one insert
+    rows = audit_events(action="test.bulk", actor=front_desk, targets=targets, summary="bulk")
+    # then they follow the existing row, in id order, and the whole chain verifies
+    stored = list(AuditEvent.objects.filter(action="test.bulk").order_by("id"))
+    assert [r.hash for r in stored] == [r.hash for r in rows]
+    assert stored[0].prev_hash == first.hash
+    assert stored[1].prev_hash == stored[0].hash
+    _, broken, _ = audit_verify()
+    assert broken is None
