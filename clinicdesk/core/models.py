@@ -148,6 +148,17 @@ class User(AbstractUser):
         full = self.get_full_name()
         return f"{full}, {self.title}" if full and self.title else (full or self.username)
 
+    def allowed_location_ids(self) -> set[int] | None:
+        """The locations this user works at, or None when not limited (every location of the organization)."""
+        if not hasattr(self, "_allowed_location_ids"):
+            ids = set(self.locations.values_list("id", flat=True)) if self.pk else set()
+            self._allowed_location_ids = ids or None
+        return self._allowed_location_ids
+
+    def may_use_location(self, location_id: int | None) -> bool:
+        allowed = self.allowed_location_ids()
+        return allowed is None or location_id in allowed
+
     def has_perm_code(self, code: str) -> bool:
         from .permissions import role_has
 

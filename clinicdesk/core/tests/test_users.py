@@ -314,3 +314,18 @@ def test_sign_in_rules_service_is_scoped_to_the_actors_organization(administrato
     with pytest.raises(PermissionDenied):
         services.organization_security_update(organization=other_org, actor=administrator, require_mfa=True,
                                               idle_timeout_minutes=5, session_max_hours=1)
+
+
+def test_location_limits_are_none_until_locations_are_set(make_user, org):
+    from clinicdesk.core.tests.factories import LocationFactory
+
+    # given a user with no locations and one limited to one location
+    free = make_user()
+    limited = make_user()
+    north, south = LocationFactory(organization=org), LocationFactory(organization=org)
+    limited.locations.add(north)
+    # then
+    assert free.allowed_location_ids() is None
+    assert free.may_use_location(south.pk)
+    assert limited.allowed_location_ids() == {north.pk}
+    assert limited.may_use_location(north.pk) and not limited.may_use_location(south.pk)
