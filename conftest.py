@@ -91,3 +91,10 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _urls_loaded_before_any_frozen_clock():
+    """Import the URLconf (and with it the API's pydantic schemas) once, up front: if a test under freezegun's
+    freeze_time were the first to load it, `datetime.date` would be freezegun's fake and the schemas would fail."""
+    import config.urls  # noqa: F401

@@ -11,6 +11,8 @@ from clinicdesk.core.api import router as core_router
 from clinicdesk.core.api_auth import SessionAuth, TokenAuth
 from clinicdesk.core.audit import audit_denied
 from clinicdesk.patients.api import router as patients_router
+from clinicdesk.scheduling.api import router as schedule_router
+from clinicdesk.scheduling.services.appointments import BookingConflict
 
 api = NinjaAPI(
     title="clinicdesk API",
@@ -23,6 +25,7 @@ api = NinjaAPI(
 )
 api.add_router("/", core_router)
 api.add_router("/patients", patients_router)
+api.add_router("/schedule", schedule_router)
 
 
 def _field(loc) -> str:
@@ -36,6 +39,13 @@ def schema_errors(request: HttpRequest, exc: NinjaValidationError):
     for error in exc.errors:
         errors.setdefault(_field(error.get("loc", ())), []).append(error.get("msg", "Invalid value."))
     return api.create_response(request, {"errors": errors}, status=400)
+
+
+@api.exception_handler(BookingConflict)
+def booking_conflicts(request: HttpRequest, exc: BookingConflict):
+    """The time is taken (overlap, capacity, equipment): 409 naming the field, so a client can pick another slot."""
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {"starts_at": exc.messages}
+    return api.create_response(request, {"errors": errors}, status=409)
 
 
 @api.exception_handler(ValidationError)

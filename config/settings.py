@@ -260,6 +260,14 @@ if MAILERS["default"]["BACKEND"].endswith("smtp.EmailBackend"):
     }
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "clinicdesk <no-reply@localhost>")
 
+# Public online booking: how often one client address, and one e-mail address, may send a booking request
+# ("<count>/<s|m|h|d>"; the other limits are in clinicdesk/scheduling/throttle.py). Counted in the cache, so
+# several web processes share the count only with Redis (REDIS_URL).
+ONLINE_BOOKING_RATE_LIMITS = {
+    "request_ip": env("ONLINE_BOOKING_RATE_IP", "10/h"),
+    "request_email": env("ONLINE_BOOKING_RATE_EMAIL", "5/h"),
+}
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", "America/New_York")
 USE_I18N = True

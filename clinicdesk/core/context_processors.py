@@ -7,6 +7,12 @@ from .permissions import Perm
 NAV = [
     ("Today", "home", Perm.DASHBOARD),
     ("Patients", "patients:list", Perm.PATIENT_VIEW),
+    ("Calendar", "scheduling:calendar", Perm.SCHEDULE_VIEW),
+    ("Flow board", "scheduling:flow_board", Perm.SCHEDULE_VIEW),
+    ("Online requests", "scheduling:online_requests", Perm.ONLINE_REQUESTS),
+    ("Calls", "scheduling:calls", Perm.CALLS),
+    ("Waitlist", "scheduling:waitlist", Perm.WAITLIST),
+    ("Recalls", "scheduling:recalls", Perm.RECALLS),
     ("Audit log", "core:audit_log", Perm.AUDIT_VIEW),
     ("Users", "core:user_list", Perm.USERS_MANAGE),
     ("Sign-in rules", "core:organization_settings", Perm.PRACTICE_MANAGE),

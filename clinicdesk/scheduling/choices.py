@@ -107,3 +107,14 @@ class SeriesEditScope(models.TextChoices):
     THIS = "this", "This appointment"
     FOLLOWING = "following", "This and the following"
     ALL = "all", "All in the series"
+
+
+class OfferReply(models.TextChoices):
+    """The answer to a patient who replies to a waitlist offer; the label is what they are told."""
+
+    BOOKED = "booked", "Thank you: the time is booked for you."
+    ALREADY_BOOKED = "already_booked", "This time is already booked for you."
+    TAKEN = "taken", "Sorry, that time has just been taken by someone else. You stay on the waitlist."
+    EXPIRED = "expired", "Sorry, this offer has expired. You stay on the waitlist."
+    DECLINED = "declined", "Thank you for letting us know. You stay on the waitlist."
+    UNKNOWN = "unknown", "This link is not valid. Please call the office."

@@ -10,6 +10,15 @@ from .urlwalk import Route
 # Kwargs naming a record of one practice: filled from the own or the other practice.
 OBJECT_KWARGS = {"public_id", "patient_id", "patient_public_id", "document_id", "document_public_id",
                  "contact_id", "alert_id", "user_id", "token_id"}
+# Online booking requests and calendar feeds (scheduling), made on first use (see _scheduling_online below).
+OBJECT_KWARGS |= {"online_request_id", "feed_id"}
+# The front desk's queues (scheduling): calls, waitlist entries and offers, recalls and their rules.
+OBJECT_KWARGS |= {"call_id", "entry_id", "offer_id", "recall_id", "rule_id"}
+# Appointments (scheduling): the calendar's move, the flow board, check-in and check-out, the appointment pages.
+OBJECT_KWARGS |= {"appointment_id"}
+# Schedule setup (scheduling): appointment types, availability templates, exceptions, location settings, and the
+# provider whose day the API shows.
+OBJECT_KWARGS |= {"type_id", "template_id", "exception_id", "location_id", "provider_id"}
 
 
 class UnfillableKwarg(Exception):
@@ -48,7 +57,150 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return "not-a-real-key"
     if name == "uidb36":
         return "0"
+    # Online booking (public pages by location slug, e-mailed tokens) and the office's queue; calendar feeds.
+    if name == "location_slug":
+        return _scheduling_online(practice)["slug"]
+    if name == "token":
+        return "not-a-real-token"
+    if name == "online_request_id":
+        return _scheduling_online(practice)["online_request"].pk
+    if name == "feed_id":
+        return _scheduling_online(practice)["feed"].pk
+    # The front desk's queues; the public offer reply takes the own practice's offer token.
+    if name in ("call_id", "entry_id", "offer_id", "recall_id", "rule_id"):
+        return _scheduling_front_desk(practice)[name]
+    if name == "offer_token":
+        return _scheduling_front_desk(world.own)["offer_token"]
+    if name == "appointment_id":
+        return _scheduling_appointment(practice).public_id
+    if name in ("type_id", "template_id", "exception_id", "location_id", "provider_id"):
+        return _scheduling_setup(practice)[name]
     raise UnfillableKwarg(name)
+
+
+def _scheduling_online(practice) -> dict:
+    """A location with online booking on, a provider with a calendar feed and a request waiting for approval,
+    made once per practice."""
+    made = getattr(practice, "_scheduling_online", None)
+    if made is not None:
+        return made
+    from datetime import date, timedelta
+
+    from django.utils import timezone
+
+    from clinicdesk.core.tests.factories import LocationFactory
+    from clinicdesk.scheduling.choices import OnlineRequestStatus
+    from clinicdesk.scheduling.models import OnlineBookingRequest
+    from clinicdesk.scheduling.services.feeds import calendar_feed_create
+    from clinicdesk.scheduling.tests.factories import AppointmentTypeFactory, LocationScheduleFactory, ProviderFactory
+
+    org = practice.org
+    slug = f"book-{org.slug}"
+    location = LocationFactory(organization=org, name=f"{org.name} online", code=f"online-{org.pk}")
+    LocationScheduleFactory(location=location, online_booking_enabled=True, online_booking_slug=slug)
+    provider = ProviderFactory(organization=org, username=f"online-provider-{org.pk}")
+    kind = AppointmentTypeFactory(organization=org, code=f"online-{org.pk}", bookable_online=True)
+    starts_at = (timezone.now() + timedelta(days=3)).replace(microsecond=0)
+    online_request = OnlineBookingRequest.objects.create(
+        organization=org, location=location, appointment_type=kind, provider=provider, starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=15), first_name="Online", last_name=practice.patient.last_name,
+        date_of_birth=date(1980, 1, 1), email=f"online-{org.pk}@example.com",
+        verify_token_hash=f"{org.pk:064d}", status=OnlineRequestStatus.PENDING_APPROVAL, expires_at=starts_at,
+    )
+    feed, _ = calendar_feed_create(actor=provider, provider=provider)
+    made = {"slug": slug, "online_request": online_request, "feed": feed}
+    practice._scheduling_online = made
+    return made
+
+
+def _scheduling_front_desk(practice) -> dict:
+    """A call with a callback, a waitlist entry with a pending offer, a recall rule and a recall, on the
+    practice's patient, made once per practice."""
+    made = getattr(practice, "_scheduling_front_desk", None)
+    if made is not None:
+        return made
+    from datetime import date, timedelta
+
+    from django.utils import timezone
+
+    from clinicdesk.core.tests.factories import LocationFactory
+    from clinicdesk.scheduling.models import PhoneCall, Recall, RecallRule, WaitlistEntry, WaitlistOffer
+    from clinicdesk.scheduling.tests.factories import AppointmentTypeFactory, ProviderFactory
+
+    org, patient = practice.org, practice.patient
+    kind = AppointmentTypeFactory(organization=org, code=f"desk-{org.pk}")
+    location = LocationFactory(organization=org, code=f"desk-{org.pk}")
+    provider = ProviderFactory(organization=org, username=f"desk-provider-{org.pk}")
+    call = PhoneCall.objects.create(organization=org, patient=patient, notes=f"Call about {patient.last_name}",
+                                    callback_needed=True, callback_due=timezone.now() + timedelta(hours=2),
+                                    taken_by=practice.target_user, assigned_to=practice.target_user)
+    entry = WaitlistEntry.objects.create(organization=org, patient=patient, appointment_type=kind,
+                                         notes=f"Waiting: {patient.last_name}")
+    starts_at = (timezone.now() + timedelta(days=2)).replace(second=0, microsecond=0)
+    offer = WaitlistOffer.objects.create(entry=entry, provider=provider, location=location, starts_at=starts_at,
+                                         ends_at=starts_at + timedelta(minutes=15), token=f"desk-offer-{org.pk:032d}",
+                                         expires_at=timezone.now() + timedelta(hours=2))
+    rule = RecallRule.objects.create(organization=org, name=f"Annual {org.slug}", after_type=kind, recall_type=kind)
+    recall = Recall.objects.create(organization=org, patient=patient, rule=rule, last_visit=date(2025, 1, 2),
+                                   due_date=date(2026, 1, 2), notes=f"Recall {patient.last_name}")
+    made = {"call_id": call.pk, "entry_id": entry.pk, "offer_id": offer.pk, "recall_id": recall.pk, "rule_id": rule.pk,
+            "offer_token": offer.token}
+    practice._scheduling_front_desk = made
+    return made
+
+
+def _scheduling_appointment(practice):
+    """An appointment of the practice's patient tomorrow (scheduled, so every page and button applies), made once
+    per practice."""
+    made = getattr(practice, "_scheduling_appointment", None)
+    if made is not None:
+        return made
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from clinicdesk.scheduling.tests.factories import AppointmentFactory
+
+    starts_at = (timezone.now() + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    made = AppointmentFactory(organization=practice.org, patient=practice.patient, starts_at=starts_at,
+                              notes=f"Visit of {practice.patient.last_name}")
+    practice._scheduling_appointment = made
+    return made
+
+
+def _scheduling_setup(practice) -> dict:
+    """An appointment type, a provider's usual week at a location with its settings, and a sick day (with a
+    patient's visit inside it), made once per practice."""
+    made = getattr(practice, "_scheduling_setup", None)
+    if made is not None:
+        return made
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from clinicdesk.scheduling.tests.factories import (
+        AppointmentFactory,
+        AppointmentTypeFactory,
+        AvailabilityTemplateFactory,
+        LocationScheduleFactory,
+        ProviderFactory,
+        ScheduleExceptionFactory,
+    )
+
+    org = practice.org
+    provider = ProviderFactory(organization=org, username=f"setup-provider-{org.pk}", last_name=practice.patient.last_name)
+    template = AvailabilityTemplateFactory(provider=provider, name=f"Week of {practice.patient.last_name}")
+    LocationScheduleFactory(location=template.location)
+    kind = AppointmentTypeFactory(organization=org, code=f"setup-{org.pk}", name=f"Visit {practice.patient.last_name}")
+    day = (timezone.now() + timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
+    exception = ScheduleExceptionFactory(provider=provider, starts_at=day, ends_at=day + timedelta(days=1),
+                                         reason=f"Away {practice.patient.last_name}")
+    AppointmentFactory(organization=org, provider=provider, location=template.location, patient=practice.patient,
+                       appointment_type=kind, starts_at=day + timedelta(hours=14))
+    made = {"type_id": kind.pk, "template_id": template.pk, "exception_id": exception.pk,
+            "location_id": template.location_id, "provider_id": provider.pk}
+    practice._scheduling_setup = made
+    return made
 
 
 def sides(route: Route) -> list[str]:

@@ -15,6 +15,12 @@ ROUTES = all_routes()
 
 # Views anyone may open, and views any signed-in user may open. Adding to these lists is a review decision.
 PUBLIC = {"healthz", "admin:login"}
+# Online booking by location (throttled, nothing about anyone but provider names and free times) and the
+# providers' secret calendar feeds (a revocable token, only its hash stored).
+PUBLIC |= {"scheduling_public:booking_page", "scheduling_public:booking_times", "scheduling_public:booking_request",
+           "scheduling_public:booking_sent", "scheduling_public:booking_verify", "scheduling_public:calendar_feed"}
+# A waitlisted patient's answer to an offer: a secret token, throttled, shows only a time and a place.
+PUBLIC |= {"scheduling_public:waitlist_offer_reply"}
 ANY_SIGNED_IN = {"api:openapi-json", "api:openapi-view"}
 
 # Views (a name, or a prefix ending in *) that must require at least this permission; first match wins.
@@ -26,6 +32,7 @@ SENSITIVE = [
     ("patients:document", Perm.DOCUMENT_VIEW),
     ("patients:document_upload", Perm.DOCUMENT_UPLOAD),
     ("patients:*", Perm.PATIENT_VIEW),
+    ("scheduling:online_request*", Perm.ONLINE_REQUESTS),
 ]
 
 
