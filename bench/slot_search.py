@@ -22,16 +22,16 @@ Target: p95 <= 50 ms on both engines, within 3x of the appointments SQL. Never r
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import re
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from _engines import fmt, open_engine, percentile, run_per_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("BENCH_SCHED_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clinicdesk_bench_sched")
@@ -55,37 +55,14 @@ NOW = datetime(2027, 3, 1, 13, 0, tzinfo=UTC)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--engine", choices=[*ENGINES, "all"], default="all")
-    parser.add_argument("--rebuild", action="store_true", help="drop the benchmark database and build it again")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        return run_engine(args.engine, rebuild=args.rebuild)
-    failed = 0
-    for engine in ENGINES if args.engine == "all" else [args.engine]:
-        env = {**os.environ, **ENGINES[engine]["env"], "DEBUG": "0", "DJANGO_SETTINGS_MODULE": "config.settings"}
-        if engine == "sqlite":
-            env.pop("DATABASE_URL", None)
-        command = [sys.executable, __file__, "--child", "--engine", engine] + (["--rebuild"] if args.rebuild else [])
-        failed |= subprocess.call(command, env=env, cwd=ROOT)  # noqa: S603  (our own script)
-    return failed
+    return run_per_engine(__file__, ENGINES, run_engine, __doc__)
 
 
 # --- inside the child process: one engine -----------------------------------------------------------
 
 
 def run_engine(engine: str, *, rebuild: bool) -> int:
-    if engine == "postgresql":
-        ensure_pg_database(rebuild=rebuild)
-    elif rebuild:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{SQLITE_PATH}{suffix}").unlink(missing_ok=True)
-    SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    open_engine(engine, pg_url=PG_URL, sqlite_path=SQLITE_PATH, rebuild=rebuild)
     from django.db import connection
 
     org, providers, kinds = build()
@@ -115,22 +92,6 @@ def run_engine(engine: str, *, rebuild: bool) -> int:
     met = "met" if p95 <= TARGET_MS else "MISSED"
     print(f"  target p95 <= {TARGET_MS:.0f} ms: {met} ({p95:.1f} ms); {ratio:.1f}x the appointments SQL at p95")
     return 0
-
-
-def ensure_pg_database(*, rebuild: bool) -> None:
-    import psycopg
-    from psycopg import sql
-
-    name = PG_URL.rsplit("/", 1)[1].split("?")[0]
-    admin_url = PG_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists and rebuild:
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-            exists = None
-        if not exists:
-            print(f"creating database {name}", flush=True)
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def build():
@@ -319,15 +280,6 @@ def window_query(providers) -> list[float]:
             cursor.fetchall()
             times.append((time.perf_counter() - started) * 1000)
     return times
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def fmt(values: list[float]) -> str:
-    return f"{statistics.median(values):>8.1f}{percentile(values, 95):>8.1f}{max(values):>8.1f}"
 
 
 if __name__ == "__main__":
