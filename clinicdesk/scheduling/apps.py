@@ -19,6 +19,14 @@ class SchedulingConfig(AppConfig):
 
         patient_tabs.register()
 
+        from datetime import timedelta
+
+        from clinicdesk.core.periodic import register_periodic
+
+        register_periodic("clinicdesk.scheduling.tasks.waitlist_expire_offers", every=timedelta(minutes=5))
+        register_periodic("clinicdesk.scheduling.tasks.online_requests_expire", every=timedelta(minutes=5))
+        register_periodic("clinicdesk.scheduling.tasks.recalls_refresh_daily", every=timedelta(hours=24))
+
         from . import receivers  # noqa: F401  (the waitlist and recalls listen to the schedule's signals)
         from .views.front_desk import register_patient_tabs
 

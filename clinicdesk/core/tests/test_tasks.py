@@ -341,6 +341,7 @@ def test_serve_runs_web_and_worker_and_ctrl_c_stops_both():
         children = _children(serve.pid)
         assert any("runserver" in cmd or "gunicorn" in cmd for cmd in children.values()), children
         assert any("db_worker" in cmd for cmd in children.values()), children
+        assert any("run_periodic" in cmd for cmd in children.values()), children
         # then Ctrl-C stops everything
         serve.send_signal(signal.SIGINT)
         serve.wait(timeout=15)

@@ -1,4 +1,4 @@
-"""Serve the web application and the background task worker together; Ctrl-C stops both."""
+"""Serve the web application with the background task worker and the periodic scheduler; Ctrl-C stops them all."""
 
 import os
 import signal
@@ -34,6 +34,7 @@ class Command(BaseCommand):
             else:
                 # No autoreload: the reloader would SIGKILL a task in flight instead of letting it finish.
                 commands["task worker"] = manage + ["db_worker", "--no-reload"]
+            commands["periodic scheduler"] = manage + ["run_periodic"]
 
         stopping = []
 
