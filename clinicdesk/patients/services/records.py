@@ -22,6 +22,7 @@ from django.utils import timezone
 from clinicdesk.core.audit import audit_event
 from clinicdesk.core.choices import Role
 from clinicdesk.core.models import Organization, User
+from clinicdesk.core.validation import full_clean_or_raise
 
 from ..choices import ConsentStatus, Relationship
 from ..models import CommunicationConsent, EmergencyContact, Guarantor, Patient, PatientAlert
@@ -87,16 +88,6 @@ def _clean_text(value: Any) -> Any:
 def _merge_errors(errors: dict[str, list[str]], exc: ValidationError) -> None:
     for field, messages in exc.message_dict.items():
         errors.setdefault(field, []).extend(m for m in messages if m not in errors.get(field, []))
-
-
-def _full_clean(instance, errors: dict[str, list[str]], *, exclude: Sequence[str] = ()) -> None:
-    """Run model validation, adding to `errors` (fields that already failed are not checked twice)."""
-    try:
-        instance.full_clean(exclude=list({*exclude, *errors}))
-    except ValidationError as exc:
-        _merge_errors(errors, exc)
-    if errors:
-        raise ValidationError(errors)
 
 
 def _unknown_fields(values: dict[str, Any], allowed: Sequence[str]) -> None:
@@ -212,7 +203,7 @@ def patient_create(
             _check_mrn_free(patient, errors)
         else:
             patient.mrn = next_mrn(organization)
-        _full_clean(patient, errors, exclude=["mrn"] if "mrn" in errors else ())
+        full_clean_or_raise(patient, errors, exclude=["mrn"] if "mrn" in errors else ())
         _save_patient(patient)
         if acknowledged_duplicates:
             audit_event(
@@ -242,7 +233,7 @@ def patient_update(*, patient: Patient, actor: User, **changes: Any) -> Patient:
             else:
                 _check_mrn_free(patient, errors)
         try:
-            _full_clean(patient, errors, exclude=["mrn"] if "mrn" in errors else ())
+            full_clean_or_raise(patient, errors, exclude=["mrn"] if "mrn" in errors else ())
         except ValidationError:
             patient.refresh_from_db()
             raise
@@ -277,7 +268,7 @@ def emergency_contact_add(
     contact = EmergencyContact(patient=patient)
     errors: dict[str, list[str]] = {}
     _apply_contact(contact, {"name": name, "relationship": relationship, "phone": phone, "email": email}, patient.country, errors)
-    _full_clean(contact, errors)
+    full_clean_or_raise(contact, errors)
     with acting_as(actor):
         contact.save()
     return contact
@@ -294,7 +285,7 @@ def emergency_contact_update(*, contact: EmergencyContact, actor: User, **change
     errors: dict[str, list[str]] = {}
     _apply_contact(contact, changes, contact.patient.country, errors)
     try:
-        _full_clean(contact, errors)
+        full_clean_or_raise(contact, errors)
     except ValidationError:
         contact.refresh_from_db()
         raise
@@ -335,7 +326,7 @@ def consent_set(*, patient: Patient, actor: User, channel: str, status: str, sou
             consent.opted_in_at = now
         elif status == ConsentStatus.OPTED_OUT:
             consent.opted_out_at = now
-    _full_clean(consent, {}, exclude=["patient"])
+    full_clean_or_raise(consent, exclude=["patient"])
     with acting_as(actor):
         consent.save()
     if status != previous:
@@ -358,7 +349,7 @@ def alert_add(*, patient: Patient, actor: User, kind: str, note: str = "") -> Pa
     _ensure_same_org(patient, actor)
     _ensure_current(patient)
     alert = PatientAlert(patient=patient, kind=kind, note=(note or "").strip(), created_by=actor)
-    _full_clean(alert, {})
+    full_clean_or_raise(alert)
     with acting_as(actor):
         alert.save()
     return alert
@@ -415,7 +406,7 @@ def guarantor_set(
         elif name == "email":
             value = value.lower()
         setattr(guarantor, name, value)
-    _full_clean(guarantor, errors, exclude=["patient"])
+    full_clean_or_raise(guarantor, errors, exclude=["patient"])
     with acting_as(actor):
         guarantor.save()
     return guarantor

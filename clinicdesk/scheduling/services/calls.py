@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from clinicdesk.core.models import User
 from clinicdesk.core.permissions import Perm
+from clinicdesk.core.validation import full_clean_or_raise
 from clinicdesk.patients.models import Patient
 from clinicdesk.patients.services.records import acting_as, normalize_phone
 
@@ -97,7 +98,7 @@ def phone_call_log(
         assigned_to=assigned_to if "assigned_to" not in errors else None,
         taken_by=actor,
     )
-    _full_clean(call, errors)
+    full_clean_or_raise(call, errors, exclude=["organization", "taken_by"])
     with acting_as(actor):
         call.save(force_insert=True)
     return call
@@ -123,7 +124,7 @@ def phone_call_callback_done(*, actor: User, call: PhoneCall, outcome: str = "",
         stamp = timezone.localtime(call.callback_done_at).strftime("%Y-%m-%d %H:%M")
         call.notes = f"{call.notes}\n[{stamp}, callback] {notes}".strip()
         fields.append("notes")
-    _full_clean(call, {})
+    full_clean_or_raise(call, exclude=["organization", "taken_by"])
     with acting_as(actor):
         call.save(update_fields=fields)
     return call
@@ -144,14 +145,3 @@ def phone_call_assign(*, actor: User, call: PhoneCall, assigned_to: User | None)
     with acting_as(actor):
         call.save(update_fields=["assigned_to", "updated_at"])
     return call
-
-
-def _full_clean(instance, errors: dict[str, str]) -> None:
-    """Model validation on top of the service's own checks; every problem is reported by field at once."""
-    try:
-        instance.full_clean(exclude=[*errors, "organization", "taken_by"])
-    except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            errors.setdefault(field, messages[0])
-    if errors:
-        raise ValidationError(errors)

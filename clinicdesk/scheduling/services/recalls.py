@@ -8,7 +8,6 @@ the recalls that are missing.
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
@@ -20,6 +19,7 @@ from django.utils import timezone
 from clinicdesk.core.audit import audit_event
 from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.models import Organization, User
+from clinicdesk.core.validation import full_clean_or_raise
 from clinicdesk.patients.choices import PatientStatus
 from clinicdesk.patients.services.records import acting_as
 
@@ -65,7 +65,7 @@ def recall_rule_create(
               "recall_type": recall_type, "is_active": is_active}
     errors = _rule_errors(actor=actor, values=values, rule=None)
     rule = RecallRule(organization_id=actor.organization_id, **{k: v for k, v in values.items() if k not in errors})
-    _full_clean(rule, errors)
+    full_clean_or_raise(rule, errors, exclude=["organization"])
     rule.save(force_insert=True)
     audit_event(action="recall_rule.created", actor=actor, target=rule, summary=f"Recall rule '{rule.name}' created")
     return rule
@@ -87,7 +87,7 @@ def recall_rule_update(*, actor: User, rule: RecallRule, **changes) -> RecallRul
     for field, value in changes.items():
         if field not in errors:
             setattr(rule, field, value)
-    _full_clean(rule, errors)
+    full_clean_or_raise(rule, errors, exclude=["organization"])
     rule.save(update_fields=[*changes, "updated_at"])
     after = {field: str(getattr(rule, field)) for field in changes}
     audit_event(
@@ -241,13 +241,3 @@ def recalls_mark_booked(*, appointment: Appointment) -> int:
         with acting_as(appointment.booked_by):
             recall.save(update_fields=["status", "booked_appointment", "updated_at"])
     return len(recalls)
-
-
-def _full_clean(instance, errors: dict[str, str], *, exclude: Sequence[str] = ()) -> None:
-    try:
-        instance.full_clean(exclude=[*exclude, *errors, "organization"])
-    except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            errors.setdefault(field, messages[0])
-    if errors:
-        raise ValidationError(errors)

@@ -23,6 +23,7 @@ from django.utils import timezone
 from clinicdesk.core.audit import audit_event, audit_events
 from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.models import Location, User
+from clinicdesk.core.validation import full_clean_or_raise
 from clinicdesk.patients.choices import PatientStatus
 from clinicdesk.patients.models import Patient
 from clinicdesk.patients.services.records import acting_as
@@ -144,7 +145,10 @@ def waitlist_entry_add(
         notes=(notes or "").strip(),
         added_by=actor,
     )
-    _full_clean(entry, errors, exclude=["patient", "appointment_type", "location", "current_appointment", "added_by"])
+    full_clean_or_raise(
+        entry, errors,
+        exclude=["organization", "patient", "appointment_type", "location", "current_appointment", "added_by"],
+    )
     with acting_as(actor):
         entry.save(force_insert=True)
         if providers:
@@ -543,13 +547,3 @@ def waitlist_expire(*, now: datetime | None = None) -> dict[str, int]:
     )
     WaitlistEntry.objects.filter(pk__in=stale_ids).update(status=WaitlistStatus.EXPIRED, updated_at=now)
     return {"offers_expired": len(lapsed), "entries_expired": len(stale_ids)}
-
-
-def _full_clean(instance, errors: dict[str, str], *, exclude: Sequence[str] = ()) -> None:
-    try:
-        instance.full_clean(exclude=[*exclude, *errors, "organization"])
-    except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            errors.setdefault(field, messages[0])
-    if errors:
-        raise ValidationError(errors)
