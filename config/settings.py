@@ -294,6 +294,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = DOCUMENT_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 AUDITLOG_INCLUDE_ALL_MODELS = False
+# django-auditlog detects changes; they are stored once, in the hash-chained audit trail (core.ChangeRecord).
+AUDITLOG_LOGENTRY_MODEL = "core.ChangeRecord"
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 
 LOGGING = {

@@ -16,8 +16,14 @@ from ninja.security import APIKeyCookie, HttpBearer
 from .audit import audit_event
 from .choices import AuditOutcome
 from .models import ApiToken
+from .prepared import PreparedQuery
 
 API_ACCESS_ATTR = "clinicdesk_api_access"
+
+# Every API call starts here, so its SQL is prepared once (see core/prepared.py).
+_TOKEN_BY_HASH = PreparedQuery(
+    lambda token_hash: ApiToken.objects.select_related("user", "user__organization").filter(token_hash=token_hash).order_by()[:1]
+)
 
 
 def _allowed(user, token: ApiToken | None, codes: tuple[str, ...]) -> bool:
@@ -52,9 +58,7 @@ class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str):
         if not token.startswith("cdk_"):
             return None
-        found = ApiToken.objects.select_related("user", "user__organization").filter(
-            token_hash=ApiToken.hash_secret(token)
-        ).first()
+        found = _TOKEN_BY_HASH.first(token_hash=ApiToken.hash_secret(token))
         if found is None or not found.is_usable:
             audit_event(action="api.token_rejected", outcome=AuditOutcome.DENIED, summary="Unknown, expired or revoked API token")
             return None

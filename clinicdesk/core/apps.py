@@ -7,4 +7,10 @@ class CoreConfig(AppConfig):
     verbose_name = "Practice"
 
     def ready(self) -> None:
+        from datetime import timedelta
+
         from . import receivers  # noqa: F401  (audit and login signal receivers)
+        from .periodic import register_periodic
+
+        register_periodic("clinicdesk.core.tasks.audit_chain_seal", every=timedelta(minutes=1))
+        register_periodic("clinicdesk.core.tasks.audit_chain_verify", every=timedelta(hours=24))

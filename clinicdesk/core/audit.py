@@ -1,19 +1,24 @@
-"""The audit trail: one function writes every audit row, chained by hash to the row before it."""
+"""The audit trail: one function writes every audit row; a sealer chains the rows by hash moments later."""
 
 from __future__ import annotations
 
 import contextvars
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import Model
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Max, Model, Q
+from django.utils import timezone
 
 from .choices import AuditChannel, AuditOutcome
-from .models import AuditEvent
+from .models import AuditEvent, AuditSeal
 
-# PostgreSQL advisory lock key that serializes appends to the chain across processes.
-_CHAIN_LOCK = 7_312_004
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -81,37 +86,68 @@ def _build_event(
 
 
 def _append(events: list[AuditEvent]) -> list[AuditEvent]:
-    """Chain the events after the current last row and insert them, holding the chain lock."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
-    prev = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or AuditEvent.GENESIS
-    for event in events:
-        event.prev_hash = prev
-        event.hash = prev = event.compute_hash()
+    """Insert the events (one statement, no lock) and have them sealed into the chain once they commit."""
     if len(events) == 1:
         events[0].save(force_insert=True)
     else:
-        # Rows get ids in list order, which is the order the chain is verified in.
-        AuditEvent.objects.bulk_create(events, batch_size=500)
+        with transaction.atomic(savepoint=False):
+            AuditEvent.objects.bulk_create(events, batch_size=500)
+    transaction.on_commit(_seal_soon)
     return events
 
 
-@transaction.atomic
 def audit_event(**fields) -> AuditEvent:
-    """Append one row to the audit chain. Patient reads, changes, denials and sign-ins all come through here.
+    """Write one audit row. Patient reads, changes, denials and sign-ins all come through here.
 
     Takes the keyword arguments of `_build_event`: action, actor, target, patient, organization_id,
-    outcome, summary, changes, channel, actor_label.
+    outcome, summary, changes, channel, actor_label. The row joins the hash chain moments after it commits.
     """
     return _append([_build_event(**fields)])[0]
 
 
-@transaction.atomic
 def audit_events(*, targets, **fields) -> list[AuditEvent]:
     """One audit row per target in a single insert: a list, an export or a print run that shows many patients."""
     events = [_build_event(target=target, **fields) for target in targets]
     return _append(events) if events else []
+
+
+@dataclass
+class _Described:
+    target: Model
+    action: str
+    summary: str
+    claimed: bool = False
+
+
+_described: contextvars.ContextVar[_Described | None] = contextvars.ContextVar("audit_described", default=None)
+
+
+@contextmanager
+def audit_recorded_as(target: Model, *, action: str, actor=None, summary: str = "") -> Iterator[None]:
+    """The change django-auditlog records for `target` inside the block enters the chain as this act.
+
+    A service that saves a row and wants its own audit action ("appointment.booked" with a readable
+    summary) gets one chain row carrying both that and the field changes, instead of a generic
+    "appointment.created" row plus its own. If no change was recorded for the target (nothing changed),
+    the act is still written on leaving the block.
+    """
+    described = _Described(target=target, action=action, summary=summary)
+    token = _described.set(described)
+    try:
+        yield
+    finally:
+        _described.reset(token)
+    if not described.claimed:
+        audit_event(action=action, actor=actor, target=target, summary=summary)
+
+
+def claim_description(instance: Model) -> tuple[str, str] | None:
+    """(action, summary) when a service described the change being recorded for `instance`; once only."""
+    described = _described.get()
+    if described is None or described.claimed or described.target is not instance:
+        return None
+    described.claimed = True
+    return described.action, described.summary
 
 
 def audit_denied(request, *, action: str = "access.denied") -> AuditEvent:
@@ -132,23 +168,107 @@ def _patient_label(patient) -> str:
     return f"{patient} ({mrn})"[:200] if mrn else str(patient)[:200]
 
 
-def audit_verify(*, batch: int = 5000) -> tuple[int, AuditEvent | None, str]:
-    """Walk the chain in order. Returns (rows checked, first broken row or None, what is wrong)."""
-    expected_prev = AuditEvent.GENESIS
+# --- the hash chain ---------------------------------------------------------------------------------------
+
+# PostgreSQL advisory lock key held by the one sealer that may extend the chain at a time.
+_CHAIN_LOCK = 7_312_004
+# A transaction that wrote audit rows may commit after later rows were sealed. The sealer that runs after
+# each commit only takes rows above the last sealed one; the periodic sealer also looks back this far for
+# such stragglers (no request or import transaction in clinicdesk stays open this long).
+STRAGGLER_WINDOW = timedelta(hours=1)
+# Each web or worker process seals at most this often after its own commits; the periodic sealer and
+# `audit_verify` catch whatever is left.
+SEAL_EVERY_SECONDS = 1.0
+_last_seal = [0.0]
+
+
+def _seal_soon() -> None:
+    """After a commit that wrote audit rows: seal now unless this process sealed within the last second."""
+    now = time.monotonic()
+    if now - _last_seal[0] < SEAL_EVERY_SECONDS:
+        return
+    _last_seal[0] = now
+    try:
+        audit_seal(wait=False, look_back=timedelta(0))
+    except DatabaseError:
+        # The request already committed; its rows stay unsealed until the next sealer runs.
+        logger.warning("Sealing the audit chain failed; it will be retried", exc_info=True)
+
+
+def _take_chain_lock(*, wait: bool) -> bool:
+    if connection.vendor != "postgresql":
+        return True  # SQLite: the IMMEDIATE write transaction already admits one writer at a time
+    with connection.cursor() as cursor:
+        if wait:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
+            return True
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_CHAIN_LOCK])
+        return bool(cursor.fetchone()[0])
+
+
+def audit_seal(*, wait: bool = True, look_back: timedelta | None = STRAGGLER_WINDOW, batch: int = 5000) -> int:
+    """Chain committed, unsealed audit events after the last seal, in id order; returns how many were sealed.
+
+    Always takes the rows above the last sealed one (an index range). `look_back` also takes unsealed rows
+    written within that time before now (stragglers whose transaction committed late); `None` searches the
+    whole trail (before a full verification); `timedelta(0)` takes only the new rows. `wait=False` gives up
+    at once when another process is sealing: it takes these rows too, or the next sealer will.
+    """
+    sealed = 0
+    while True:
+        with transaction.atomic():
+            if not _take_chain_lock(wait=wait):
+                return sealed
+            last_sealed = AuditSeal.objects.aggregate(last=Max("event_id"))["last"] or 0
+            if look_back is None:
+                unsealed = AuditEvent.objects.filter(seal__isnull=True)
+            elif look_back:
+                recent = Q(created_at__gte=timezone.now() - look_back, seal__isnull=True)
+                unsealed = AuditEvent.objects.filter(Q(id__gt=last_sealed) | recent)
+            else:
+                unsealed = AuditEvent.objects.filter(id__gt=last_sealed)
+            events = list(unsealed.order_by("id")[:batch])
+            if not events:
+                return sealed
+            prev = AuditSeal.objects.order_by("-id").values_list("hash", flat=True).first() or AuditSeal.GENESIS
+            seals = []
+            for event in events:
+                seal = AuditSeal(event=event, prev_hash=prev, hash=AuditSeal.compute_hash(prev, event))
+                seals.append(seal)
+                prev = seal.hash
+            # Seals get ids in list order, which is the order the chain is verified in.
+            AuditSeal.objects.bulk_create(seals, batch_size=1000)
+            sealed += len(seals)
+        if len(events) < batch:
+            return sealed
+
+
+def audit_verify(*, batch: int = 5000) -> tuple[int, int | None, str]:
+    """Seal what is waiting, then walk the chain in order.
+
+    Returns (events checked, id of the first broken event or None, what is wrong). A removed event is
+    reported by the id its seal still names.
+    """
+    audit_seal(look_back=None)
+    expected_prev = AuditSeal.GENESIS
     checked = 0
     last_id = 0
     while True:
-        rows = list(AuditEvent.objects.filter(id__gt=last_id).order_by("id")[:batch])
-        if not rows:
+        seals = list(AuditSeal.objects.filter(id__gt=last_id).order_by("id")[:batch])
+        if not seals:
             return checked, None, ""
-        for row in rows:
-            if row.prev_hash != expected_prev:
-                return checked, row, "its link to the previous row is broken (a row was removed or reordered)"
-            if row.compute_hash() != row.hash:
-                return checked, row, "its content does not match its hash (the row was changed)"
-            expected_prev = row.hash
+        events = AuditEvent.objects.in_bulk([s.event_id for s in seals])
+        for seal in seals:
+            event = events.get(seal.event_id)
+            if seal.prev_hash != expected_prev:
+                return checked, seal.event_id, "its link to the previous row is broken (a row was removed or reordered)"
+            if event is None:
+                return checked, seal.event_id, "the row was removed"
+            if AuditSeal.compute_hash(seal.prev_hash, event) != seal.hash:
+                return checked, seal.event_id, "its content does not match its hash (the row was changed)"
+            expected_prev = seal.hash
             checked += 1
-            last_id = row.id
+            last_id = seal.id
 
 
 def audit_chain_check() -> dict[str, Any]:
@@ -157,8 +277,8 @@ def audit_chain_check() -> dict[str, Any]:
     A broken chain is recorded as a failed `audit.chain_broken` event naming the first bad row;
     the new row still links to the last row, so the check never hides the damage it found.
     """
-    checked, broken, reason = audit_verify()
-    if broken is None:
+    checked, broken_id, reason = audit_verify()
+    if broken_id is None:
         audit_event(
             action="audit.verified", channel=AuditChannel.SYSTEM, summary=f"Audit chain intact: {checked} row{'' if checked == 1 else 's'} checked"
         )
@@ -167,7 +287,7 @@ def audit_chain_check() -> dict[str, Any]:
         action="audit.chain_broken",
         outcome=AuditOutcome.FAILED,
         channel=AuditChannel.SYSTEM,
-        summary=f"Audit chain broken at row {broken.id}: {reason}; {checked} rows before it are intact",
-        changes={"broken_id": broken.id, "checked": checked},
+        summary=f"Audit chain broken at row {broken_id}: {reason}; {checked} rows before it are intact",
+        changes={"broken_id": broken_id, "checked": checked},
     )
-    return {"intact": False, "checked": checked, "broken_id": broken.id, "reason": reason}
+    return {"intact": False, "checked": checked, "broken_id": broken_id, "reason": reason}

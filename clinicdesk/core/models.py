@@ -5,9 +5,11 @@ import json
 import secrets
 import zoneinfo
 
+from auditlog.models import AbstractLogEntry, LogEntryManager
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.signals import pre_save
 from django.utils import timezone
 
 from .choices import AuditChannel, AuditOutcome, Role, RoomKind
@@ -201,18 +203,38 @@ class ApiToken(models.Model):
 
 
 class AuditEventQuerySet(models.QuerySet):
+    """Audit events and their seals are append-only: bulk updates and deletes are refused too."""
+
     def update(self, **kwargs):
-        raise PermissionError("Audit events cannot be changed.")
+        raise PermissionError("Audit rows cannot be changed.")
 
     def delete(self):
-        raise PermissionError("Audit events cannot be deleted.")
+        raise PermissionError("Audit rows cannot be deleted.")
 
 
-class AuditEvent(models.Model):
+class AppendOnly(models.Model):
+    """A row that is written once: saving it again or deleting it is refused (database triggers back this up)."""
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError(f"{self._meta.verbose_name_plural.capitalize()} cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError(f"{self._meta.verbose_name_plural.capitalize()} cannot be deleted.")
+
+
+class AuditEvent(AppendOnly):
     """One audited act: who did what to which record, from where, with what outcome.
 
     Rows are append-only (the model refuses updates and deletes, and database triggers back that up);
-    each row carries the hash of its predecessor so `manage.py audit_verify` can find any tampering.
+    moments after commit each row is sealed into the hash chain (`AuditSeal`), so `manage.py audit_verify`
+    can find any row changed, removed or reordered.
     """
 
     GENESIS = "0" * 64
@@ -235,10 +257,7 @@ class AuditEvent(models.Model):
     user_agent = models.CharField(max_length=300, blank=True)
     request_id = models.CharField(max_length=36, blank=True)
     path = models.CharField(max_length=300, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
 
-    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]
@@ -250,14 +269,6 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label or 'system'} {self.action} {self.outcome}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise PermissionError("Audit events cannot be changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("Audit events cannot be deleted.")
 
     def payload(self) -> str:
         """The canonical text the hash covers."""
@@ -282,5 +293,56 @@ class AuditEvent(models.Model):
         }
         return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
 
-    def compute_hash(self) -> str:
-        return hashlib.sha256((self.prev_hash + self.payload()).encode()).hexdigest()
+
+class ChangeRecordManager(LogEntryManager):
+    def create(self, **kwargs):
+        """Build the record django-auditlog computed without storing it (the audit chain stores it)."""
+        record = self.model(**kwargs)
+        # django-auditlog fills in the actor and address from its request context as the row is saved.
+        pre_save.send(sender=self.model, instance=record, raw=False, using=self.db, update_fields=None)
+        return record
+
+
+class ChangeRecord(AbstractLogEntry):
+    """django-auditlog's record of one model change (`AUDITLOG_LOGENTRY_MODEL`), kept only in the audit chain.
+
+    django-auditlog finds what changed and who changed it; `core.receivers.chain_model_change` writes it as
+    an `AuditEvent` with the field changes. Storing auditlog's own row as well would write every change
+    twice, in two tables, one of them outside the hash chain; so the manager builds these records and
+    never saves them, and their table stays empty.
+    """
+
+    objects = ChangeRecordManager()
+
+    class Meta(AbstractLogEntry.Meta):
+        verbose_name = "change record"
+
+
+class AuditSeal(AppendOnly):
+    """One link of the audit trail's hash chain: an event, in the order it was sealed, and the hash that
+    covers the event's content and the link before it.
+
+    Sealing is separate from writing the event so that writing one is a single insert with no global lock
+    (every booking writes audit rows); a sealer chains the committed events moments later
+    (`clinicdesk.core.audit.audit_seal`). Rows are append-only, like the events.
+    """
+
+    GENESIS = "0" * 64
+
+    event = models.OneToOneField(
+        AuditEvent, on_delete=models.DO_NOTHING, db_constraint=False, related_name="seal"
+    )  # no constraint: a removed event must leave its seal behind as evidence
+    sealed_at = models.DateTimeField(default=timezone.now)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"seal {self.pk} of event {self.event_id}"
+
+    @staticmethod
+    def compute_hash(prev_hash: str, event: AuditEvent) -> str:
+        return hashlib.sha256(f"{prev_hash}{event.pk}:{event.payload()}".encode()).hexdigest()

@@ -7,7 +7,7 @@ from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
 from .accounts import session_clock_start
-from .audit import audit_event
+from .audit import audit_event, claim_description
 from .choices import AuditOutcome
 from .models import User
 
@@ -21,13 +21,10 @@ def chain_model_change(sender, instance, action, changes, log_entry, log_created
     if verb is None or not log_created:
         return
     actor = log_entry.actor if log_entry is not None else None
-    audit_event(
-        action=f"{sender._meta.model_name}.{verb}",
-        actor=actor,
-        target=instance,
-        summary=f"{sender._meta.verbose_name.capitalize()} {verb}",
-        changes=changes or {},
+    action, summary = claim_description(instance) or (
+        f"{sender._meta.model_name}.{verb}", f"{sender._meta.verbose_name.capitalize()} {verb}"
     )
+    audit_event(action=action, actor=actor, target=instance, summary=summary, changes=changes or {})
 
 
 @receiver(user_logged_in, dispatch_uid="clinicdesk_login")

@@ -17,6 +17,7 @@ from clinicdesk.core.audit import audit_event, audit_events
 from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.models import Location, Room, User
 from clinicdesk.core.permissions import Perm
+from clinicdesk.core.prepared import PreparedQuery, run_together
 from clinicdesk.patients.models import Patient
 
 from .choices import AppointmentStatus, BookingChannel, SeriesEditScope, TimeOfDay
@@ -160,6 +161,27 @@ def _appointment(a: Appointment) -> dict:
 
 _RELATED = ("patient", "provider", "location", "appointment_type")
 
+# The lookups every booking makes, prepared once (see core/prepared.py).
+_PROVIDER = PreparedQuery(lambda pk, organization_id: User.objects.filter(pk=pk, organization_id=organization_id).order_by()[:1])
+_LOCATION = PreparedQuery(
+    lambda pk, organization_id: Location.objects.filter(pk=pk, organization_id=organization_id)
+    .select_related("schedule").order_by()[:1]
+)
+# The booking hints spare the booking service its equipment and recall queries for most types.
+_TYPE_BY_ID = PreparedQuery(
+    lambda pk, organization_id: AppointmentType.objects.with_booking_hints()
+    .filter(pk=pk, organization_id=organization_id).order_by()[:1]
+)
+_TYPE_BY_CODE = PreparedQuery(
+    lambda code, organization_id: AppointmentType.objects.with_booking_hints()
+    .filter(code=code, organization_id=organization_id).order_by()[:1]
+)
+_PATIENT = PreparedQuery(
+    lambda public_id, organization_id: Patient.objects.filter(
+        public_id=public_id, organization_id=organization_id, merged_into__isnull=True
+    ).order_by()[:1]
+)
+
 
 # --- lookups within the caller's practice ---------------------------------------------------------------------
 
@@ -176,7 +198,7 @@ def _provider(actor: User, value: str | None, field: str = "provider") -> User |
     pk = _pk(value, field)
     if pk is None:
         return None
-    found = User.objects.filter(pk=pk, organization_id=actor.organization_id).first()
+    found = _PROVIDER.first(pk=pk, organization_id=actor.organization_id)
     if found is None:
         raise ValidationError({field: f"No provider {value} in this practice."})
     return found
@@ -186,7 +208,7 @@ def _location(actor: User, value: str | None, field: str = "location") -> Locati
     pk = _pk(value, field)
     if pk is None:
         return None
-    found = Location.objects.filter(pk=pk, organization_id=actor.organization_id).select_related("schedule").first()
+    found = _LOCATION.first(pk=pk, organization_id=actor.organization_id)
     if found is None:
         raise ValidationError({field: f"No location {value} in this practice."})
     return found
@@ -195,15 +217,47 @@ def _location(actor: User, value: str | None, field: str = "location") -> Locati
 def _type(actor: User, value: str | None, field: str) -> AppointmentType:
     if not value:
         raise ValidationError({field: "Choose an appointment type (its id or code)."})
-    rows = AppointmentType.objects.filter(organization_id=actor.organization_id)
-    found = rows.filter(pk=int(value)).first() if str(value).isdigit() else rows.filter(code=value).first()
+    if str(value).isdigit():
+        found = _TYPE_BY_ID.first(pk=int(value), organization_id=actor.organization_id)
+    else:
+        found = _TYPE_BY_CODE.first(code=str(value), organization_id=actor.organization_id)
     if found is None:
         raise ValidationError({field: f"No appointment type '{value}' in this practice."})
     return found
 
 
+def _booking_parties(actor: User, payload) -> dict:
+    """The location, patient, provider and type of a booking, read in one round trip; every unknown one is named."""
+    org = actor.organization_id
+    location_pk, provider_pk = _pk(payload.location, "location"), _pk(payload.provider, "provider")
+    kind = payload.appointment_type
+    if not kind:
+        raise ValidationError({"appointment_type": "Choose an appointment type (its id or code)."})
+    calls = {
+        "patient": (_PATIENT, {"public_id": str(payload.patient), "organization_id": org}),
+        "appointment_type": (_TYPE_BY_ID, {"pk": int(kind), "organization_id": org}) if str(kind).isdigit()
+        else (_TYPE_BY_CODE, {"code": str(kind), "organization_id": org}),
+    }
+    if location_pk is not None:
+        calls["location"] = (_LOCATION, {"pk": location_pk, "organization_id": org})
+    if provider_pk is not None:
+        calls["provider"] = (_PROVIDER, {"pk": provider_pk, "organization_id": org})
+    found = {name: rows[0] if rows else None for name, rows in zip(calls, run_together(*calls.values()), strict=True)}
+    missing = {
+        "location": f"No location {payload.location} in this practice.",
+        "patient": "No such patient.",
+        "provider": f"No provider {payload.provider} in this practice.",
+        "appointment_type": f"No appointment type '{kind}' in this practice.",
+    }
+    errors = {name: message for name, message in missing.items() if name in calls and found[name] is None}
+    if errors:
+        raise ValidationError(errors)
+    return {"location": found.get("location"), "patient": found["patient"], "provider": found.get("provider"),
+            "appointment_type": found["appointment_type"]}
+
+
 def _patient(actor: User, value: str) -> Patient:
-    found = Patient.objects.filter(public_id=value, organization_id=actor.organization_id, merged_into__isnull=True).first()
+    found = _PATIENT.first(public_id=str(value), organization_id=actor.organization_id)
     if found is None:
         raise ValidationError({"patient": "No such patient."})
     return found
@@ -357,12 +411,11 @@ def book(request: HttpRequest, payload: AppointmentIn):
     """Book within the provider's hours with every rule of the front desk. With `rrule` (RFC 5545, e.g.
     FREQ=WEEKLY;BYDAY=TU;COUNT=8) every occurrence is booked, or none (409/400 listing refused dates)."""
     actor = request.user
-    where = _location(actor, payload.location)
+    parties = _booking_parties(actor, payload)
     args = {
-        "actor": actor, "patient": _patient(actor, payload.patient), "provider": _provider(actor, payload.provider),
-        "location": where, "appointment_type": _type(actor, payload.appointment_type, "appointment_type"),
+        "actor": actor, **parties,
         "starts_at": _aware(payload.starts_at, "starts_at"), "ends_at": _aware(payload.ends_at, "ends_at"),
-        "room": _room(where, payload.room), "notes": payload.notes, "channel": BookingChannel.API,
+        "room": _room(parties["location"], payload.room), "notes": payload.notes, "channel": BookingChannel.API,
     }
     if payload.rrule is not None:
         series = series_services.series_create(rrule=payload.rrule, **args)

@@ -1,11 +1,13 @@
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from clinicdesk.core.audit import audit_event, audit_verify
+from clinicdesk.core.audit import audit_event, audit_seal, audit_verify
 from clinicdesk.core.choices import AuditOutcome
-from clinicdesk.core.models import AuditEvent
+from clinicdesk.core.models import AuditEvent, AuditSeal
 
 pytestmark = pytest.mark.django_db
 
@@ -14,15 +16,39 @@ def _chain(n, actor):
     return [audit_event(action="test.event", actor=actor, summary=f"event {i}") for i in range(n)]
 
 
-def test_each_row_links_to_the_one_before(front_desk):
+def test_each_row_is_sealed_after_the_one_before(front_desk):
+    # given
+    audit_seal()
+    last = AuditSeal.objects.order_by("-id").first()
     events = _chain(3, front_desk)
-    before = AuditEvent.objects.filter(id__lt=events[0].id).order_by("-id").first()
-    assert events[0].prev_hash == (before.hash if before else AuditEvent.GENESIS)
-    assert events[1].prev_hash == events[0].hash
-    assert events[2].prev_hash == events[1].hash
+    assert not AuditSeal.objects.filter(event__in=events).exists()
+    # when
+    assert audit_seal(look_back=timedelta(0)) == 3
+    # then
+    seals = list(AuditSeal.objects.filter(event__in=events).order_by("id"))
+    assert [s.event_id for s in seals] == [e.pk for e in events]
+    assert seals[0].prev_hash == (last.hash if last else AuditSeal.GENESIS)
+    assert seals[1].prev_hash == seals[0].hash
+    assert seals[2].prev_hash == seals[1].hash
+    assert seals[2].hash == AuditSeal.compute_hash(seals[1].hash, events[2])
     assert events[2].organization_id == front_desk.organization_id
+    assert audit_seal() == 0
     checked, broken, _ = audit_verify()
     assert broken is None and checked == AuditEvent.objects.count()
+
+
+def test_a_row_committed_after_later_rows_were_sealed_is_still_sealed(front_desk):
+    # given a row whose transaction commits late: a later row is sealed first
+    early = audit_event(action="test.event", actor=front_desk)
+    late = audit_event(action="test.event", actor=front_desk)
+    AuditSeal.objects.bulk_create([AuditSeal(event=late, prev_hash=AuditSeal.GENESIS,
+                                             hash=AuditSeal.compute_hash(AuditSeal.GENESIS, late))])
+    # when the sealer after a commit runs, then the periodic one
+    after_commit = audit_seal(look_back=timedelta(0))
+    periodic = audit_seal()
+    # then only the periodic sealer looks back, and the straggler joins the chain after the later row
+    assert (after_commit, periodic) == (0, 1)
+    assert AuditSeal.objects.get(event=early).prev_hash == AuditSeal.objects.get(event=late).hash
 
 
 def test_rows_cannot_be_changed_or_deleted_through_the_application(front_desk):
@@ -36,6 +62,12 @@ def test_rows_cannot_be_changed_or_deleted_through_the_application(front_desk):
         AuditEvent.objects.filter(pk=event.pk).update(summary="x")
     with pytest.raises(PermissionError):
         AuditEvent.objects.filter(pk=event.pk).delete()
+    audit_seal()
+    seal = AuditSeal.objects.get(event=event)
+    with pytest.raises(PermissionError):
+        seal.save()
+    with pytest.raises(PermissionError):
+        AuditSeal.objects.filter(pk=seal.pk).update(hash="0")
 
 
 def test_database_refuses_raw_update(front_desk):
@@ -44,23 +76,31 @@ def test_database_refuses_raw_update(front_desk):
         cursor.execute("UPDATE core_auditevent SET summary = 'x' WHERE id = %s", [event.pk])
 
 
-def _without_trigger(sql, params):
+def test_database_refuses_raw_update_of_a_seal(front_desk):
+    event = audit_event(action="test.event", actor=front_desk)
+    audit_seal()
+    with pytest.raises(Exception, match="append-only"), connection.cursor() as cursor:
+        cursor.execute("UPDATE core_auditseal SET hash = 'x' WHERE event_id = %s", [event.pk])
+
+
+def _without_trigger(sql, params, table="core_auditevent"):
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE core_auditevent DISABLE TRIGGER core_auditevent_no_update")
+            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {table}_no_update")
         else:
-            cursor.execute("DROP TRIGGER core_auditevent_no_update")
+            cursor.execute(f"DROP TRIGGER {table}_no_update")
         cursor.execute(sql, params)
 
 
 def test_verify_finds_a_changed_row(front_desk):
     # given
     events = _chain(5, front_desk)
+    audit_seal()
     # when someone edits a row behind the application's back
     _without_trigger("UPDATE core_auditevent SET summary = 'nothing to see' WHERE id = %s", [events[2].pk])
     # then
     _, broken, reason = audit_verify()
-    assert broken.pk == events[2].pk
+    assert broken == events[2].pk
     assert "content" in reason
     with pytest.raises(CommandError, match=f"row {events[2].pk}"):
         call_command("audit_verify")
@@ -68,10 +108,32 @@ def test_verify_finds_a_changed_row(front_desk):
 
 def test_verify_finds_a_removed_row(front_desk):
     events = _chain(5, front_desk)
+    audit_seal()
     _without_trigger("DELETE FROM core_auditevent WHERE id = %s", [events[1].pk])
     _, broken, reason = audit_verify()
-    assert broken.pk == events[2].pk
+    assert broken == events[1].pk
+    assert "removed" in reason
+    with pytest.raises(CommandError, match=f"row {events[1].pk}: the row was removed"):
+        call_command("audit_verify")
+
+
+def test_verify_finds_a_removed_row_whose_seal_was_removed_too(front_desk):
+    events = _chain(5, front_desk)
+    audit_seal()
+    _without_trigger("DELETE FROM core_auditseal WHERE event_id = %s", [events[1].pk], table="core_auditseal")
+    _without_trigger("DELETE FROM core_auditevent WHERE id = %s", [events[1].pk])
+    _, broken, reason = audit_verify()
+    assert broken == events[2].pk
     assert "link" in reason
+
+
+def test_verify_finds_a_rewritten_seal(front_desk):
+    events = _chain(3, front_desk)
+    audit_seal()
+    _without_trigger("UPDATE core_auditseal SET hash = %s WHERE event_id = %s", ["f" * 64, events[1].pk], table="core_auditseal")
+    _, broken, reason = audit_verify()
+    assert broken == events[1].pk
+    assert "content" in reason
 
 
 def test_failed_login_is_audited_without_revealing_whether_the_user_exists(client, front_desk):
@@ -92,10 +154,30 @@ def test_bulk_rows_continue_the_chain_in_order(front_desk):
     targets = [front_desk] * 3
     # when three rows are written in one insert
     rows = audit_events(action="test.bulk", actor=front_desk, targets=targets, summary="bulk")
+    audit_seal()
     # then they follow the existing row, in id order, and the whole chain verifies
     stored = list(AuditEvent.objects.filter(action="test.bulk").order_by("id"))
-    assert [r.hash for r in stored] == [r.hash for r in rows]
-    assert stored[0].prev_hash == first.hash
-    assert stored[1].prev_hash == stored[0].hash
+    assert [r.pk for r in stored] == [r.pk for r in rows]
+    seals = list(AuditSeal.objects.filter(event__in=stored).order_by("id"))
+    assert seals[0].prev_hash == AuditSeal.objects.get(event=first).hash
+    assert seals[1].prev_hash == seals[0].hash
     _, broken, _ = audit_verify()
     assert broken is None
+
+
+def test_rows_are_sealed_once_their_transaction_commits_at_most_once_a_second(
+    front_desk, django_capture_on_commit_callbacks, monkeypatch
+):
+    from clinicdesk.core import audit
+
+    monkeypatch.setattr(audit, "_last_seal", [0.0])
+    # when a transaction that wrote a row commits
+    with django_capture_on_commit_callbacks(execute=True):
+        first = audit_event(action="test.event", actor=front_desk)
+    # then the row is sealed at once
+    assert AuditSeal.objects.filter(event=first).exists()
+    # and a commit within the same second leaves its row to the next sealer
+    with django_capture_on_commit_callbacks(execute=True):
+        second = audit_event(action="test.event", actor=front_desk)
+    assert not AuditSeal.objects.filter(event=second).exists()
+    assert audit_seal() == 1

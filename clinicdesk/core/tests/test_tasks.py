@@ -23,9 +23,9 @@ from django.tasks import signals as task_signals
 from django.test import override_settings
 from django.utils import timezone
 
-from clinicdesk.core.audit import audit_event
+from clinicdesk.core.audit import audit_event, audit_seal
 from clinicdesk.core.choices import AuditChannel, AuditOutcome
-from clinicdesk.core.models import AuditEvent
+from clinicdesk.core.models import AuditEvent, AuditSeal
 from clinicdesk.core.tasks import audit_chain_verify
 
 MANAGE = str(Path(settings.BASE_DIR) / "manage.py")
@@ -99,6 +99,7 @@ def test_verifying_an_intact_chain_records_that_it_was_checked(front_desk):
 def test_verifying_a_tampered_chain_records_the_first_broken_row(front_desk):
     # given
     rows = [audit_event(action="test.event", actor=front_desk, summary=f"event {i}") for i in range(4)]
+    audit_seal()
     _break_chain(rows[2])
     # when
     result = audit_chain_verify.enqueue()
@@ -110,7 +111,8 @@ def test_verifying_a_tampered_chain_records_the_first_broken_row(front_desk):
     assert f"row {rows[2].pk}" in event.summary
     assert event.changes["broken_id"] == rows[2].pk
     # The finding is itself chained to the last row, so it cannot be quietly dropped.
-    assert event.prev_hash == AuditEvent.objects.filter(pk__lt=event.pk).first().hash
+    audit_seal()
+    assert AuditSeal.objects.get(event=event).prev_hash == AuditSeal.objects.get(event=AuditEvent.objects.filter(pk__lt=event.pk).first()).hash
 
 
 def test_the_task_is_djangos_own_task_object():

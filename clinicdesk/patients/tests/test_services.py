@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from clinicdesk.core.choices import Role
-from clinicdesk.core.models import AuditEvent
+from clinicdesk.core.models import AuditEvent, ChangeRecord
 from clinicdesk.patients import services
 from clinicdesk.patients.choices import AlertKind, Channel, ConsentStatus, PatientStatus, Relationship
 from clinicdesk.patients.models import CommunicationConsent, EmergencyContact, Guarantor, Patient
@@ -65,6 +65,28 @@ def test_create_is_audited_with_the_actor(front_desk):
     patient = new_patient(front_desk)
     event = AuditEvent.objects.get(action="patient.created", patient_id=patient.pk)
     assert event.actor_id == front_desk.pk
+    # What django-auditlog saw is kept once, in the chained event, not in a second table.
+    assert event.changes["last_name"] == ["None", patient.last_name]
+    assert not ChangeRecord.objects.exists()
+
+
+def test_a_service_can_give_the_chain_row_of_a_change_its_own_action(front_desk):
+    from clinicdesk.core.audit import audit_recorded_as
+    from clinicdesk.patients.services.records import acting_as
+
+    patient = new_patient(front_desk)
+    # when a change is saved inside audit_recorded_as
+    with acting_as(front_desk), audit_recorded_as(patient, action="patient.renamed", actor=front_desk, summary="Renamed"):
+        patient.first_name = "Zed"
+        patient.save(update_fields=["first_name"])
+    # then one chain row carries the act, the actor and the field change
+    rows = AuditEvent.objects.filter(patient_id=patient.pk, action__in=["patient.renamed", "patient.updated"])
+    assert [(r.action, r.summary, r.actor_id, r.changes["first_name"][1]) for r in rows] == [
+        ("patient.renamed", "Renamed", front_desk.pk, "Zed")]
+    # and when nothing was recorded for the target, the act is still written on leaving the block
+    with audit_recorded_as(patient, action="patient.reviewed", actor=front_desk, summary="Reviewed"):
+        pass
+    assert AuditEvent.objects.filter(action="patient.reviewed", patient_id=patient.pk).count() == 1
 
 
 @pytest.mark.parametrize(

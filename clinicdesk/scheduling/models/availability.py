@@ -57,6 +57,19 @@ class Equipment(models.Model):
         return f"{self.name} ({self.location})"
 
 
+class AppointmentTypeQuerySet(models.QuerySet):
+    def with_booking_hints(self):
+        """Annotate `has_equipment` and `has_recall_rules`, so that booking a type that needs no equipment and
+        books no recall (most types) skips those two queries."""
+        from .front_desk import RecallRule
+
+        through = AppointmentType.equipment.through
+        return self.annotate(
+            has_equipment=models.Exists(through.objects.filter(appointmenttype_id=models.OuterRef("pk"))),
+            has_recall_rules=models.Exists(RecallRule.objects.filter(recall_type_id=models.OuterRef("pk"))),
+        )
+
+
 class AppointmentType(models.Model):
     """A kind of visit: how long it takes, what it needs, and the rules for booking it."""
 
@@ -81,6 +94,8 @@ class AppointmentType(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AppointmentTypeQuerySet.as_manager()
 
     class Meta:
         ordering = ["organization", "name"]

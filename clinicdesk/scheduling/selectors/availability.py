@@ -22,6 +22,7 @@ from django.http import Http404
 
 from clinicdesk.core.models import Location, User
 from clinicdesk.core.permissions import Perm
+from clinicdesk.core.prepared import PreparedQuery, run_together
 
 from ..choices import LIVE_STATUSES, ExceptionKind
 from ..models import Appointment, AvailabilityBlock, AvailabilityTemplate, LocationSchedule, ScheduleException
@@ -297,7 +298,7 @@ def _as_time(value) -> time:
     return time.fromisoformat(value) if isinstance(value, str) else value
 
 
-def _block_rows(organization_id: int, first_day: date, last_day: date, provider_ids, location_ids) -> list[tuple]:
+def _block_rows_sql(organization_id: int, first_day: date, last_day: date, provider_ids, location_ids) -> tuple[str, list]:
     """Every block of the active providers' templates valid in [first_day, last_day], with its type restrictions
     (one row per restricted type). One hand-written query: it runs on every slot search and booking."""
     block, template = AvailabilityBlock._meta.db_table, AvailabilityTemplate._meta.db_table
@@ -320,9 +321,7 @@ def _block_rows(organization_id: int, first_day: date, last_day: date, provider_
         ids = [int(p) for p in location_ids] or [0]
         sql += f" AND t.location_id IN ({', '.join(['%s'] * len(ids))})"
         params += ids
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+    return sql, params
 
 
 def known_clock(location) -> dict[int, LocationClock] | None:
@@ -343,14 +342,49 @@ def known_clock(location) -> dict[int, LocationClock] | None:
     )}
 
 
+_EXCEPTION_COLUMNS = ("provider_id", "location_id", "kind", "starts_at", "ends_at", "reason")
+
+
+def _exceptions(organization_id, start, end):
+    return ScheduleException.objects.filter(organization_id=organization_id, starts_at__lt=end, ends_at__gt=start)
+
+
+# One provider at one location: every booking and move asks this (see core/prepared.py).
+_ONE_PROVIDER_EXCEPTIONS = PreparedQuery(
+    lambda organization_id, provider_id, location_id, start, end: _exceptions(organization_id, start, end)
+    .filter(Q(provider_id=provider_id) | Q(provider__isnull=True))
+    .filter(Q(location_id=location_id) | Q(location__isnull=True))
+    .values_list(*_EXCEPTION_COLUMNS)
+)
+
+
 def availability_index(*, organization_id: int, start: datetime, end: datetime, provider_ids=None, location_ids=None,
                        clocks: dict[int, LocationClock] | None = None) -> AvailabilityIndex:
     """Load what decides availability between two instants: four queries whatever the number of providers."""
+    provider_ids = list(provider_ids) if provider_ids is not None else None
+    location_ids = list(location_ids) if location_ids is not None else None
     first_day, last_day = (start - timedelta(days=1)).date(), (end + timedelta(days=1)).date()
     templates: dict[int, _Template] = {}
     restricted: dict[int, set[int]] = defaultdict(set)
     blocks: dict[int, tuple] = {}
-    for row in _block_rows(organization_id, first_day, last_day, provider_ids, location_ids):
+    blocks_sql = _block_rows_sql(organization_id, first_day, last_day, provider_ids, location_ids)
+    if provider_ids is not None and location_ids is not None and len(provider_ids) == len(location_ids) == 1:
+        # One provider at one location (every booking and move): both reads in one round trip.
+        block_rows, exception_rows = run_together(blocks_sql, (_ONE_PROVIDER_EXCEPTIONS, {
+            "organization_id": organization_id, "provider_id": int(provider_ids[0]), "location_id": int(location_ids[0]),
+            "start": start, "end": end,
+        }))
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(*blocks_sql)
+            block_rows = cursor.fetchall()
+        exceptions_q = _exceptions(organization_id, start, end)
+        if provider_ids is not None:
+            exceptions_q = exceptions_q.filter(Q(provider_id__in=provider_ids) | Q(provider__isnull=True))
+        if location_ids is not None:
+            exceptions_q = exceptions_q.filter(Q(location_id__in=location_ids) | Q(location__isnull=True))
+        exception_rows = exceptions_q.values_list(*_EXCEPTION_COLUMNS)
+    for row in block_rows:
         block_id, template_id, provider_id, location_id, eff_from, eff_to, weekday, start_time, end_time, type_id = row
         if template_id not in templates:
             templates[template_id] = _Template(provider_id, location_id, _as_date(eff_from), _as_date(eff_to))
@@ -361,15 +395,7 @@ def availability_index(*, organization_id: int, start: datetime, end: datetime, 
         types = frozenset(restricted[block_id]) if block_id in restricted else None
         templates[template_id].blocks[weekday].append((start_time, end_time, types))
 
-    exceptions_q = ScheduleException.objects.filter(organization_id=organization_id, starts_at__lt=end, ends_at__gt=start)
-    if provider_ids is not None:
-        exceptions_q = exceptions_q.filter(Q(provider_id__in=list(provider_ids)) | Q(provider__isnull=True))
-    if location_ids is not None:
-        exceptions_q = exceptions_q.filter(Q(location_id__in=list(location_ids)) | Q(location__isnull=True))
-    exceptions = [
-        _Exception(*row)
-        for row in exceptions_q.values_list("provider_id", "location_id", "kind", "starts_at", "ends_at", "reason")
-    ]
+    exceptions = [_Exception(*row) for row in exception_rows]
     return AvailabilityIndex(
         templates=list(templates.values()),
         exceptions=exceptions,

@@ -35,9 +35,10 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from clinicdesk.core.audit import audit_event
+from clinicdesk.core.audit import audit_event, audit_recorded_as
 from clinicdesk.core.choices import Role
 from clinicdesk.core.models import Room
+from clinicdesk.core.prepared import PreparedQuery, run_together
 from clinicdesk.patients.choices import PatientStatus
 from clinicdesk.patients.services.records import acting_as
 
@@ -86,18 +87,38 @@ class BookingConflict(ValidationError):
     """The time is taken (overlap, capacity, equipment): the API answers 409, pages show it on the field."""
 
 
+# Reads that every booking and move makes, prepared once (see core/prepared.py).
+_TYPE_EQUIPMENT = PreparedQuery(
+    lambda appointment_type_id: Equipment.objects.filter(appointment_types=appointment_type_id).order_by("id")
+)
+_PROVIDER_OR_PATIENT_OVERLAPS = PreparedQuery(
+    lambda provider_id, patient_id, busy_from, busy_until, starts_at, ends_at, exclude_id: Appointment.objects.filter(
+        Q(provider_id=provider_id, busy_from__lt=busy_until, busy_until__gt=busy_from)
+        | Q(patient_id=patient_id, starts_at__lt=ends_at, ends_at__gt=starts_at),
+        status__in=LIVE_STATUSES,
+    )
+    .exclude(pk=exclude_id)
+    .order_by()
+    .values_list("provider_id", "patient_id", "exclusive", "appointment_type_id", "starts_at", "ends_at", "busy_from", "busy_until")
+)
+
+
 # --- small pieces ------------------------------------------------------------------------------------------
 
 
-def _advisory_lock(lock_class: int, pk: int, *more: tuple[int, int]) -> None:
+def _lock_statement(lock_class: int, pk: int, *more: tuple[int, int]) -> tuple[str, list]:
     """Transaction-scoped PostgreSQL advisory locks, taken in the order given (one statement for several)."""
+    keys = [(lock_class, pk), *more]
+    return (
+        "SELECT " + ", ".join(["pg_advisory_xact_lock(%s, %s)"] * len(keys)),
+        [n for lock, key in keys for n in (lock, key % 2_147_483_647)],
+    )
+
+
+def _advisory_lock(lock_class: int, pk: int, *more: tuple[int, int]) -> None:
     if connection.vendor == "postgresql":
-        keys = [(lock_class, pk), *more]
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT " + ", ".join(["pg_advisory_xact_lock(%s, %s)"] * len(keys)),
-                [n for lock, key in keys for n in (lock, key % 2_147_483_647)],
-            )
+            cursor.execute(*_lock_statement(lock_class, pk, *more))
 
 
 def _local(at: datetime, location) -> datetime:
@@ -284,7 +305,8 @@ def _needed_equipment(*, location, kind: AppointmentType, extra: Iterable) -> li
         if item is None or item.location_id != location.pk or not item.is_active:
             raise ValidationError({"equipment": "No such equipment at this location."})
         chosen[item.pk] = item
-    required = list(kind.equipment.all())
+    # A type loaded with_booking_hints() says whether it needs any; otherwise ask.
+    required = _TYPE_EQUIPMENT(appointment_type_id=kind.pk) if getattr(kind, "has_equipment", True) else []
     if required:
         here = [e for e in required if e.location_id == location.pk and e.is_active]
         if not here:
@@ -345,17 +367,19 @@ def _save(appointment: Appointment, *, update_fields: list[str] | None = None) -
         raise
 
 
-def _provider_and_patient_overlaps(appointment: Appointment, *, provider, patient) -> tuple[list, list]:
-    """The provider's visits overlapping the held time and the patient's overlapping the visit, in one query."""
-    rows = (
-        Appointment.objects.filter(
-            Q(provider=provider, busy_from__lt=appointment.busy_until, busy_until__gt=appointment.busy_from)
-            | Q(patient=patient, starts_at__lt=appointment.ends_at, ends_at__gt=appointment.starts_at),
-            status__in=LIVE_STATUSES,
-        )
-        .exclude(pk=appointment.pk)
-        .values_list("provider_id", "patient_id", "exclusive", "appointment_type_id", "starts_at", "ends_at", "busy_from", "busy_until")
-    )
+def _lock_and_read_overlaps(appointment: Appointment, *, provider, patient) -> tuple[list, list]:
+    """Lock the provider and the patient, then read the provider's visits overlapping the held time and the
+    patient's overlapping the visit: one round trip. The read is a statement of its own after the locks, so
+    (read committed) it sees every booking committed by whoever held them before."""
+    overlaps = (_PROVIDER_OR_PATIENT_OVERLAPS, {
+        "provider_id": provider.pk, "patient_id": patient.pk, "busy_from": appointment.busy_from,
+        "busy_until": appointment.busy_until, "starts_at": appointment.starts_at, "ends_at": appointment.ends_at,
+        "exclude_id": appointment.pk or 0,
+    })
+    if connection.vendor == "postgresql":
+        _locked, rows = run_together(_lock_statement(_LOCK_PROVIDER, provider.pk, (_LOCK_PATIENT, patient.pk)), overlaps)
+    else:
+        (rows,) = run_together(overlaps)
     provider_rows, patient_clashes = [], []
     for provider_id, patient_id, exclusive, type_id, starts_at, ends_at, busy_from, busy_until in rows:
         if provider_id == provider.pk and busy_from < appointment.busy_until and busy_until > appointment.busy_from:
@@ -373,8 +397,7 @@ def _place(appointment: Appointment, *, patient, provider, location, kind: Appoi
     simple = requested_room is None and not kind.room_kind and not equipment
     try:
         if simple:
-            _advisory_lock(_LOCK_PROVIDER, provider.pk, (_LOCK_PATIENT, patient.pk))
-            provider_rows, patient_clashes = _provider_and_patient_overlaps(appointment, provider=provider, patient=patient)
+            provider_rows, patient_clashes = _lock_and_read_overlaps(appointment, provider=provider, patient=patient)
             _check_provider_free(appointment, provider=provider, location=location, kind=kind, rows=provider_rows)
             _check_patient_free(appointment, patient=patient, location=location, clashes=patient_clashes)
             return
@@ -449,11 +472,12 @@ def appointment_book(
     _place(appointment, patient=patient, provider=provider, location=location, kind=kind, requested_room=room, equipment=items)
     if enforce_availability:
         _check_max_per_day(appointment, provider=provider, location=location, kind=kind)
-    with acting_as(actor):
+    # One chain row for the booking: the act, its summary and the fields django-auditlog saw.
+    booked = audit_recorded_as(appointment, action="appointment.booked", actor=actor, summary=f"Booked {_describe(appointment)}"[:300])
+    with acting_as(actor), booked:
         _save(appointment)
         if items:
             appointment.equipment.set(items)
-    audit_event(action="appointment.booked", actor=actor, target=appointment, summary=f"Booked {_describe(appointment)}"[:300])
     _send(signals.appointment_booked, appointment=appointment)
     return appointment
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from clinicdesk.core.audit import audit_event
 from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.models import Organization, User
+from clinicdesk.core.prepared import PreparedQuery
 from clinicdesk.core.validation import full_clean_or_raise
 from clinicdesk.patients.choices import PatientStatus
 from clinicdesk.patients.services.records import acting_as
@@ -30,6 +31,12 @@ from ..models import Appointment, AppointmentType, Recall, RecallRule
 RECALL_LOOKAHEAD_DAYS = 30
 INTERVAL_MAX_MONTHS = 120
 OPEN_RECALL_STATUSES = (RecallStatus.DUE, RecallStatus.CONTACTED)
+# Asked after every booking (see core/prepared.py).
+_ANY_OPEN_RECALL = PreparedQuery(
+    lambda patient_id, appointment_type_id: Recall.objects.filter(
+        patient_id=patient_id, status__in=OPEN_RECALL_STATUSES, rule__recall_type_id=appointment_type_id
+    ).order_by().values_list("id", flat=True)[:1]
+)
 RULE_FIELDS = ("name", "after_type", "interval_months", "recall_type", "is_active")
 
 
@@ -227,17 +234,20 @@ def recall_dismiss(*, actor: User, recall: Recall, notes: str = "") -> Recall:
     return recall
 
 
-@transaction.atomic
 def recalls_mark_booked(*, appointment: Appointment) -> int:
     """A visit of a recall type was booked for the patient: their open recalls for it are booked."""
-    recalls = list(
-        Recall.objects.select_for_update()
-        .filter(patient_id=appointment.patient_id, status__in=OPEN_RECALL_STATUSES,
-                rule__recall_type_id=appointment.appointment_type_id)
-    )
-    for recall in recalls:
-        recall.status = RecallStatus.BOOKED
-        recall.booked_appointment = appointment
-        with acting_as(appointment.booked_by):
-            recall.save(update_fields=["status", "booked_appointment", "updated_at"])
+    if getattr(appointment.appointment_type, "has_recall_rules", True) is False:
+        return 0  # the type was loaded with_booking_hints() and no recall rule books it
+    open_recalls = Recall.objects.filter(patient_id=appointment.patient_id, status__in=OPEN_RECALL_STATUSES,
+                                         rule__recall_type_id=appointment.appointment_type_id)
+    # Most bookings are not recall visits: one plain read, and a locking transaction only when there is work.
+    if not _ANY_OPEN_RECALL(patient_id=appointment.patient_id, appointment_type_id=appointment.appointment_type_id):
+        return 0
+    with transaction.atomic():
+        recalls = list(open_recalls.select_for_update())
+        for recall in recalls:
+            recall.status = RecallStatus.BOOKED
+            recall.booked_appointment = appointment
+            with acting_as(appointment.booked_by):
+                recall.save(update_fields=["status", "booked_appointment", "updated_at"])
     return len(recalls)
