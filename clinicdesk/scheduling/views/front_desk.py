@@ -4,7 +4,8 @@ recalls with their rules. Views parse, check permission, call one service or sel
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -63,6 +64,16 @@ def _form_errors(form, exc: ValidationError) -> None:
 
 def _error_text(exc: ValidationError) -> str:
     return " ".join(exc.messages)
+
+
+def _carry_out(request: HttpRequest, act: Callable[[], Any], done: Callable[[Any], str]) -> None:
+    """Run the one service call behind a button; its refusal, or what it did, becomes the page's message."""
+    try:
+        result = act()
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, done(result))
 
 
 def _audit_patients_exported(request: HttpRequest, patients: Iterable[Patient], what: str) -> None:
@@ -202,12 +213,8 @@ def callback_done(request: HttpRequest, call_id: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Check the outcome and the note.")
         return _back_to_queue(request)
-    try:
-        call_services.phone_call_callback_done(actor=request.user, call=call, **form.cleaned_data)
-    except ValidationError as exc:
-        messages.error(request, _error_text(exc))
-    else:
-        messages.success(request, f"Callback to {call.patient or call.caller_name or call.phone} done.")
+    _carry_out(request, lambda: call_services.phone_call_callback_done(actor=request.user, call=call, **form.cleaned_data),
+               lambda _: f"Callback to {call.patient or call.caller_name or call.phone} done.")
     return _back_to_queue(request)
 
 
@@ -215,12 +222,8 @@ def callback_done(request: HttpRequest, call_id: int) -> HttpResponse:
 @requires(Perm.CALLS)
 def callback_take(request: HttpRequest, call_id: int) -> HttpResponse:
     call = selectors.phone_call_get(actor=request.user, call_id=call_id)
-    try:
-        call_services.phone_call_assign(actor=request.user, call=call, assigned_to=request.user)
-    except ValidationError as exc:
-        messages.error(request, _error_text(exc))
-    else:
-        messages.success(request, "The callback is yours.")
+    _carry_out(request, lambda: call_services.phone_call_assign(actor=request.user, call=call, assigned_to=request.user),
+               lambda _: "The callback is yours.")
     return _back_to_queue(request)
 
 
@@ -290,13 +293,9 @@ def waitlist_add(request: HttpRequest) -> HttpResponse:
 def waitlist_remove(request: HttpRequest, entry_id: int) -> HttpResponse:
     entry = selectors.waitlist_entry_get(actor=request.user, entry_id=entry_id)
     form = NoteForm(request.POST)
-    try:
-        waitlist_services.waitlist_entry_remove(actor=request.user, entry=entry,
-                                                notes=form.cleaned_data["notes"] if form.is_valid() else "")
-    except ValidationError as exc:
-        messages.error(request, _error_text(exc))
-    else:
-        messages.success(request, f"{entry.patient.display_name} is off the waitlist.")
+    notes = form.cleaned_data["notes"] if form.is_valid() else ""
+    _carry_out(request, lambda: waitlist_services.waitlist_entry_remove(actor=request.user, entry=entry, notes=notes),
+               lambda _: f"{entry.patient.display_name} is off the waitlist.")
     return redirect("scheduling:waitlist")
 
 
@@ -305,13 +304,9 @@ def waitlist_remove(request: HttpRequest, entry_id: int) -> HttpResponse:
 def waitlist_offer_book(request: HttpRequest, offer_id: int) -> HttpResponse:
     """One click: book the offered time for the patient (and cancel the later visit it replaces)."""
     offer = selectors.waitlist_offer_get(actor=request.user, offer_id=offer_id)
-    try:
-        booked = waitlist_services.waitlist_offer_book(actor=request.user, offer=offer)
-    except ValidationError as exc:
-        messages.error(request, _error_text(exc))
-    else:
-        when = _local(booked.starts_at, booked.location.time_zone)
-        messages.success(request, f"Booked {booked.entry.patient.display_name} on {when:%a %d %b %H:%M} with {booked.provider}.")
+    _carry_out(request, lambda: waitlist_services.waitlist_offer_book(actor=request.user, offer=offer),
+               lambda booked: f"Booked {booked.entry.patient.display_name} on "
+                              f"{_local(booked.starts_at, booked.location.time_zone):%a %d %b %H:%M} with {booked.provider}.")
     return redirect("scheduling:waitlist")
 
 
@@ -320,13 +315,9 @@ def waitlist_offer_book(request: HttpRequest, offer_id: int) -> HttpResponse:
 def waitlist_offer_decline(request: HttpRequest, offer_id: int) -> HttpResponse:
     """The patient said no on the phone: the time goes to the next in line."""
     offer = selectors.waitlist_offer_get(actor=request.user, offer_id=offer_id)
-    try:
-        reply = waitlist_services.waitlist_offer_decline(actor=request.user, offer=offer)
-    except ValidationError as exc:
-        messages.error(request, _error_text(exc))
-    else:
-        messages.success(request, "Offer declined; the time goes to the next in line." if reply == OfferReply.DECLINED
-                         else reply.label)
+    _carry_out(request, lambda: waitlist_services.waitlist_offer_decline(actor=request.user, offer=offer),
+               lambda reply: "Offer declined; the time goes to the next in line." if reply == OfferReply.DECLINED
+               else reply.label)
     return redirect("scheduling:waitlist")
 
 
@@ -395,12 +386,9 @@ def recall_export(request: HttpRequest) -> HttpResponse:
 def _recall_action(request: HttpRequest, recall_id: int, service, done: str) -> HttpResponse:
     recall = selectors.recall_get(actor=request.user, recall_id=recall_id)
     form = NoteForm(request.POST)
-    try:
-        service(actor=request.user, recall=recall, notes=form.cleaned_data["notes"] if form.is_valid() else "")
-    except ValidationError as exc:
-        messages.error(request, _error_text(exc))
-    else:
-        messages.success(request, f"{recall.patient.display_name}: {done}")
+    notes = form.cleaned_data["notes"] if form.is_valid() else ""
+    _carry_out(request, lambda: service(actor=request.user, recall=recall, notes=notes),
+               lambda _: f"{recall.patient.display_name}: {done}")
     back = request.POST.get("back", "")
     return redirect(f"{reverse('scheduling:recalls')}?{back}" if back and "//" not in back else reverse("scheduling:recalls"))
 
