@@ -414,7 +414,9 @@ def test_another_practices_offer_and_entry_are_not_found(client, clinic, frozen,
     assert client.post(reverse("scheduling:waitlist_offer_book", args=[offer.pk])).status_code == 404
     assert client.post(reverse("scheduling:waitlist_offer_decline", args=[offer.pk])).status_code == 404
     assert client.post(reverse("scheduling:waitlist_remove", args=[entry.pk])).status_code == 404
-    assert entry.patient.last_name not in client.get(reverse("scheduling:waitlist")).content.decode()
+    entry.patient.last_name = "Quaxworth-Elsewhere"  # a name no page holds by chance
+    entry.patient.save(update_fields=["last_name"])
+    assert "Quaxworth-Elsewhere" not in client.get(reverse("scheduling:waitlist")).content.decode()
     offer.refresh_from_db()
     assert offer.status == OfferStatus.PENDING
 
@@ -440,7 +442,13 @@ def test_waitlist_page_query_count_does_not_grow_with_rows(client, clinic, froze
 
 
 def test_reply_page_shows_the_time_without_patient_data_and_books_on_yes(client, clinic, frozen):
-    entry, offer = _offer(clinic, frozen)
+    # Names that cannot occur in the page by chance, unlike a random "Day" or "Mark".
+    patient = PatientFactory(organization=clinic.organization, first_name="Zebulonia", last_name="Quaxworth")
+    clinic.provider.last_name = "Vexmoorland"
+    clinic.provider.save(update_fields=["last_name"])
+    entry = wait(clinic, frozen, patient=patient)
+    [offer] = waitlist_offer_freed_time(provider_id=clinic.provider.pk, location_id=clinic.location.pk,
+                                        starts_at=clinic.at(2027, 3, 11, 14), ends_at=clinic.at(2027, 3, 11, 14, 15))
     url = reverse("scheduling_public:waitlist_offer_reply", args=[offer.token])
     page = client.get(url)
     html = page.content.decode()
