@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "clinicdesk.core",
     "clinicdesk.patients",
     "clinicdesk.scheduling",
+    "clinicdesk.communications",
 ]
 
 REDIS_URL = env("REDIS_URL")
@@ -270,6 +271,9 @@ ONLINE_BOOKING_RATE_LIMITS = {
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", "America/New_York")
+
+# No message leaves between these local times of the location (start, end; over midnight when start > end).
+COMMUNICATIONS_QUIET_HOURS = (env("QUIET_HOURS_START", "21:00"), env("QUIET_HOURS_END", "08:00"))
 USE_I18N = True
 USE_TZ = True
 

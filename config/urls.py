@@ -19,6 +19,8 @@ urlpatterns = [
     path("patients/", include("clinicdesk.patients.urls")),
     path("schedule/", include("clinicdesk.scheduling.urls")),
     path("", include("clinicdesk.scheduling.urls_public")),
+    path("messages/", include("clinicdesk.communications.urls")),
+    path("", include("clinicdesk.communications.urls_public")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -26,32 +26,43 @@ class Perm:
     WAITLIST = "waitlist.manage"
     RECALLS = "recalls.manage"
     ONLINE_REQUESTS = "online_requests.manage"
+    MESSAGES_VIEW = "messages.view"
+    MESSAGES_SEND = "messages.send"
+    TEMPLATES_MANAGE = "templates.manage"
+    LETTERS_WRITE = "letters.write"
+    CAMPAIGNS_MANAGE = "campaigns.manage"
+    STAFF_TASKS = "staff_tasks.work"
 
 
 _EVERY_STAFF = {Perm.DASHBOARD, Perm.API_TOKENS}
+# Everyone who works with patients reads their messages, writes letters and shares the task inbox.
+_TALK = {Perm.MESSAGES_VIEW, Perm.MESSAGES_SEND, Perm.LETTERS_WRITE, Perm.STAFF_TASKS}
 _CHART = {Perm.PATIENT_VIEW, Perm.PATIENT_CREATE, Perm.PATIENT_CHANGE, Perm.DOCUMENT_VIEW, Perm.DOCUMENT_UPLOAD}
 # The front desk's daily work: the schedule, the phone, the waitlist, recalls and online requests.
 _DESK = {Perm.SCHEDULE_VIEW, Perm.SCHEDULE_BOOK, Perm.CALLS, Perm.WAITLIST, Perm.RECALLS, Perm.ONLINE_REQUESTS}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.FRONT_DESK: frozenset(_EVERY_STAFF | _CHART | _DESK),
-    Role.CLINICIAN: frozenset(_EVERY_STAFF | _CHART | {Perm.SCHEDULE_VIEW, Perm.SCHEDULE_BOOK, Perm.CALLS}),
-    Role.NURSE: frozenset(_EVERY_STAFF | _CHART | {Perm.SCHEDULE_VIEW, Perm.SCHEDULE_BOOK, Perm.CALLS, Perm.RECALLS}),
+    Role.FRONT_DESK: frozenset(_EVERY_STAFF | _CHART | _DESK | _TALK),
+    Role.CLINICIAN: frozenset(_EVERY_STAFF | _CHART | _TALK | {Perm.SCHEDULE_VIEW, Perm.SCHEDULE_BOOK, Perm.CALLS}),
+    Role.NURSE: frozenset(_EVERY_STAFF | _CHART | _TALK | {Perm.SCHEDULE_VIEW, Perm.SCHEDULE_BOOK, Perm.CALLS, Perm.RECALLS}),
     Role.BILLER: frozenset(
         _EVERY_STAFF
+        | _TALK
         | {Perm.PATIENT_VIEW, Perm.PATIENT_CHANGE, Perm.DOCUMENT_VIEW, Perm.DOCUMENT_UPLOAD, Perm.PATIENT_EXPORT}
         | {Perm.SCHEDULE_VIEW, Perm.CALLS}
     ),
     Role.OFFICE_MANAGER: frozenset(
-        _EVERY_STAFF | _CHART | _DESK
+        _EVERY_STAFF | _CHART | _DESK | _TALK
         | {Perm.PATIENT_MERGE, Perm.PATIENT_EXPORT, Perm.AUDIT_VIEW, Perm.USERS_MANAGE, Perm.SCHEDULE_MANAGE}
+        | {Perm.TEMPLATES_MANAGE, Perm.CAMPAIGNS_MANAGE}
     ),
     Role.ADMINISTRATOR: frozenset(
         _EVERY_STAFF
         | _CHART
         | _DESK
+        | _TALK
         | {Perm.PATIENT_MERGE, Perm.PATIENT_EXPORT, Perm.AUDIT_VIEW, Perm.AUDIT_EXPORT, Perm.PRACTICE_MANAGE, Perm.USERS_MANAGE}
-        | {Perm.SCHEDULE_MANAGE}
+        | {Perm.SCHEDULE_MANAGE, Perm.TEMPLATES_MANAGE, Perm.CAMPAIGNS_MANAGE}
     ),
     # The auditor reads the audit trail and nothing else.
     Role.AUDITOR: frozenset({Perm.DASHBOARD, Perm.AUDIT_VIEW, Perm.AUDIT_EXPORT}),

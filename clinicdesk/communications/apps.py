@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class CommunicationsConfig(AppConfig):
+    name = "clinicdesk.communications"
+    label = "communications"
+    verbose_name = "Communications"
+
+    def ready(self) -> None:
+        from auditlog.registry import auditlog
+
+        from . import models
+
+        for model in (models.MessageTemplate, models.Letter, models.Letterhead, models.Signature,
+                      models.StaffTask, models.Campaign):
+            auditlog.register(model)

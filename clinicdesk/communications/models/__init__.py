@@ -1,0 +1,20 @@
+from .campaigns import Campaign
+from .letters import Letter, Letterhead, Signature
+from .outbox import ActionLink, InboundMessage, Message, MessageEvent
+from .teamwork import StaffTask, TaskNote
+from .templates import MessageTemplate, TemplateVersion
+
+__all__ = [
+    "ActionLink",
+    "Campaign",
+    "InboundMessage",
+    "Letter",
+    "Letterhead",
+    "Message",
+    "MessageEvent",
+    "MessageTemplate",
+    "Signature",
+    "StaffTask",
+    "TaskNote",
+    "TemplateVersion",
+]

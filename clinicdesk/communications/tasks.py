@@ -1,0 +1,11 @@
+"""Background work of communications (django.tasks); each task is thin and calls a service."""
+
+from django.tasks import task
+
+
+@task
+def message_send(*, message_id: int) -> str:
+    """Send one queued message through its channel, exactly once."""
+    from .services.delivery import message_deliver
+
+    return message_deliver(message_id=message_id)
