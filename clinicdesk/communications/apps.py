@@ -14,3 +14,9 @@ class CommunicationsConfig(AppConfig):
         for model in (models.MessageTemplate, models.Letter, models.Letterhead, models.Signature,
                       models.StaffTask, models.Campaign):
             auditlog.register(model)
+
+        # --- templates and letters ---
+
+        # --- outbox, delivery and the SMS gateway ---
+
+        # --- links, replies, the patient timeline and the staff task inbox ---
