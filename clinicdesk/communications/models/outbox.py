@@ -27,6 +27,8 @@ class Message(models.Model):
     html_body = models.TextField(blank=True)
     template_version = models.ForeignKey("TemplateVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     appointment = models.ForeignKey("scheduling.Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
+    waitlist_offer = models.ForeignKey("scheduling.WaitlistOffer", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
+    recall = models.ForeignKey("scheduling.Recall", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
     campaign = models.ForeignKey("Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
     # Unique per message ever made: "reminder:<appointment>:<hours>", "campaign:<id>:<patient>", ...
     idempotency_key = models.CharField(max_length=120, unique=True)

@@ -109,6 +109,8 @@ def message_queue(
     html_body: str = "",
     location: Location | None = None,
     appointment=None,
+    waitlist_offer=None,
+    recall=None,
     template_version=None,
     campaign=None,
     actor=None,
@@ -138,6 +140,7 @@ def message_queue(
     message = Message(
         organization=organization, patient=patient, location=location, channel=channel, purpose=purpose,
         to_address=address, subject=subject[:200], body=body, html_body=html_body, appointment=appointment,
+        waitlist_offer=waitlist_offer, recall=recall,
         template_version=template_version, campaign=campaign, idempotency_key=idempotency_key, send_after=due,
         state=MessageState.SUPPRESSED if reason else MessageState.QUEUED, reason=reason, created_by=actor,
     )
