@@ -21,6 +21,8 @@ PUBLIC |= {"scheduling_public:booking_page", "scheduling_public:booking_times", 
            "scheduling_public:booking_sent", "scheduling_public:booking_verify", "scheduling_public:calendar_feed"}
 # A waitlisted patient's answer to an offer: a secret token, throttled, shows only a time and a place.
 PUBLIC |= {"scheduling_public:waitlist_offer_reply"}
+# Links in messages (communications): one page per token, the handler acts only on POST.
+PUBLIC |= {"communications_public:link"}
 ANY_SIGNED_IN = {"api:openapi-json", "api:openapi-view"}
 
 # Views (a name, or a prefix ending in *) that must require at least this permission; first match wins.

@@ -1,0 +1,64 @@
+"""Signed links in messages: confirm, cancel, reschedule, read a letter, unsubscribe.
+
+A link carries a random token; only its SHA-256 is stored (`ActionLink.token_hash`), so neither the table
+nor a backup can be used to forge one. A link expires, and `link_use` lets it act once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from .models import ActionLink
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def link_issue(
+    *, organization, action: str, expires_at: datetime | None = None, valid_for: timedelta = timedelta(days=7),
+    patient=None, appointment=None, letter=None, message=None,
+) -> tuple[ActionLink, str]:
+    """Make a link; returns the row and the secret token (shown once, in the message's URL)."""
+    token = secrets.token_urlsafe(24)
+    link = ActionLink.objects.create(
+        organization=organization, token_hash=_hash(token), action=action, patient=patient, appointment=appointment,
+        letter=letter, message=message, expires_at=expires_at or timezone.now() + valid_for,
+    )
+    return link, token
+
+
+def link_path(token: str) -> str:
+    """The site-relative URL of a link (the caller adds the practice's public base URL)."""
+    return reverse("communications_public:link", args=[token])
+
+
+def link_find(token: str, *, action: str | None = None, now: datetime | None = None) -> ActionLink:
+    """The live link for `token` (not used, not expired), or a ValidationError saying which it is."""
+    link = ActionLink.objects.select_related("appointment", "patient", "letter").filter(token_hash=_hash(token)).first()
+    if link is None or (action is not None and link.action != action):
+        raise ValidationError({"token": "This link is not valid."})
+    if link.used_at is not None:
+        raise ValidationError({"token": "This link was already used."})
+    if link.expires_at <= (now or timezone.now()):
+        raise ValidationError({"token": "This link has expired."})
+    return link
+
+
+@transaction.atomic
+def link_use(token: str, *, action: str | None = None, now: datetime | None = None) -> ActionLink:
+    """Mark the link used, once: two clicks at the same moment get one success and one 'already used'."""
+    link = link_find(token, action=action, now=now)
+    used = ActionLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=now or timezone.now(),
+                                                                              updated_at=timezone.now())
+    if not used:
+        raise ValidationError({"token": "This link was already used."})
+    link.refresh_from_db()
+    return link
