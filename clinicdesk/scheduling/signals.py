@@ -1,6 +1,6 @@
 """Upward notifications of the schedule: communications and the waitlist listen to these.
 
-Every signal is sent by the appointment services through `transaction.on_commit`, so receivers only
+Every signal is sent by the appointment and waitlist services through `transaction.on_commit`, so receivers only
 ever hear about changes that were saved. Each carries `appointment=` (the saved row); `appointment_moved`
 also carries `previous_starts_at`, `previous_ends_at` and `previous_provider_id`.
 """
@@ -15,3 +15,5 @@ appointment_moved = Signal()
 appointment_cancelled = Signal()
 # appointment=, previous_status=
 appointment_status_changed = Signal()
+# offers=[WaitlistOffer, ...] just made for one freed time (communications tells the patients)
+waitlist_offers_made = Signal()

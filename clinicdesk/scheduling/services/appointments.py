@@ -133,7 +133,7 @@ def _when(at: datetime, location) -> str:
     return f"{_local(at, location):%a %b %-d %H:%M}"
 
 
-def _send(signal, **kwargs) -> None:
+def notify_after_commit(signal, **kwargs) -> None:
     """Send an upward notification once the transaction commits; a failing receiver never undoes the booking."""
 
     def deliver() -> None:
@@ -478,7 +478,7 @@ def appointment_book(
         _save(appointment)
         if items:
             appointment.equipment.set(items)
-    _send(signals.appointment_booked, appointment=appointment)
+    notify_after_commit(signals.appointment_booked, appointment=appointment)
     return appointment
 
 
@@ -552,7 +552,7 @@ def appointment_move(
         action="appointment.moved", actor=actor, target=appointment, changes=changes,
         summary=f"Moved from {_when(previous['starts_at'], location)} to {_describe(appointment)}"[:300],
     )
-    _send(
+    notify_after_commit(
         signals.appointment_moved, appointment=appointment, previous_starts_at=previous["starts_at"],
         previous_ends_at=previous["ends_at"], previous_provider_id=previous["provider_id"],
     )
@@ -588,7 +588,7 @@ def appointment_cancel(*, actor, appointment: Appointment, reason: str) -> Appoi
         action="appointment.cancelled", actor=actor, target=appointment,
         summary=f"Cancelled{' (late)' if appointment.late_cancel else ''}: {_describe(appointment)}. Reason: {reason}"[:300],
     )
-    _send(signals.appointment_cancelled, appointment=appointment)
+    notify_after_commit(signals.appointment_cancelled, appointment=appointment)
     return appointment
 
 
@@ -626,7 +626,7 @@ def appointment_set_status(*, actor, appointment: Appointment, status: str) -> A
         action=f"appointment.{status}", actor=actor, target=appointment, changes={"status": [current, status]},
         summary=f"{AppointmentStatus(status).label}: {_describe(appointment)}"[:300],
     )
-    _send(signals.appointment_status_changed, appointment=appointment, previous_status=current)
+    notify_after_commit(signals.appointment_status_changed, appointment=appointment, previous_status=current)
     return appointment
 
 

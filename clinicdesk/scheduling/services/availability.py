@@ -47,6 +47,27 @@ _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _LIVE_TO_CALL = ("scheduled", "confirmed")
 
 
+REMINDER_CHANNELS = ("sms", "email", "voice")
+
+
+def reminder_plan_problem(plan) -> str:
+    """What is wrong with a reminder plan (communications sends it), or "" when it is a list like
+    [{"channel": "email", "hours_before": 72}, {"channel": "sms", "hours_before": 24, "template": "reminder-sms"}]."""
+    shape = 'A list like [{"channel": "sms", "hours_before": 24}].'
+    if not isinstance(plan, list):
+        return shape
+    for n, step in enumerate(plan, start=1):
+        if not isinstance(step, dict) or not isinstance(step.get("hours_before"), int) or isinstance(step.get("hours_before"), bool):
+            return f"Step {n}: {shape}"
+        if step.get("channel") not in REMINDER_CHANNELS:
+            return f"Step {n}: channel must be one of {', '.join(REMINDER_CHANNELS)}."
+        if not 1 <= step["hours_before"] <= 24 * 30:
+            return f"Step {n}: hours_before must be between 1 and 720."
+        if set(step) - {"channel", "hours_before", "template"}:
+            return f"Step {n}: unknown key {sorted(set(step) - {'channel', 'hours_before', 'template'})[0]!r}."
+    return ""
+
+
 def _require(actor, code: str) -> None:
     if actor is None or not actor.has_perm_code(code):
         raise PermissionDenied(f"Needs {code}")
@@ -89,10 +110,8 @@ def _apply_type(kind: AppointmentType, values: dict[str, Any], *, actor, equipme
     department = values.get("department")
     if isinstance(department, Department) and department.organization_id != actor.organization_id:
         errors["department"] = "No such department."
-    if not isinstance(kind.reminder_plan, list) or any(
-        not isinstance(step, dict) or not isinstance(step.get("hours_before"), int) for step in kind.reminder_plan
-    ):
-        errors["reminder_plan"] = 'A list like [{"channel": "sms", "hours_before": 24}].'
+    if problem := reminder_plan_problem(kind.reminder_plan):
+        errors["reminder_plan"] = problem
     chosen = None
     if equipment is not None:
         chosen = list(equipment)

@@ -31,7 +31,8 @@ from clinicdesk.patients.services.records import acting_as
 from ..choices import LIVE_STATUSES, BookingChannel, OfferReply, OfferStatus, TimeOfDay, WaitlistStatus
 from ..models import Appointment, AppointmentType, WaitlistEntry, WaitlistOffer
 from ..selectors.slots import Slot, find_slots
-from .appointments import BookingConflict, appointment_book, appointment_cancel
+from ..signals import waitlist_offers_made
+from .appointments import BookingConflict, appointment_book, appointment_cancel, notify_after_commit
 
 # How many waiting patients are offered one freed time at once; the first to accept gets it.
 OFFERS_PER_OPENING = 3
@@ -336,6 +337,7 @@ def waitlist_offer_freed_time(
         action="waitlist.offered", targets=[entry for entry, _ in matches], channel=AuditChannel.SYSTEM,
         summary=f"Offered freed time on {local:%Y-%m-%d %H:%M}",
     )
+    notify_after_commit(waitlist_offers_made, offers=offers)
     return offers
 
 

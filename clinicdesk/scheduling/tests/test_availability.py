@@ -90,6 +90,10 @@ def test_type_create_and_update(clinic, manager):
     ({"capacity": 0}, "capacity"),
     ({"shoe_size": 9}, "shoe_size"),
     ({"reminder_plan": [{"channel": "sms"}]}, "reminder_plan"),
+    ({"reminder_plan": [{"channel": "fax", "hours_before": 24}]}, "reminder_plan"),
+    ({"reminder_plan": [{"channel": "sms", "hours_before": 0}]}, "reminder_plan"),
+    ({"reminder_plan": [{"channel": "sms", "hours_before": True}]}, "reminder_plan"),
+    ({"reminder_plan": [{"channel": "sms", "hours_before": 24, "when": "soon"}]}, "reminder_plan"),
 ])  # fmt: skip
 def test_type_refusals(clinic, manager, fields, field):
     AppointmentTypeFactory(organization=clinic.organization, code="dup")
