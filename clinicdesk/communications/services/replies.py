@@ -20,6 +20,7 @@ from clinicdesk.core.choices import Role
 from clinicdesk.patients.choices import Channel, ConsentStatus
 from clinicdesk.patients.models import CommunicationConsent
 from clinicdesk.scheduling.choices import AppointmentStatus
+from clinicdesk.scheduling.models import Appointment
 from clinicdesk.scheduling.services.appointments import appointment_cancel, appointment_set_status
 from clinicdesk.scheduling.services.waitlist import waitlist_offer_accept, waitlist_offer_decline
 
@@ -76,7 +77,8 @@ def _act_on_reminder(message: Message, word: str) -> tuple[str, str] | None:
     """(action, note) for an answer to a reminder, or None when the word means nothing here."""
     if word not in CONFIRM_WORDS | CANCEL_WORDS | RESCHEDULE_WORDS:
         return None
-    appointment = message.appointment
+    # As it is now, not as it was when the reminder was loaded: staff may have changed it since.
+    appointment = Appointment.objects.select_related("patient", "location").get(pk=message.appointment_id)
     if word in RESCHEDULE_WORDS:
         call_task_create(patient=appointment.patient, reason=RESCHEDULE_TASK_TITLE, appointment=appointment)
         return InboundAction.NEEDS_STAFF, "Asked to reschedule; a call task is with the front desk."
@@ -126,6 +128,8 @@ def _follow_up(inbound: InboundMessage, note: str) -> str:
     if organization_id is None:
         return note or "No practice is known for this number."
     appointment = message.appointment if message is not None and message.purpose == MessagePurpose.REMINDER else None
+    if appointment is not None and patient is not None and appointment.patient_id != patient.pk:
+        appointment = None
     staff_task_create(
         actor=None, title=f"Read the text from {patient.display_name if patient else inbound.from_number}",
         kind=StaffTaskKind.FOLLOW_UP, assignee_role=Role.FRONT_DESK, due_on=timezone.localdate(), patient=patient,
