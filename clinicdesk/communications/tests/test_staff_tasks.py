@@ -1,4 +1,5 @@
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -12,8 +13,9 @@ from clinicdesk.core.models import AuditEvent
 from clinicdesk.patients.tests.factories import PatientFactory
 from clinicdesk.scheduling.tests.factories import AppointmentFactory
 
+from .. import demo_tasks
 from ..choices import StaffTaskKind, StaffTaskStatus
-from ..models import StaffTask, TaskNote
+from ..models import InboundMessage, StaffTask, TaskNote
 from ..selectors.staff_tasks import staff_task_counts, staff_task_inbox, staff_task_open_count
 from ..services.tasks import (
     call_task_create,
@@ -266,3 +268,22 @@ def test_another_practices_task_is_not_found(other_org, client_as, front_desk):
     assert client.post(reverse("communications:staff_task_complete", args=[task.pk])).status_code == 404
     task.refresh_from_db()
     assert task.status == StaffTaskStatus.OPEN
+
+
+def test_the_demo_fills_the_inbox_once(org, make_user):
+    # given a small practice with the demo's staff and a few upcoming visits
+    users = {name: make_user(role, username=name) for name, role in (
+        ("maria", Role.FRONT_DESK), ("jamal", Role.NURSE), ("devon", Role.BILLER), ("priya", Role.OFFICE_MANAGER),
+        ("drchen", Role.CLINICIAN))}
+    for _ in range(12):
+        AppointmentFactory(organization=org)
+    ctx = SimpleNamespace(organization=org, users=users)
+    # when the demo runs twice
+    added = demo_tasks.seed(ctx, patients=12, seed=7)
+    assert demo_tasks.seed(ctx, patients=12, seed=7) == 0
+    # then the front desk has open tasks, one overdue, and the replies are on record
+    assert added > 10
+    counts = staff_task_counts(actor=users["maria"])
+    assert counts["open"] >= 3 and counts["overdue"] >= 1
+    assert StaffTask.objects.filter(status=StaffTaskStatus.DONE).count() == 2
+    assert InboundMessage.objects.count() == 3
