@@ -20,3 +20,16 @@ class CommunicationsConfig(AppConfig):
         # --- outbox, delivery and the SMS gateway ---
 
         # --- links, replies, the patient timeline and the staff task inbox ---
+        from clinicdesk.patients.views import PATIENT_TABS
+
+        from .choices import LinkAction
+        from .views import appointment_links
+        from .views.links import register_link_handler
+        from .views.timeline import register_timeline_tab
+
+        register_link_handler(LinkAction.CONFIRM, appointment_links.confirm_link, spent=appointment_links.spent_link)
+        register_link_handler(LinkAction.CANCEL, appointment_links.cancel_link, spent=appointment_links.spent_link)
+        register_link_handler(LinkAction.RESCHEDULE, appointment_links.reschedule_link, spent=appointment_links.spent_link)
+        # The patients app holds a "Messages" placeholder until this tab exists; the timeline takes its place.
+        PATIENT_TABS.pop("messages", None)
+        register_timeline_tab()

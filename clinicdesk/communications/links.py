@@ -31,6 +31,7 @@ def link_issue(
     link = ActionLink.objects.create(
         organization=organization, token_hash=_hash(token), action=action, patient=patient, appointment=appointment,
         letter=letter, message=message, expires_at=expires_at or timezone.now() + valid_for,
+        appointment_starts_at=appointment.starts_at if appointment is not None else None,
     )
     return link, token
 
@@ -38,6 +39,11 @@ def link_issue(
 def link_path(token: str) -> str:
     """The site-relative URL of a link (the caller adds the practice's public base URL)."""
     return reverse("communications_public:link", args=[token])
+
+
+def link_lookup(token: str) -> ActionLink | None:
+    """The link for `token` whatever its state (used, expired), to tell the patient what became of it."""
+    return ActionLink.objects.select_related("appointment", "patient", "letter").filter(token_hash=_hash(token)).first()
 
 
 def link_find(token: str, *, action: str | None = None, now: datetime | None = None) -> ActionLink:

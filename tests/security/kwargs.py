@@ -19,6 +19,8 @@ OBJECT_KWARGS |= {"appointment_id"}
 # Schedule setup (scheduling): appointment types, availability templates, exceptions, location settings, and the
 # provider whose day the API shows.
 OBJECT_KWARGS |= {"type_id", "template_id", "exception_id", "location_id", "provider_id"}
+# Staff tasks (communications): one open task about the practice's patient.
+OBJECT_KWARGS |= {"task_id"}
 
 
 class UnfillableKwarg(Exception):
@@ -75,6 +77,8 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return _scheduling_appointment(practice).public_id
     if name in ("type_id", "template_id", "exception_id", "location_id", "provider_id"):
         return _scheduling_setup(practice)[name]
+    if name == "task_id":
+        return _communications_task(practice).pk
     raise UnfillableKwarg(name)
 
 
@@ -200,6 +204,22 @@ def _scheduling_setup(practice) -> dict:
     made = {"type_id": kind.pk, "template_id": template.pk, "exception_id": exception.pk,
             "location_id": template.location_id, "provider_id": provider.pk}
     practice._scheduling_setup = made
+    return made
+
+
+def _communications_task(practice):
+    """An open front-desk task about the practice's patient, made once per practice."""
+    made = getattr(practice, "_communications_task", None)
+    if made is not None:
+        return made
+    from clinicdesk.communications.choices import StaffTaskKind
+    from clinicdesk.communications.models import StaffTask
+    from clinicdesk.core.choices import Role
+
+    made = StaffTask.objects.create(organization=practice.org, title=f"Call {practice.patient.last_name}",
+                                    kind=StaffTaskKind.CALL, assignee_role=Role.FRONT_DESK, patient=practice.patient,
+                                    details=f"About {practice.patient.last_name}")
+    practice._communications_task = made
     return made
 
 

@@ -109,6 +109,8 @@ class ActionLink(models.Model):
     letter = models.ForeignKey("Letter", null=True, blank=True, on_delete=models.CASCADE, related_name="links")
     message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="links")
     expires_at = models.DateTimeField()
+    # The appointment's start when the link was made: a link about a time that staff have since moved acts no more.
+    appointment_starts_at = models.DateTimeField(null=True, blank=True)
     used_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

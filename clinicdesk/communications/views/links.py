@@ -18,16 +18,23 @@ from clinicdesk.core.access import public
 from clinicdesk.core.middleware import client_ip
 from clinicdesk.scheduling import throttle
 
-from ..links import link_find
+from ..links import link_find, link_lookup
 from ..models import ActionLink
 
 LinkHandler = Callable[[HttpRequest, ActionLink, str], HttpResponse]
 LINK_HANDLERS: dict[str, LinkHandler] = {}
+# For a link that was used or has expired: a page saying what became of it ("already confirmed"), or None
+# for the plain problem page.
+SpentLinkHandler = Callable[[HttpRequest, ActionLink], HttpResponse | None]
+SPENT_LINK_HANDLERS: dict[str, SpentLinkHandler] = {}
 
 
-def register_link_handler(action: str, handler: LinkHandler) -> None:
-    """Serve links of `action` with `handler(request, link, token)` (called from an AppConfig.ready)."""
+def register_link_handler(action: str, handler: LinkHandler, *, spent: SpentLinkHandler | None = None) -> None:
+    """Serve links of `action` with `handler(request, link, token)` (called from an AppConfig.ready);
+    `spent(request, link)` answers for the same links once used or expired."""
     LINK_HANDLERS[action] = handler
+    if spent is not None:
+        SPENT_LINK_HANDLERS[action] = spent
 
 
 def no_store(response: HttpResponse) -> HttpResponse:
@@ -55,6 +62,11 @@ def link_page(request: HttpRequest, token: str) -> HttpResponse:
         link = link_find(token)
     except ValidationError as exc:
         message = exc.message_dict["token"][0]
+        spent = link_lookup(token) if "expired" in message or "used" in message else None
+        if spent is not None and spent.action in SPENT_LINK_HANDLERS:
+            response = SPENT_LINK_HANDLERS[spent.action](request, spent)
+            if response is not None:
+                return no_store(response)
         return link_problem(request, f"{message} Please call the office if you need help.",
                             status=410 if "expired" in message or "used" in message else 404)
     handler = LINK_HANDLERS.get(link.action)
