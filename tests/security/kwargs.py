@@ -19,6 +19,8 @@ OBJECT_KWARGS |= {"appointment_id"}
 # Schedule setup (scheduling): appointment types, availability templates, exceptions, location settings, and the
 # provider whose day the API shows.
 OBJECT_KWARGS |= {"type_id", "template_id", "exception_id", "location_id", "provider_id"}
+# Templates and letters (communications): message templates, letters, letterheads and signatures.
+OBJECT_KWARGS |= {"message_template_id", "letter_id", "letterhead_id", "signature_id"}
 
 
 class UnfillableKwarg(Exception):
@@ -75,6 +77,11 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return _scheduling_appointment(practice).public_id
     if name in ("type_id", "template_id", "exception_id", "location_id", "provider_id"):
         return _scheduling_setup(practice)[name]
+    # Templates and letters; a version number is only meaningful under its template.
+    if name in ("message_template_id", "letter_id", "letterhead_id", "signature_id"):
+        return _communications_letters(practice)[name]
+    if name == "version_number":
+        return 1
     raise UnfillableKwarg(name)
 
 
@@ -200,6 +207,26 @@ def _scheduling_setup(practice) -> dict:
     made = {"type_id": kind.pk, "template_id": template.pk, "exception_id": exception.pk,
             "location_id": template.location_id, "provider_id": provider.pk}
     practice._scheduling_setup = made
+    return made
+
+
+def _communications_letters(practice) -> dict:
+    """A letter template, a draft letter to the practice's patient, a letterhead and a signature, made once per
+    practice."""
+    made = getattr(practice, "_communications_letters", None)
+    if made is not None:
+        return made
+    from clinicdesk.communications.services.letters import letter_start
+    from clinicdesk.communications.tests.factories_letters import LetterheadFactory, SignatureFactory, make_template
+
+    org = practice.org
+    template = make_template(org, code=f"letter-{org.pk}")
+    letter = letter_start(actor=practice.target_user, patient=practice.patient, template=template)
+    letterhead = LetterheadFactory(organization=org, practice_name=f"{org.name} letterhead")
+    signature = SignatureFactory(user=practice.target_user, name_line=f"{practice.target_user.last_name}, MD")
+    made = {"message_template_id": template.pk, "letter_id": letter.public_id, "letterhead_id": letterhead.pk,
+            "signature_id": signature.pk}
+    practice._communications_letters = made
     return made
 
 
