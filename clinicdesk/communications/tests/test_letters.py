@@ -267,3 +267,26 @@ def test_selectors_scope_letters_to_the_practice(clinic, front_desk, make_user, 
     stranger = make_user(Role.ADMINISTRATOR, organization=other_org, username="stranger2")
     assert not letter_list(actor=stranger).exists()
     assert not letters_for_patient(actor=stranger, patient=clinic["patient"]).exists()
+
+
+def test_demo_practice_has_templates_letterheads_signatures_and_final_letters():
+    from clinicdesk.communications import demo_letters
+    from clinicdesk.core import demo as core_demo
+    from clinicdesk.patients import demo as patients_demo
+
+    # given the demo practice with patients
+    ctx = core_demo.seed()
+    patients_demo.seed(ctx, patients=40, seed=7)
+    org = ctx.organization
+    # when the letters part is seeded
+    added = demo_letters.seed(ctx, patients=40, seed=7)
+    # then
+    letters = list(Letter.objects.filter(organization=org))
+    assert len(letters) == 4 and all(x.status == LetterStatus.FINAL and x.document_id for x in letters)
+    assert added == 20 + 3 + 6 + 4  # templates, letterheads (2 locations + default), clinicians, letters
+    results = next(x for x in letters if x.template_version.template.code == "normal-results")
+    with results.document.file.open("rb") as handle:
+        text = pdf_text(handle.read())
+    assert "blood count and lipid panel" in text and "Wei Chen, MD" in text and results.patient.last_name in text
+    # and a second run adds nothing
+    assert demo_letters.seed(ctx, patients=40, seed=7) == 0
