@@ -43,7 +43,7 @@ class LetterFilterForm(forms.Form):
 
 
 class LetterStartForm(ServiceErrorsMixin, forms.Form):
-    template = forms.ModelChoiceField(queryset=MessageTemplate.objects.none(), label="Letter",
+    template = forms.ModelChoiceField(queryset=MessageTemplate.objects.none(), label="Template",
                                       widget=forms.Select(attrs={"autofocus": True}))
     appointment = forms.ChoiceField(label="About the appointment", required=False)
     signer = PersonChoiceField(queryset=User.objects.none(), label="From (signed by)", required=False,
@@ -62,7 +62,7 @@ class LetterStartForm(ServiceErrorsMixin, forms.Form):
 class LetterEditForm(ServiceErrorsMixin, forms.Form):
     subject = forms.CharField(max_length=200)
     body_html = forms.CharField(
-        label="Letter", max_length=60_000, widget=forms.Textarea(attrs={"rows": 22, "class": "code", "spellcheck": "true"}),
+        label="Wording", max_length=60_000, widget=forms.Textarea(attrs={"rows": 22, "class": "code", "spellcheck": "true"}),
         help_text="Simple HTML: <p>, <strong>, <em>, <ul>/<ol> with <li>, <h2>, <h3>, tables and https links. "
                   "Anything else is removed when you save.",
     )
