@@ -258,7 +258,7 @@ def letter_finalize(*, actor: User, letter: Letter) -> Letter:
 
     _ensure_may(actor, Perm.LETTERS_WRITE)
     _ensure_same_org(actor, letter.organization_id)
-    letter = Letter.objects.select_for_update().select_related("patient", "location", "organization").get(pk=letter.pk)
+    letter = Letter.objects.select_for_update(of=("self",)).select_related("patient", "location", "organization").get(pk=letter.pk)
     _ensure_draft(letter)
     if not html_to_text(letter.body_html).strip():
         raise ValidationError({"body_html": "The letter is empty."})
@@ -305,7 +305,7 @@ def letter_email_link(*, actor: User, letter: Letter, site_url: str = "") -> Mes
     birth and works for 14 days. `site_url` is the site's public address, for the link."""
     _ensure_may(actor, Perm.LETTERS_WRITE)
     _ensure_same_org(actor, letter.organization_id)
-    letter = Letter.objects.select_for_update().select_related("patient", "location", "organization").get(pk=letter.pk)
+    letter = Letter.objects.select_for_update(of=("self",)).select_related("patient", "location", "organization").get(pk=letter.pk)
     _ensure_final(letter)
     patient = letter.patient
     if not patient.email:
