@@ -16,6 +16,9 @@ class CommunicationsConfig(AppConfig):
             auditlog.register(model)
 
         # --- templates and letters ---
+        from .views.letters import register_link_handlers as register_letter_links
+
+        register_letter_links()
 
         # --- outbox, delivery and the SMS gateway ---
 

@@ -7,6 +7,33 @@ app_name = "communications"
 urlpatterns = []
 
 # --- templates and letters ---------------------------------------------------------------------------------
+from .views import letters as letter_views  # noqa: E402
+from .views import templates as template_views  # noqa: E402
+
+urlpatterns += [
+    path("templates/", template_views.template_list, name="template_list"),
+    path("templates/new/", template_views.template_create, name="template_create"),
+    path("templates/defaults/", template_views.template_defaults, name="template_defaults"),
+    path("templates/<int:message_template_id>/", template_views.template_detail, name="template_detail"),
+    path("templates/<int:message_template_id>/edit/", template_views.template_edit, name="template_edit"),
+    path("templates/<int:message_template_id>/preview/", template_views.template_preview, name="template_preview"),
+    path("templates/<int:message_template_id>/active/", template_views.template_set_active, name="template_set_active"),
+    path("templates/<int:message_template_id>/versions/<int:version_number>/", template_views.template_version,
+         name="template_version"),
+    path("letters/", letter_views.letter_list, name="letter_list"),
+    path("letters/new/", letter_views.letter_new, name="letter_new"),
+    path("letters/<str:letter_id>/", letter_views.letter_detail, name="letter_detail"),
+    path("letters/<str:letter_id>/pdf/", letter_views.letter_preview_pdf, name="letter_pdf"),
+    path("letters/<str:letter_id>/finalize/", letter_views.letter_finalize, name="letter_finalize"),
+    path("letters/<str:letter_id>/print/", letter_views.letter_print, name="letter_print"),
+    path("letters/<str:letter_id>/email/", letter_views.letter_email, name="letter_email"),
+    path("letterheads/", letter_views.letterhead_list, name="letterhead_list"),
+    path("letterheads/new/", letter_views.letterhead_edit, name="letterhead_new"),
+    path("letterheads/<int:letterhead_id>/", letter_views.letterhead_edit, name="letterhead_edit"),
+    path("signatures/", letter_views.signature_list, name="signature_list"),
+    path("signatures/new/", letter_views.signature_edit, name="signature_new"),
+    path("signatures/<int:signature_id>/", letter_views.signature_edit, name="signature_edit"),
+]
 
 # --- outbox, delivery and the SMS gateway's webhooks -------------------------------------------------------
 

@@ -21,6 +21,8 @@ OBJECT_KWARGS |= {"appointment_id"}
 OBJECT_KWARGS |= {"type_id", "template_id", "exception_id", "location_id", "provider_id"}
 # Staff tasks (communications): one open task about the practice's patient.
 OBJECT_KWARGS |= {"task_id"}
+# Templates and letters (communications): message templates, letters, letterheads and signatures.
+OBJECT_KWARGS |= {"message_template_id", "letter_id", "letterhead_id", "signature_id"}
 
 
 class UnfillableKwarg(Exception):
@@ -79,6 +81,11 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return _scheduling_setup(practice)[name]
     if name == "task_id":
         return _communications_task(practice).pk
+    # Templates and letters; a version number is only meaningful under its template.
+    if name in ("message_template_id", "letter_id", "letterhead_id", "signature_id"):
+        return _communications_letters(practice)[name]
+    if name == "version_number":
+        return 1
     raise UnfillableKwarg(name)
 
 
@@ -220,6 +227,26 @@ def _communications_task(practice):
                                     kind=StaffTaskKind.CALL, assignee_role=Role.FRONT_DESK, patient=practice.patient,
                                     details=f"About {practice.patient.last_name}")
     practice._communications_task = made
+    return made
+
+
+def _communications_letters(practice) -> dict:
+    """A letter template, a draft letter to the practice's patient, a letterhead and a signature, made once per
+    practice."""
+    made = getattr(practice, "_communications_letters", None)
+    if made is not None:
+        return made
+    from clinicdesk.communications.services.letters import letter_start
+    from clinicdesk.communications.tests.factories_letters import LetterheadFactory, SignatureFactory, make_template
+
+    org = practice.org
+    template = make_template(org, code=f"letter-{org.pk}")
+    letter = letter_start(actor=practice.target_user, patient=practice.patient, template=template)
+    letterhead = LetterheadFactory(organization=org, practice_name=f"{org.name} letterhead")
+    signature = SignatureFactory(user=practice.target_user, name_line=f"{practice.target_user.last_name}, MD")
+    made = {"message_template_id": template.pk, "letter_id": letter.public_id, "letterhead_id": letterhead.pk,
+            "signature_id": signature.pk}
+    practice._communications_letters = made
     return made
 
 
