@@ -36,3 +36,14 @@ class CommunicationsConfig(AppConfig):
         # The patients app holds a "Messages" placeholder until this tab exists; the timeline takes its place.
         PATIENT_TABS.pop("messages", None)
         register_timeline_tab()
+
+        # --- reminders, waitlist offers, recalls and campaigns ---
+        from datetime import timedelta
+
+        from clinicdesk.core.periodic import register_periodic
+
+        from . import receivers  # noqa: F401  (waitlist offers are told to the patients)
+        from .views.campaigns import unsubscribe_link
+
+        register_link_handler(LinkAction.UNSUBSCRIBE, unsubscribe_link)
+        register_periodic("clinicdesk.communications.tasks.reminders_sweep", every=timedelta(minutes=5))

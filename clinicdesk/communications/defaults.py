@@ -143,18 +143,22 @@ it, you need not do anything and you keep your place on the list.</p>
 <p>Hello {{ patient.first_name }},</p>
 <p>Our records show that you are due for a routine visit with {{ practice.name }}. Regular check-ups help us \
 catch problems early and keep your care up to date.</p>
-<p>Please call us on {{ location.phone }} to book a time that suits you.</p>
+<p>{% if links.booking_url %}<a href="{{ links.booking_url }}">Book online</a> or call{% else %}Please call{% endif %} us on \
+{{ practice.phone }} to book a time that suits you.</p>
 <p><a href="{{ links.unsubscribe_url }}">Stop these reminders</a></p>"""),
     DefaultTemplate("statement-ready-email", "Statement ready (e-mail)", E, P.STATEMENT, "Your statement from {{ practice.name }}", """\
 <p>Hello {{ guarantor.name }},</p>
 <p>A new statement dated {{ balance.statement_date }} is ready for the account of {{ patient.full_name }}. \
 The amount due is {{ balance.amount_due }}, payable by {{ balance.due_date }}.</p>
+{% if links.statement_url %}<p><a href="{{ links.statement_url }}">See the statement</a></p>{% endif %}
+{% if links.pay_url %}<p><a href="{{ links.pay_url }}">Pay online</a></p>{% endif %}
 <p>If you have questions about your statement, call our billing office on {{ practice.phone }}.</p>
 <p><a href="{{ links.unsubscribe_url }}">Stop statement e-mails</a></p>"""),
     DefaultTemplate("balance-reminder-email", "Balance reminder (e-mail)", E, P.BALANCE, "A reminder about your balance", """\
 <p>Hello {{ guarantor.name }},</p>
 <p>This is a friendly reminder that the account of {{ patient.full_name }} has a balance of \
 {{ balance.amount_due }}, due by {{ balance.due_date }}.</p>
+{% if links.pay_url %}<p><a href="{{ links.pay_url }}">Pay online</a></p>{% endif %}
 <p>If you have already paid, thank you. If you would like a payment plan or think the balance is wrong, call us \
 on {{ practice.phone }}.</p>
 <p><a href="{{ links.unsubscribe_url }}">Stop these reminders</a></p>"""),
@@ -178,10 +182,12 @@ TEXTS = [
                     "First to reply gets it."),
     DefaultTemplate("recall-sms", "Recall (text)", S, P.RECALL, "",
                     "Hi {{ patient.first_name }}, {{ practice.name }} here: you are due for a routine visit. "
-                    "Call {{ practice.phone }} to book. Reply STOP to opt out."),
+                    "{% if links.booking_url %}Book at {{ links.booking_url }} or call{% else %}Call{% endif %} {{ practice.phone }} "
+                    "to book. Reply STOP to opt out."),
     DefaultTemplate("balance-reminder-sms", "Balance reminder (text)", S, P.BALANCE, "",
                     "Hi {{ patient.first_name }}, {{ practice.name }} here: there is a balance on your account. "
-                    "Please call {{ practice.phone }} or see your statement. Reply STOP to opt out."),
+                    "{% if links.pay_url %}Pay at {{ links.pay_url }} or call{% else %}Please call{% endif %} {{ practice.phone }}. "
+                    "Reply STOP to opt out."),
 ]
 
 DEFAULTS: list[DefaultTemplate] = [*LETTERS, *EMAILS, *TEXTS]

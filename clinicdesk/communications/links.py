@@ -68,3 +68,22 @@ def link_use(token: str, *, action: str | None = None, now: datetime | None = No
         raise ValidationError({"token": "This link was already used."})
     link.refresh_from_db()
     return link
+
+
+def public_url(path: str) -> str:
+    """An absolute URL on the practice's public address (settings.PUBLIC_BASE_URL), for links in messages."""
+    from django.conf import settings
+
+    return getattr(settings, "PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/") + path
+
+
+def unsubscribe_link_issue(*, organization, patient, valid_for: timedelta = timedelta(days=90)) -> tuple[ActionLink, str]:
+    """An unsubscribe link for a message to `patient`; returns the row (set its `message` once queued) and the URL."""
+    link, token = link_issue(organization=organization, action="unsubscribe", patient=patient, valid_for=valid_for)
+    return link, public_url(link_path(token))
+
+
+def link_attach(link: ActionLink, message) -> None:
+    """Tie a link to the message that carries it (the unsubscribe link then knows the channel)."""
+    link.message = message
+    link.save(update_fields=["message", "updated_at"])

@@ -21,6 +21,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils import timezone
 
+from clinicdesk.core import money
+
 NOT_AVAILABLE = "(not available)"
 
 
@@ -114,6 +116,9 @@ CATALOGUE: dict[str, MergeField] = {
         ("unsubscribe_url", "Unsubscribe", "https://example.org/m/unsubscribe", True),
         ("letter_url", "Read the letter", "https://example.org/m/letter", True),
         ("offer_url", "Take the offered time", "https://example.org/m/offer", True),
+        ("booking_url", "Book online", "https://example.org/book/main/", True),
+        ("pay_url", "Pay online", "https://example.org/pay/123", True),
+        ("statement_url", "See the statement", "https://example.org/statements/123", True),
     ]),
     "today": MergeField("today", "Today's date", "March 2, 2026", True),
 }
@@ -172,11 +177,10 @@ def format_time(value: datetime) -> str:
 
 
 def format_money(value: Decimal | int | str | None) -> str:
+    """An amount as the practice shows money everywhere (core.money), or "" when there is none."""
     if value is None or value == "":
         return ""
-    amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    sign = "-" if amount < 0 else ""
-    return f"{sign}${abs(amount):,.2f}"
+    return money.format_money(value if isinstance(value, Decimal) else Decimal(str(value)))
 
 
 def _plain(value: object) -> str:

@@ -238,9 +238,19 @@ def template_check(*, kind: str, subject: str, body: str) -> list[str]:
 _HAS_BLOCKS = re.compile(r"<\s*(p|ul|ol|h2|h3|table)\b", re.IGNORECASE)
 
 
+def _url_schemes() -> set[str]:
+    # A practice served over plain http (the embedded mode on one laptop) gets working links to its own pages;
+    # a template's own links are still held to https at save (template_check), so this admits only our links.
+    from django.conf import settings
+
+    base = getattr(settings, "PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+    return URL_SCHEMES | {"http"} if base.startswith("http://") else URL_SCHEMES
+
+
 def sanitize_html(html: str) -> str:
-    """The allow-listed HTML of a letter or e-mail (nh3): no script, no styles, links https or mailto only."""
-    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
+    """The allow-listed HTML of a letter or e-mail (nh3): no script, no styles, links https or mailto only
+    (and http when the practice itself is served over http)."""
+    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=_url_schemes(),
                      link_rel="noopener noreferrer", strip_comments=True)
 
 

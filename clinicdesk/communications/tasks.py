@@ -9,3 +9,19 @@ def message_send(*, message_id: int) -> str:
     from .services.delivery import message_deliver
 
     return message_deliver(message_id=message_id)
+
+
+@task
+def reminders_sweep() -> int:
+    """Queue the appointment reminders that are due now (every few minutes)."""
+    from .services.reminders import reminders_send_due
+
+    return reminders_send_due()
+
+
+@task
+def campaign_run(*, campaign_id: int) -> int:
+    """Queue a started campaign's messages, in chunks, at its pace."""
+    from .services.campaigns import campaign_queue_messages
+
+    return campaign_queue_messages(campaign_id=campaign_id)

@@ -52,3 +52,16 @@ urlpatterns += [
     path("tasks/<int:task_id>/assign/", staff_tasks.staff_task_assign, name="staff_task_assign"),
     path("patients/<str:public_id>/timeline.csv", timeline.patient_timeline_export, name="patient_timeline_export"),
 ]
+
+# --- campaigns and recall messages (lead) -------------------------------------------------------------------
+from .views import campaigns  # noqa: E402
+
+urlpatterns += [
+    path("campaigns/", campaigns.campaign_list, name="campaigns"),
+    path("campaigns/new/", campaigns.campaign_new, name="campaign_new"),
+    path("campaigns/recalls/", campaigns.recalls_send, name="recalls_send"),
+    path("campaigns/<int:campaign_id>/", campaigns.campaign_detail, name="campaign_detail"),
+    path("campaigns/<int:campaign_id>/start/", campaigns.campaign_start, name="campaign_start"),
+    path("campaigns/<int:campaign_id>/cancel/", campaigns.campaign_cancel, name="campaign_cancel"),
+    path("campaigns/<int:campaign_id>/report.csv", campaigns.campaign_report, name="campaign_report"),
+]

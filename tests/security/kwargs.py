@@ -21,6 +21,8 @@ OBJECT_KWARGS |= {"appointment_id"}
 OBJECT_KWARGS |= {"type_id", "template_id", "exception_id", "location_id", "provider_id"}
 # Staff tasks (communications): one open task about the practice's patient.
 OBJECT_KWARGS |= {"task_id"}
+# Campaigns (communications).
+OBJECT_KWARGS |= {"campaign_id"}
 # Templates and letters (communications): message templates, letters, letterheads and signatures.
 OBJECT_KWARGS |= {"message_template_id", "letter_id", "letterhead_id", "signature_id"}
 
@@ -86,6 +88,8 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return _communications_letters(practice)[name]
     if name == "version_number":
         return 1
+    if name == "campaign_id":
+        return _communications_campaign(practice).pk
     raise UnfillableKwarg(name)
 
 
@@ -227,6 +231,22 @@ def _communications_task(practice):
                                     kind=StaffTaskKind.CALL, assignee_role=Role.FRONT_DESK, patient=practice.patient,
                                     details=f"About {practice.patient.last_name}")
     practice._communications_task = made
+    return made
+
+
+def _communications_campaign(practice):
+    """A draft e-mail campaign of the practice, made once per practice."""
+    made = getattr(practice, "_communications_campaign", None)
+    if made is not None:
+        return made
+    from clinicdesk.communications.models import Campaign
+    from clinicdesk.communications.tests.factories_letters import make_template
+
+    template = make_template(practice.org, code=f"campaign-{practice.org.pk}", kind="email",
+                             body="Hello {{ patient.first_name }}. {{ links.unsubscribe_url }}")
+    made = Campaign.objects.create(organization=practice.org, name=f"{practice.patient.last_name} campaign",
+                                   channel="email", template=template)
+    practice._communications_campaign = made
     return made
 
 

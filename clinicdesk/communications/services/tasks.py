@@ -139,10 +139,16 @@ def staff_task_create(
 
 
 @transaction.atomic
-def call_task_create(*, patient: Patient, reason: str, appointment=None, actor=None) -> StaffTask:
+def call_task_create(*, patient: Patient, reason: str, appointment=None, actor=None, reference: str = "") -> StaffTask:
     """A call for the front desk, due today: a text reply, a reschedule request from a link, or a reminder
-    for a patient who prefers a phone call. The same open call about the same thing is not made twice."""
+    for a patient who prefers a phone call. The same open call about the same thing is not made twice, and a
+    call with a `reference` (a reminder step, an offer) is made once ever, even after it was done."""
     reason = (reason or "").strip()[:200]
+    if reference:
+        done_before = StaffTask.objects.filter(organization_id=patient.organization_id, kind=StaffTaskKind.CALL,
+                                               reference=reference[:120]).first()
+        if done_before is not None:
+            return done_before
     existing = StaffTask.objects.filter(
         organization_id=patient.organization_id, patient=patient, appointment=appointment, kind=StaffTaskKind.CALL,
         status=StaffTaskStatus.OPEN, title=reason,
@@ -152,7 +158,7 @@ def call_task_create(*, patient: Patient, reason: str, appointment=None, actor=N
     return staff_task_create(
         actor=actor, title=reason, kind=StaffTaskKind.CALL, assignee_role=Role.FRONT_DESK,
         due_on=_today_for(patient.organization_id, appointment), patient=patient, appointment=appointment,
-        organization_id=patient.organization_id,
+        organization_id=patient.organization_id, reference=reference[:120],
     )
 
 
