@@ -18,5 +18,10 @@ class CommunicationsConfig(AppConfig):
         # --- templates and letters ---
 
         # --- outbox, delivery and the SMS gateway ---
+        from datetime import timedelta
+
+        from clinicdesk.core.periodic import register_periodic
+
+        register_periodic("clinicdesk.communications.tasks.outbox_dispatch", every=timedelta(minutes=1))
 
         # --- links, replies, the patient timeline and the staff task inbox ---

@@ -9,3 +9,11 @@ def message_send(*, message_id: int) -> str:
     from .services.delivery import message_deliver
 
     return message_deliver(message_id=message_id)
+
+
+@task
+def outbox_dispatch() -> int:
+    """Every minute: hand due messages, and messages whose worker died mid-send, to the workers."""
+    from .services.delivery import outbox_dispatch_due
+
+    return outbox_dispatch_due()
