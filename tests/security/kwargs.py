@@ -19,6 +19,8 @@ OBJECT_KWARGS |= {"appointment_id"}
 # Schedule setup (scheduling): appointment types, availability templates, exceptions, location settings, and the
 # provider whose day the API shows.
 OBJECT_KWARGS |= {"type_id", "template_id", "exception_id", "location_id", "provider_id"}
+# The outbox (communications delivery): one message of the practice's patient, by its public id.
+OBJECT_KWARGS |= {"message_id"}
 
 
 class UnfillableKwarg(Exception):
@@ -75,6 +77,15 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return _scheduling_appointment(practice).public_id
     if name in ("type_id", "template_id", "exception_id", "location_id", "provider_id"):
         return _scheduling_setup(practice)[name]
+    if name == "message_id":
+        return _delivery_message(practice).public_id
+    # The local SMS gateway's provider API: the configured account, a message id it does not hold.
+    if name == "account_sid":
+        from django.conf import settings
+
+        return settings.SMS_ACCOUNT_SID
+    if name == "message_sid":
+        return "SM" + "0" * 32
     raise UnfillableKwarg(name)
 
 
@@ -200,6 +211,23 @@ def _scheduling_setup(practice) -> dict:
     made = {"type_id": kind.pk, "template_id": template.pk, "exception_id": exception.pk,
             "location_id": template.location_id, "provider_id": provider.pk}
     practice._scheduling_setup = made
+    return made
+
+
+def _delivery_message(practice):
+    """A failed text to the practice's patient (so 'send again' applies), made once per practice."""
+    made = getattr(practice, "_delivery_message", None)
+    if made is not None:
+        return made
+    from clinicdesk.communications.choices import MessageChannel, MessageState
+    from clinicdesk.communications.models import Message
+
+    made = Message.objects.create(
+        organization=practice.org, patient=practice.patient, channel=MessageChannel.SMS, state=MessageState.FAILED,
+        to_address="+12025550188", body=f"Reminder for {practice.patient.last_name}", reason="Unreachable handset.",
+        idempotency_key=f"security:{practice.org.pk}",
+    )
+    practice._delivery_message = made
     return made
 
 
