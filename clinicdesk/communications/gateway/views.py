@@ -66,9 +66,9 @@ def _resource(text: GatewayMessage) -> dict:
 def messages_api(request: HttpRequest, account_sid: str) -> HttpResponse:
     """POST: send a text (To, From, Body, StatusCallback; Idempotency-Key). GET: the texts, filtered by To/From."""
     if not _authorized(request, account_sid):
-        response = _error(401, 20003, "Authenticate")
-        response["WWW-Authenticate"] = 'Basic realm="Twilio API"'
-        return response
+        # Twilio answers 401 here; 403 keeps the project's rule that every unauthenticated POST is refused
+        # with 403 (tests/security/test_csrf.py). The adapter treats both as a permanent failure.
+        return _error(403, 20003, "Authenticate")
     if request.method == "GET":
         texts = GatewayMessage.objects.filter(account_sid=account_sid)
         if to := request.GET.get("To"):
@@ -95,7 +95,7 @@ def messages_api(request: HttpRequest, account_sid: str) -> HttpResponse:
 def message_api(request: HttpRequest, account_sid: str, message_sid: str) -> HttpResponse:
     """One text, as the provider reports it."""
     if not _authorized(request, account_sid):
-        return _error(401, 20003, "Authenticate")
+        return _error(403, 20003, "Authenticate")
     text = GatewayMessage.objects.filter(account_sid=account_sid, sid=message_sid).first()
     if text is None:
         return _error(404, 20404, f"The requested resource {request.path} was not found")

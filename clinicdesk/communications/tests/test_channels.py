@@ -9,7 +9,10 @@ from django.core.mail.backends.base import BaseEmailBackend
 from ..channels import PermanentFailure, TemporaryFailure
 from ..channels.email import email_send
 from ..channels.sms import TwilioProvider, signature_valid, twilio_signature
-from .factories_delivery import TEST_BASE, local_gateway  # noqa: F401
+from . import factories_delivery
+from .factories_delivery import TEST_BASE
+
+local_gateway = factories_delivery.local_gateway  # the fixture, shared by the delivery tests
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +49,7 @@ def test_refused_numbers_are_permanent_failures(settings, local_gateway, to, cod
 
 
 def test_wrong_credentials_are_a_permanent_failure(settings, local_gateway):
-    with pytest.raises(PermanentFailure, match="HTTP 401"):
+    with pytest.raises(PermanentFailure, match="HTTP 403"):
         _provider(settings, token="wrong").send(to="+12025550100", from_="+15005550006", body="Hi",
                                                 idempotency_key="k-2", status_callback="")
 

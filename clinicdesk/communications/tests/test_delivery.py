@@ -23,7 +23,10 @@ from ..services.delivery import (
     message_send_again,
     outbox_dispatch_due,
 )
-from .factories_delivery import MessageFactory, local_gateway  # noqa: F401
+from . import factories_delivery
+from .factories_delivery import MessageFactory
+
+local_gateway = factories_delivery.local_gateway  # the fixture, shared by the delivery tests
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +101,7 @@ def test_a_gateway_that_is_down_means_retries_with_back_off_then_failed(org, loc
     assert deferred.run_after == message.next_attempt_at
     assert message_deliver(message_id=message.pk) == "skipped"  # not due yet
     # when: every further attempt fails too
-    for attempt in range(2, MAX_ATTEMPTS + 1):
+    for _ in range(2, MAX_ATTEMPTS + 1):
         Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
         outcome = message_deliver(message_id=message.pk)
     # then

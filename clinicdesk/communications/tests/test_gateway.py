@@ -15,7 +15,10 @@ from ..gateway.models import GatewayDirection, GatewayMessage, GatewayStatus
 from ..gateway.receipts import receipts_deliver
 from ..models import InboundMessage, Message
 from ..services.delivery import message_deliver
-from .factories_delivery import MessageFactory, local_gateway  # noqa: F401
+from . import factories_delivery
+from .factories_delivery import MessageFactory
+
+local_gateway = factories_delivery.local_gateway  # the fixture, shared by the delivery tests
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +46,7 @@ def test_one_idempotency_key_is_one_text(local_gateway, settings):
 def test_the_gateway_checks_basic_auth_and_the_numbers(local_gateway, settings):
     data = {"To": "+12025550100", "From": "+15005550006", "Body": "Hi"}
     denied = _post(local_gateway, settings, data, token="nope")
-    assert denied.status_code == 401 and denied.json()["code"] == 20003
+    assert denied.status_code == 403 and denied.json()["code"] == 20003
     assert _post(local_gateway, settings, {**data, "From": "clinic"}).json()["code"] == 21212
     assert _post(local_gateway, settings, {**data, "Body": ""}).json()["code"] == 21602
     assert _post(local_gateway, settings, {**data, "To": "+15005550009"}).json()["code"] == 21614

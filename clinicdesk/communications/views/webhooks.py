@@ -83,7 +83,8 @@ def email_events(request: HttpRequest) -> HttpResponse:
         timestamp, token, given = str(signature["timestamp"]), str(signature["token"]), str(signature["signature"])
         event = payload["event-data"]
     except (ValueError, KeyError, TypeError):
-        return JsonResponse({"signature": "Expected Mailgun's JSON with 'signature' and 'event-data'."}, status=400)
+        # Without a signature there is nothing to trust: refused like a forged one.
+        return HttpResponseForbidden("Expected Mailgun's JSON with a 'signature' and 'event-data'.")
     key = settings.EMAIL_WEBHOOK_SIGNING_KEY
     fresh = timestamp.isdigit() and abs(time.time() - int(timestamp)) <= EMAIL_EVENT_MAX_AGE_SECONDS
     if not key or not fresh or not hmac.compare_digest(mailgun_signature(key, timestamp, token), given):
