@@ -14,7 +14,7 @@ import smtplib
 from email.utils import parseaddr
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 
 from . import PermanentFailure, ProviderReceipt, TemporaryFailure
 
@@ -47,7 +47,7 @@ def email_send(*, to: str, subject: str, body: str, html_body: str, idempotency_
     if html_body:
         email.attach_alternative(html_body, "text/html")
     try:
-        get_connection(fail_silently=False).send_messages([email])
+        email.send()
     except smtplib.SMTPRecipientsRefused as exc:
         codes = ", ".join(f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
                           for code, text in exc.recipients.values())
