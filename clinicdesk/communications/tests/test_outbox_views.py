@@ -99,3 +99,16 @@ def test_send_again_and_cancel_buttons(org, front_desk, make_user, client_as, se
     assert "Only a queued message can be cancelled" in refused.text
     auditor = client_as(make_user(Role.AUDITOR, username="reader"))
     assert auditor.post(reverse("communications:outbox_send_again", args=[failed.public_id])).status_code == 403
+
+
+def test_the_demo_outbox_is_lively_and_seeds_once(org, front_desk, client_as):
+    from types import SimpleNamespace
+
+    from ..demo_outbox import seed
+
+    PatientFactory.create_batch(20, organization=org)
+    added = seed(SimpleNamespace(organization=org), patients=20, seed=7)
+    assert added >= 10 and seed(SimpleNamespace(organization=org), patients=20, seed=7) == 0
+    states = set(Message.objects.filter(organization=org).values_list("state", flat=True))
+    assert {MessageState.DELIVERED, MessageState.QUEUED} <= states
+    assert client_as(front_desk).get(OUTBOX).status_code == 200
