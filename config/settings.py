@@ -274,6 +274,31 @@ TIME_ZONE = env("TIME_ZONE", "America/New_York")
 
 # No message leaves between these local times of the location (start, end; over midnight when start > end).
 COMMUNICATIONS_QUIET_HOURS = (env("QUIET_HOURS_START", "21:00"), env("QUIET_HOURS_END", "08:00"))
+
+# --- Communications: delivery of e-mail and text messages (the delivery part owns this block) ---
+# Where patients and the SMS provider reach this server: links in messages and the provider's callbacks.
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The local SMS gateway speaks the hosted provider's HTTP API (send, delivery receipts, replies) under
+# /sms-gateway/, so the embedded setup, the demo and the tests send real HTTP without leaving the machine.
+SMS_LOCAL_GATEWAY = env_bool("SMS_LOCAL_GATEWAY", not PRODUCTION)
+SMS_PROVIDER = env("SMS_PROVIDER", "twilio")  # the adapter: Twilio's Programmable Messaging REST API
+SMS_API_BASE_URL = env(
+    "SMS_API_BASE_URL", f"{PUBLIC_BASE_URL}/sms-gateway" if SMS_LOCAL_GATEWAY else "https://api.twilio.com"
+).rstrip("/")
+SMS_ACCOUNT_SID = env("SMS_ACCOUNT_SID", "" if PRODUCTION else "AC00000000000000000000000000000000")
+SMS_AUTH_TOKEN = env("SMS_AUTH_TOKEN", "" if PRODUCTION else "local-gateway-auth-token")
+SMS_FROM_NUMBER = env("SMS_FROM_NUMBER", "" if PRODUCTION else "+15005550006")
+SMS_TIMEOUT_SECONDS = float(env("SMS_TIMEOUT_SECONDS", "10"))
+# A worker holds a message this long while it sends; past it, a sweep hands the message to another worker
+# (same idempotency key). Keep it well above SMS_TIMEOUT_SECONDS.
+MESSAGE_SEND_LEASE_SECONDS = int(env("MESSAGE_SEND_LEASE_SECONDS", "120"))
+# The local gateway posts delivery receipts from a background thread (off in tests, which post them themselves).
+SMS_GATEWAY_RECEIPTS = env_bool("SMS_GATEWAY_RECEIPTS", not TESTING)
+# How long the gateway holds a send to its "stall" test numbers (+1500555020x) before answering.
+SMS_GATEWAY_STALL_SECONDS = float(env("SMS_GATEWAY_STALL_SECONDS", "30"))
+# E-mail bounces and complaints arrive as Mailgun-style event webhooks signed with this key (empty: refused).
+EMAIL_WEBHOOK_SIGNING_KEY = env("EMAIL_WEBHOOK_SIGNING_KEY", "" if PRODUCTION else "local-email-webhook-key")
+
 USE_I18N = True
 USE_TZ = True
 

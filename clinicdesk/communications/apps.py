@@ -21,6 +21,11 @@ class CommunicationsConfig(AppConfig):
         register_letter_links()
 
         # --- outbox, delivery and the SMS gateway ---
+        from datetime import timedelta
+
+        from clinicdesk.core.periodic import register_periodic
+
+        register_periodic("clinicdesk.communications.tasks.outbox_dispatch", every=timedelta(minutes=1))
 
         # --- links, replies, the patient timeline and the staff task inbox ---
         from clinicdesk.patients.views import PATIENT_TABS

@@ -25,3 +25,11 @@ def campaign_run(*, campaign_id: int) -> int:
     from .services.campaigns import campaign_queue_messages
 
     return campaign_queue_messages(campaign_id=campaign_id)
+
+
+@task
+def outbox_dispatch() -> int:
+    """Every minute: hand due messages, and messages whose worker died mid-send, to the workers."""
+    from .services.delivery import outbox_dispatch_due
+
+    return outbox_dispatch_due()

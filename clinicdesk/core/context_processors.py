@@ -14,6 +14,7 @@ NAV = [
     ("Waitlist", "scheduling:waitlist", Perm.WAITLIST),
     ("Recalls", "scheduling:recalls", Perm.RECALLS),
     ("Tasks", "communications:staff_tasks", Perm.STAFF_TASKS),
+    ("Outbox", "communications:outbox", Perm.MESSAGES_VIEW),
     ("Letters", "communications:letter_list", Perm.LETTERS_WRITE),
     ("Campaigns", "communications:campaigns", Perm.CAMPAIGNS_MANAGE),
     ("Templates", "communications:template_list", Perm.TEMPLATES_MANAGE),

@@ -25,6 +25,8 @@ OBJECT_KWARGS |= {"task_id"}
 OBJECT_KWARGS |= {"campaign_id"}
 # Templates and letters (communications): message templates, letters, letterheads and signatures.
 OBJECT_KWARGS |= {"message_template_id", "letter_id", "letterhead_id", "signature_id"}
+# The outbox (communications delivery): one message of the practice's patient, by its public id.
+OBJECT_KWARGS |= {"message_id"}
 
 
 class UnfillableKwarg(Exception):
@@ -90,6 +92,15 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return 1
     if name == "campaign_id":
         return _communications_campaign(practice).pk
+    if name == "message_id":
+        return _delivery_message(practice).public_id
+    # The local SMS gateway's provider API: the configured account, a message id it does not hold.
+    if name == "account_sid":
+        from django.conf import settings
+
+        return settings.SMS_ACCOUNT_SID
+    if name == "message_sid":
+        return "SM" + "0" * 32
     raise UnfillableKwarg(name)
 
 
@@ -267,6 +278,23 @@ def _communications_letters(practice) -> dict:
     made = {"message_template_id": template.pk, "letter_id": letter.public_id, "letterhead_id": letterhead.pk,
             "signature_id": signature.pk}
     practice._communications_letters = made
+    return made
+
+
+def _delivery_message(practice):
+    """A failed text to the practice's patient (so 'send again' applies), made once per practice."""
+    made = getattr(practice, "_delivery_message", None)
+    if made is not None:
+        return made
+    from clinicdesk.communications.choices import MessageChannel, MessageState
+    from clinicdesk.communications.models import Message
+
+    made = Message.objects.create(
+        organization=practice.org, patient=practice.patient, channel=MessageChannel.SMS, state=MessageState.FAILED,
+        to_address="+12025550188", body=f"Reminder for {practice.patient.last_name}", reason="Unreachable handset.",
+        idempotency_key=f"security:{practice.org.pk}",
+    )
+    practice._delivery_message = made
     return made
 
 

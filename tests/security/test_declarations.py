@@ -23,6 +23,11 @@ PUBLIC |= {"scheduling_public:booking_page", "scheduling_public:booking_times", 
 PUBLIC |= {"scheduling_public:waitlist_offer_reply"}
 # Links in messages (communications): one page per token, the handler acts only on POST.
 PUBLIC |= {"communications_public:link"}
+# The SMS provider's and the mail service's webhooks (each checks the provider's signature: X-Twilio-Signature,
+# Mailgun's HMAC), and the local SMS gateway's provider API (checks the account's HTTP Basic auth itself).
+PUBLIC |= {"communications_public:sms_status", "communications_public:sms_inbound",
+           "communications_public:email_events", "communications_public:sms_gateway:messages",
+           "communications_public:sms_gateway:message"}
 ANY_SIGNED_IN = {"api:openapi-json", "api:openapi-view"}
 
 # Views (a name, or a prefix ending in *) that must require at least this permission; first match wins.

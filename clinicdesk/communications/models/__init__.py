@@ -1,3 +1,4 @@
+from ..gateway.models import GatewayMessage
 from .campaigns import Campaign
 from .letters import Letter, Letterhead, Signature
 from .outbox import ActionLink, InboundMessage, Message, MessageEvent
@@ -7,6 +8,7 @@ from .templates import MessageTemplate, TemplateVersion
 __all__ = [
     "ActionLink",
     "Campaign",
+    "GatewayMessage",
     "InboundMessage",
     "Letter",
     "Letterhead",

@@ -1,0 +1,139 @@
+"""Text messages through a hosted SMS provider's HTTP API.
+
+The one adapter speaks Twilio's Programmable Messaging REST API (2010-04-01): POST
+{base}/2010-04-01/Accounts/{AccountSid}/Messages.json with the form fields To, From, Body and
+StatusCallback, HTTP Basic auth AccountSid:AuthToken, a JSON reply with sid and status. The local
+gateway (clinicdesk.communications.gateway) serves the same API, so one adapter covers both.
+
+Exactly once: every send carries an `Idempotency-Key` header (the message's own key). The local gateway
+honours it (same key, same sid, never a second text). Twilio's public API documents no such header for
+creating messages, so against the hosted API the guarantee is at most one send per lease: a message is
+sent again only after its worker's lease ran out without an answer (the worker died mid-call), and
+`lookup_sent` lets an operator find a text Twilio took for a number before sending it again by hand.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import threading
+from typing import Protocol
+
+import httpx
+from django.conf import settings
+
+from . import PermanentFailure, ProviderReceipt, TemporaryFailure
+
+SIGNATURE_HEADER = "X-Twilio-Signature"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+class SmsProvider(Protocol):
+    """Anything that can hand one text message to a carrier network."""
+
+    name: str
+
+    def send(self, *, to: str, from_: str, body: str, idempotency_key: str, status_callback: str) -> ProviderReceipt:
+        """Send one text; raises TemporaryFailure (retry) or PermanentFailure (give up with the reason)."""
+        ...
+
+
+def twilio_signature(url: str, params: dict[str, str], auth_token: str) -> str:
+    """Twilio's request signature: base64(HMAC-SHA1(auth token, full URL + each POST name+value, sorted by name))."""
+    payload = url + "".join(f"{name}{params[name]}" for name in sorted(params))
+    digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def signature_valid(url: str, params: dict[str, str], auth_token: str, signature: str) -> bool:
+    """True when `signature` is Twilio's signature of this request under `auth_token` (compared in constant time)."""
+    if not auth_token or not signature:
+        return False
+    return hmac.compare_digest(twilio_signature(url, params, auth_token), signature)
+
+
+# One connection pool per process and thread: a worker sending thousands of texts reuses its connections.
+_clients = threading.local()
+
+
+def _client(timeout: float) -> httpx.Client:
+    client = getattr(_clients, "client", None)
+    if client is None or client.is_closed:
+        client = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)))
+        _clients.client = client
+    return client
+
+
+class TwilioProvider:
+    """Twilio's Programmable Messaging API (or the local gateway that speaks it)."""
+
+    name = "twilio"
+
+    def __init__(self, *, base_url: str, account_sid: str, auth_token: str, timeout: float = 10.0,
+                 client: httpx.Client | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.timeout = timeout
+        self._own_client = client
+
+    @property
+    def client(self) -> httpx.Client:
+        return self._own_client or _client(self.timeout)
+
+    def messages_url(self) -> str:
+        return f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+
+    def send(self, *, to: str, from_: str, body: str, idempotency_key: str, status_callback: str) -> ProviderReceipt:
+        if not self.account_sid or not self.auth_token:
+            raise PermanentFailure("The SMS provider is not configured (SMS_ACCOUNT_SID, SMS_AUTH_TOKEN).")
+        data = {"To": to, "From": from_, "Body": body}
+        if status_callback:
+            data["StatusCallback"] = status_callback
+        try:
+            response = self.client.post(
+                self.messages_url(), data=data, auth=(self.account_sid, self.auth_token),
+                headers={IDEMPOTENCY_HEADER: idempotency_key, "Accept": "application/json"},
+            )
+        except httpx.TimeoutException:
+            raise TemporaryFailure("The SMS provider did not answer in time.") from None
+        except httpx.HTTPError as exc:
+            raise TemporaryFailure(f"The SMS provider could not be reached ({type(exc).__name__}).") from None
+        return self._receipt(response)
+
+    def lookup_sent(self, *, to: str) -> list[dict]:
+        """Texts the provider holds for `to` (newest first): the check before re-sending by hand under at-most-once."""
+        response = self.client.get(self.messages_url(), params={"To": to}, auth=(self.account_sid, self.auth_token))
+        response.raise_for_status()
+        return response.json().get("messages", [])
+
+    @staticmethod
+    def _receipt(response: httpx.Response) -> ProviderReceipt:
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = {}
+        if response.status_code in (200, 201):
+            sid = str(payload.get("sid") or "")
+            if not sid:
+                raise TemporaryFailure("The SMS provider answered without a message id.")
+            if payload.get("error_code"):
+                raise PermanentFailure(_error_text(payload.get("error_code"), payload.get("error_message")))
+            return ProviderReceipt(provider_message_id=sid, status=str(payload.get("status") or "queued"))
+        text = _error_text(payload.get("code"), payload.get("message") or response.reason_phrase)
+        if response.status_code == 429 or response.status_code >= 500:
+            raise TemporaryFailure(f"The SMS provider is busy or down (HTTP {response.status_code}): {text}")
+        raise PermanentFailure(f"The SMS provider refused the message (HTTP {response.status_code}): {text}")
+
+
+def _error_text(code, message) -> str:
+    return f"{message or 'no reason given'}" + (f" (error {code})" if code else "")
+
+
+def sms_provider() -> SmsProvider:
+    """The configured provider (settings.SMS_PROVIDER)."""
+    if settings.SMS_PROVIDER != "twilio":
+        raise PermanentFailure(f"Unknown SMS provider '{settings.SMS_PROVIDER}'.")
+    return TwilioProvider(base_url=settings.SMS_API_BASE_URL, account_sid=settings.SMS_ACCOUNT_SID,
+                          auth_token=settings.SMS_AUTH_TOKEN, timeout=settings.SMS_TIMEOUT_SECONDS)

@@ -1,0 +1,293 @@
+"""Sending what the outbox holds, exactly once, and recording what the providers report back.
+
+A send goes in three steps. (1) Claim: one conditional UPDATE moves the message from queued (and due) to
+sending, counts the attempt and sets a lease; a second worker's UPDATE then matches nothing. (2) Send: the
+channel is called outside any transaction, with the message's idempotency key. (3) Record: sent with the
+provider's id, back to queued with a back-off for a temporary failure, failed with the provider's reason
+for a permanent one. A worker that dies between (1) and (3) leaves the message sending; once its lease has
+run out the periodic sweep hands it to another worker, which sends with the same key, so the provider (the
+local gateway honours the key) answers with the text it already took instead of sending a second one.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
+from django.urls import reverse
+from django.utils import timezone
+
+from clinicdesk.core.audit import audit_event
+from clinicdesk.core.choices import AuditOutcome
+
+from ..channels import PermanentFailure, ProviderReceipt, TemporaryFailure
+from ..channels.email import PROVIDER_NAME as EMAIL_PROVIDER
+from ..channels.email import email_send
+from ..channels.sms import sms_provider
+from ..choices import MessageChannel, MessageState
+from ..models import Message, MessageEvent
+from .outbox import message_queue, suppression_reason
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+# Minutes to wait after the 1st, 2nd, ... failed attempt.
+BACKOFF_MINUTES = (1, 2, 4, 8, 16, 32)
+# How far along a message is; a report never moves a message back (a late "sent" after "delivered").
+_RANK = {MessageState.QUEUED: 0, MessageState.SENDING: 0, MessageState.SENT: 1, MessageState.DELIVERED: 2,
+         MessageState.FAILED: 2, MessageState.BOUNCED: 2}
+# The provider's status words that mean something to us (queued, accepted, sending... do not).
+SMS_STATUS = {"sent": MessageState.SENT, "delivered": MessageState.DELIVERED,
+              "undelivered": MessageState.FAILED, "failed": MessageState.FAILED}
+
+
+def backoff(attempt: int) -> timedelta:
+    """The wait before trying again after failed attempt number `attempt` (1-based)."""
+    return timedelta(minutes=BACKOFF_MINUTES[min(attempt, len(BACKOFF_MINUTES)) - 1])
+
+
+def sms_status_callback_url(message: Message) -> str:
+    """Where the provider posts this text's delivery receipts; names the message, so a receipt that arrives
+    before the worker has recorded the provider's id still finds it."""
+    return f"{settings.PUBLIC_BASE_URL}{reverse('communications_public:sms_status')}?m={message.public_id}"
+
+
+def _due() -> Q:
+    now = timezone.now()
+    return Q(state=MessageState.QUEUED, send_after__lte=now) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+
+
+def _lease_expired() -> Q:
+    return Q(state=MessageState.SENDING, claimed_until__lt=timezone.now())
+
+
+def _claim(message_id: int) -> bool:
+    now = timezone.now()
+    claimed = Message.objects.filter(_due() | _lease_expired(), pk=message_id).update(
+        state=MessageState.SENDING, attempts=F("attempts") + 1,
+        claimed_until=now + timedelta(seconds=settings.MESSAGE_SEND_LEASE_SECONDS), updated_at=now,
+    )
+    return claimed == 1
+
+
+def message_deliver(*, message_id: int) -> str:
+    """Send one message if it is due and nobody else holds it; returns what happened (sent, retry, failed,
+    suppressed, skipped). Not atomic on purpose: the provider is called between two short transactions."""
+    if not _claim(message_id):
+        return "skipped"
+    message = Message.objects.select_related("patient").get(pk=message_id)
+    if message.attempts > MAX_ATTEMPTS:
+        # Claimed again and again without an outcome: workers die on this message. Stop and tell a person.
+        return _finish(message, MessageState.FAILED, f"Gave up after {MAX_ATTEMPTS} attempts without an answer.")
+    # Consent or the address may have changed since the message was queued.
+    reason = suppression_reason(patient=message.patient, channel=message.channel, to_address=message.to_address,
+                                body=message.body)
+    if reason:
+        return _finish(message, MessageState.SUPPRESSED, reason)
+    try:
+        receipt = _send(message)
+    except TemporaryFailure as failure:
+        return _retry_later(message, failure.reason)
+    except PermanentFailure as failure:
+        return _finish(message, MessageState.FAILED, failure.reason)
+    _record_sent(message, receipt)
+    return "sent"
+
+
+def _send(message: Message) -> ProviderReceipt:
+    if message.channel == MessageChannel.SMS:
+        return sms_provider().send(to=message.to_address, from_=settings.SMS_FROM_NUMBER, body=message.body,
+                                   idempotency_key=message.idempotency_key,
+                                   status_callback=sms_status_callback_url(message))
+    return email_send(to=message.to_address, subject=message.subject, body=message.body, html_body=message.html_body,
+                      idempotency_key=message.idempotency_key)
+
+
+def _provider_name(message: Message) -> str:
+    return settings.SMS_PROVIDER if message.channel == MessageChannel.SMS else EMAIL_PROVIDER
+
+
+@transaction.atomic
+def _record_sent(message: Message, receipt: ProviderReceipt) -> None:
+    now = timezone.now()
+    # sent_at is written once: of two workers that sent with one key (a lease ran out), one records it.
+    # A delivery receipt may have moved the message on already; then its state stays.
+    recorded = Message.objects.filter(pk=message.pk, sent_at__isnull=True).update(
+        state=Case(When(state=MessageState.SENDING, then=Value(MessageState.SENT)), default=F("state")),
+        provider=_provider_name(message), provider_message_id=receipt.provider_message_id, sent_at=now,
+        claimed_until=None, next_attempt_at=None, reason="", updated_at=now,
+    )
+    if recorded:
+        MessageEvent.objects.create(message=message, state=MessageState.SENT, created_at=now,
+                                    detail=f"Taken by {_provider_name(message)} as {receipt.provider_message_id}"[:300])
+        audit_event(action="message.sent", actor=None, target=message, patient=message.patient,
+                    organization_id=message.organization_id,
+                    summary=f"{message.get_purpose_display()} by {message.get_channel_display().lower()}")
+
+
+@transaction.atomic
+def _finish(message: Message, state: str, reason: str) -> str:
+    done = Message.objects.filter(pk=message.pk, state=MessageState.SENDING).update(
+        state=state, reason=reason[:300], claimed_until=None, next_attempt_at=None, updated_at=timezone.now())
+    if done:
+        MessageEvent.objects.create(message=message, state=state, detail=reason[:300])
+        audit_event(action=f"message.{state}", actor=None, target=message, patient=message.patient,
+                    organization_id=message.organization_id, outcome=AuditOutcome.FAILED if state == MessageState.FAILED else AuditOutcome.SUCCESS,
+                    summary=f"{message.get_purpose_display()}: {reason}")
+    return str(state)
+
+
+def _retry_later(message: Message, reason: str) -> str:
+    if message.attempts >= MAX_ATTEMPTS:
+        return _finish(message, MessageState.FAILED, f"{reason} Gave up after {message.attempts} attempts.")
+    next_at = timezone.now() + backoff(message.attempts)
+    with transaction.atomic():
+        moved = Message.objects.filter(pk=message.pk, state=MessageState.SENDING).update(
+            state=MessageState.QUEUED, reason=reason[:300], next_attempt_at=next_at, claimed_until=None,
+            updated_at=timezone.now())
+        if moved:
+            MessageEvent.objects.create(
+                message=message, state=MessageState.QUEUED,
+                detail=f"Attempt {message.attempts} failed: {reason}"[:260] + f" Next try {next_at:%H:%M} UTC.")
+            message_id = message.pk
+            transaction.on_commit(lambda: _enqueue(message_id, run_after=next_at))
+    return "retry"
+
+
+def _enqueue(message_id: int, *, run_after=None) -> None:
+    from ..tasks import message_send
+
+    if run_after is None:
+        message_send.enqueue(message_id=message_id)
+    elif message_send.get_backend().supports_defer:
+        message_send.using(run_after=run_after).enqueue(message_id=message_id)
+    # A backend that cannot wait (the immediate one in development) leaves the retry to the periodic sweep.
+
+
+def outbox_dispatch_due(*, limit: int = 2000) -> int:
+    """Hand due messages to the workers: queued ones whose time has come, and sending ones whose worker's lease
+    ran out (it died mid-send). Safe to run anywhere and concurrently: a message handed out twice is claimed
+    once. Returns how many were handed out."""
+    now = timezone.now()
+    lease_end = now + timedelta(seconds=settings.MESSAGE_SEND_LEASE_SECONDS)
+    due_ids = list(
+        Message.objects.filter(_due()).filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .order_by("send_after", "id").values_list("id", flat=True)[:limit]
+    )
+    # A queued message's lease here means "handed to the queue": the next sweep does not hand it out again.
+    Message.objects.filter(pk__in=due_ids, state=MessageState.QUEUED).update(claimed_until=lease_end)
+    stuck_ids = list(Message.objects.filter(_lease_expired()).order_by("claimed_until", "id")
+                     .values_list("id", flat=True)[:limit])
+    for message_id in [*due_ids, *stuck_ids]:
+        _enqueue(message_id)
+    if stuck_ids:
+        logger.warning("Outbox: %d message(s) whose worker stopped mid-send handed out again", len(stuck_ids))
+    return len(due_ids) + len(stuck_ids)
+
+
+def message_status_record(*, provider_message_id: str, status: str, public_id: str = "", error_code: str = "",
+                          error_message: str = "") -> Message | None:
+    """A text's delivery receipt: sent, delivered, undelivered or failed. Idempotent, never moves a message back;
+    an unknown message is ignored (None)."""
+    target = SMS_STATUS.get(status)
+    messages = Message.objects.filter(channel=MessageChannel.SMS)
+    message = messages.filter(public_id=public_id).first() if public_id else None
+    if message is None and provider_message_id:
+        message = messages.filter(provider_message_id=provider_message_id).first()
+    if message is None:
+        logger.info("SMS receipt for unknown message %s (%s) ignored", provider_message_id, status)
+        return None
+    if message.provider_message_id and provider_message_id and message.provider_message_id != provider_message_id:
+        logger.warning("SMS receipt for %s names %s, not %s: ignored", message.public_id, provider_message_id,
+                       message.provider_message_id)
+        return None
+    if target is None:
+        return message
+    detail = {MessageState.SENT: "The carrier took the text.", MessageState.DELIVERED: "Delivered to the phone."}.get(
+        target, f"Not delivered: {error_message or 'carrier error'}" + (f" (error {error_code})" if error_code else ""))
+    return _advance(message, target, detail, provider_message_id=provider_message_id)
+
+
+@transaction.atomic
+def _advance(message: Message, target: str, detail: str, *, provider_message_id: str = "",
+             also_from: tuple[str, ...] = ()) -> Message:
+    now = timezone.now()
+    earlier = [state for state, rank in _RANK.items() if rank < _RANK[target]] + list(also_from)
+    fields = {"state": target, "updated_at": now}
+    if target == MessageState.DELIVERED:
+        fields["delivered_at"] = now
+    if target in (MessageState.FAILED, MessageState.BOUNCED):
+        fields["reason"] = detail[:300]
+    if provider_message_id and not message.provider_message_id:
+        fields.update(provider_message_id=provider_message_id, provider=_provider_name(message))
+    moved = Message.objects.filter(pk=message.pk, state__in=earlier).update(**fields)
+    if moved:
+        MessageEvent.objects.create(message=message, state=target, detail=detail[:300], created_at=now)
+        if target in (MessageState.FAILED, MessageState.BOUNCED):
+            audit_event(action=f"message.{target}", actor=None, target=message, patient=message.patient,
+                        organization_id=message.organization_id, outcome=AuditOutcome.FAILED, summary=detail)
+        message.refresh_from_db()
+    return message
+
+
+def message_bounced(*, provider_message_id: str, reason: str) -> Message | None:
+    """An e-mail the receiving server gave back for good: bounced, with its reason (even after "delivered",
+    which for e-mail only means a server took it). Unknown messages are ignored (None)."""
+    message = Message.objects.filter(channel=MessageChannel.EMAIL, provider_message_id=provider_message_id).first()
+    if message is None:
+        logger.info("Bounce for unknown e-mail %s ignored", provider_message_id)
+        return None
+    return _advance(message, MessageState.BOUNCED, f"Bounced: {reason}", also_from=(MessageState.DELIVERED,))
+
+
+def message_email_delivered(*, provider_message_id: str) -> Message | None:
+    """The receiving mail server took the e-mail."""
+    message = Message.objects.filter(channel=MessageChannel.EMAIL, provider_message_id=provider_message_id).first()
+    if message is None:
+        return None
+    return _advance(message, MessageState.DELIVERED, "The recipient's mail server took it.")
+
+
+@transaction.atomic
+def message_cancel(*, message: Message, actor) -> Message:
+    """Keep a queued message from going; it stays in the outbox as not sent, with who cancelled it."""
+    reason = f"Cancelled by {actor.get_full_name() or actor.get_username()}."
+    done = Message.objects.filter(pk=message.pk, state=MessageState.QUEUED).update(
+        state=MessageState.SUPPRESSED, reason=reason, claimed_until=None, updated_at=timezone.now())
+    if not done:
+        raise ValidationError({"state": "Only a queued message can be cancelled; this one is already "
+                                        f"{Message.objects.get(pk=message.pk).get_state_display().lower()}."})
+    MessageEvent.objects.create(message=message, state=MessageState.SUPPRESSED, detail=reason)
+    audit_event(action="message.cancelled", actor=actor, target=message, patient=message.patient,
+                organization_id=message.organization_id, summary=message.get_purpose_display())
+    message.refresh_from_db()
+    return message
+
+
+@transaction.atomic
+def message_send_again(*, message: Message, actor) -> Message:
+    """Queue a failed or bounced message again as a new message (a new idempotency key, so the provider sends
+    it); the patient's current address is used, so a corrected number or e-mail takes effect."""
+    if message.state not in (MessageState.FAILED, MessageState.BOUNCED):
+        raise ValidationError({"state": f"Only a failed or bounced message can be sent again; this one is "
+                                        f"{message.get_state_display().lower()}."})
+    tries = Message.objects.filter(idempotency_key__startswith=f"again:{message.public_id}:").count()
+    again = message_queue(
+        organization=message.organization, channel=message.channel, body=message.body,
+        idempotency_key=f"again:{message.public_id}:{tries + 1}", purpose=message.purpose, patient=message.patient,
+        to_address=None if message.patient_id else message.to_address, subject=message.subject,
+        html_body=message.html_body, location=message.location, appointment=message.appointment,
+        waitlist_offer=message.waitlist_offer, recall=message.recall, template_version=message.template_version,
+        campaign=message.campaign, actor=actor,
+    )
+    note = f"Sent again as {again.public_id}."
+    Message.objects.filter(pk=message.pk).update(reason=f"{message.reason} {note}".strip()[:300],
+                                                 updated_at=timezone.now())
+    MessageEvent.objects.create(message=message, state=message.state, detail=note)
+    message.refresh_from_db()
+    return again
