@@ -38,6 +38,6 @@ def _campaign(ctx) -> int:
                   "{{ practice.phone }}.</p><p><a href=\"{{ links.unsubscribe_url }}\">Unsubscribe</a></p>"),
         )
         campaign = campaigns.campaign_create(actor=manager, name="Flu shots (65 and over)", channel=MessageChannel.EMAIL,
-                                             template=template, filters={"age_min": 65, "no_upcoming": True}, per_minute=120)
+                                             template=template, filters={"age_min": 65}, per_minute=120)
     campaigns.campaign_start(actor=manager, campaign=campaign)
     return 2
