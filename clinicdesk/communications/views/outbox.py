@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -72,6 +73,7 @@ def outbox_list(request: HttpRequest) -> HttpResponse:
         "form": form, "page": page, "messages_shown": shown, "query": query.urlencode(),
         "state_query": state_query.urlencode(),
         "counts": [(value, label, counts.get(value, 0)) for value, label in MessageState.choices] if counts else [],
+        "gateway_phone": settings.SMS_LOCAL_GATEWAY and request.user.has_perm_code(Perm.MESSAGES_SEND),
     }, status=status)
 
 
