@@ -18,12 +18,6 @@ class PersonChoiceField(forms.ModelChoiceField):
         return str(obj)
 
 
-class PatientFindForm(forms.Form):
-    q = forms.CharField(label="Find the patient", max_length=100, required=False,
-                        help_text="Name, birth date, phone or MRN.",
-                        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off", "type": "search"}))
-
-
 class LetterFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "Any status"), *LetterStatus.choices], required=False)
     q = forms.CharField(label="Patient, MRN or subject", required=False, max_length=100)

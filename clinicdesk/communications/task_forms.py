@@ -102,9 +102,3 @@ class TaskAssignForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = staff_task_assignees(actor=actor)
         self.fields["assignee_role"].choices = [("", "No role"), *staff_task_roles()]
-
-
-class PatientPickForm(forms.Form):
-    q = forms.CharField(label="Find the patient", max_length=100, required=False,
-                        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off", "type": "search"}),
-                        help_text="Name, birth date, phone or MRN.")

@@ -283,3 +283,11 @@ class PatientListForm(forms.Form):
         self.fields["status"].error_messages["invalid_choice"] = (
             "Unknown status '%(value)s'; choose one of: " + ", ".join(PatientStatus.values) + "."
         )
+
+
+class PatientPickForm(forms.Form):
+    """Step one of a form about a patient (waitlist entry, letter, task): find them by any identifier."""
+
+    q = forms.CharField(label="Find the patient", max_length=100, required=False,
+                        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off", "type": "search"}),
+                        help_text="Name, birth date, phone or MRN.")

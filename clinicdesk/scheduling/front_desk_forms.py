@@ -213,12 +213,6 @@ class WaitlistFilterForm(forms.Form):
         self.fields["appointment_type"].queryset = waitlist_form_choices(actor=actor)["appointment_types"]
 
 
-class PatientPickForm(forms.Form):
-    q = forms.CharField(label="Find the patient", max_length=100, required=False,
-                        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off", "type": "search"}),
-                        help_text="Name, birth date, phone or MRN.")
-
-
 # --- recalls ------------------------------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -22,7 +23,7 @@ from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.csv_export import csv_response
 from clinicdesk.core.models import User
 from clinicdesk.core.permissions import Perm
-from clinicdesk.patients.selectors import patient_search
+from clinicdesk.patients.pick import PickPage, patient_pick_step
 from clinicdesk.patients.selectors.records import patient_for_change
 from clinicdesk.scheduling.models import Appointment
 
@@ -31,7 +32,6 @@ from ..letter_forms import (
     LetterFilterForm,
     LetterheadForm,
     LetterStartForm,
-    PatientFindForm,
     SignatureForm,
 )
 from ..models import ActionLink
@@ -126,12 +126,9 @@ def letter_new(request: HttpRequest) -> HttpResponse:
     """Start a letter: find the patient (unless coming from their page), then pick the letter and who it is from."""
     public_id = request.GET.get("patient", "")
     if not public_id:
-        find = PatientFindForm(request.GET or None)
-        found = []
-        if find.is_valid() and find.cleaned_data.get("q"):
-            found = patient_search(actor=request.user, query=find.cleaned_data["q"], limit=20, include_inactive=False)
-        return render(request, "communications/letter_pick.html", {"form": find, "found": found,
-                                                                    "searched": bool(request.GET.get("q"))})
+        return patient_pick_step(request, PickPage(
+            title="Write a letter", action=reverse("communications:letter_new"),
+            back_url=reverse("communications:letter_list"), back_label="Letters"))
     patient = patient_for_change(actor=request.user, public_id=public_id)
     appointments = _appointment_choices(request.user, patient)
     templates = letter_templates(actor=request.user)

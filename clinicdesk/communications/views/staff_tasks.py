@@ -21,13 +21,12 @@ from clinicdesk.core.audit import audit_event, audit_events
 from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.csv_export import csv_response
 from clinicdesk.core.permissions import Perm
-from clinicdesk.patients.selectors import patient_search
+from clinicdesk.patients.pick import PickPage, patient_pick_step
 from clinicdesk.patients.selectors.records import patient_for_change
 
 from ..selectors import staff_tasks as selectors
 from ..services import tasks as services
 from ..task_forms import (
-    PatientPickForm,
     StaffTaskFilterForm,
     StaffTaskForm,
     TaskAssignForm,
@@ -120,13 +119,10 @@ def staff_task_create(request: HttpRequest) -> HttpResponse:
     if public_id:
         patient = patient_for_change(actor=request.user, public_id=public_id)
     elif request.GET.get("no_patient") != "1":
-        pick = PatientPickForm(request.GET or None)
-        found = []
-        if pick.is_valid() and pick.cleaned_data.get("q") and request.user.has_perm_code(Perm.PATIENT_VIEW):
-            found = patient_search(actor=request.user, query=pick.cleaned_data["q"], limit=20, include_inactive=False)
-        return render(request, "communications/staff_task_pick.html", {
-            "form": pick, "found": found, "searched": bool(request.GET.get("q")),
-        })
+        here = reverse("communications:staff_task_create")
+        return patient_pick_step(request, PickPage(
+            title="New task", action=here, back_url=reverse("communications:staff_tasks"), back_label="Tasks",
+            skip_url=f"{here}?no_patient=1", skip_label="A task not about a patient"))
     form = StaffTaskForm(request.POST or None, actor=request.user, patient=patient)
     if request.method == "POST" and form.is_valid():
         try:

@@ -23,7 +23,7 @@ from clinicdesk.core.csv_export import csv_response
 from clinicdesk.core.middleware import client_ip
 from clinicdesk.core.permissions import Perm
 from clinicdesk.patients.models import Patient
-from clinicdesk.patients.selectors import patient_search
+from clinicdesk.patients.pick import PickPage, patient_pick_step
 from clinicdesk.patients.selectors.records import patient_for_change
 from clinicdesk.patients.views import PatientTab, register_patient_tab
 
@@ -33,7 +33,6 @@ from ..front_desk_forms import (
     CallbackDoneForm,
     CallFilterForm,
     NoteForm,
-    PatientPickForm,
     PhoneCallForm,
     RecallFilterForm,
     RecallRuleForm,
@@ -268,12 +267,9 @@ def waitlist_add(request: HttpRequest) -> HttpResponse:
     """Put a patient on the waitlist: find the patient (unless coming from their page), then the constraints."""
     public_id = request.GET.get("patient", "")
     if not public_id:
-        pick = PatientPickForm(request.GET or None)
-        found = []
-        if pick.is_valid() and pick.cleaned_data.get("q"):
-            found = patient_search(actor=request.user, query=pick.cleaned_data["q"], limit=20, include_inactive=False)
-        return render(request, "scheduling/waitlist_pick.html", {"form": pick, "found": found,
-                                                                 "searched": bool(request.GET.get("q"))})
+        return patient_pick_step(request, PickPage(
+            title="Add a patient to the waitlist", action=reverse("scheduling:waitlist_add"),
+            back_url=reverse("scheduling:waitlist"), back_label="Waitlist"))
     patient = patient_for_change(actor=request.user, public_id=public_id)
     form = WaitlistEntryForm(request.POST or None, actor=request.user, patient=patient)
     if request.method == "POST" and form.is_valid():
