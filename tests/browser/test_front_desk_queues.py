@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
-import holidays
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -17,20 +16,11 @@ from playwright.sync_api import Page, expect
 from clinicdesk.scheduling.choices import AppointmentStatus, OfferStatus
 from clinicdesk.scheduling.models import Appointment, PhoneCall, WaitlistOffer
 from clinicdesk.scheduling.services.appointments import appointment_book, appointment_cancel
-from clinicdesk.scheduling.tests.screens import Desk
+from clinicdesk.scheduling.tests.screens import Desk, a_working_day
 
 pytestmark = pytest.mark.browser
 
 TZ = zoneinfo.ZoneInfo("America/New_York")
-
-
-def a_working_day() -> date:
-    """A Tuesday to Thursday at least two days ahead that is not a New York public holiday."""
-    day = timezone.now().astimezone(TZ).date() + timedelta(days=2)
-    off = holidays.country_holidays("US", subdiv="NY", years=[day.year, day.year + 1])
-    while day.weekday() not in (1, 2, 3) or day in off:
-        day += timedelta(days=1)
-    return day
 
 
 @pytest.fixture

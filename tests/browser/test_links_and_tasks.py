@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from datetime import date, timedelta
 
-import holidays
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -19,20 +17,11 @@ from clinicdesk.communications.models import StaffTask
 from clinicdesk.communications.services.links import appointment_links
 from clinicdesk.communications.tests.factories_links import MessageFactory
 from clinicdesk.scheduling.choices import AppointmentStatus
-from clinicdesk.scheduling.tests.screens import Desk
+from clinicdesk.scheduling.tests.screens import Desk, a_working_day
 
 pytestmark = pytest.mark.browser
 
 TZ = zoneinfo.ZoneInfo("America/New_York")
-
-
-def a_working_day() -> date:
-    """A Tuesday to Thursday at least three days ahead that is not a New York public holiday."""
-    day = timezone.now().astimezone(TZ).date() + timedelta(days=3)
-    off = holidays.country_holidays("US", subdiv="NY", years=[day.year, day.year + 1])
-    while day.weekday() not in (1, 2, 3) or day in off:
-        day += timedelta(days=1)
-    return day
 
 
 @pytest.fixture
@@ -51,7 +40,7 @@ def _path(absolute: str) -> str:
 
 def test_a_patient_confirms_one_visit_and_moves_another_from_reminder_links(page: Page, url, desk):
     # given two visits on a working day, each with a reminder's links
-    day = a_working_day()
+    day = a_working_day(days_ahead=3)
     first = desk.appointment(desk.dr_chen, desk.ana, desk.at(day.year, day.month, day.day, 9), notes="Private note")
     second = desk.appointment(desk.dr_osei, desk.luis, desk.at(day.year, day.month, day.day, 11))
     confirm = _path(appointment_links(appointment=first)["confirm_url"])
@@ -86,7 +75,7 @@ def test_a_patient_confirms_one_visit_and_moves_another_from_reminder_links(page
 
 
 def test_no_time_suits_so_the_patient_asks_for_a_call(page: Page, url, desk):
-    day = a_working_day()
+    day = a_working_day(days_ahead=3)
     visit = desk.appointment(desk.dr_chen, desk.ana, desk.at(day.year, day.month, day.day, 9))
     page.goto(url(_path(appointment_links(appointment=visit)["reschedule_url"])))
     page.get_by_role("button", name=re.compile("please call me")).click()

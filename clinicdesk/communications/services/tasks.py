@@ -185,21 +185,27 @@ def _add_note(*, actor: User, task: StaffTask, text: str) -> TaskNote:
     return note
 
 
-@transaction.atomic
-def staff_task_complete(*, actor: User, task: StaffTask, note: str = "") -> StaffTask:
-    """Mark a task done, with an optional closing note."""
+def _close(*, actor: User, task: StaffTask, status: str, action: str, label: str, text: str, field: str) -> StaffTask:
+    """Done or cancelled: only an open task closes; the closing words, if any, are kept as a note."""
     task = _task_for_change(task, actor)
     if task.status != StaffTaskStatus.OPEN:
         raise ValidationError({"status": f"This task is already {task.get_status_display().lower()}."})
-    note = (note or "").strip()
-    if len(note) > NOTE_MAX:
-        raise ValidationError({"note": f"Keep the note under {NOTE_MAX} characters."})
-    task.status, task.completed_by, task.completed_at = StaffTaskStatus.DONE, actor, timezone.now()
-    with acting_as(actor), audit_recorded_as(task, action="staff_task.completed", actor=actor, summary=f"Done: {task.title}"[:300]):
+    text = (text or "").strip()
+    if len(text) > NOTE_MAX:
+        raise ValidationError({field: f"Keep the {field} under {NOTE_MAX} characters."})
+    task.status, task.completed_by, task.completed_at = status, actor, timezone.now()
+    with acting_as(actor), audit_recorded_as(task, action=action, actor=actor, summary=f"{label}: {task.title}"[:300]):
         task.save(update_fields=["status", "completed_by", "completed_at", "updated_at"])
-    if note:
-        _add_note(actor=actor, task=task, text=note)
+    if text:
+        _add_note(actor=actor, task=task, text=text if status == StaffTaskStatus.DONE else f"{label}: {text}")
     return task
+
+
+@transaction.atomic
+def staff_task_complete(*, actor: User, task: StaffTask, note: str = "") -> StaffTask:
+    """Mark a task done, with an optional closing note."""
+    return _close(actor=actor, task=task, status=StaffTaskStatus.DONE, action="staff_task.completed", label="Done",
+                  text=note, field="note")
 
 
 @transaction.atomic
@@ -217,18 +223,8 @@ def staff_task_reopen(*, actor: User, task: StaffTask) -> StaffTask:
 @transaction.atomic
 def staff_task_cancel(*, actor: User, task: StaffTask, reason: str = "") -> StaffTask:
     """Drop a task that no longer needs doing; the reason, if given, is kept as a note."""
-    task = _task_for_change(task, actor)
-    if task.status != StaffTaskStatus.OPEN:
-        raise ValidationError({"status": f"This task is already {task.get_status_display().lower()}."})
-    reason = (reason or "").strip()
-    if len(reason) > NOTE_MAX:
-        raise ValidationError({"reason": f"Keep the reason under {NOTE_MAX} characters."})
-    task.status, task.completed_by, task.completed_at = StaffTaskStatus.CANCELLED, actor, timezone.now()
-    with acting_as(actor), audit_recorded_as(task, action="staff_task.cancelled", actor=actor, summary=f"Cancelled: {task.title}"[:300]):
-        task.save(update_fields=["status", "completed_by", "completed_at", "updated_at"])
-    if reason:
-        _add_note(actor=actor, task=task, text=f"Cancelled: {reason}")
-    return task
+    return _close(actor=actor, task=task, status=StaffTaskStatus.CANCELLED, action="staff_task.cancelled",
+                  label="Cancelled", text=reason, field="reason")
 
 
 @transaction.atomic

@@ -10,7 +10,6 @@ from clinicdesk.core.models import AuditEvent
 from clinicdesk.scheduling.choices import AppointmentStatus
 from clinicdesk.scheduling.services.appointments import appointment_cancel, appointment_move
 from clinicdesk.scheduling.tests.factories import AppointmentFactory
-from clinicdesk.scheduling.tests.screens import NOW, Desk
 
 from ..choices import LinkAction, StaffTaskKind, StaffTaskStatus
 from ..links import link_issue, link_path
@@ -22,24 +21,8 @@ from ..services.links import (
     reschedule_times,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with freeze_time(NOW):  # Wednesday 10 March 2027, 07:00 in New York
-        yield
-
-
-@pytest.fixture(autouse=True)
-def stored_tasks(settings):
-    # Cancelling offers the freed time to the waitlist through a task: stored, not run, here.
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
-
-
-@pytest.fixture
-def desk(org):
-    return Desk.build(org)
+# Cancelling offers the freed time to the waitlist through a task: stored, not run, here.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_desk_time", "stored_tasks")]
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from freezegun import freeze_time
 
 from clinicdesk.core.choices import Role
 from clinicdesk.core.models import AuditEvent
@@ -11,7 +10,6 @@ from clinicdesk.patients.models import CommunicationConsent
 from clinicdesk.scheduling.choices import AppointmentStatus, OfferStatus
 from clinicdesk.scheduling.models import WaitlistEntry, WaitlistOffer
 from clinicdesk.scheduling.services.appointments import appointment_cancel, appointment_move
-from clinicdesk.scheduling.tests.screens import NOW, Desk
 
 from ..choices import InboundAction, MessagePurpose, StaffTaskKind
 from ..models import StaffTask
@@ -19,23 +17,8 @@ from ..services.links import appointment_links
 from ..services.replies import RESCHEDULE_TASK_TITLE, TEXT_CANCEL_REASON, reply_act
 from .factories_links import InboundMessageFactory, MessageFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with freeze_time(NOW):  # Wednesday 10 March 2027, 07:00 in New York
-        yield
-
-
-@pytest.fixture(autouse=True)
-def stored_tasks(settings):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
-
-
-@pytest.fixture
-def desk(org):
-    return Desk.build(org)
+# Cancelling offers the freed time to the waitlist through a task: stored, not run, here.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_desk_time", "stored_tasks")]
 
 
 @pytest.fixture

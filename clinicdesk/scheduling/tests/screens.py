@@ -64,3 +64,19 @@ class Desk:
             organization=self.organization, provider=provider, patient=patient,
             appointment_type=kind or self.follow_up, starts_at=starts_at, status=status, **extra,
         )
+
+
+def a_working_day(*, days_ahead: int = 2, tz_name: str = "America/New_York") -> date:
+    """A Tuesday to Thursday at least `days_ahead` days from today that is not a New York public holiday:
+    a day on which Desk's providers have their usual hours, for browser tests that run on any date."""
+    import zoneinfo
+    from datetime import timedelta
+
+    import holidays
+    from django.utils import timezone
+
+    day = timezone.now().astimezone(zoneinfo.ZoneInfo(tz_name)).date() + timedelta(days=days_ahead)
+    off = holidays.country_holidays("US", subdiv="NY", years=[day.year, day.year + 1])
+    while day.weekday() not in (1, 2, 3) or day in off:
+        day += timedelta(days=1)
+    return day
