@@ -358,7 +358,9 @@ def _advance(message: Message, target: str, detail: str, *, provider_message_id:
         if target in (MessageState.FAILED, MessageState.BOUNCED):
             audit_event(action=f"message.{target}", actor=None, target=message, patient=message.patient,
                         organization_id=message.organization_id, outcome=AuditOutcome.FAILED, summary=detail)
-        message.refresh_from_db()
+        # What the UPDATE wrote, without reading the row again (a receipt is one of thousands a minute).
+        for name, value in fields.items():
+            setattr(message, name, value)
     return message
 
 

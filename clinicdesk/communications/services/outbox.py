@@ -12,7 +12,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from clinicdesk.core.audit import audit_events
@@ -298,13 +298,17 @@ def send_batches_on_commit(message_ids: list[int]) -> None:
     task. Every message queued in one transaction joins the same batches, however many calls queued them."""
     if not message_ids:
         return
-    ids = getattr(_pending, "ids", None)
-    if ids is None:
-        ids = _pending.ids = []
-    ids.extend(message_ids)
-    # The first of these callbacks to run takes every id queued before the commit, the others find none.
-    # An id left from a transaction that rolled back names no queued message: the send task's claim skips it.
-    transaction.on_commit(_flush_pending)
+    if not connection.in_atomic_block:
+        send_batches(message_ids)
+        return
+    hooks = connection.run_on_commit
+    if getattr(_pending, "hooks", None) is not hooks:
+        # A new transaction (or a savepoint rolled back): the ids held are kept only while their flush still waits.
+        if not any(func is _flush_pending for _, func, _ in hooks):
+            _pending.ids = []
+            transaction.on_commit(_flush_pending)
+        _pending.hooks = connection.run_on_commit
+    _pending.ids.extend(message_ids)
 
 
 def _flush_pending() -> None:
