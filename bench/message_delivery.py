@@ -2,7 +2,7 @@
 """Message delivery: 10,000 reminders queued and delivered by 2 RQ workers through the local SMS gateway.
 
 PostgreSQL and Redis; the local gateway (and the webhooks its delivery receipts post to) served by gunicorn.
-The script queues 10,000 text reminders with `message_queue` (the service every sender uses), then starts
+The script queues 10,000 text reminders with `message_queue_many` (the bulk service the reminders sweep uses), then starts
 2 RQ worker processes (`manage.py rqworker`, our django.tasks backend) and waits until every message has
 been handed to the gateway. Prints the queue time, the delivery time, messages per second, and an
 exactly-once check: the gateway holds one text per message, under the message's own key, and no message
@@ -14,7 +14,7 @@ is left queued or sending.
 
     .venv/bin/python bench/message_delivery.py [--messages 10000] [--workers 2] [--web-workers 2]
 
-Target: 10,000 messages delivered in <= 60 s, each exactly once. Never run as a test.
+Target: 10,000 messages queued and delivered in <= 60 s, each exactly once. Never run as a test.
 """
 
 from __future__ import annotations
@@ -158,20 +158,25 @@ def prepare(count: int):
 
 
 def queue_all(org, patients) -> float:
+    """Queue every reminder with `message_queue_many` (the bulk service the reminders sweep uses for its chunks),
+    500 per transaction: the same rules as `message_queue` (keys, consent, address, sensitive detail), and
+    one send task per 50 due messages after each commit. The wording is fixed: rendering is not measured here."""
     from django.db import transaction
 
     from clinicdesk.communications.choices import MessageChannel, MessagePurpose
-    from clinicdesk.communications.services.outbox import message_queue
+    from clinicdesk.communications.services.outbox import OutgoingMessage, message_queue_many
 
     run = time.strftime("%Y%m%d%H%M%S")
     start = time.perf_counter()
     for offset in range(0, len(patients), 500):
         with transaction.atomic():
-            for patient in patients[offset:offset + 500]:
-                message_queue(organization=org, patient=patient, channel=MessageChannel.SMS,
-                              purpose=MessagePurpose.REMINDER, idempotency_key=f"bench:{run}:{patient.pk}",
-                              body="Riverside Family Practice: your visit is Tue Mar 3 at 10:30. Reply C to confirm, "
-                                   "R to reschedule.", mind_quiet_hours=False)
+            message_queue_many(organization=org, messages=[
+                OutgoingMessage(patient=patient, channel=MessageChannel.SMS, purpose=MessagePurpose.REMINDER,
+                                idempotency_key=f"bench:{run}:{patient.pk}", mind_quiet_hours=False,
+                                body="Riverside Family Practice: your visit is Tue Mar 3 at 10:30. Reply C to confirm, "
+                                     "R to reschedule.")
+                for patient in patients[offset:offset + 500]
+            ])
     return time.perf_counter() - start
 
 
@@ -210,13 +215,13 @@ def report(org, args, queue_seconds: float, deliver_seconds: float) -> int:
     version = connection.cursor().connection.info.server_version
     print(f"message_delivery · PostgreSQL {version // 10000}.{version % 10000} · Redis · {args.messages:,} text reminders "
           f"· {args.workers} RQ workers · gateway on gunicorn ({args.web_workers} workers × 4 threads)")
-    print(f"  queue (message_queue, 500 per transaction)   {queue_seconds:8.1f} s   {args.messages / queue_seconds:8.0f} /s")
+    print(f"  queue (message_queue_many, 500 per call)     {queue_seconds:8.1f} s   {args.messages / queue_seconds:8.0f} /s")
     print(f"  deliver (workers start → last handed over)   {deliver_seconds:8.1f} s   {args.messages / deliver_seconds:8.0f} /s")
     print(f"  total                                        {queue_seconds + deliver_seconds:8.1f} s")
     print(f"  states: {', '.join(f'{k} {v:,}' for k, v in sorted(states.items()))}")
     print(f"  gateway texts {texts.count():,}; one per message, under its own key: {'yes' if exactly_once else 'NO'}")
-    met = deliver_seconds <= TARGET_SECONDS and exactly_once
-    print(f"  target delivered in <= {TARGET_SECONDS:.0f} s, exactly once: {'met' if met else 'MISSED'}")
+    met = queue_seconds + deliver_seconds <= TARGET_SECONDS and exactly_once
+    print(f"  target queued and delivered in <= {TARGET_SECONDS:.0f} s, exactly once: {'met' if met else 'MISSED'}")
     return 0 if exactly_once else 1
 
 

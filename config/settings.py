@@ -292,6 +292,9 @@ SMS_TIMEOUT_SECONDS = float(env("SMS_TIMEOUT_SECONDS", "10"))
 # A worker holds a message this long while it sends; past it, a sweep hands the message to another worker
 # (same idempotency key). Keep it well above SMS_TIMEOUT_SECONDS.
 MESSAGE_SEND_LEASE_SECONDS = int(env("MESSAGE_SEND_LEASE_SECONDS", "120"))
+# Messages one send task claims at once, and how many of them it sends at a time (the calls wait on the network).
+MESSAGE_SEND_BATCH = int(env("MESSAGE_SEND_BATCH", "50"))
+MESSAGE_SEND_CONCURRENCY = int(env("MESSAGE_SEND_CONCURRENCY", "4"))
 # The local gateway posts delivery receipts from a background thread (off in tests, which post them themselves).
 SMS_GATEWAY_RECEIPTS = env_bool("SMS_GATEWAY_RECEIPTS", not TESTING)
 # How long the gateway holds a send to its "stall" test numbers (+1500555020x) before answering.

@@ -12,6 +12,16 @@ def message_send(*, message_id: int) -> str:
 
 
 @task
+def message_send_batch(*, message_ids: list[int]) -> dict[str, int]:
+    """Send a batch of queued messages through their channels, each exactly once; counts what happened."""
+    from collections import Counter
+
+    from .services.delivery import messages_deliver
+
+    return dict(Counter(messages_deliver(message_ids=message_ids).values()))
+
+
+@task
 def reminders_sweep() -> int:
     """Queue the appointment reminders that are due now (every few minutes)."""
     from .services.reminders import reminders_send_due

@@ -10,7 +10,7 @@
 | +15005550100 … 0199    | 503 Service Unavailable, nothing stored (a gateway that is down: retry)         |
 | +15005550200 … 0299    | stored, then the answer is held SMS_GATEWAY_STALL_SECONDS (a hang mid-send)     |
 | +15005550300 … 0399    | taken, then the delivery receipt says undelivered (error 30003, unreachable)    |
-| any other E.164 number | taken (201, status queued), receipts sent → delivered                           |
+| any other E.164 number | taken (201, status queued), then the receipt says delivered                     |
 """
 
 from __future__ import annotations

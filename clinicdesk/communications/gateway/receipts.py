@@ -1,5 +1,5 @@
-"""The gateway's own calls back to us, the way the hosted provider makes them: delivery receipts to each
-text's StatusCallback and patients' replies to the inbound webhook, as signed form posts.
+"""The gateway's own calls back to us, the way the hosted provider makes them: delivery receipts (the final
+status only) to each text's StatusCallback and patients' replies to the inbound webhook, as signed form posts.
 
 They leave from one background thread per process (settings.SMS_GATEWAY_RECEIPTS), so a send is answered
 at once and its receipts follow, as with the real provider. With the thread off (tests) they are posted
@@ -78,25 +78,24 @@ def inbound_params(text: GatewayMessage) -> dict[str, str]:
 
 
 def receipts_deliver(sid: str) -> list[str]:
-    """Walk one outbound text through sent → delivered (or undelivered) and post each step; returns the steps."""
-    text = GatewayMessage.objects.filter(sid=sid).first()
-    if text is None or text.status != GatewayStatus.QUEUED:
+    """Post one outbound text's final status (delivered, or undelivered with the carrier's error); returns the
+    steps posted. Only the final status is posted: the hosted provider, too, may skip the intermediate ones
+    (sent) when the handset answers at once, and a receiver must accept any subset in any order. One
+    conditional UPDATE takes the text from queued, so a second call posts nothing."""
+    text = GatewayMessage.objects.filter(sid=sid, status=GatewayStatus.QUEUED).first()
+    if text is None:
         return []
-    steps = [GatewayStatus.SENT]
-    if undeliverable(text.to_number):
-        steps.append(GatewayStatus.UNDELIVERED)
-    else:
-        steps.append(GatewayStatus.DELIVERED)
-    for step in steps:
-        fields = {"status": step}
-        if step == GatewayStatus.UNDELIVERED:
-            fields.update(error_code=UNDELIVERABLE_ERROR[0], error_message=UNDELIVERABLE_ERROR[1])
-        GatewayMessage.objects.filter(pk=text.pk).update(**fields)
-        text.status = step
-        text.error_code = fields.get("error_code", text.error_code)
-        if text.status_callback:
-            post_signed(text.status_callback, status_params(text, step))
-    return list(steps)
+    final = GatewayStatus.UNDELIVERED if undeliverable(text.to_number) else GatewayStatus.DELIVERED
+    fields = {"status": final}
+    if final == GatewayStatus.UNDELIVERED:
+        fields.update(error_code=UNDELIVERABLE_ERROR[0], error_message=UNDELIVERABLE_ERROR[1])
+    if not GatewayMessage.objects.filter(pk=text.pk, status=GatewayStatus.QUEUED).update(**fields):
+        return []
+    text.status = final
+    text.error_code = fields.get("error_code", text.error_code)
+    if text.status_callback:
+        post_signed(text.status_callback, status_params(text, final))
+    return [final]
 
 
 def inbound_deliver(sid: str) -> int:

@@ -45,11 +45,8 @@ class Accepted:
 
 def gateway_text_accept(*, account_sid: str, to: str, from_: str, body: str, status_callback: str,
                         idempotency_key: str) -> Accepted:
-    """Take one outbound text. The same idempotency key answers with the text already taken, never a second one."""
-    if idempotency_key:
-        existing = GatewayMessage.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return Accepted(existing, replayed=True)
+    """Take one outbound text. The same idempotency key answers with the text already taken, never a second one
+    (the insert finds it: a text is taken with one statement, a replay costs a second one)."""
     if not numbers.E164.match(to or ""):
         raise GatewayRefusal(400, 21211, f"The 'To' number {to} is not a valid phone number.")
     if not numbers.E164.match(from_ or ""):
@@ -70,8 +67,11 @@ def gateway_text_accept(*, account_sid: str, to: str, from_: str, body: str, sta
         with transaction.atomic():
             text.save(force_insert=True)
     except IntegrityError:
-        # A second request with the same key raced ours and won: its text is the one.
-        return Accepted(GatewayMessage.objects.get(idempotency_key=idempotency_key), replayed=True)
+        # The key was taken before (a retry), or a second request with it raced ours and won: its text is the one.
+        existing = GatewayMessage.objects.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
+        if existing is None:
+            raise
+        return Accepted(existing, replayed=True)
     if numbers.stalls(to):
         # Stored, and the answer (and the receipts) held back: a worker killed now has sent the text without
         # learning it, which is the case exactly-once has to survive.

@@ -12,16 +12,19 @@ local gateway honours the key) answers with the text it already took instead of 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
-from clinicdesk.core.audit import audit_event
+from clinicdesk.core.audit import audit_event, audit_events
 from clinicdesk.core.choices import AuditOutcome
 
 from ..channels import PermanentFailure, ProviderReceipt, TemporaryFailure
@@ -30,7 +33,7 @@ from ..channels.email import email_send
 from ..channels.sms import sms_provider
 from ..choices import MessageChannel, MessageState
 from ..models import Message, MessageEvent
-from .outbox import message_queue, suppression_reason
+from .outbox import message_queue, opted_out_pairs, send_batches, send_batches_on_commit, suppression_reason_known
 
 logger = logging.getLogger(__name__)
 
@@ -66,37 +69,128 @@ def _lease_expired() -> Q:
     return Q(state=MessageState.SENDING, claimed_until__lt=timezone.now())
 
 
-def _claim(message_id: int) -> bool:
+def _claim_many(message_ids: list[int]) -> list[int]:
+    """Claim those of `message_ids` that are due (or whose worker's lease ran out) in one conditional UPDATE:
+    sending, one more attempt, leased. Of two workers claiming the same message, one gets it."""
+    ids = sorted(set(message_ids))
+    if not ids:
+        return []
     now = timezone.now()
-    claimed = Message.objects.filter(_due() | _lease_expired(), pk=message_id).update(
-        state=MessageState.SENDING, attempts=F("attempts") + 1,
-        claimed_until=now + timedelta(seconds=settings.MESSAGE_SEND_LEASE_SECONDS), updated_at=now,
-    )
-    return claimed == 1
+    lease_end = now + timedelta(seconds=settings.MESSAGE_SEND_LEASE_SECONDS)
+    if connection.vendor == "postgresql":
+        # A row a concurrent claimer updated is checked again after its commit: no longer due, so not ours.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""UPDATE {Message._meta.db_table} SET state = %s, attempts = attempts + 1, claimed_until = %s,
+                    updated_at = %s
+                    WHERE id = ANY(%s) AND ((state = %s AND send_after <= %s
+                                             AND (next_attempt_at IS NULL OR next_attempt_at <= %s))
+                                            OR (state = %s AND claimed_until < %s))
+                    RETURNING id""",  # noqa: S608  (the table name is ours; every value is a parameter)
+                [MessageState.SENDING, lease_end, now, ids, MessageState.QUEUED, now, now, MessageState.SENDING, now],
+            )
+            return sorted(row[0] for row in cursor.fetchall())
+    # SQLite: the write transaction is IMMEDIATE, so no other writer runs between the read and the update.
+    with transaction.atomic():
+        claimed = list(Message.objects.filter(_due() | _lease_expired(), pk__in=ids).values_list("pk", flat=True))
+        Message.objects.filter(pk__in=claimed).update(
+            state=MessageState.SENDING, attempts=F("attempts") + 1, claimed_until=lease_end, updated_at=now)
+    return sorted(claimed)
 
 
 def message_deliver(*, message_id: int) -> str:
     """Send one message if it is due and nobody else holds it; returns what happened (sent, retry, failed,
     suppressed, skipped). Not atomic on purpose: the provider is called between two short transactions."""
-    if not _claim(message_id):
-        return "skipped"
-    message = Message.objects.select_related("patient").get(pk=message_id)
-    if message.attempts > MAX_ATTEMPTS:
-        # Claimed again and again without an outcome: workers die on this message. Stop and tell a person.
-        return _finish(message, MessageState.FAILED, f"Gave up after {MAX_ATTEMPTS} attempts without an answer.")
-    # Consent or the address may have changed since the message was queued.
-    reason = suppression_reason(patient=message.patient, channel=message.channel, to_address=message.to_address,
-                                body=message.body)
-    if reason:
-        return _finish(message, MessageState.SUPPRESSED, reason)
-    try:
-        receipt = _send(message)
-    except TemporaryFailure as failure:
-        return _retry_later(message, failure.reason)
-    except PermanentFailure as failure:
-        return _finish(message, MessageState.FAILED, failure.reason)
-    _record_sent(message, receipt)
-    return "sent"
+    return messages_deliver(message_ids=[message_id])[message_id]
+
+
+def messages_deliver(*, message_ids: list[int]) -> dict[int, str]:
+    """Send a batch: claim those that are due in one statement, check consent for all in one query, send them
+    a few at a time over the process's pooled connections, and record the sent ones with one write per table.
+    Returns what happened to each id (sent, retry, failed, suppressed, skipped; released when the lease ran
+    out before its turn came, so it goes back to the queue untried)."""
+    outcomes = dict.fromkeys(message_ids, "skipped")
+    claimed = _claim_many(message_ids)
+    if not claimed:
+        return outcomes
+    lease_end = time.monotonic() + settings.MESSAGE_SEND_LEASE_SECONDS
+    messages = list(Message.objects.select_related("patient").filter(pk__in=claimed).order_by("pk"))
+    opted_out = opted_out_pairs(m.patient_id for m in messages)
+    to_send = []
+    for message in messages:
+        if message.attempts > MAX_ATTEMPTS:
+            # Claimed again and again without an outcome: workers die on this message. Stop and tell a person.
+            outcomes[message.pk] = _finish(message, MessageState.FAILED,
+                                           f"Gave up after {MAX_ATTEMPTS} attempts without an answer.")
+            continue
+        # Consent or the address may have changed since the message was queued.
+        reason = suppression_reason_known(
+            patient=message.patient, channel=message.channel, to_address=message.to_address, body=message.body,
+            opted_out=(message.patient_id, message.channel) in opted_out)
+        if reason:
+            outcomes[message.pk] = _finish(message, MessageState.SUPPRESSED, reason)
+        else:
+            to_send.append(message)
+    results = _send_all(to_send, lease_end)
+    receipts = [(message, result) for message, result in results if isinstance(result, ProviderReceipt)]
+    _record_sent(receipts)
+    outcomes.update((message.pk, "sent") for message, _ in receipts)
+    released, unexpected = [], None
+    for message, result in results:
+        if isinstance(result, TemporaryFailure):
+            outcomes[message.pk] = _retry_later(message, result.reason)
+        elif isinstance(result, PermanentFailure):
+            outcomes[message.pk] = _finish(message, MessageState.FAILED, result.reason)
+        elif result is None:
+            released.append(message.pk)
+            outcomes[message.pk] = "released"
+        elif isinstance(result, Exception):
+            unexpected = unexpected or result
+    _release(released)
+    if unexpected is not None:
+        # What was sent is recorded; the message that hit the error stays claimed until its lease runs out.
+        raise unexpected
+    return outcomes
+
+
+_pool: list[ThreadPoolExecutor] = []
+_pool_lock = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    with _pool_lock:
+        if not _pool:
+            # Threads that live as long as the worker: each keeps its own pooled connection to the provider.
+            _pool.append(ThreadPoolExecutor(max_workers=settings.MESSAGE_SEND_CONCURRENCY,
+                                            thread_name_prefix="message-send"))
+        return _pool[0]
+
+
+def _send_all(messages: list[Message], lease_end: float) -> list[tuple[Message, object]]:
+    """Each message with its receipt, its failure, another exception, or None when its lease had run out
+    before its turn (another worker may hold it by now, so it is not sent)."""
+
+    def send_one(message: Message) -> object:
+        if time.monotonic() >= lease_end:
+            return None
+        try:
+            return _send(message)
+        except Exception as exc:  # noqa: BLE001  (reported per message; the batch records the others first)
+            return exc
+
+    if settings.MESSAGE_SEND_CONCURRENCY > 1 and len(messages) > 1:
+        return list(zip(messages, _executor().map(send_one, messages), strict=True))
+    return [(message, send_one(message)) for message in messages]
+
+
+def _release(message_ids: list[int]) -> None:
+    """Back to the queue untried (the attempt not counted), handed out again at once."""
+    if not message_ids:
+        return
+    with transaction.atomic():
+        Message.objects.filter(pk__in=message_ids, state=MessageState.SENDING).update(
+            state=MessageState.QUEUED, attempts=F("attempts") - 1, claimed_until=None, updated_at=timezone.now())
+        send_batches_on_commit(message_ids)
 
 
 def _send(message: Message) -> ProviderReceipt:
@@ -113,21 +207,55 @@ def _provider_name(message: Message) -> str:
 
 
 @transaction.atomic
-def _record_sent(message: Message, receipt: ProviderReceipt) -> None:
+def _record_sent(receipts: list[tuple[Message, ProviderReceipt]]) -> None:
+    """Record the sent messages: provider id and sent time (one statement), their events and audit rows (one
+    insert each). sent_at is written once: of two workers that sent with one key (a lease ran out), one
+    records it. A delivery receipt may have moved a message on already; then its state stays."""
+    if not receipts:
+        return
     now = timezone.now()
-    # sent_at is written once: of two workers that sent with one key (a lease ran out), one records it.
-    # A delivery receipt may have moved the message on already; then its state stays.
-    recorded = Message.objects.filter(pk=message.pk, sent_at__isnull=True).update(
-        state=Case(When(state=MessageState.SENDING, then=Value(MessageState.SENT)), default=F("state")),
-        provider=_provider_name(message), provider_message_id=receipt.provider_message_id, sent_at=now,
-        claimed_until=None, next_attempt_at=None, reason="", updated_at=now,
-    )
-    if recorded:
-        MessageEvent.objects.create(message=message, state=MessageState.SENT, created_at=now,
-                                    detail=f"Taken by {_provider_name(message)} as {receipt.provider_message_id}"[:300])
-        audit_event(action="message.sent", actor=None, target=message, patient=message.patient,
-                    organization_id=message.organization_id,
-                    summary=f"{message.get_purpose_display()} by {message.get_channel_display().lower()}")
+    recorded = _mark_sent(receipts, now)
+    done = [(m, r) for m, r in receipts if m.pk in recorded]
+    MessageEvent.objects.bulk_create([
+        MessageEvent(message=m, state=MessageState.SENT, created_at=now,
+                     detail=f"Taken by {_provider_name(m)} as {r.provider_message_id}"[:300]) for m, r in done
+    ])
+    groups: dict[tuple[str, int], list[Message]] = {}
+    for message, _ in done:
+        summary = f"{message.get_purpose_display()} by {message.get_channel_display().lower()}"
+        groups.setdefault((summary, message.organization_id), []).append(message)
+    for (summary, organization_id), targets in groups.items():
+        audit_events(targets=targets, action="message.sent", actor=None, organization_id=organization_id,
+                     summary=summary)
+
+
+def _mark_sent(receipts: list[tuple[Message, ProviderReceipt]], now) -> set[int]:
+    sent_state = Case(When(state=MessageState.SENDING, then=Value(MessageState.SENT)), default=F("state"))
+    if connection.vendor != "postgresql":
+        recorded = set()
+        for message, receipt in receipts:
+            if Message.objects.filter(pk=message.pk, sent_at__isnull=True).update(
+                state=sent_state, provider=_provider_name(message), provider_message_id=receipt.provider_message_id,
+                sent_at=now, claimed_until=None, next_attempt_at=None, reason="", updated_at=now,
+            ):
+                recorded.add(message.pk)
+        return recorded
+    rows = ", ".join(["(%s::bigint, %s::text, %s::text)"] * len(receipts))
+    params = [value for message, receipt in receipts
+              for value in (message.pk, _provider_name(message), receipt.provider_message_id)]
+    table = Message._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {table} AS m SET
+                    state = CASE WHEN m.state = %s THEN %s ELSE m.state END, provider = v.provider,
+                    provider_message_id = v.sid, sent_at = %s, claimed_until = NULL, next_attempt_at = NULL,
+                    reason = '', updated_at = %s
+                FROM (VALUES {rows}) AS v(id, provider, sid)
+                WHERE m.id = v.id AND m.sent_at IS NULL
+                RETURNING m.id""",  # noqa: S608  (the table name is ours; every value is a parameter)
+            [MessageState.SENDING, MessageState.SENT, now, now, *params],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 @transaction.atomic
@@ -183,8 +311,7 @@ def outbox_dispatch_due(*, limit: int = 2000) -> int:
     Message.objects.filter(pk__in=due_ids, state=MessageState.QUEUED).update(claimed_until=lease_end)
     stuck_ids = list(Message.objects.filter(_lease_expired()).order_by("claimed_until", "id")
                      .values_list("id", flat=True)[:limit])
-    for message_id in [*due_ids, *stuck_ids]:
-        _enqueue(message_id)
+    send_batches([*due_ids, *stuck_ids])
     if stuck_ids:
         logger.warning("Outbox: %d message(s) whose worker stopped mid-send handed out again", len(stuck_ids))
     return len(due_ids) + len(stuck_ids)
@@ -231,7 +358,9 @@ def _advance(message: Message, target: str, detail: str, *, provider_message_id:
         if target in (MessageState.FAILED, MessageState.BOUNCED):
             audit_event(action=f"message.{target}", actor=None, target=message, patient=message.patient,
                         organization_id=message.organization_id, outcome=AuditOutcome.FAILED, summary=detail)
-        message.refresh_from_db()
+        # What the UPDATE wrote, without reading the row again (a receipt is one of thousands a minute).
+        for name, value in fields.items():
+            setattr(message, name, value)
     return message
 
 

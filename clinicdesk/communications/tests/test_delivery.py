@@ -169,7 +169,9 @@ def test_the_sweep_hands_out_each_due_message_once_per_lease(org, local_gateway)
     second = outbox_dispatch_due()
     # then
     assert (first, second) == (3, 0)
-    assert DBTaskResult.objects.filter(task_path="clinicdesk.communications.tasks.message_send").count() == 3
+    # one send task for the batch, naming the three due messages
+    handed = DBTaskResult.objects.filter(task_path="clinicdesk.communications.tasks.message_send_batch")
+    assert [sorted(t.args_kwargs["kwargs"]["message_ids"]) for t in handed] == [sorted(m.pk for m in due)]
     for message in due:
         assert message_deliver(message_id=message.pk) == "sent"
 

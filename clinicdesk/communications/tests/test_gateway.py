@@ -65,7 +65,8 @@ def test_receipts_take_a_message_to_delivered_and_are_signed(org, local_gateway,
     # then
     message.refresh_from_db()
     text.refresh_from_db()
-    assert steps == ["sent", "delivered"] and text.status == GatewayStatus.DELIVERED
+    # only the final status is posted (the provider may skip "sent" too)
+    assert steps == ["delivered"] and text.status == GatewayStatus.DELIVERED
     assert message.state == MessageState.DELIVERED and message.delivered_at
     assert list(message.events.values_list("state", flat=True)) == [MessageState.SENT, MessageState.DELIVERED]
     assert receipts_deliver(text.sid) == []  # once only
