@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from clinicdesk.communications.choices import LetterStatus, LinkAction
 from clinicdesk.communications.links import link_issue
-from clinicdesk.communications.models import Letter, MessageTemplate
+from clinicdesk.communications.models import Letter, Letterhead, MessageTemplate, Signature
 from clinicdesk.communications.services.letters import letter_finalize, letter_start
 from clinicdesk.communications.tests.factories_letters import make_template
 from clinicdesk.core.choices import Role
@@ -108,3 +108,29 @@ def test_the_secure_link_asks_for_the_birth_date(page: Page, url, make_user, org
     response = answer.value
     assert response.status == 200 and response.headers["content-type"] == "application/pdf"
     assert response.headers["cache-control"] == "private, no-store"
+
+
+def test_the_administrator_sets_a_letterhead_and_a_signature(page: Page, url, sign_in, administrator, make_user):
+    # given a doctor without a signature
+    doctor = make_user(Role.CLINICIAN, username="drlee", first_name="Grace", last_name="Lee")
+    sign_in(administrator)
+    # when the administrator adds the practice's default letterhead
+    page.goto(url(reverse("communications:letterhead_list")))
+    page.get_by_role("link", name="New letterhead").click()
+    page.get_by_label("Practice name").fill("Riverside Family Medicine")
+    page.get_by_label("Address").fill("100 Main Street\nSpringfield, IL 62701")
+    page.get_by_label("Phone").fill("(217) 555-0100")
+    page.get_by_role("button", name="Save letterhead").click()
+    # then it is listed and stored
+    expect(page.get_by_role("status")).to_contain_text("Letterhead saved.")
+    expect(page.locator("main")).to_contain_text("Riverside Family Medicine")
+    assert Letterhead.objects.get().location is None
+    # when she gives the doctor a signature, from the keyboard after picking the doctor
+    page.get_by_role("link", name="Signatures").click()
+    page.get_by_role("link", name="New signature").click()
+    page.get_by_label("Staff member").select_option(str(doctor.pk))
+    page.get_by_label("Name line").fill("Grace Lee, MD")
+    page.get_by_label("Name line").press("Enter")
+    # then the signature is saved for that doctor
+    expect(page.get_by_role("status")).to_contain_text("saved")
+    assert Signature.objects.get(user=doctor).name_line == "Grace Lee, MD"
