@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from html import unescape
 from html.parser import HTMLParser
 
@@ -275,9 +276,22 @@ def html_to_text(html: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+@lru_cache(maxsize=512)
+def _compiled(source: str, autoescape: bool):
+    # A version's wording never changes, so a reminder run compiles each wording once, not once per patient.
+    return (HTML_ENV if autoescape else TEXT_ENV).from_string(source)
+
+
+@lru_cache(maxsize=512)
+def _checked(kind: str, subject: str, body: str) -> None:
+    # Only wordings that pass are remembered (a refusal raises and is not cached), so the check still runs
+    # before any wording is first used in this process.
+    template_check(kind=kind, subject=subject, body=body)
+
+
 def _render_one(source: str, context: dict, env: ImmutableSandboxedEnvironment, what: str) -> str:
     try:
-        return env.from_string(source).render(context)
+        return _compiled(source, env is HTML_ENV).render(context)
     except (UndefinedError, SecurityError) as exc:
         raise ValidationError({what: f"The template uses something it may not: {exc.message}"}) from exc
     except TemplateError as exc:
@@ -294,7 +308,7 @@ def render(version_or_source, context: dict, *, kind: str, subject: str | None =
         body, subject = version_or_source, subject or ""
     else:
         body, subject = version_or_source.body, version_or_source.subject if subject is None else subject
-    template_check(kind=kind, subject=subject, body=body)
+    _checked(kind, subject or "", body)
     filled_subject = " ".join(_render_one(subject, context, TEXT_ENV, "subject").split()) if subject else ""
     if kind == TemplateKind.SMS:
         text = _render_one(body, context, TEXT_ENV, "body").strip()

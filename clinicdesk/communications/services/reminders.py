@@ -61,15 +61,21 @@ def reminder_key(appointment: Appointment, step: ReminderStep) -> str:
     return f"reminder:{appointment.pk}:{step.channel}:{step.hours_before}:{int(appointment.starts_at.timestamp())}"
 
 
-def appointment_remind(*, appointment: Appointment, step: ReminderStep, now: datetime | None = None) -> Message | None:
-    """Queue one reminder (or, for the voice channel, a call task); None when already done or no longer due."""
+def appointment_remind(*, appointment: Appointment, step: ReminderStep, now: datetime | None = None,
+                       versions: dict | None = None) -> Message | None:
+    """Queue one reminder (or, for the voice channel, a call task); None when already done or no longer due.
+    `versions` lets a sweep look each practice's wording up once instead of once per visit."""
     key = reminder_key(appointment, step)
     if step.channel == Channel.VOICE:
         return _call_reminder(appointment, step, key)
     existing = Message.objects.filter(idempotency_key=key).first()
     if existing is not None:
         return existing
-    version = template_current(organization=appointment.organization, code=step.template)
+    versions = {} if versions is None else versions
+    wording = (appointment.organization_id, step.template)
+    if wording not in versions:
+        versions[wording] = template_current(organization=appointment.organization, code=step.template)
+    version = versions[wording]
     links = appointment_links(appointment=appointment)
     context = merge_context(organization=appointment.organization, patient=appointment.patient, appointment=appointment,
                             location=appointment.location, provider=appointment.provider, links=links)
@@ -121,9 +127,10 @@ def _remind_all(due: list[tuple[Appointment, ReminderStep]], now: datetime) -> i
     keys = {reminder_key(a, s): (a, s) for a, s in due}
     done = set(Message.objects.filter(idempotency_key__in=list(keys)).values_list("idempotency_key", flat=True))
     queued = 0
+    versions: dict = {}
     for key, (appointment, step) in keys.items():
         if key not in done:
-            appointment_remind(appointment=appointment, step=step, now=now)
+            appointment_remind(appointment=appointment, step=step, now=now, versions=versions)
             queued += 1
     return queued
 

@@ -136,3 +136,15 @@ def test_bill_messages_announce_once_and_refuse_bad_amounts(clinic):
         bill_message_queue(actor=clinic.actor, patient=patient, kind="balance", amount=12.5, reference="B-1",
                            pay_url="https://pay.example")
     assert "amount" in caught.value.message_dict
+
+
+def test_a_sweep_looks_up_each_wording_once_not_once_per_visit(clinic):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for hour in range(3):
+        visit(clinic, starts_at=VISIT + timedelta(hours=hour))
+    with CaptureQueriesContext(connection) as queries:
+        assert reminders_send_due(now=VISIT - timedelta(hours=10)) == 3
+    lookups = [q for q in queries.captured_queries if 'FROM "communications_messagetemplate"' in q["sql"]]
+    assert len(lookups) == 1
