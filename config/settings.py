@@ -74,7 +74,9 @@ INSTALLED_APPS = [
     "clinicdesk.core",
     "clinicdesk.patients",
     "clinicdesk.scheduling",
+    "clinicdesk.ledger",
     "clinicdesk.communications",
+    "clinicdesk.billing",
 ]
 
 REDIS_URL = env("REDIS_URL")

@@ -21,6 +21,9 @@ urlpatterns = [
     path("", include("clinicdesk.scheduling.urls_public")),
     path("messages/", include("clinicdesk.communications.urls")),
     path("", include("clinicdesk.communications.urls_public")),
+    path("ledger/", include("clinicdesk.ledger.urls")),
+    path("billing/", include("clinicdesk.billing.urls")),
+    path("", include("clinicdesk.billing.urls_public")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -32,6 +32,17 @@ class Perm:
     LETTERS_WRITE = "letters.write"
     CAMPAIGNS_MANAGE = "campaigns.manage"
     STAFF_TASKS = "staff_tasks.work"
+    LEDGER_VIEW = "ledger.view"
+    LEDGER_MANAGE = "ledger.manage"
+    BILLING_VIEW = "billing.view"
+    CHARGES_ENTER = "charges.enter"
+    CHARGES_REVIEW = "charges.review"
+    PAYMENTS_TAKE = "payments.take"
+    PAYMENTS_ADJUST = "payments.adjust"
+    FEES_MANAGE = "fees.manage"
+    STATEMENTS_RUN = "statements.run"
+    DAY_CLOSE = "day_close.run"
+    BILLING_REPORTS = "billing.reports"
 
 
 _EVERY_STAFF = {Perm.DASHBOARD, Perm.API_TOKENS}
@@ -40,21 +51,33 @@ _TALK = {Perm.MESSAGES_VIEW, Perm.MESSAGES_SEND, Perm.LETTERS_WRITE, Perm.STAFF_
 _CHART = {Perm.PATIENT_VIEW, Perm.PATIENT_CREATE, Perm.PATIENT_CHANGE, Perm.DOCUMENT_VIEW, Perm.DOCUMENT_UPLOAD}
 # The front desk's daily work: the schedule, the phone, the waitlist, recalls and online requests.
 _DESK = {Perm.SCHEDULE_VIEW, Perm.SCHEDULE_BOOK, Perm.CALLS, Perm.WAITLIST, Perm.RECALLS, Perm.ONLINE_REQUESTS}
+# The desk also looks up balances, takes payments (copays at check-in) and closes its cash drawer.
+_DESK_MONEY = {Perm.BILLING_VIEW, Perm.PAYMENTS_TAKE, Perm.DAY_CLOSE}
+# The biller's work: coding review, fee schedules, adjustments and refunds, statements and the reports.
+_BILLING = {
+    Perm.BILLING_VIEW, Perm.CHARGES_ENTER, Perm.CHARGES_REVIEW, Perm.PAYMENTS_TAKE, Perm.PAYMENTS_ADJUST,
+    Perm.FEES_MANAGE, Perm.STATEMENTS_RUN, Perm.DAY_CLOSE, Perm.BILLING_REPORTS, Perm.LEDGER_VIEW,
+}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.FRONT_DESK: frozenset(_EVERY_STAFF | _CHART | _DESK | _TALK),
-    Role.CLINICIAN: frozenset(_EVERY_STAFF | _CHART | _TALK | {Perm.SCHEDULE_VIEW, Perm.SCHEDULE_BOOK, Perm.CALLS}),
+    Role.FRONT_DESK: frozenset(_EVERY_STAFF | _CHART | _DESK | _TALK | _DESK_MONEY),
+    # Clinicians code their own encounters; the biller reviews them before anything is billed.
+    Role.CLINICIAN: frozenset(
+        _EVERY_STAFF | _CHART | _TALK | {Perm.SCHEDULE_VIEW, Perm.SCHEDULE_BOOK, Perm.CALLS, Perm.CHARGES_ENTER}
+    ),
     Role.NURSE: frozenset(_EVERY_STAFF | _CHART | _TALK | {Perm.SCHEDULE_VIEW, Perm.SCHEDULE_BOOK, Perm.CALLS, Perm.RECALLS}),
     Role.BILLER: frozenset(
         _EVERY_STAFF
         | _TALK
         | {Perm.PATIENT_VIEW, Perm.PATIENT_CHANGE, Perm.DOCUMENT_VIEW, Perm.DOCUMENT_UPLOAD, Perm.PATIENT_EXPORT}
         | {Perm.SCHEDULE_VIEW, Perm.CALLS}
+        | _BILLING
     ),
     Role.OFFICE_MANAGER: frozenset(
         _EVERY_STAFF | _CHART | _DESK | _TALK
         | {Perm.PATIENT_MERGE, Perm.PATIENT_EXPORT, Perm.AUDIT_VIEW, Perm.USERS_MANAGE, Perm.SCHEDULE_MANAGE}
         | {Perm.TEMPLATES_MANAGE, Perm.CAMPAIGNS_MANAGE}
+        | _BILLING
     ),
     Role.ADMINISTRATOR: frozenset(
         _EVERY_STAFF
@@ -63,6 +86,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _TALK
         | {Perm.PATIENT_MERGE, Perm.PATIENT_EXPORT, Perm.AUDIT_VIEW, Perm.AUDIT_EXPORT, Perm.PRACTICE_MANAGE, Perm.USERS_MANAGE}
         | {Perm.SCHEDULE_MANAGE, Perm.TEMPLATES_MANAGE, Perm.CAMPAIGNS_MANAGE}
+        | _BILLING
+        | {Perm.LEDGER_MANAGE}
     ),
     # The auditor reads the audit trail and nothing else.
     Role.AUDITOR: frozenset({Perm.DASHBOARD, Perm.AUDIT_VIEW, Perm.AUDIT_EXPORT}),
