@@ -1,0 +1,339 @@
+"""Every write to the books. Entries are posted here and nowhere else: balanced, dated, tagged, then sealed.
+
+Posting writes the entry unposted with its expected total and line count, inserts its lines, and stamps
+`posted_at` with one UPDATE; database triggers check at that moment that the lines sum to zero and match the
+count and total, and refuse any later change (see migrations/0002). `entries_post` does the same for many
+entries in three statements, for statement runs, remittances and imports.
+
+The ledger writes no audit rows of its own for entries posted by other services: the service that posts a
+charge or a payment audits that act, naming the patient. Entries made by hand (`entry_post` from the journal
+page) are audited by the view's service, `manual_entry_post`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+
+from clinicdesk.core.audit import audit_event
+from clinicdesk.core.models import Department, Organization
+from clinicdesk.core.money import round_money
+
+from .choices import AccountRole, AccountType, EntryKind, PartyKind
+from .models import Account, JournalEntry, JournalLine, OpenItem
+
+# code, name, type, role, description
+DEFAULT_CHART: list[tuple[str, str, str, str, str]] = [
+    ("1000", "Cash on hand", AccountType.ASSET, AccountRole.CASH, "Cash in the front-desk drawers."),
+    ("1010", "Undeposited funds", AccountType.ASSET, AccountRole.UNDEPOSITED_FUNDS, "Checks taken, not yet deposited."),
+    ("1020", "Card clearing", AccountType.ASSET, AccountRole.CARD_CLEARING, "Card payments the processor has not paid out yet."),
+    ("1050", "Operating bank account", AccountType.ASSET, AccountRole.OPERATING_BANK, ""),
+    ("1200", "Patient receivables", AccountType.ASSET, AccountRole.PATIENT_RECEIVABLE, "What patients and guarantors owe."),
+    ("1210", "Insurance receivables", AccountType.ASSET, AccountRole.INSURANCE_RECEIVABLE, "What insurers are expected to pay."),
+    ("1300", "Inventory", AccountType.ASSET, AccountRole.INVENTORY, "Supplies, medications and vaccines on the shelf."),
+    ("2000", "Accounts payable", AccountType.LIABILITY, AccountRole.ACCOUNTS_PAYABLE, "Vendor bills not yet paid."),
+    ("2100", "Patient credit balances", AccountType.LIABILITY, AccountRole.PATIENT_CREDIT,
+     "Payments received and not applied to a charge: owed back to the patient or kept for the next visit."),
+    ("2110", "Refunds payable", AccountType.LIABILITY, AccountRole.REFUNDS_PAYABLE, "Refunds approved, not yet paid out."),
+    ("3000", "Retained earnings", AccountType.EQUITY, AccountRole.RETAINED_EARNINGS, ""),
+    ("4000", "Patient service revenue", AccountType.REVENUE, AccountRole.SERVICE_REVENUE, "Charges at the practice's fees, by department."),
+    ("4900", "Contractual adjustments", AccountType.REVENUE, AccountRole.CONTRACTUAL_ADJUSTMENT,
+     "The part of a fee a payer contract does not allow (a contra-revenue account)."),
+    ("4910", "Administrative adjustments", AccountType.REVENUE, AccountRole.ADMINISTRATIVE_ADJUSTMENT,
+     "Courtesy discounts and small-balance write-offs (a contra-revenue account)."),
+    ("6000", "Salaries and wages", AccountType.EXPENSE, "", ""),
+    ("6100", "Bad debt", AccountType.EXPENSE, AccountRole.BAD_DEBT, "Balances sent to collections or written off."),
+    ("6200", "Card processing fees", AccountType.EXPENSE, AccountRole.CARD_FEES, ""),
+    ("6300", "Medical supplies", AccountType.EXPENSE, AccountRole.SUPPLIES_EXPENSE, ""),
+    ("6400", "Office supplies", AccountType.EXPENSE, "", ""),
+    ("6500", "Rent", AccountType.EXPENSE, "", ""),
+    ("6600", "Postage and printing", AccountType.EXPENSE, "", ""),
+    ("6700", "Software and IT", AccountType.EXPENSE, "", ""),
+    ("6800", "Utilities", AccountType.EXPENSE, "", ""),
+    ("6900", "Professional fees", AccountType.EXPENSE, "", ""),
+]
+
+
+def chart_install(*, organization: Organization) -> list[Account]:
+    """Give an organization the default chart of accounts; accounts it already has (by code or role) are kept."""
+    existing = Account.objects.filter(organization=organization)
+    codes = set(existing.values_list("code", flat=True))
+    roles = set(existing.exclude(role="").values_list("role", flat=True))
+    new = [
+        Account(organization=organization, code=code, name=name, account_type=kind, role=role, description=description)
+        for code, name, kind, role, description in DEFAULT_CHART
+        if code not in codes and (not role or role not in roles)
+    ]
+    Account.objects.bulk_create(new)
+    _account_cache.clear()
+    return new
+
+
+# (organization id, role) -> (account, time cached). Roles are set up once; a change clears the cache here
+# and other processes see it within the time to live.
+_account_cache: dict[tuple[int, str], tuple[Account, float]] = {}
+_ACCOUNT_TTL = 60.0
+_cache_lock = threading.Lock()
+
+
+def _forget_accounts(**kwargs) -> None:
+    with _cache_lock:
+        _account_cache.clear()
+
+
+post_save.connect(_forget_accounts, sender=Account, dispatch_uid="ledger_account_cache_save")
+post_delete.connect(_forget_accounts, sender=Account, dispatch_uid="ledger_account_cache_delete")
+
+
+def account_for(organization: Organization | int, role: str) -> Account:
+    """The organization's account that does `role`; installs the default chart the first time it is needed."""
+    org_id = organization if isinstance(organization, int) else organization.pk
+    key = (org_id, str(role))
+    hit = _account_cache.get(key)
+    if hit and time.monotonic() - hit[1] < _ACCOUNT_TTL:
+        return hit[0]
+    account = Account.objects.filter(organization_id=org_id, role=role).first()
+    if account is None:
+        org = organization if isinstance(organization, Organization) else Organization.objects.get(pk=org_id)
+        chart_install(organization=org)
+        account = Account.objects.filter(organization_id=org_id, role=role).first()
+        if account is None:
+            raise ValidationError({"account": f"The chart of accounts has no account for {AccountRole(role).label}."})
+    # Remember it only once its transaction has committed: an account created by a transaction that rolls
+    # back must not be posted to afterwards.
+    transaction.on_commit(lambda: _remember(key, account))
+    return account
+
+
+def _remember(key: tuple[int, str], account: Account) -> None:
+    with _cache_lock:
+        _account_cache[key] = (account, time.monotonic())
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    """One line to post: a debit is a positive amount, a credit a negative one. `account` is an Account or a role."""
+
+    account: Account | str
+    amount: Decimal
+    department: Department | int | None = None
+    patient: object | None = None
+    item: OpenItem | None = None
+    memo: str = ""
+
+
+@dataclass(frozen=True)
+class EntrySpec:
+    """One entry to post with `entries_post`."""
+
+    entry_date: date
+    kind: str
+    lines: Sequence[LineSpec]
+    memo: str = ""
+    reference: str = ""
+
+
+def _pk(value) -> int | None:
+    return value if value is None or isinstance(value, int) else value.pk
+
+
+def _resolve(organization: Organization, spec: EntrySpec, index: str = "") -> list[JournalLine]:
+    """Check one entry (balanced, Decimal, cents, same organization) and build its unsaved lines."""
+    prefix = f"{index}" if index else ""
+    if spec.kind not in EntryKind.values:
+        raise ValidationError({"kind": f"{prefix}Unknown entry kind '{spec.kind}'."})
+    if len(spec.lines) < 2:
+        raise ValidationError({"lines": f"{prefix}An entry needs at least two lines."})
+    lines: list[JournalLine] = []
+    total = Decimal("0")
+    for number, line in enumerate(spec.lines, start=1):
+        if not isinstance(line.amount, Decimal):
+            raise ValidationError({"amount": f"{prefix}Line {number}: the amount must be a Decimal, not {type(line.amount).__name__}."})
+        if not line.amount.is_finite() or round_money(line.amount) != line.amount:
+            raise ValidationError({"amount": f"{prefix}Line {number}: {line.amount} is not an amount in cents."})
+        if line.amount == 0:
+            raise ValidationError({"amount": f"{prefix}Line {number}: an amount of zero posts nothing."})
+        account = line.account if isinstance(line.account, Account) else account_for(organization, line.account)
+        if account.organization_id != organization.pk:
+            raise ValidationError({"account": f"{prefix}Line {number}: the account belongs to another organization."})
+        if not account.is_active:
+            raise ValidationError({"account": f"{prefix}Line {number}: account {account} is closed."})
+        item = line.item
+        patient_id = _pk(line.patient)
+        if item is not None:
+            if item.organization_id != organization.pk:
+                raise ValidationError({"item": f"{prefix}Line {number}: the open item belongs to another organization."})
+            if patient_id is None:
+                patient_id = item.patient_id
+            elif item.patient_id != patient_id:
+                raise ValidationError({"item": f"{prefix}Line {number}: the open item belongs to another patient."})
+        total += line.amount
+        lines.append(JournalLine(
+            organization_id=organization.pk, account=account, amount=line.amount, entry_date=spec.entry_date,
+            department_id=_pk(line.department), patient_id=patient_id, item=item, memo=line.memo[:200],
+        ))
+    if total != 0:
+        raise ValidationError({"lines": f"{prefix}The entry does not balance: debits and credits differ by {total}."})
+    return lines
+
+
+def _same_entry(entry: JournalEntry, lines: list[JournalLine]) -> bool:
+    posted = sorted((ln.account_id, ln.amount, ln.patient_id, ln.item_id) for ln in entry.lines.all())
+    wanted = sorted((ln.account.pk, ln.amount, ln.patient_id, _pk(ln.item)) for ln in lines)
+    return posted == wanted
+
+
+def entry_post(
+    *,
+    organization: Organization,
+    entry_date: date,
+    kind: str,
+    lines: Sequence[LineSpec],
+    memo: str = "",
+    reference: str = "",
+    actor=None,
+    reverses: JournalEntry | None = None,
+) -> JournalEntry:
+    """Post one balanced entry. A `reference` already posted returns that entry when the lines are the same,
+    and is refused when they differ, so a retried post never posts twice."""
+    return entries_post(
+        organization=organization,
+        entries=[EntrySpec(entry_date=entry_date, kind=kind, lines=lines, memo=memo, reference=reference)],
+        actor=actor,
+        reverses=[reverses] if reverses is not None else None,
+    )[0]
+
+
+@transaction.atomic
+def entries_post(
+    *,
+    organization: Organization,
+    entries: Sequence[EntrySpec],
+    actor=None,
+    reverses: Sequence[JournalEntry | None] | None = None,
+) -> list[JournalEntry]:
+    """Post many balanced entries in three statements (entries, lines, the sealing update), in order.
+
+    Every entry is checked before anything is written; one bad entry refuses the whole batch, naming it.
+    """
+    many = len(entries) > 1
+    built = [_resolve(organization, spec, f"Entry {n}: " if many else "") for n, spec in enumerate(entries, start=1)]
+    refs = [spec.reference for spec in entries if spec.reference]
+    if len(refs) != len(set(refs)):
+        raise ValidationError({"reference": "The same reference appears twice in one batch."})
+    known = {}
+    if refs:
+        known = {
+            e.reference: e
+            for e in JournalEntry.objects.filter(organization=organization, reference__in=refs).prefetch_related("lines")
+        }
+    result: list[JournalEntry | None] = [None] * len(entries)
+    to_write: list[int] = []
+    for n, spec in enumerate(entries):
+        existing = known.get(spec.reference) if spec.reference else None
+        if existing is not None:
+            if not _same_entry(existing, built[n]):
+                raise ValidationError({"reference": f"Reference {spec.reference} was already posted with other amounts."})
+            result[n] = existing
+        else:
+            to_write.append(n)
+    if not to_write:
+        return result  # type: ignore[return-value]
+
+    actor_id = _pk(actor) if actor is not None and getattr(actor, "is_authenticated", True) else None
+    new_entries = []
+    for n in to_write:
+        spec = entries[n]
+        reversed_entry = reverses[n] if reverses else None
+        new_entries.append(JournalEntry(
+            organization=organization, entry_date=spec.entry_date, kind=spec.kind, memo=spec.memo[:300],
+            reference=spec.reference, reverses=reversed_entry, created_by_id=actor_id,
+            total=sum((ln.amount for ln in built[n] if ln.amount > 0), Decimal("0")), line_count=len(built[n]),
+        ))
+    try:
+        with transaction.atomic():
+            JournalEntry.objects.bulk_create(new_entries)
+    except IntegrityError:
+        # A concurrent post of the same reference won; answer as if it had been posted before.
+        if not refs:
+            raise
+        return entries_post(organization=organization, entries=entries, actor=actor, reverses=reverses)
+    all_lines = []
+    for entry, n in zip(new_entries, to_write, strict=True):
+        for line in built[n]:
+            line.entry = entry
+            all_lines.append(line)
+    JournalLine.objects.bulk_create(all_lines, batch_size=2000)
+    now = timezone.now()
+    ids = [e.pk for e in new_entries]
+    for start in range(0, len(ids), 900):
+        JournalEntry.objects.filter(pk__in=ids[start:start + 900]).update(posted_at=now)
+    for entry, n in zip(new_entries, to_write, strict=True):
+        entry.posted_at = now
+        result[n] = entry
+    return result  # type: ignore[return-value]
+
+
+@transaction.atomic
+def entry_reverse(*, entry: JournalEntry, memo: str = "", entry_date: date | None = None, actor=None,
+                  reference: str = "") -> JournalEntry:
+    """Post the mirror image of an entry (every line with the opposite sign). An entry is reversed at most once."""
+    entry = JournalEntry.objects.select_for_update().get(pk=entry.pk)
+    if entry.kind == EntryKind.REVERSAL:
+        raise ValidationError({"entry": "A reversal cannot itself be reversed; post a new entry instead."})
+    if JournalEntry.objects.filter(reverses=entry).exists():
+        raise ValidationError({"entry": f"Entry {entry.pk} has already been reversed."})
+    lines = [
+        LineSpec(account=ln.account, amount=-ln.amount, department=ln.department_id, patient=ln.patient_id,
+                 item=ln.item, memo=ln.memo)
+        for ln in entry.lines.select_related("account", "item")
+    ]
+    return entry_post(
+        organization=entry.organization, entry_date=entry_date or timezone.localdate(), kind=EntryKind.REVERSAL,
+        lines=lines, memo=memo or f"Reversal of entry {entry.pk}: {entry.memo}"[:300], reference=reference,
+        actor=actor, reverses=entry,
+    )
+
+
+def open_item_create(*, organization: Organization, patient, service_date: date, description: str,
+                     party_kind: str = PartyKind.PATIENT, party_label: str = "") -> OpenItem:
+    """Open a receivable item (a billed service) for the patient or an insurer; lines that name it settle it."""
+    role = AccountRole.PATIENT_RECEIVABLE if party_kind == PartyKind.PATIENT else AccountRole.INSURANCE_RECEIVABLE
+    item = OpenItem(
+        organization=organization, patient=patient, account=account_for(organization, role), party_kind=party_kind,
+        party_label=party_label[:120], service_date=service_date, description=description[:200],
+    )
+    item.full_clean(exclude=["patient", "account", "organization"])
+    item.save()
+    return item
+
+
+def open_items_create(*, organization: Organization, items: Sequence[OpenItem]) -> list[OpenItem]:
+    """Many open items in one insert (charge batches); each item's account follows its party kind."""
+    for item in items:
+        role = AccountRole.PATIENT_RECEIVABLE if item.party_kind == PartyKind.PATIENT else AccountRole.INSURANCE_RECEIVABLE
+        item.organization = organization
+        item.account = account_for(organization, role)
+    return OpenItem.objects.bulk_create(items, batch_size=2000)
+
+
+@transaction.atomic
+def manual_entry_post(*, organization: Organization, entry_date: date, memo: str, lines: Sequence[LineSpec],
+                      actor) -> JournalEntry:
+    """A journal entry made by hand (opening balances, bank fees, corrections): checked and audited like any other."""
+    if not memo.strip():
+        raise ValidationError({"memo": "Say what the entry is for."})
+    entry = entry_post(organization=organization, entry_date=entry_date, kind=EntryKind.MANUAL, lines=lines,
+                       memo=memo, actor=actor)
+    audit_event(action="ledger.entry_posted", actor=actor, target=entry, organization_id=organization.pk,
+                summary=f"Manual entry {entry.pk}: {memo[:120]} ({entry.total})")
+    return entry
