@@ -1,0 +1,16 @@
+from .accounts import AccountMember, PatientAccount
+from .charges import Encounter, EncounterDiagnosis, ServiceLine, SuperbillTemplate
+from .payments import Adjustment, BalanceTransfer, Payment, Refund
+
+__all__ = [
+    "AccountMember",
+    "Adjustment",
+    "BalanceTransfer",
+    "Encounter",
+    "EncounterDiagnosis",
+    "Payment",
+    "PatientAccount",
+    "Refund",
+    "ServiceLine",
+    "SuperbillTemplate",
+]

@@ -1,0 +1,366 @@
+"""Encounters, from the visit to posted charges: coding (diagnoses and services priced from the fee schedule),
+the review that catches problems before anything is billed, posting, and voiding.
+
+Posting opens one receivable item per service line and posts one entry per encounter (Dr patient receivables,
+Cr patient service revenue for the encounter's department); `encounters_post` posts a whole review queue's
+worth in one batch. A patient's unapplied credit (a copay taken at check-in) is applied to the new charges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from clinicdesk.core.audit import audit_event
+from clinicdesk.core.models import Location
+from clinicdesk.core.money import format_money, round_money
+from clinicdesk.ledger.choices import AccountRole, EntryKind, PartyKind
+from clinicdesk.ledger.models import OpenItem
+from clinicdesk.ledger.selectors import item_balances
+from clinicdesk.ledger.services import EntrySpec, LineSpec, entries_post, entry_reverse, open_items_create
+
+from ..choices import EncounterStatus, PlaceOfService
+from ..models import Encounter, EncounterDiagnosis, ServiceLine
+from ..models.charges import MAX_DIAGNOSES, MAX_MODIFIERS, MAX_POINTERS
+
+# Appointments that were seen can be billed; the others were not.
+BILLABLE_APPOINTMENT_STATUSES = ("arrived", "roomed", "with_provider", "completed")
+
+
+@dataclass(frozen=True)
+class ServiceInput:
+    """One service as the coder enters it. `unit_price` None means: price it from the fee schedule."""
+
+    code: str
+    units: int = 1
+    modifiers: str = ""
+    pointers: str = "1"
+    unit_price: Decimal | None = None
+    rendering_provider_id: int | None = None
+
+
+def _department_of(provider):
+    return getattr(provider, "department_id", None)
+
+
+@transaction.atomic
+def encounter_from_appointment(*, appointment, actor) -> Encounter:
+    """The encounter for a seen appointment; made once, the second call returns it."""
+    existing = Encounter.objects.filter(appointment=appointment).first()
+    if existing is not None:
+        return existing
+    if appointment.status not in BILLABLE_APPOINTMENT_STATUSES:
+        raise ValidationError({"appointment": f"A {appointment.get_status_display().lower()} appointment is not billed."})
+    encounter = Encounter(
+        organization_id=appointment.organization_id, patient=appointment.patient, appointment=appointment,
+        provider=appointment.provider, location=appointment.location, department_id=_department_of(appointment.provider),
+        service_date=timezone.localtime(appointment.starts_at, _zone(appointment.location)).date(),
+        place_of_service=PlaceOfService.OFFICE, coded_by=None,
+    )
+    encounter.full_clean(exclude=["superbill", "charge_entry"])
+    encounter.save()
+    audit_event(action="encounter.created", actor=actor, target=encounter, patient=appointment.patient,
+                summary=f"Encounter for the visit of {encounter.service_date:%m/%d/%Y}")
+    return encounter
+
+
+def _zone(location: Location):
+    import zoneinfo
+
+    return zoneinfo.ZoneInfo(location.time_zone)
+
+
+@transaction.atomic
+def encounter_create(*, patient, provider, location, service_date: date, actor, department=None,
+                     place_of_service: str = PlaceOfService.OFFICE) -> Encounter:
+    """An encounter without an appointment (a nursing-home round, a visit logged after the fact)."""
+    if patient.organization_id != location.organization_id or provider.organization_id != location.organization_id:
+        raise ValidationError({"patient": "Patient, provider and location must belong to one organization."})
+    if service_date > timezone.localdate():
+        raise ValidationError({"service_date": "A service date cannot be in the future."})
+    encounter = Encounter(
+        organization_id=location.organization_id, patient=patient, provider=provider, location=location,
+        department=department, service_date=service_date, place_of_service=place_of_service,
+    )
+    if department is None:
+        encounter.department_id = _department_of(provider)
+    encounter.full_clean(exclude=["superbill", "charge_entry", "appointment"])
+    encounter.save()
+    audit_event(action="encounter.created", actor=actor, target=encounter, patient=patient,
+                summary=f"Encounter of {service_date:%m/%d/%Y}")
+    return encounter
+
+
+def _editable(encounter: Encounter) -> Encounter:
+    locked = Encounter.objects.select_for_update().get(pk=encounter.pk)
+    if not locked.is_editable:
+        raise ValidationError({"status": f"A {locked.get_status_display().lower()} encounter cannot be changed."})
+    return locked
+
+
+@transaction.atomic
+def encounter_code(*, encounter: Encounter, diagnoses: Sequence[str], services: Sequence[ServiceInput], actor,
+                   place_of_service: str | None = None) -> Encounter:
+    """Replace the encounter's diagnoses (ICD-10-CM, billable codes only, in claim order) and services (priced from
+    the fee schedule on the service date). Every problem is refused naming the line; nothing is saved then."""
+    from ..icd10 import diagnosis_check
+    from .codes import fee_lookup, procedure_check
+
+    encounter = _editable(encounter)
+    if place_of_service is not None:
+        if place_of_service not in PlaceOfService.values:
+            raise ValidationError({"place_of_service": f"Unknown place of service '{place_of_service}'."})
+        encounter.place_of_service = place_of_service
+    errors: dict[str, list[str]] = {}
+    cleaned_dx = []
+    if len(diagnoses) > MAX_DIAGNOSES:
+        errors.setdefault("diagnoses", []).append(f"At most {MAX_DIAGNOSES} diagnoses on one encounter.")
+    seen = set()
+    for n, raw in enumerate(diagnoses, start=1):
+        try:
+            hit = diagnosis_check(raw)
+        except ValidationError as exc:
+            errors.setdefault("diagnoses", []).append(f"Diagnosis {n}: {' '.join(exc.messages)}")
+            continue
+        if hit.code in seen:
+            errors.setdefault("diagnoses", []).append(f"Diagnosis {n}: {hit.code} is already listed.")
+            continue
+        seen.add(hit.code)
+        cleaned_dx.append(hit)
+    built: list[ServiceLine] = []
+    for n, service in enumerate(services, start=1):
+        where = f"Service {n}"
+        code = (service.code or "").strip().upper()
+        modifiers = ",".join(m.strip().upper() for m in (service.modifiers or "").replace(" ", ",").split(",") if m.strip())
+        try:
+            procedure = procedure_check(organization=encounter.organization, code=code)
+        except ValidationError as exc:
+            errors.setdefault("services", []).append(f"{where}: {' '.join(exc.messages)}")
+            continue
+        if not isinstance(service.units, int) or service.units < 1 or service.units > 999:
+            errors.setdefault("services", []).append(f"{where}: units must be a whole number from 1 to 999.")
+            continue
+        if len([m for m in modifiers.split(",") if m]) > MAX_MODIFIERS:
+            errors.setdefault("services", []).append(f"{where}: at most {MAX_MODIFIERS} modifiers.")
+            continue
+        try:
+            pointers = [int(p) for p in str(service.pointers).replace(" ", ",").split(",") if p]
+        except ValueError:
+            errors.setdefault("services", []).append(f"{where}: diagnosis pointers are numbers such as 1,2.")
+            continue
+        if not pointers or len(pointers) > MAX_POINTERS or len(set(pointers)) != len(pointers):
+            errors.setdefault("services", []).append(f"{where}: point at one to {MAX_POINTERS} different diagnoses.")
+            continue
+        if any(p < 1 or p > len(diagnoses) for p in pointers):
+            errors.setdefault("services", []).append(
+                f"{where}: pointer {max(pointers)} does not match a diagnosis (there are {len(diagnoses)}).")
+            continue
+        if service.unit_price is None:
+            try:
+                fee = fee_lookup(organization=encounter.organization, code=code, modifiers=modifiers,
+                                 on_date=encounter.service_date)
+            except ValidationError as exc:
+                errors.setdefault("services", []).append(f"{where}: {' '.join(exc.messages)}")
+                continue
+            unit_price = fee.price
+        else:
+            unit_price = service.unit_price
+            if not isinstance(unit_price, Decimal) or unit_price < 0 or round_money(unit_price) != unit_price:
+                errors.setdefault("services", []).append(f"{where}: the price must be a positive amount in cents.")
+                continue
+        built.append(ServiceLine(
+            encounter=encounter, sequence=n, procedure_code=code, code_system=procedure.code_system, modifiers=modifiers,
+            description=procedure.description[:200], units=service.units, unit_price=unit_price,
+            amount=round_money(unit_price * service.units), diagnosis_pointers=",".join(str(p) for p in pointers),
+            rendering_provider_id=service.rendering_provider_id,
+        ))
+    if errors:
+        raise ValidationError(errors)
+    encounter.diagnoses.all().delete()
+    encounter.services.all().delete()
+    EncounterDiagnosis.objects.bulk_create([
+        EncounterDiagnosis(encounter=encounter, sequence=n, code=hit.code, description=hit.description[:250])
+        for n, hit in enumerate(cleaned_dx, start=1)
+    ])
+    ServiceLine.objects.bulk_create(built)
+    encounter.coded_by = actor if getattr(actor, "is_authenticated", False) else None
+    encounter.review_flags = []
+    encounter.save(update_fields=["coded_by", "place_of_service", "review_flags", "updated_at"])
+    audit_event(action="encounter.coded", actor=actor, target=encounter, patient=encounter.patient,
+                summary=f"{len(cleaned_dx)} diagnoses, {len(built)} services, "
+                        f"{format_money(sum((s.amount for s in built), Decimal('0')))}")
+    return encounter
+
+
+def encounter_problems(encounter: Encounter) -> list[dict[str, str]]:
+    """What stops an encounter from being billed, each naming the field: the review queue shows these."""
+    from ..icd10 import diagnosis_check
+
+    problems = []
+    diagnoses = list(encounter.diagnoses.all())
+    services = list(encounter.services.all())
+    if not diagnoses:
+        problems.append({"field": "diagnoses", "message": "No diagnosis is coded."})
+    if not services:
+        problems.append({"field": "services", "message": "No service is coded."})
+    for dx in diagnoses:
+        try:
+            diagnosis_check(dx.code)
+        except ValidationError as exc:
+            problems.append({"field": "diagnoses", "message": f"Diagnosis {dx.sequence}: {' '.join(exc.messages)}"})
+    for line in services:
+        if any(p > len(diagnoses) for p in line.pointer_list):
+            problems.append({"field": "services", "message": f"Service {line.sequence}: a pointer names no diagnosis."})
+    if encounter.service_date > timezone.localdate():
+        problems.append({"field": "service_date", "message": "The service date is in the future."})
+    return problems
+
+
+@transaction.atomic
+def encounter_submit(*, encounter: Encounter, actor) -> Encounter:
+    """The coder is done: the encounter goes to the biller's review queue with whatever problems it has flagged."""
+    encounter = _editable(encounter)
+    encounter.review_flags = encounter_problems(encounter)
+    encounter.status = EncounterStatus.IN_REVIEW
+    encounter.save(update_fields=["review_flags", "status", "updated_at"])
+    audit_event(action="encounter.submitted", actor=actor, target=encounter, patient=encounter.patient,
+                summary=f"Sent to review with {len(encounter.review_flags)} problem(s)")
+    return encounter
+
+
+@transaction.atomic
+def encounter_hold(*, encounter: Encounter, reason: str, actor) -> Encounter:
+    """The biller sends an encounter back (a missing modifier, a question for the doctor)."""
+    if not reason.strip():
+        raise ValidationError({"hold_reason": "Say what needs fixing."})
+    encounter = _editable(encounter)
+    encounter.status = EncounterStatus.ON_HOLD
+    encounter.hold_reason = reason.strip()[:300]
+    encounter.save(update_fields=["status", "hold_reason", "updated_at"])
+    audit_event(action="encounter.held", actor=actor, target=encounter, patient=encounter.patient, summary=reason[:200])
+    return encounter
+
+
+def encounter_post(*, encounter: Encounter, actor) -> Encounter:
+    """Approve one reviewed encounter and post its charges."""
+    return encounters_post(encounters=[encounter], actor=actor)[0]
+
+
+@transaction.atomic
+def encounters_post(*, encounters: Sequence[Encounter], actor) -> list[Encounter]:
+    """Approve reviewed encounters and post their charges in one batch. Posting an encounter twice changes
+    nothing; an encounter with problems refuses the whole batch, naming it."""
+    if not encounters:
+        return []
+    ids = [e.pk for e in encounters]
+    locked = {e.pk: e for e in Encounter.objects.select_for_update().select_related("patient", "organization").filter(pk__in=ids)}
+    organization = next(iter(locked.values())).organization
+    if any(e.organization_id != organization.pk for e in locked.values()):
+        raise ValidationError({"encounters": "Encounters of several organizations cannot be posted together."})
+    todo = [locked[i] for i in ids if locked[i].status != EncounterStatus.POSTED]
+    for encounter in todo:
+        if encounter.status not in (EncounterStatus.IN_REVIEW, EncounterStatus.ON_HOLD, EncounterStatus.DRAFT):
+            raise ValidationError({"status": f"Encounter of {encounter.patient} on {encounter.service_date:%m/%d/%Y} "
+                                             f"is {encounter.get_status_display().lower()}."})
+        problems = encounter_problems(encounter)
+        if problems:
+            raise ValidationError({"encounters": [
+                f"{encounter.patient} {encounter.service_date:%m/%d/%Y}: {p['message']}" for p in problems]})
+    services_by_encounter: dict[int, list[ServiceLine]] = {}
+    for line in ServiceLine.objects.filter(encounter__in=todo).order_by("encounter_id", "sequence"):
+        services_by_encounter.setdefault(line.encounter_id, []).append(line)
+    new_items: list[OpenItem] = []
+    owners: list[ServiceLine] = []
+    for encounter in todo:
+        for line in services_by_encounter.get(encounter.pk, []):
+            if line.amount > 0:
+                new_items.append(OpenItem(
+                    patient_id=encounter.patient_id, party_kind=PartyKind.PATIENT, service_date=encounter.service_date,
+                    description=f"{line.procedure_code} {line.description}"[:200],
+                ))
+                owners.append(line)
+    open_items_create(organization=organization, items=new_items)
+    for line, item in zip(owners, new_items, strict=True):
+        line.item = item
+    ServiceLine.objects.bulk_update(owners, ["item"], batch_size=1000)
+    specs = []
+    for encounter in todo:
+        lines = []
+        for line in services_by_encounter.get(encounter.pk, []):
+            if line.item is None:
+                continue
+            lines.append(LineSpec(account=AccountRole.PATIENT_RECEIVABLE, amount=line.amount, item=line.item,
+                                  department=encounter.department_id, memo=str(line)))
+            lines.append(LineSpec(account=AccountRole.SERVICE_REVENUE, amount=-line.amount,
+                                  department=encounter.department_id, patient=encounter.patient_id, memo=str(line)))
+        specs.append(EntrySpec(entry_date=encounter.service_date, kind=EntryKind.CHARGE, lines=lines,
+                               memo=f"Charges for {encounter.patient} on {encounter.service_date:%m/%d/%Y}",
+                               reference=f"encounter:{encounter.pk}") if lines else None)
+    posted = entries_post(organization=organization, entries=[s for s in specs if s is not None], actor=actor)
+    entries = iter(posted)
+    now = timezone.now()
+    actor_ok = actor if getattr(actor, "is_authenticated", False) else None
+    for encounter, spec in zip(todo, specs, strict=True):
+        encounter.charge_entry = next(entries) if spec is not None else None
+        encounter.status = EncounterStatus.POSTED
+        encounter.posted_at = now
+        encounter.reviewed_at = now
+        encounter.reviewed_by = actor_ok
+        encounter.review_flags = []
+    Encounter.objects.bulk_update(todo, ["charge_entry", "status", "posted_at", "reviewed_at", "reviewed_by",
+                                         "review_flags", "updated_at"], batch_size=500)
+    for encounter in todo:
+        total = sum((s.amount for s in services_by_encounter.get(encounter.pk, [])), Decimal("0"))
+        audit_event(action="encounter.posted", actor=actor, target=encounter, patient=encounter.patient,
+                    summary=f"Charges posted: {format_money(total)}")
+    _apply_credit_to_new_charges(organization=organization, encounters=todo, actor=actor)
+    return [locked[i] for i in ids]
+
+
+def _apply_credit_to_new_charges(*, organization, encounters, actor) -> None:
+    """A copay collected before the visit was coded waits as a credit; apply it to the visit's new charges."""
+    from clinicdesk.ledger.selectors import patient_credit
+
+    from .payments import credit_apply
+
+    for encounter in encounters:
+        credit = patient_credit(patient=encounter.patient)
+        if credit > 0:
+            credit_apply(patient=encounter.patient, actor=actor, reason="Credit applied to new charges",
+                         only_items=[ln.item for ln in encounter.services.all() if ln.item_id])
+
+
+@transaction.atomic
+def encounter_void(*, encounter: Encounter, reason: str, actor) -> Encounter:
+    """Take back a posted encounter's charges with a reversal, as long as nothing has been paid or adjusted on
+    them; otherwise the biller corrects with an adjustment."""
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the charges are voided."})
+    encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
+    if encounter.status == EncounterStatus.VOID:
+        return encounter
+    if encounter.status == EncounterStatus.POSTED and encounter.charge_entry_id:
+        items = [ln.item_id for ln in encounter.services.all() if ln.item_id]
+        charged = {ln.item_id: ln.amount for ln in encounter.services.all() if ln.item_id}
+        balances = item_balances(item_ids=items)
+        if any(balances[i] != charged[i] for i in items):
+            raise ValidationError({"status": "Payments or adjustments are posted on these charges; "
+                                             "adjust the balance instead of voiding."})
+        entry_reverse(entry=encounter.charge_entry, memo=f"Void: {reason.strip()}"[:300], actor=actor)
+    encounter.status = EncounterStatus.VOID
+    encounter.hold_reason = reason.strip()[:300]
+    encounter.save(update_fields=["status", "hold_reason", "updated_at"])
+    audit_event(action="encounter.voided", actor=actor, target=encounter, patient=encounter.patient, summary=reason[:200])
+    return encounter
+
+
+__all__ = [
+    "ServiceInput", "encounter_code", "encounter_create", "encounter_from_appointment", "encounter_hold",
+    "encounter_post", "encounter_problems", "encounter_submit", "encounter_void", "encounters_post",
+]
