@@ -5,3 +5,15 @@ class BillingConfig(AppConfig):
     name = "clinicdesk.billing"
     label = "billing"
     verbose_name = "Billing"
+
+    def ready(self) -> None:
+        # --- card processor webhooks and the local test processor ---
+        from datetime import timedelta
+
+        from django.conf import settings
+
+        from clinicdesk.core.periodic import register_periodic
+
+        if settings.CARD_LOCAL_PROCESSOR:
+            register_periodic("clinicdesk.billing.cardprocessor.tasks.card_processor_events_redeliver",
+                              every=timedelta(minutes=1))

@@ -1,0 +1,11 @@
+"""Billing's models, one module per aggregate; each import on its own line (so that parallel work
+adds lines without touching each other's; hence no import sorting here)."""
+# ruff: noqa: I001
+
+from clinicdesk.billing.cardprocessor.models import ProcessorEvent  # noqa: F401
+from clinicdesk.billing.cardprocessor.models import ProcessorIdempotencyKey  # noqa: F401
+from clinicdesk.billing.cardprocessor.models import ProcessorPaymentIntent  # noqa: F401
+from clinicdesk.billing.cardprocessor.models import ProcessorPaymentMethod  # noqa: F401
+from clinicdesk.billing.cardprocessor.models import ProcessorRefund  # noqa: F401
+
+from .cards import CardWebhookEvent  # noqa: F401
