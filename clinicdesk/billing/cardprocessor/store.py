@@ -323,7 +323,7 @@ def intent_create(params: dict, *, idempotency_key: str = "", expand: tuple[str,
 
 
 def _locked_intent(pi_id: str) -> ProcessorPaymentIntent:
-    intent = (ProcessorPaymentIntent.objects.select_for_update().select_related("payment_method")
+    intent = (ProcessorPaymentIntent.objects.select_for_update(of=("self",)).select_related("payment_method")
               .filter(pi_id=pi_id).first())
     if intent is None:
         raise invalid(f"No such payment_intent: '{pi_id[:60]}'", code="resource_missing", param="intent", status=404)

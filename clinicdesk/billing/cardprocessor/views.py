@@ -132,7 +132,6 @@ def payment_intents(request: HttpRequest) -> JsonResponse:
 
 
 @public
-@csrf_exempt
 @require_GET
 def payment_intent(request: HttpRequest, intent_id: str) -> JsonResponse:
     """One payment intent as it is now."""
@@ -176,7 +175,6 @@ def refunds(request: HttpRequest) -> JsonResponse:
 
 
 @public
-@csrf_exempt
 @require_GET
 def refund(request: HttpRequest, refund_id: str) -> JsonResponse:
     """One refund."""
