@@ -104,7 +104,7 @@ class ProcessorIdempotencyKey(models.Model):
     the first's transaction and then replays its answer)."""
 
     key = models.CharField(max_length=255, unique=True)
-    request_fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and parameters.")
+    request_fingerprint = models.CharField(max_length=64, help_text="HMAC-SHA256 of method, path and parameters.")
     response_status = models.PositiveSmallIntegerField()
     response_body = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now)

@@ -79,9 +79,11 @@ def _now() -> int:
 
 
 def request_fingerprint(method: str, path: str, params: list[tuple[str, list[str]]]) -> str:
-    """SHA-256 of the request: the same key may only be used again for the same endpoint and parameters."""
+    """A keyed hash of the request: the same key may only be used again for the same endpoint and parameters.
+    Keyed (HMAC under the processor's secret), because a card's parameters include its number, and a plain hash
+    of a card number can be reversed by trying every number."""
     canonical = json.dumps([method, path, sorted((name, sorted(values)) for name, values in params)])
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hmac.new(settings.CARD_PROCESSOR_SECRET_KEY.encode(), canonical.encode(), hashlib.sha256).hexdigest()
 
 
 def idempotent(key: str, fingerprint: str, operation: Callable[[], tuple[int, dict]]) -> tuple[int, dict, bool]:
@@ -89,7 +91,7 @@ def idempotent(key: str, fingerprint: str, operation: Callable[[], tuple[int, di
     together; a concurrent request with the same key blocks on the key's unique index until the first commits,
     then replays its answer. A refused request (ApiError) leaves no key behind."""
     if len(key) > 255:
-        raise invalid("Idempotency keys may be at most 255 characters long.", code="idempotency_key_in_use")
+        raise invalid("Invalid idempotency key: it may be at most 255 characters long.")
     with transaction.atomic():
         record = ProcessorIdempotencyKey(key=key, request_fingerprint=fingerprint, response_status=0, response_body={})
         try:

@@ -232,3 +232,32 @@ def test_an_unknown_intent_is_a_404(processor, processor_http):
     assert response.status_code == 404 and response.json()["error"]["code"] == "resource_missing"
     with pytest.raises(PermanentFailure):
         processor.capture(intent_id="pi_nothing", idempotency_key="c")
+
+
+def test_a_card_given_with_an_idempotency_key_leaves_no_number_behind(processor_http):
+    data = {"type": "card", "card[number]": "4242424242424242", "card[exp_month]": "12", "card[exp_year]": "2035",
+            "card[cvc]": "987"}
+    first = processor_http.post("/card-processor/v1/payment_methods", data=data, headers=api_headers("pm:1"))
+    again = processor_http.post("/card-processor/v1/payment_methods", data=data, headers=api_headers("pm:1"))
+    assert first.status_code == again.status_code == 200 and first.json()["id"] == again.json()["id"]
+    record = ProcessorIdempotencyKey.objects.values().get()
+    stored = " ".join(str(value) for value in record.values())
+    assert "4242424242424242" not in stored and "987" not in stored
+    assert first.json()["card"]["last4"] == "4242" and "number" not in first.json()["card"]
+
+
+def test_the_local_processor_is_served_only_when_it_is_on(settings):
+    import importlib
+
+    from .. import urls_public
+
+    try:
+        settings.CARD_LOCAL_PROCESSOR = False
+        off = [str(p.pattern) for p in importlib.reload(urls_public).urlpatterns]
+        settings.CARD_LOCAL_PROCESSOR = True
+        on = [str(p.pattern) for p in importlib.reload(urls_public).urlpatterns]
+    finally:
+        settings.CARD_LOCAL_PROCESSOR = True
+        importlib.reload(urls_public)
+    assert "webhooks/cards/" in off and "card-processor/" not in off
+    assert "card-processor/" in on
