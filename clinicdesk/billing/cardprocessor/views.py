@@ -14,6 +14,7 @@ import re
 import secrets
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -30,6 +31,7 @@ ALLOWED = {
     "payment_methods": {"type", "card", "expand"},
     "payment_intents": {"amount", "currency", "payment_method", "confirm", "capture_method", "metadata",
                         "description", "payment_method_types", "expand"},
+    "retrieve": {"expand"},
     "capture": {"amount_to_capture", "expand"},
     "cancel": {"cancellation_reason", "expand"},
     "refunds": {"payment_intent", "amount", "reason", "metadata", "expand"},
@@ -102,8 +104,6 @@ def _write(request: HttpRequest, endpoint: str, operation) -> JsonResponse:
     try:
         params, expand = _checked(request, endpoint)
         if not key:
-            from django.db import transaction
-
             with transaction.atomic():
                 status, body = operation(params, expand, "")
             return _answer(status, body)
@@ -138,7 +138,7 @@ def payment_intent(request: HttpRequest, intent_id: str) -> JsonResponse:
     if not _authorized(request):
         return _refused()
     try:
-        _, expand = _checked(request, "capture")
+        _, expand = _checked(request, "retrieve")
     except ApiError as error:
         return _answer(*error.response())
     intent = ProcessorPaymentIntent.objects.select_related("payment_method").filter(pi_id=intent_id).first()
