@@ -304,6 +304,23 @@ SMS_GATEWAY_STALL_SECONDS = float(env("SMS_GATEWAY_STALL_SECONDS", "30"))
 # E-mail bounces and complaints arrive as Mailgun-style event webhooks signed with this key (empty: refused).
 EMAIL_WEBHOOK_SIGNING_KEY = env("EMAIL_WEBHOOK_SIGNING_KEY", "" if PRODUCTION else "local-email-webhook-key")
 
+# --- Billing: card payments (the card processor part owns this block) ---
+# The local card processor speaks the hosted processor's API (a subset of Stripe's v1 PaymentIntents API, test
+# cards, signed webhooks) under /card-processor/, so the embedded setup, the demo and the tests take cards
+# without leaving the machine. In production point CARD_PROCESSOR_BASE_URL at https://api.stripe.com.
+CARD_LOCAL_PROCESSOR = env_bool("CARD_LOCAL_PROCESSOR", not PRODUCTION)
+CARD_PROCESSOR_BASE_URL = env(
+    "CARD_PROCESSOR_BASE_URL", f"{PUBLIC_BASE_URL}/card-processor" if CARD_LOCAL_PROCESSOR else "https://api.stripe.com"
+).rstrip("/")
+CARD_PROCESSOR_SECRET_KEY = env("CARD_PROCESSOR_SECRET_KEY", "" if PRODUCTION else "sk_test_local_processor_key")
+# Checks the Stripe-Signature of the processor's webhooks at /webhooks/cards/ (empty: every event is refused).
+CARD_WEBHOOK_SECRET = env("CARD_WEBHOOK_SECRET", "" if PRODUCTION else "whsec_local_processor_webhook_secret")
+CARD_PROCESSOR_TIMEOUT_SECONDS = float(env("CARD_PROCESSOR_TIMEOUT_SECONDS", "20"))
+# The local processor posts webhooks from a background thread (off in tests, which post them inline), and tries
+# an unacknowledged event again after 1, 2, 4 ... minutes, this many times in all.
+CARD_PROCESSOR_WEBHOOK_THREAD = env_bool("CARD_PROCESSOR_WEBHOOK_THREAD", not TESTING)
+CARD_PROCESSOR_WEBHOOK_ATTEMPTS = int(env("CARD_PROCESSOR_WEBHOOK_ATTEMPTS", "8"))
+
 USE_I18N = True
 USE_TZ = True
 

@@ -15,3 +15,14 @@ class BillingConfig(AppConfig):
         # these set-up records are audited field by field.
         for model in (models.PatientAccount, models.SuperbillTemplate):
             auditlog.register(model)
+
+        # --- card processor webhooks and the local test processor ---
+        from datetime import timedelta
+
+        from django.conf import settings
+
+        from clinicdesk.core.periodic import register_periodic
+
+        if settings.CARD_LOCAL_PROCESSOR:
+            register_periodic("clinicdesk.billing.cardprocessor.tasks.card_processor_events_redeliver",
+                              every=timedelta(minutes=1))
