@@ -1,0 +1,3 @@
+from .codes import Fee, FeeSchedule, ProcedureCode
+
+__all__ = ["Fee", "FeeSchedule", "ProcedureCode"]
