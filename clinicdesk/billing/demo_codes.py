@@ -36,7 +36,7 @@ PROCEDURES = [
     (CodeSystem.CPT, "90471", "", "Vaccine given, first", "28.00"),
     (CodeSystem.CPT, "90686", "", "Flu shot, preservative free", "42.00"),
     (CodeSystem.CPT, "93000", "", "ECG with reading", "65.00"),
-    (CodeSystem.CPT, "93000", "26", "ECG reading only", "25.00"),
+    (CodeSystem.CPT, "93000", "26", "ECG with reading", "25.00"),
     (CodeSystem.CPT, "96372", "", "Injection into muscle or under skin", "35.00"),
     (CodeSystem.CPT, "97110", "", "Therapeutic exercise, 15 min", "55.00"),
     (CodeSystem.CPT, "87880", "", "Rapid strep test", "25.00"),

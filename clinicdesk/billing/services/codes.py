@@ -163,14 +163,17 @@ def _read_rows(text: str, *, code_system: str) -> list[ImportRow]:
     if not has_system and code_system not in CodeSystem.values:
         raise ValidationError({"code_system": "Choose the code system (CPT or HCPCS), or add a code_system column."})
     rows: list[ImportRow] = []
+    ended = reader.line_num
     try:
         for values in reader:
+            # A quoted value may span lines: a row is named by the line it starts on.
+            line, ended = ended + 1, reader.line_num
             if not any(v.strip() for v in values):
                 continue
             if len(rows) >= MAX_IMPORT_ROWS:
                 raise ValidationError({"file": f"The file has more than {MAX_IMPORT_ROWS:,} rows; split it."})
             cell = dict(zip(names, (v.strip() for v in values), strict=False))
-            row = ImportRow(line=reader.line_num, code=cell.get("code", "").upper())
+            row = ImportRow(line=line, code=cell.get("code", "").upper())
             if len(values) > len(names):
                 row.fail("(extra)", f"{len(values)} values for {len(names)} columns.")
             system = cell.get("code_system", "").upper() if has_system else code_system
