@@ -24,7 +24,9 @@ import re
 import threading
 import unicodedata
 from bisect import bisect_left
+from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import accumulate
 
 from django.core.exceptions import ValidationError
@@ -33,9 +35,11 @@ RELEASE = "ICD-10-CM April 1, 2026 (FY2026)"
 SUGGESTIONS = 10
 # How many hits in rank order are gathered before ranking by whole-word matches.
 _RERANK_POOL = 200
+# Above this many codes for its rarest word, a query of several words intersects sets instead of streaming.
+_STREAM_LIMIT = 3_000
 
 _CODE_RE = re.compile(r"^[A-Z][0-9][0-9A-Z]{0,5}$")
-_WORD_SPLIT = re.compile(r"[^a-z0-9]+")
+_WORD = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +61,10 @@ def dotted(compact_code: str) -> str:
 
 def words(text: str) -> list[str]:
     """Lower-case words without accents or punctuation: 'Alzheimer's' -> ['alzheimer', 's']."""
-    folded = unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode("ascii")
-    return [w for w in _WORD_SPLIT.split(folded) if w]
+    folded = text.lower()
+    if not folded.isascii():
+        folded = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode("ascii")
+    return _WORD.findall(folded)
 
 
 def _looks_like_code(term: str) -> bool:
@@ -89,17 +95,19 @@ class _Index:
         by_code = sorted(range(len(rows)), key=self.compact_codes.__getitem__)
         self.sorted_codes = [self.compact_codes[i] for i in by_code]
         self.sorted_ids = by_code
-        postings: dict[str, list[int]] = {}
-        # All words of a code (description and inclusion terms) for matching; the description's alone for ranking.
-        self.tokens: list[frozenset[str]] = []
-        self.description_tokens: list[frozenset[str]] = []
+        postings: dict[str, list[int]] = defaultdict(list)
+        # All words of a code (description and inclusion terms) for matching, the description's alone for ranking,
+        # each as one string " w1 w2 … ": " pre" in it is a word start, " word " a whole word. Strings rather than
+        # sets keep the garbage collector from walking a hundred thousand containers in every web process.
+        self.tokens: list[str] = []
+        self.description_tokens: list[str] = []
         for i, r in enumerate(rows):
-            described = frozenset(words(r[4]))
-            toks = described | frozenset(words(r[5]))
-            self.tokens.append(toks)
-            self.description_tokens.append(described)
+            described = words(r[4])
+            toks = set(described).union(words(r[5]))
+            self.tokens.append(f" {' '.join(sorted(toks))} ")
+            self.description_tokens.append(f" {' '.join(described)} ")
             for tok in toks:
-                postings.setdefault(tok, []).append(i)  # ids ascend, so each list stays sorted
+                postings[tok].append(i)  # ids ascend, so each list stays sorted
         self.vocabulary = sorted(postings)
         self.postings = [postings[w] for w in self.vocabulary]
         self.posting_totals = [0, *accumulate(len(p) for p in self.postings)]
@@ -124,6 +132,13 @@ class _Index:
         lo = bisect_left(self.sorted_codes, prefix)
         hi = bisect_left(self.sorted_codes, prefix + "\x7f", lo)
         return lo, hi
+
+    @lru_cache(maxsize=256)  # noqa: B019  (one index per process, never freed: the cache may hold it)
+    def word_set(self, lo: int, hi: int) -> frozenset[int]:
+        """Ids of the codes with a word in vocabulary[lo:hi]; kept for the next keystrokes."""
+        if hi - lo == 1:
+            return frozenset(self.postings[lo])
+        return frozenset().union(*self.postings[lo:hi])
 
     def codes_under(self, prefix: str) -> list[int]:
         """Ids of the codes whose compact form starts with `prefix`, in code order."""
@@ -186,6 +201,7 @@ def search(query: str, *, limit: int = 20, billable_only: bool = False) -> list[
             terms.append((ix.posting_totals[hi] - ix.posting_totals[lo], "word", w, (lo, hi)))
     if not terms or any(size == 0 for size, *_ in terms):
         return []
+    whole = [p for _, k, p, _ in terms if k == "word"]  # in the order typed
     terms.sort(key=lambda t: t[0])
     _, kind, first_prefix, (lo, hi) = terms[0]
     rest = terms[1:]
@@ -198,12 +214,24 @@ def search(query: str, *, limit: int = 20, billable_only: bool = False) -> list[
             if k == "code":
                 if not ix.compact_codes[i].startswith(prefix):
                     return False
-            elif prefix not in toks and not any(t.startswith(prefix) for t in toks):
+            elif f" {prefix}" not in toks:
                 return False
         return True
 
     pool_size = max(_RERANK_POOL, limit)
-    if kind == "code":
+    words_after = [t for t in rest if t[1] == "word"]
+    if kind == "word" and words_after and terms[0][0] > _STREAM_LIMIT:
+        # Streaming the rarest word would test thousands of codes: intersect the words' sets first.
+        found = ix.word_set(lo, hi)
+        for _, _, _, (wlo, whi) in words_after:
+            found = found & ix.word_set(wlo, whi)
+            if not found:
+                return []
+        rest = [t for t in rest if t[1] == "code"]
+        if billable_only:
+            found = (i for i in found if i < ix.billable_count)
+        pool = heapq.nsmallest(pool_size, (i for i in found if keep(i)) if rest else found)
+    elif kind == "code":
         ids = ix.sorted_ids[lo:hi]
         if billable_only:
             ids = [i for i in ids if i < ix.billable_count]
@@ -217,14 +245,13 @@ def search(query: str, *, limit: int = 20, billable_only: bool = False) -> list[
                 pool.append(i)
                 if len(pool) >= pool_size:
                     break
-    whole = [p for _, k, p, _ in terms if k == "word"]
     exact = {ix.id_of[t[2]] for t in terms if t[1] == "code" and t[2] in ix.id_of}
 
     def rank(i: int) -> tuple:
         described = ix.description_tokens[i]
-        in_description = sum(1 for w in whole if w in described or any(t.startswith(w) for t in described))
-        opens = bool(whole) and words(ix.descriptions[i][:40])[:1] == [w for w in whole[:1] if w in described][:1]
-        return (i not in exact, i >= ix.billable_count, -in_description, -sum(1 for w in whole if w in described),
+        in_description = sum(1 for w in whole if f" {w}" in described)
+        opens = bool(whole) and described.startswith(f" {whole[0]} ")
+        return (i not in exact, i >= ix.billable_count, -in_description, -sum(1 for w in whole if f" {w} " in described),
                 not opens, i)
 
     return [ix.hit(i) for i in sorted(pool, key=rank)[:limit]]
