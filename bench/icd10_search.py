@@ -90,7 +90,7 @@ def main() -> int:
     build_s = time.perf_counter() - started
     print(f"icd10.search · {icd10.RELEASE} · {len(ix):,} codes ({ix.billable_count:,} billable) · "
           f"{len(ix.vocabulary):,} words")
-    print(f"  index built in {build_s:.2f} s (once per process, on first use; includes loading the package's XML)")
+    print(f"  index built in {build_s:.2f} s (once per process, on first use: the package reads its XML in a child process)")
 
     entries = realistic_queries(QUERIES, ix)
     timings: list[float] = []
