@@ -10,5 +10,6 @@ from clinicdesk.billing.cardprocessor.models import ProcessorRefund  # noqa: F40
 
 from .accounts import AccountMember, PatientAccount  # noqa: F401
 from .cards import CardWebhookEvent  # noqa: F401
+from .codes import Fee, FeeSchedule, ProcedureCode  # noqa: F401
 from .charges import Encounter, EncounterDiagnosis, ServiceLine, SuperbillTemplate  # noqa: F401
 from .payments import Adjustment, BalanceTransfer, Payment, Refund  # noqa: F401
