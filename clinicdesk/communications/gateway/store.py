@@ -77,7 +77,7 @@ def gateway_text_accept(*, account_sid: str, to: str, from_: str, body: str, sta
         # learning it, which is the case exactly-once has to survive.
         stall_release.wait(settings.SMS_GATEWAY_STALL_SECONDS)
     sid = text.sid
-    transaction.on_commit(lambda: receipts.dispatch(lambda: receipts.receipts_deliver(sid)))
+    transaction.on_commit(lambda: receipts.receipt_due(sid))
     return Accepted(text, replayed=False)
 
 
