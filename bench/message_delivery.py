@@ -104,9 +104,12 @@ def main() -> int:
             launch()
             wait_for_workers(args.workers)
             times["listening"] = time.perf_counter()
+        cpu["PostgreSQL before"] = sum(cpu_seconds(pid) for pid in database_backends())
         times["sweep"] = time.perf_counter()
+        swept_cpu = time.process_time()
         queued = sweep()
         times["swept"] = time.perf_counter()
+        cpu["sweep (its own process)"] = time.process_time() - swept_cpu
         if queued != args.messages:
             raise RuntimeError(f"the sweep queued {queued:,} reminders, not {args.messages:,}")
         if not args.warm:
@@ -114,15 +117,21 @@ def main() -> int:
         gunicorn = [server.pid, *children_of(server.pid)]
         used: dict[int, float] = {}
 
+        database: set[int] = set()
+
         def sample() -> None:  # CPU time of each process, kept from its last sample (burst workers exit)
-            for pid in [*gunicorn, *(worker.pid for worker in workers)]:
+            database.update(database_backends())
+            for pid in [*gunicorn, *(worker.pid for worker in workers), *database]:
                 used[pid] = max(used.get(pid, 0.0), cpu_seconds(pid))
 
         times.update(wait_until_delivered(org, args.messages, times["launch"], sample))
         sample()
         cpu["gateway (gunicorn)"] = sum(used.get(pid, 0.0) for pid in gunicorn)
         cpu["workers"] = sum(used.get(worker.pid, 0.0) for worker in workers)
-        cpu["this script (sweep, polling)"] = time.process_time()
+        cpu["PostgreSQL backends"] = sum(used.get(pid, 0.0) for pid in database) - cpu.get("PostgreSQL before", 0.0)
+        cpu["this script's polling"] = time.process_time() - swept_cpu - cpu["sweep (its own process)"]
+        cpu.pop("PostgreSQL before", None)
+        cpu["all"] = sum(cpu.values())
     finally:
         stop(workers, warm=args.warm)
         server.terminate()
@@ -132,7 +141,8 @@ def main() -> int:
             server.kill()
         flush_redis()
     print(f"load average after the run: {load()}")
-    print("CPU seconds: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items()))
+    print("CPU seconds: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items())
+          + f" (on 2 idle cores, at least {cpu.get('all', 0) / 2:.0f} s)")
     return report(org, args, times, batch=settings.MESSAGE_SEND_BATCH, threads=settings.MESSAGE_SEND_CONCURRENCY)
 
 
@@ -304,6 +314,19 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_backends() -> list[int]:
+    """The PostgreSQL backends serving the benchmark database (their command line names it)."""
+    name = PG_URL.rsplit("/", 1)[1].encode()
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if cmdline.read_bytes().startswith(b"postgres: ") and name in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except (OSError, ValueError):
+            continue
+    return found
 
 
 def children_of(pid: int) -> list[int]:

@@ -295,8 +295,10 @@ SMS_TIMEOUT_SECONDS = float(env("SMS_TIMEOUT_SECONDS", "10"))
 # (same idempotency key). Keep it well above SMS_TIMEOUT_SECONDS.
 MESSAGE_SEND_LEASE_SECONDS = int(env("MESSAGE_SEND_LEASE_SECONDS", "120"))
 # Messages one send task claims at once, and how many of them it sends at a time (the calls wait on the network).
+# Keep a batch well inside the lease: BATCH / CONCURRENCY x SMS_TIMEOUT_SECONDS (50 / 8 -> 7 rounds x 10 s = 70 s
+# at worst) under MESSAGE_SEND_LEASE_SECONDS (120); past the lease the rest of a batch goes back untried.
 MESSAGE_SEND_BATCH = int(env("MESSAGE_SEND_BATCH", "50"))
-MESSAGE_SEND_CONCURRENCY = int(env("MESSAGE_SEND_CONCURRENCY", "4"))
+MESSAGE_SEND_CONCURRENCY = int(env("MESSAGE_SEND_CONCURRENCY", "8"))
 # The local gateway posts delivery receipts from background threads (off in tests, which post them themselves):
 # a pool of SMS_GATEWAY_RECEIPT_THREADS per process, each writing the waiting receipts' statuses at once.
 SMS_GATEWAY_RECEIPTS = env_bool("SMS_GATEWAY_RECEIPTS", not TESTING)
