@@ -11,7 +11,7 @@ last was delivered, and an exactly-once check: the gateway holds one text per me
 own key, and each message's provider id is that text's sid.
 
 Cold (the default): the sweep runs first, then the workers are started (--burst); the delivery clock starts
-when they are launched, so it includes their start-up (Django, ~6 s each on a busy machine).
+when they are launched, so it includes their start-up (Django: about 12 s for two, more on a busy machine).
 --warm: the workers are started first and the sweep runs once both are listening, as in production, where
 workers are long-lived; the total is counted from the start of the sweep, and also printed from the workers'
 launch. The sweep's clock is fixed (`now` = a weekday 10:00 in New York, the day before the visits) so quiet
