@@ -295,10 +295,14 @@ SMS_TIMEOUT_SECONDS = float(env("SMS_TIMEOUT_SECONDS", "10"))
 # (same idempotency key). Keep it well above SMS_TIMEOUT_SECONDS.
 MESSAGE_SEND_LEASE_SECONDS = int(env("MESSAGE_SEND_LEASE_SECONDS", "120"))
 # Messages one send task claims at once, and how many of them it sends at a time (the calls wait on the network).
+# Keep a batch well inside the lease: BATCH / CONCURRENCY x SMS_TIMEOUT_SECONDS (50 / 8 -> 7 rounds x 10 s = 70 s
+# at worst) under MESSAGE_SEND_LEASE_SECONDS (120); past the lease the rest of a batch goes back untried.
 MESSAGE_SEND_BATCH = int(env("MESSAGE_SEND_BATCH", "50"))
-MESSAGE_SEND_CONCURRENCY = int(env("MESSAGE_SEND_CONCURRENCY", "4"))
-# The local gateway posts delivery receipts from a background thread (off in tests, which post them themselves).
+MESSAGE_SEND_CONCURRENCY = int(env("MESSAGE_SEND_CONCURRENCY", "8"))
+# The local gateway posts delivery receipts from background threads (off in tests, which post them themselves):
+# a pool of SMS_GATEWAY_RECEIPT_THREADS per process, each writing the waiting receipts' statuses at once.
 SMS_GATEWAY_RECEIPTS = env_bool("SMS_GATEWAY_RECEIPTS", not TESTING)
+SMS_GATEWAY_RECEIPT_THREADS = int(env("SMS_GATEWAY_RECEIPT_THREADS", "4"))
 # How long the gateway holds a send to its "stall" test numbers (+1500555020x) before answering.
 SMS_GATEWAY_STALL_SECONDS = float(env("SMS_GATEWAY_STALL_SECONDS", "30"))
 # E-mail bounces and complaints arrive as Mailgun-style event webhooks signed with this key (empty: refused).
