@@ -15,6 +15,7 @@ from clinicdesk.core.money import round_money
 from .choices import AccountRole, AccountType, EntryKind, PartyKind
 from .models import Account
 
+MAX_AMOUNT = Decimal("1000000000000")  # what a line's column holds (14 digits, 2 after the point)
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
@@ -122,7 +123,7 @@ def _amount(text: str, line: int, side: str) -> Decimal | None:
         value = Decimal(text)
     except InvalidOperation:
         raise ValidationError(f"Line {line}: the {side} '{text}' is not an amount.") from None
-    if not value.is_finite() or value < 0 or round_money(value) != value:
+    if not value.is_finite() or value < 0 or value >= MAX_AMOUNT or round_money(value) != value:
         raise ValidationError(f"Line {line}: the {side} must be a positive amount in dollars and cents.")
     return value
 

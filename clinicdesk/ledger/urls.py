@@ -12,16 +12,16 @@ urlpatterns = [
     path("accounts/", views.account_list, name="accounts"),
     path("accounts/export.csv", views.account_export, name="accounts_export"),
     path("accounts/new/", views.account_create, name="account_create"),
-    path("accounts/<int:pk>/edit/", views.account_edit, name="account_edit"),
+    path("accounts/<int:account_id>/edit/", views.account_edit, name="account_edit"),
     # --- one account's ledger (running balance)
-    path("accounts/<int:pk>/", views.account_ledger, name="account_ledger"),
-    path("accounts/<int:pk>/export.csv", views.account_ledger_export, name="account_ledger_export"),
+    path("accounts/<int:account_id>/", views.account_ledger, name="account_ledger"),
+    path("accounts/<int:account_id>/export.csv", views.account_ledger_export, name="account_ledger_export"),
     # --- journal: entries, manual entries, reversals
     path("journal/", views.journal_list, name="journal"),
     path("journal/export.csv", views.journal_export, name="journal_export"),
     path("journal/new/", views.entry_create, name="entry_create"),
-    path("journal/<int:pk>/", views.entry_detail, name="entry"),
-    path("journal/<int:pk>/reverse/", views.entry_reverse, name="entry_reverse"),
+    path("journal/<int:journal_entry_id>/", views.entry_detail, name="entry"),
+    path("journal/<int:journal_entry_id>/reverse/", views.entry_reverse, name="entry_reverse"),
     # --- reports
     path("trial-balance/", views.trial_balance, name="trial_balance"),
     path("trial-balance/export.csv", views.trial_balance_export, name="trial_balance_export"),

@@ -5,6 +5,7 @@ service or selector, and render."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.staticfiles import finders
@@ -18,7 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clinicdesk.core.access import requires
-from clinicdesk.core.audit import audit_event
+from clinicdesk.core.audit import audit_event, audit_events
 from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.csv_export import csv_response
 from clinicdesk.core.permissions import Perm
@@ -27,6 +28,7 @@ from . import reports, services
 from .forms import AccountForm, AgingForm, AsOfForm, DateRangeForm, JournalFilterForm, ManualEntryForm, ReverseForm
 from .models import Account, JournalEntry
 
+CENT = Decimal("0.01")
 PAGE_SIZE = 50
 EXPORT_MAX_ROWS = 100_000
 
@@ -37,15 +39,20 @@ def _query(request: HttpRequest) -> str:
     return query.urlencode()
 
 
-def _account(request: HttpRequest, pk: int) -> Account:
-    account = reports.account_scope(user=request.user).filter(pk=pk).first()
+def _account(request: HttpRequest, account_id: int) -> Account:
+    account = reports.account_scope(user=request.user).filter(pk=account_id).first()
     if account is None:
         raise Http404("No such account.")
     return account
 
 
-def _money_cell(value) -> str:
-    return f"{value:.2f}" if value else ""
+def _money_cell(value) -> Decimal | str:
+    return value.quantize(CENT) if value else ""
+
+
+def _amount_cell(value) -> Decimal:
+    """An amount for a CSV cell: a Decimal, so that a negative amount stays a number (see core.csv_export)."""
+    return Decimal(value).quantize(CENT)
 
 
 @require_GET
@@ -79,7 +86,7 @@ def account_export(request: HttpRequest) -> HttpResponse:
     audit_event(action="ledger.exported", actor=request.user, channel=AuditChannel.EXPORT, summary="Chart of accounts CSV")
     return csv_response("chart-of-accounts.csv", ["number", "name", "type", "job", "parent", "open", "balance (debit +)"], (
         [a.code, a.name, a.get_account_type_display(), a.get_role_display() if a.role else "",
-         a.parent.code if a.parent_id else "", "yes" if a.is_active else "no", f"{balances.get(a.pk, reports.ZERO):.2f}"]
+         a.parent.code if a.parent_id else "", "yes" if a.is_active else "no", _amount_cell(balances.get(a.pk, reports.ZERO))]
         for a in accounts
     ))
 
@@ -101,8 +108,8 @@ def account_create(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @requires(Perm.LEDGER_MANAGE)
-def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    account = _account(request, pk)
+def account_edit(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = _account(request, account_id)
     initial = {"code": account.code, "name": account.name, "account_type": account.account_type, "role": account.role,
                "parent": account.parent_id, "description": account.description, "is_active": account.is_active}
     form = AccountForm(request.POST or None, initial=initial, organization_id=request.user.organization_id, account=account)
@@ -120,8 +127,8 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
 # --- one account's ledger ------------------------------------------------------------------------------------
 
 
-def _account_ledger(request: HttpRequest, pk: int):
-    account = _account(request, pk)
+def _account_ledger(request: HttpRequest, account_id: int):
+    account = _account(request, account_id)
     form = DateRangeForm(request.GET or None)
     values = form.cleaned_data if form.is_valid() else {}
     ledger = reports.account_ledger(user=request.user, account=account, date_from=values.get("date_from"),
@@ -131,9 +138,9 @@ def _account_ledger(request: HttpRequest, pk: int):
 
 @require_GET
 @requires(Perm.LEDGER_VIEW)
-def account_ledger(request: HttpRequest, pk: int) -> HttpResponse:
+def account_ledger(request: HttpRequest, account_id: int) -> HttpResponse:
     """One account's lines with the running balance, in the account's normal direction."""
-    form, ledger = _account_ledger(request, pk)
+    form, ledger = _account_ledger(request, account_id)
     page = Paginator(ledger.lines, PAGE_SIZE).get_page(request.GET.get("page"))
     for line in page:
         line.shown_balance = line.running * ledger.sign
@@ -146,15 +153,15 @@ def account_ledger(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @requires(Perm.LEDGER_VIEW)
-def account_ledger_export(request: HttpRequest, pk: int) -> HttpResponse:
-    _form, ledger = _account_ledger(request, pk)
+def account_ledger_export(request: HttpRequest, account_id: int) -> HttpResponse:
+    _form, ledger = _account_ledger(request, account_id)
     audit_event(action="ledger.exported", actor=request.user, channel=AuditChannel.EXPORT, target=ledger.account,
                 summary=f"Account ledger CSV: {ledger.account}"[:300])
     return csv_response(f"account-{ledger.account.code}.csv",
                         ["date", "entry", "kind", "memo", "department", "patient", "debit", "credit", "balance"], (
         [ln.entry_date.isoformat(), ln.entry_id, ln.entry.get_kind_display(), ln.memo or ln.entry.memo,
          ln.department.name if ln.department_id else "", ln.patient.display_name if ln.patient_id else "",
-         _money_cell(max(ln.amount, 0)), _money_cell(max(-ln.amount, 0)), f"{ln.running * ledger.sign:.2f}"]
+         _money_cell(max(ln.amount, 0)), _money_cell(max(-ln.amount, 0)), _amount_cell(ln.running * ledger.sign)]
         for ln in ledger.lines.iterator(chunk_size=2000)
     ))
 
@@ -219,9 +226,9 @@ def journal_export(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @requires(Perm.LEDGER_VIEW)
-def entry_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def entry_detail(request: HttpRequest, journal_entry_id: int) -> HttpResponse:
     try:
-        entry = reports.entry_detail(user=request.user, entry_id=pk)
+        entry = reports.entry_detail(user=request.user, entry_id=journal_entry_id)
     except JournalEntry.DoesNotExist:
         raise Http404("No such entry.") from None
     for ln in entry.line_list:
@@ -235,10 +242,10 @@ def entry_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["POST"])
 @requires(Perm.LEDGER_MANAGE)
-def entry_reverse(request: HttpRequest, pk: int) -> HttpResponse:
+def entry_reverse(request: HttpRequest, journal_entry_id: int) -> HttpResponse:
     """Reverse an entry (a reason required); the reversal's page follows."""
     try:
-        entry = reports.entry_detail(user=request.user, entry_id=pk)
+        entry = reports.entry_detail(user=request.user, entry_id=journal_entry_id)
     except JournalEntry.DoesNotExist:
         raise Http404("No such entry.") from None
     form = ReverseForm(request.POST)
@@ -251,7 +258,7 @@ def entry_reverse(request: HttpRequest, pk: int) -> HttpResponse:
                 form.add_error(name if name in form.fields else None, errors)
         else:
             messages.success(request, f"Entry {entry.pk} reversed by entry {reversal.pk}.")
-            return redirect("ledger:entry", pk=reversal.pk)
+            return redirect("ledger:entry", journal_entry_id=reversal.pk)
     for ln in entry.line_list:
         ln.debit, ln.credit = max(ln.amount, 0), max(-ln.amount, 0)
     return render(request, "ledger/entry_detail.html", {"entry": entry, "can_reverse": True, "reverse_form": form},
@@ -275,7 +282,7 @@ def entry_create(request: HttpRequest) -> HttpResponse:
             form.add_service_errors(exc)
         else:
             messages.success(request, f"Entry {entry.pk} posted.")
-            return redirect("ledger:entry", pk=entry.pk)
+            return redirect("ledger:entry", journal_entry_id=entry.pk)
     rows = form.rows or [{"account": "", "debit": "", "credit": "", "department": "", "memo": ""} for _ in range(2)]
     return render(request, "ledger/entry_form.html", {
         "form": form, "rows": rows, "accounts": form.accounts, "departments": form.departments,
@@ -308,7 +315,7 @@ def trial_balance_export(request: HttpRequest) -> HttpResponse:
                 summary=f"Trial balance CSV as of {as_of.isoformat()}")
     rows = [[r.account.code, r.account.name, r.account.get_account_type_display(), _money_cell(r.debit),
              _money_cell(r.credit)] for r in report.rows]
-    rows.append(["", "Total", "", f"{report.total_debit:.2f}", f"{report.total_credit:.2f}"])
+    rows.append(["", "Total", "", _amount_cell(report.total_debit), _amount_cell(report.total_credit)])
     return csv_response(f"trial-balance-{as_of.isoformat()}.csv", ["number", "account", "type", "debit", "credit"], rows)
 
 
@@ -355,6 +362,10 @@ def aging(request: HttpRequest) -> HttpResponse:
     form, report = _aging(request)
     page = Paginator(report.rows, PAGE_SIZE).get_page(request.GET.get("page"))
     can_open_charts = request.user.has_perm_code(Perm.PATIENT_VIEW)
+    shown = [r.patient for r in page if r.patient is not None]
+    if shown:
+        audit_events(action="patient.listed", actor=request.user, targets=shown,
+                     summary=f"Shown in A/R aging as of {report.as_of.isoformat()}")
     return render(request, "ledger/aging.html", {
         "form": form, "report": report, "page": page, "query": _query(request), "buckets": reports.BUCKETS,
         "can_open_charts": can_open_charts, "today": date.today(),
@@ -367,10 +378,10 @@ def _aging_rows(report) -> list[list]:
         row = [r.label]
         if report.by == "patient":
             row.append(r.patient.mrn if r.patient is not None else "")
-        row.extend(f"{b:.2f}" for b in r.buckets)
+        row.extend(_amount_cell(b) for b in r.buckets)
         if report.by == "patient":
-            row.append(f"{r.credit:.2f}")
-        row.append(f"{r.total:.2f}")
+            row.append(_amount_cell(r.credit))
+        row.append(_amount_cell(r.total))
         rows.append(row)
     return rows
 
@@ -383,12 +394,20 @@ def _aging_header(report) -> list[str]:
     return [*head, "total"]
 
 
+def _audit_patients(request: HttpRequest, report, *, action: str, channel: str, what: str) -> None:
+    patients = [r.patient for r in report.rows if r.patient is not None]
+    for start in range(0, len(patients), 5000):
+        audit_events(action=action, actor=request.user, targets=patients[start:start + 5000], channel=channel,
+                     summary=f"Included in {what} as of {report.as_of.isoformat()}")
+
+
 @require_GET
 @requires(Perm.LEDGER_VIEW)
 def aging_export(request: HttpRequest) -> HttpResponse:
     _form, report = _aging(request)
     audit_event(action="ledger.exported", actor=request.user, channel=AuditChannel.EXPORT,
                 summary=f"A/R aging CSV by {report.by} as of {report.as_of.isoformat()}")
+    _audit_patients(request, report, action="patient.exported", channel=AuditChannel.EXPORT, what="an A/R aging CSV")
     return csv_response(f"ar-aging-{report.by}-{report.as_of.isoformat()}.csv", _aging_header(report), _aging_rows(report))
 
 
@@ -398,6 +417,7 @@ def aging_pdf(request: HttpRequest) -> HttpResponse:
     _form, report = _aging(request)
     audit_event(action="ledger.printed", actor=request.user, channel=AuditChannel.PRINT,
                 summary=f"A/R aging PDF by {report.by} as of {report.as_of.isoformat()}")
+    _audit_patients(request, report, action="patient.printed", channel=AuditChannel.PRINT, what="an A/R aging PDF")
     return _pdf("ledger/pdf/aging.html", {"report": report, "header": _aging_header(report), "rows": _aging_rows(report),
                                           "organization": request.user.organization, "printed_at": timezone.localtime()},
                 f"ar-aging-{report.by}-{report.as_of.isoformat()}.pdf")
