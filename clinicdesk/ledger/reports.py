@@ -152,26 +152,36 @@ def entry_detail(*, user, entry_id: int) -> JournalEntry:
 # --- A/R aging -----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass
 class AgingRow:
     key: object  # a patient id, or a payer's label
-    label: str
+    label: str  # by patient: filled in by AgingReport.attach_patients
     buckets: tuple[Decimal, ...]  # one per BUCKETS
     credit: Decimal  # unapplied patient credit, as a negative amount (by patient only)
+    total: Decimal
     patient: object | None = None
 
-    @property
-    def total(self) -> Decimal:
-        return sum(self.buckets, ZERO) + self.credit
 
-
-@dataclass(frozen=True)
+@dataclass
 class AgingReport:
     as_of: date
     by: str
     party_kind: str | None
-    rows: list[AgingRow]
+    organization_id: int
+    rows: list[AgingRow]  # by patient: largest balance first; by payer: insurers by name, then the patients' row
     totals: AgingRow
+
+    def attach_patients(self, rows: list[AgingRow]) -> list[AgingRow]:
+        """Fill in the patient (and their name as the label) of these rows in one query: a page shows 50 rows of
+        what may be tens of thousands, so the report itself loads no patient."""
+        wanted = [r.key for r in rows if self.by == "patient" and r.patient is None]
+        if wanted:
+            patients = Patient.objects.filter(organization_id=self.organization_id).in_bulk(wanted)
+            for r in rows:
+                if r.key in patients:
+                    r.patient = patients[r.key]
+                    r.label = r.patient.display_name
+        return rows
 
 
 def _cutoffs(as_of: date) -> list[date]:
@@ -230,14 +240,14 @@ def ar_aging(*, user, as_of: date, by: str = "patient", party_kind: str | None =
             )
             .order_by()
         )
-        raw = [
-            (r["patient_id"], tuple(_money(r[f"b{n}"]) for n in range(5)), _money(r["credit"])) for r in rows_qs
-        ]
-        raw = [r for r in raw if any(r[1]) or r[2]]
-        patients = Patient.objects.in_bulk([r[0] for r in raw])
-        rows = [AgingRow(key=pid, label=patients[pid].display_name if pid in patients else f"Patient {pid}",
-                         buckets=b, credit=c, patient=patients.get(pid)) for pid, b, c in raw]
-        rows.sort(key=lambda r: (-r.total, r.label))
+        rows = []
+        for r in rows_qs.values_list("patient_id", "b0", "b1", "b2", "b3", "b4", "credit"):
+            buckets = tuple(_money(v) for v in r[1:6])
+            credit_held = _money(r[6])
+            if any(buckets) or credit_held:
+                rows.append(AgingRow(key=r[0], label="", buckets=buckets, credit=credit_held,
+                                     total=sum(buckets, ZERO) + credit_held))
+        rows.sort(key=lambda r: (-r.total, r.key))
     else:
         rows_qs = (
             lines.filter(item__isnull=False, **({"item__party_kind": party_kind} if party_kind else {}))
@@ -255,13 +265,13 @@ def ar_aging(*, user, as_of: date, by: str = "patient", party_kind: str | None =
         rows = [
             AgingRow(key=label if kind == PartyKind.INSURANCE else PartyKind.PATIENT,
                      label=PATIENT_RESPONSIBILITY if kind == PartyKind.PATIENT else (label or "(payer not named)"),
-                     buckets=tuple(sums), credit=ZERO)
+                     buckets=tuple(sums), credit=ZERO, total=sum(sums, ZERO))
             for (kind, label), sums in merged.items() if any(sums)
         ]
         rows.sort(key=lambda r: (r.key == PartyKind.PATIENT, r.label.lower()))
-    totals = AgingRow(
-        key=None, label="Total",
-        buckets=tuple(sum((r.buckets[n] for r in rows), ZERO) for n in range(5)),
-        credit=sum((r.credit for r in rows), ZERO),
-    )
-    return AgingReport(as_of=as_of, by=by, party_kind=party_kind or None, rows=rows, totals=totals)
+    buckets = tuple(sum((r.buckets[n] for r in rows), ZERO) for n in range(5))
+    credit_total = sum((r.credit for r in rows), ZERO)
+    totals = AgingRow(key=None, label="Total", buckets=buckets, credit=credit_total,
+                      total=sum(buckets, ZERO) + credit_total)
+    return AgingReport(as_of=as_of, by=by, party_kind=party_kind or None, organization_id=org_id, rows=rows,
+                       totals=totals)

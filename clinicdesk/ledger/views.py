@@ -361,6 +361,7 @@ def aging(request: HttpRequest) -> HttpResponse:
     """A/R aging by patient or by payer as of a date; patient rows link to the patient's chart."""
     form, report = _aging(request)
     page = Paginator(report.rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    report.attach_patients(page.object_list)
     can_open_charts = request.user.has_perm_code(Perm.PATIENT_VIEW)
     shown = [r.patient for r in page if r.patient is not None]
     if shown:
@@ -372,9 +373,16 @@ def aging(request: HttpRequest) -> HttpResponse:
     }, status=400 if form.errors else 200)
 
 
-def _aging_rows(report) -> list[list]:
+def _aging_rows(report):
+    """The CSV's rows, patients looked up a chunk at a time as the file streams."""
+    for start in range(0, len(report.rows), 2000):
+        yield from _aging_cells(report, report.attach_patients(report.rows[start:start + 2000]))
+    yield from _aging_cells(report, [report.totals])
+
+
+def _aging_cells(report, chunk) -> list[list]:
     rows = []
-    for r in [*report.rows, report.totals]:
+    for r in chunk:
         row = [r.label]
         if report.by == "patient":
             row.append(r.patient.mrn if r.patient is not None else "")
@@ -395,9 +403,11 @@ def _aging_header(report) -> list[str]:
 
 
 def _audit_patients(request: HttpRequest, report, *, action: str, channel: str, what: str) -> None:
-    patients = [r.patient for r in report.rows if r.patient is not None]
-    for start in range(0, len(patients), 5000):
-        audit_events(action=action, actor=request.user, targets=patients[start:start + 5000], channel=channel,
+    if report.by != "patient":
+        return
+    for start in range(0, len(report.rows), 5000):
+        patients = [r.patient for r in report.attach_patients(report.rows[start:start + 5000]) if r.patient is not None]
+        audit_events(action=action, actor=request.user, targets=patients, channel=channel,
                      summary=f"Included in {what} as of {report.as_of.isoformat()}")
 
 
@@ -418,6 +428,6 @@ def aging_pdf(request: HttpRequest) -> HttpResponse:
     audit_event(action="ledger.printed", actor=request.user, channel=AuditChannel.PRINT,
                 summary=f"A/R aging PDF by {report.by} as of {report.as_of.isoformat()}")
     _audit_patients(request, report, action="patient.printed", channel=AuditChannel.PRINT, what="an A/R aging PDF")
-    return _pdf("ledger/pdf/aging.html", {"report": report, "header": _aging_header(report), "rows": _aging_rows(report),
+    return _pdf("ledger/pdf/aging.html", {"report": report, "header": _aging_header(report), "rows": list(_aging_rows(report)),
                                           "organization": request.user.organization, "printed_at": timezone.localtime()},
                 f"ar-aging-{report.by}-{report.as_of.isoformat()}.pdf")

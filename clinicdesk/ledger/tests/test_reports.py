@@ -44,7 +44,7 @@ def test_aging_puts_each_item_in_its_bucket_at_the_boundaries(org, biller, patie
     # when
     report = reports.ar_aging(user=biller, as_of=AS_OF)
     # then
-    (row,) = report.rows
+    (row,) = report.attach_patients(report.rows)
     assert row.patient == patient and row.key == patient.pk
     assert row.buckets == (D("3.00"), D("12.00"), D("48.00"), D("192.00"), D("256.00"))
     assert row.credit == 0 and row.total == D("511.00") == patient_balance(patient=patient, as_of=AS_OF)
@@ -69,12 +69,12 @@ def test_unapplied_credit_is_its_own_column_and_the_row_adds_up_to_the_patient_b
     only_credit = PatientFactory(organization=org, last_name="Zed")
     credit(org, only_credit, "10.00", on=days_ago(1))
     report = reports.ar_aging(user=biller, as_of=AS_OF)
-    rows = {r.patient: r for r in report.rows}
+    rows = {r.patient: r for r in report.attach_patients(report.rows)}
     assert rows[patient].buckets == (0, 0, D("80.00"), 0, 0) and rows[patient].credit == D("-25.00")
     assert rows[patient].total == D("55.00") == patient_balance(patient=patient)
     assert rows[only_credit].total == D("-10.00") == patient_balance(patient=only_credit)
     assert report.totals.credit == D("-35.00") and report.totals.total == D("45.00")
-    assert [r.patient for r in report.rows] == [patient, only_credit]  # largest balance first
+    assert [r.key for r in report.rows] == [patient.pk, only_credit.pk]  # largest balance first
 
 
 def test_settled_items_and_insurance_items_stay_out_of_the_patient_aging(org, biller, patient):
