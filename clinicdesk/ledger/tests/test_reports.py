@@ -77,6 +77,16 @@ def test_unapplied_credit_is_its_own_column_and_the_row_adds_up_to_the_patient_b
     assert [r.key for r in report.rows] == [patient.pk, only_credit.pk]  # largest balance first
 
 
+def test_receivable_lines_that_name_no_item_are_aged_by_their_own_date(org, biller, patient):
+    entry_post(organization=org, entry_date=days_ago(45), kind=EntryKind.MANUAL, lines=[
+        LineSpec(account=AccountRole.PATIENT_RECEIVABLE, amount=D("12.50"), patient=patient),
+        LineSpec(account=AccountRole.SERVICE_REVENUE, amount=D("-12.50")),
+    ])
+    charge(org, patient, "20.00", service_date=days_ago(95))
+    (row,) = reports.ar_aging(user=biller, as_of=AS_OF).rows
+    assert row.buckets == (0, D("12.50"), 0, D("20.00"), 0) and row.total == patient_balance(patient=patient)
+
+
 def test_settled_items_and_insurance_items_stay_out_of_the_patient_aging(org, biller, patient):
     item = charge(org, patient, "40.00", service_date=days_ago(10))
     pay(org, item, "40.00", on=days_ago(9))
