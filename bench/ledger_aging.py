@@ -116,7 +116,7 @@ def _aging_sql(reports, user, by) -> list[str]:
 
     with CaptureQueriesContext(connection) as captured:
         reports.ar_aging(user=user, as_of=AS_OF, by=by)
-    return [q["sql"] for q in captured.captured_queries]
+    return [q["sql"] for q in captured.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
 
 
 # --- the fixture ---------------------------------------------------------------------------------------------

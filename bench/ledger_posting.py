@@ -148,7 +148,8 @@ def build():
         dept, _ = Department.objects.get_or_create(organization=org, code=code, defaults={"name": code.title()})
         departments.append(dept.pk)
     if Patient.objects.filter(organization=org).count() < PATIENTS:
-        patient_demo.seed(SimpleNamespace(organization=org, users={}), patients=PATIENTS, seed=SEED)
+        # Its own seed: the demo generator draws public ids from the seed, and the aging practice shares this database.
+        patient_demo.seed(SimpleNamespace(organization=org, users={}), patients=PATIENTS, seed=SEED + 1)
     patients = list(Patient.objects.filter(organization=org).values_list("pk", flat=True))
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE ledger_journalline")
