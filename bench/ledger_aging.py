@@ -98,7 +98,7 @@ def run_engine(engine: str, *, rebuild: bool) -> int:
                 bare.append((time.perf_counter() - started) * 1000)
         print(f"  {'  its SQL alone':<24}{fmt(bare)}   ({len(statements)} statements, fetched)")
     with connection.cursor() as cursor:
-        sql = max(_aging_sql(reports, user, "patient"), key=len)
+        sql = next(q for q in _aging_sql(reports, user, "patient") if "JOIN" in q)
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql)
         print("  plan (by patient):")
         for (row,) in cursor.fetchall():

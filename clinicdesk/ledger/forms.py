@@ -134,7 +134,8 @@ class ManualEntryForm(ServiceErrorsMixin, forms.Form):
 
     entry_date = forms.DateField(label="Date", widget=DATE_WIDGET)
     memo = forms.CharField(label="What the entry is for", max_length=300,
-                           widget=forms.TextInput(attrs={"autocomplete": "off"}))
+                           widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
+                           help_text="Alt+N adds a line.")
 
     def __init__(self, *args, organization_id: int, **kwargs):
         super().__init__(*args, **kwargs)
