@@ -75,7 +75,7 @@ class AccountLedger:
     date_from: date | None
     date_to: date | None
     opening: Decimal  # signed, debits positive, before date_from
-    lines: QuerySet  # JournalLine with `running` (signed, including the opening balance less nothing: add `opening`)
+    lines: QuerySet  # JournalLine with `running`: the signed balance after the line, the opening balance included
     closing: Decimal
     sign: int = field(init=False)
 
