@@ -29,6 +29,8 @@ OBJECT_KWARGS |= {"message_template_id", "letter_id", "letterhead_id", "signatur
 OBJECT_KWARGS |= {"message_id"}
 # Fee schedules (billing).
 OBJECT_KWARGS |= {"fee_schedule_id"}
+# The ledger: an account of the practice's chart and a posted entry (a charge to the practice's patient).
+OBJECT_KWARGS |= {"account_id", "journal_entry_id"}
 
 
 class UnfillableKwarg(Exception):
@@ -98,6 +100,8 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return _delivery_message(practice).public_id
     if name == "fee_schedule_id":
         return _billing_fee_schedule(practice).pk
+    if name in ("account_id", "journal_entry_id"):
+        return _ledger(practice)[name]
     # The local SMS gateway's provider API: the configured account, a message id it does not hold.
     if name == "account_sid":
         from django.conf import settings
@@ -343,3 +347,26 @@ def body_of(response) -> str:
     if getattr(response, "streaming", False):
         return b"".join(response.streaming_content).decode("utf-8", "replace")
     return response.content.decode("utf-8", "replace")
+
+
+def _ledger(practice) -> dict:
+    """The practice's chart and one charge to its patient (its memo names the patient), made once per practice."""
+    made = getattr(practice, "_ledger", None)
+    if made is not None:
+        return made
+    from datetime import date
+    from decimal import Decimal
+
+    from clinicdesk.ledger.choices import AccountRole, EntryKind
+    from clinicdesk.ledger.services import LineSpec, entry_post, open_item_create
+
+    item = open_item_create(organization=practice.org, patient=practice.patient, service_date=date(2026, 11, 2),
+                            description=f"Visit of {practice.patient.last_name}")
+    entry = entry_post(organization=practice.org, entry_date=date(2026, 11, 2), kind=EntryKind.CHARGE,
+                       memo=f"Charge {practice.patient.last_name}", lines=[
+                           LineSpec(account=AccountRole.PATIENT_RECEIVABLE, amount=Decimal("50.00"), item=item),
+                           LineSpec(account=AccountRole.SERVICE_REVENUE, amount=Decimal("-50.00")),
+                       ])
+    made = {"account_id": entry.lines.get(item=item).account_id, "journal_entry_id": entry.pk}
+    practice._ledger = made
+    return made
