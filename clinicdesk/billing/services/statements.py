@@ -341,10 +341,11 @@ def statements_figures(*, run: StatementRun, accounts: list[PatientAccount], pra
                                                                                                   "patient__first_name", "pk"):
         members[m.account_id].append(m.patient)
     patient_account = {p.pk: aid for aid, ps in members.items() for p in ps}
-    previous_cutoff = dict(Statement.objects.filter(account_id__in=ids, run__status__in=[StatementRunStatus.RUNNING,
-                                                                                         StatementRunStatus.DONE],
-                                                    statement_date__lte=run.statement_date)
-                           .exclude(run=run).values("account_id").annotate(c=Max("run__cutoff")).values_list("account_id", "c"))
+    earlier = Statement.objects.filter(account_id__in=ids, statement_date__lte=run.statement_date,
+                                       run__status__in=[StatementRunStatus.RUNNING, StatementRunStatus.DONE])
+    if run.pk:
+        earlier = earlier.exclude(run=run)
+    previous_cutoff = dict(earlier.values("account_id").annotate(c=Max("run__cutoff")).values_list("account_id", "c"))
     lines = list(JournalLine.objects.filter(
         organization_id=run.organization_id, patient_id__in=list(patient_account), entry_date__lte=run.cutoff,
         account__role__in=[*PATIENT_ROLES, AccountRole.INSURANCE_RECEIVABLE],

@@ -326,3 +326,24 @@ def test_cutoff_after_the_statement_date_is_refused(statement_world):
     with pytest.raises(ValidationError) as error:
         statement_run_create(actor=w.biller, organization=w.org, statement_date=date(2026, 11, 20), cutoff=date(2026, 11, 21))
     assert "cutoff" in error.value.message_dict
+
+
+def test_demo_seed_makes_one_finished_run_and_is_idempotent(settings, tmp_path):
+    from clinicdesk.billing.demo_statements import seed_statements
+    from clinicdesk.core import demo as core_demo
+    from clinicdesk.patients.tests.factories import PatientFactory
+
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path / "media"), "base_url": None}}}
+    ctx = core_demo.seed()
+    for n in range(12):
+        PatientFactory(organization=ctx.organization, address_line1=f"{n} Demo Lane", city="Springfield", postal_code="62701")
+
+    first = seed_statements(ctx, patients=12, seed=7)
+    again = seed_statements(ctx, patients=12, seed=7)
+
+    run = StatementRun.objects.get(organization=ctx.organization)
+    assert run.status == StatementRunStatus.DONE and run.emailed_count + run.printed_count >= 8
+    assert run.written_off_count == 1  # the one small old balance
+    assert first > 0 and again == 0
