@@ -29,7 +29,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Sum
 from django.utils import timezone
 
-from clinicdesk.core.audit import audit_event
+from clinicdesk.core.audit import audit_event, audit_events
 from clinicdesk.core.money import format_money, round_money
 from clinicdesk.ledger.choices import AccountRole, EntryKind, PartyKind
 from clinicdesk.ledger.models import JournalLine, OpenItem
@@ -278,19 +278,24 @@ def statement_run_create(*, actor, organization, statement_date: date, cutoff: d
 
 @transaction.atomic
 def statement_run_start(*, actor, run: StatementRun) -> StatementRun:
-    """Start a draft run: it becomes running and the background task makes the statements."""
+    """Start a draft run (or try a failed one again, which resumes where it stopped): it becomes running and the
+    background task makes the statements."""
     from ..tasks import statement_run_execute_task
 
     run = StatementRun.objects.select_for_update().get(pk=run.pk)
-    if run.status != StatementRunStatus.DRAFT:
-        raise ValidationError({"status": f"This run is {run.get_status_display().lower()}; only a draft can be started."})
+    if run.status not in (StatementRunStatus.DRAFT, StatementRunStatus.FAILED):
+        raise ValidationError({"status": f"This run is {run.get_status_display().lower()}; only a draft or a failed "
+                                         "run can be started."})
+    retry = run.status == StatementRunStatus.FAILED
     if StatementRun.objects.filter(organization_id=run.organization_id, status=StatementRunStatus.RUNNING).exists():
         raise ValidationError({"status": "Another statement run is going on; wait for it to finish."})
     run.status = StatementRunStatus.RUNNING
-    run.started_at = timezone.now()
-    run.save(update_fields=["status", "started_at", "updated_at"])
-    audit_event(action="statement_run.started", actor=actor, target=run, organization_id=run.organization_id,
-                summary=f"Statement run for {run.statement_date:%m/%d/%Y} started")
+    run.started_at = run.started_at if retry else timezone.now()
+    run.error = ""
+    run.save(update_fields=["status", "started_at", "error", "updated_at"])
+    audit_event(action="statement_run.retried" if retry else "statement_run.started", actor=actor, target=run,
+                organization_id=run.organization_id,
+                summary=f"Statement run for {run.statement_date:%m/%d/%Y} {'started again' if retry else 'started'}")
     transaction.on_commit(lambda: statement_run_execute_task.enqueue(run_id=run.pk))
     return run
 
@@ -452,8 +457,12 @@ def _pay_link(run: StatementRun, account: PatientAccount):
     return link, public_url(link_path(token))
 
 
-def _dunning_record(run: StatementRun, account: PatientAccount, level: int, statement: Statement | None) -> None:
-    dunning, _ = AccountDunning.objects.get_or_create(account=account, defaults={"organization_id": account.organization_id})
+def _dunning_record(run: StatementRun, account: PatientAccount, level: int, statement: Statement | None,
+                    known: dict[int, AccountDunning] | None = None) -> None:
+    """Raise (or set) the account's dunning level after this run; `known` holds the chunk's rows read in one query."""
+    dunning = (known or {}).get(account.pk)
+    if dunning is None:
+        dunning, _ = AccountDunning.objects.get_or_create(account=account, defaults={"organization_id": account.organization_id})
     if dunning.level == DunningLevel.NONE or dunning.cycle_started_on is None:
         dunning.cycle_started_on = run.statement_date
     if dunning.level != level:
@@ -487,7 +496,8 @@ def _skip_row(planned: PlannedAccount, note: str = "") -> dict:
             "label": StatementSkipReason(planned.reason).label, "note": note}
 
 
-def _statement_make(run: StatementRun, planned: PlannedAccount, figures: dict, policy: DunningPolicy) -> Statement:
+def _statement_make(run: StatementRun, planned: PlannedAccount, figures: dict, policy: DunningPolicy,
+                    known: dict[int, AccountDunning] | None = None) -> Statement:
     from clinicdesk.communications.choices import MessageState
     from clinicdesk.communications.services.billing_messages import bill_message_queue
 
@@ -511,8 +521,6 @@ def _statement_make(run: StatementRun, planned: PlannedAccount, figures: dict, p
         figures=figures,
         pdf_sha256=hashlib.sha256(pdf).hexdigest(), pay_link=link,
     )
-    statement.pdf.save("statement.pdf", ContentFile(pdf), save=False)
-    statement.save()
     if planned.delivery == StatementDelivery.EMAIL:
         message = bill_message_queue(actor=run.created_by, patient=account.guarantor_patient, kind="statement",
                                      amount=statement.amount_due, reference=statement.public_id, pay_url=pay_url,
@@ -522,8 +530,9 @@ def _statement_make(run: StatementRun, planned: PlannedAccount, figures: dict, p
         if message is None or message.state == MessageState.SUPPRESSED:
             # The outbox refused it after all (a last-moment opt-out): the statement goes on paper instead.
             statement.delivery, statement.status = StatementDelivery.PRINT, StatementStatus.PRINT
-        statement.save(update_fields=["message", "delivery", "status"])
-    _dunning_record(run, account, planned.level, statement)
+    statement.pdf.save("statement.pdf", ContentFile(pdf), save=False)
+    statement.save()
+    _dunning_record(run, account, planned.level, statement, known)
     return statement
 
 
@@ -562,20 +571,23 @@ def _execute(run: StatementRun) -> None:
         with transaction.atomic():
             figures = statements_figures(run=run, accounts=[p.account for p in chunk if p.action == "statement"],
                                          practice=practice)
-            notes = []
+            notes, made = [], []
+            known = {d.account_id: d for d in AccountDunning.objects.filter(account_id__in=[p.account.pk for p in chunk])}
             for planned in chunk:
                 if planned.action == "statement":
-                    _statement_make(run, planned, figures[planned.account.pk], policy)
+                    made.append(_statement_make(run, planned, figures[planned.account.pk], policy, known))
                 elif planned.action == "write_off":
                     total = _write_off(run, planned, policy)
                     notes.append(_skip_row(planned, f"{format_money(total)} written off"))
                 else:
                     PatientAccount.objects.filter(pk=planned.account.pk).update(collections_hold=True, updated_at=timezone.now())
-                    _dunning_record(run, planned.account, DunningLevel.COLLECTIONS, None)
+                    _dunning_record(run, planned.account, DunningLevel.COLLECTIONS, None, known)
                     audit_event(action="account.collections_hold", actor=run.created_by, target=planned.account,
                                 organization_id=run.organization_id,
                                 summary=f"Placed on collections hold by the statement run of {run.statement_date:%m/%d/%Y}")
                     notes.append(_skip_row(planned, "No statement; the account is held for collections"))
+            audit_events(action="statement.made", actor=run.created_by, targets=made, organization_id=run.organization_id,
+                         summary=f"Statement of {run.statement_date:%m/%d/%Y}")
             locked = StatementRun.objects.select_for_update().get(pk=run.pk)
             locked.skipped = [*locked.skipped, *notes]
             locked.progress_done = F("progress_done") + len(chunk)

@@ -245,7 +245,7 @@ def test_an_interrupted_run_resumes_without_a_second_statement(statement_world, 
     assert Statement.objects.filter(run=run).count() == 2
 
     # when: the office retries (back to running) and the task runs again
-    StatementRun.objects.filter(pk=run.pk).update(status=StatementRunStatus.RUNNING)
+    statement_run_start(actor=w.biller, run=run)
     done = statement_run_execute(run_id=run.pk)
 
     # then: one statement per account, progress complete
