@@ -347,3 +347,19 @@ def test_demo_seed_makes_one_finished_run_and_is_idempotent(settings, tmp_path):
     assert run.status == StatementRunStatus.DONE and run.emailed_count + run.printed_count >= 8
     assert run.written_off_count == 1  # the one small old balance
     assert first > 0 and again == 0
+
+
+def test_names_outside_latin_1_print_with_an_embedded_font():
+    from clinicdesk.billing.statement_pdf import statement_pdf_bytes
+
+    figures = {"practice": {"name": "Riverside", "address": ["1 Main St"], "phone": "555"}, "account_number": "A1",
+               "statement_date": "2026-11-30", "due_date": "2026-12-21", "period_start": "", "address": ["Nguyễn Thị Łukasz"],
+               "previous_balance": "0.00", "new_charges": "10.00", "insurance_adjusted": "0.00", "payments": "0.00",
+               "adjustments": "0.00", "balance": "10.00", "insurance_pending": "0.00", "amount_due": "10.00",
+               "aging": {"current": "10.00", "31_60": "0.00", "61_90": "0.00", "91_120": "0.00", "over_120": "0.00"},
+               "patients": [{"name": "Nguyễn Thị", "rows": [{"date": "2026-11-02", "description": "Office visit",
+                                                              "charge": "10.00", "insurance": "0", "payments": "0",
+                                                              "adjustments": "0", "balance": "10.00"}]}],
+               "dunning_message": ""}
+    text = pdf_text(statement_pdf_bytes(figures))
+    assert "Nguyễn Thị Łukasz" in text and "11/02/2026 Office visit $10.00 $10.00" in text
