@@ -479,9 +479,14 @@ def _write_off(run: StatementRun, planned: PlannedAccount, policy: DunningPolicy
     from clinicdesk.ledger.selectors import open_items_for
 
     patient_ids = list(AccountMember.objects.filter(account=planned.account).values_list("patient_id", flat=True))
+    open_items = [(item, balance) for item, balance in open_items_for(
+        organization_id=run.organization_id, patient_ids=patient_ids, party_kind=PartyKind.PATIENT) if balance > 0]
+    if sum((balance for _, balance in open_items), ZERO) != planned.amount_due:
+        # Unapplied credit (or a line without an item) is part of the balance: writing off every charge would
+        # leave a credit behind, so this account is left for a person to look at.
+        return ZERO
     total = ZERO
-    for item, balance in open_items_for(organization_id=run.organization_id, patient_ids=patient_ids,
-                                        party_kind=PartyKind.PATIENT):
+    for item, balance in open_items:
         if balance > 0:
             adjustment_post(item=item, amount=balance, kind=AdjustmentKind.SMALL_BALANCE, actor=run.created_by,
                             reason=f"Small balance under {format_money(policy.write_off_below)}, statement run "
@@ -578,7 +583,11 @@ def _execute(run: StatementRun) -> None:
                     made.append(_statement_make(run, planned, figures[planned.account.pk], policy, known))
                 elif planned.action == "write_off":
                     total = _write_off(run, planned, policy)
-                    notes.append(_skip_row(planned, f"{format_money(total)} written off"))
+                    if total:
+                        notes.append(_skip_row(planned, f"{format_money(total)} written off"))
+                    else:
+                        planned.reason = StatementSkipReason.BELOW_MINIMUM
+                        notes.append(_skip_row(planned, "Not written off: the account also holds a credit"))
                 else:
                     PatientAccount.objects.filter(pk=planned.account.pk).update(collections_hold=True, updated_at=timezone.now())
                     _dunning_record(run, planned.account, DunningLevel.COLLECTIONS, None, known)
@@ -632,7 +641,7 @@ def _finish(run: StatementRun, plan: RunPlan) -> None:
             with f.open("rb") as handle:
                 parts.append(handle.read())
         run.print_batch.save("batch.pdf", ContentFile(pdfs_combine(parts)), save=False)
-    acted = [row for row in run.skipped if row["reason"] in (StatementSkipReason.WRITTEN_OFF, StatementSkipReason.HOLD_PLACED)]
+    acted = [row for row in run.skipped if row.get("note")]  # what the chunks did (write-offs, holds), kept on a resume
     run.skipped = acted + [_skip_row(p) for p in plan.of("skip")]
     run.emailed_count = statements.filter(status=StatementStatus.EMAILED).count()
     run.printed_count = statements.filter(status=StatementStatus.PRINT).count()
