@@ -363,3 +363,26 @@ def test_names_outside_latin_1_print_with_an_embedded_font():
                "dunning_message": ""}
     text = pdf_text(statement_pdf_bytes(figures))
     assert "Nguyễn Thị Łukasz" in text and "11/02/2026 Office visit $10.00 $10.00" in text
+
+
+@freeze_time("2026-11-27 15:00:00")
+def test_a_small_balance_with_a_credit_beside_it_is_not_written_off(statement_world):
+    from clinicdesk.ledger.choices import AccountRole, EntryKind
+    from clinicdesk.ledger.services import LineSpec, entry_post
+
+    # given: 4.00 owed for an old visit and 1.00 of unapplied credit: 3.00 due, below the write-off threshold
+    w = statement_world
+    patient, _ = w.guarantor("Creditbeside")
+    w.charge(patient, "4.00", service_date=date(2026, 7, 1))
+    entry_post(organization=w.org, entry_date=date(2026, 11, 2), kind=EntryKind.PAYMENT, lines=[
+        LineSpec(account=AccountRole.CASH, amount=D("1.00"), patient=patient),
+        LineSpec(account=AccountRole.PATIENT_CREDIT, amount=D("-1.00"), patient=patient)])
+
+    # when
+    run = run_once(w, date(2026, 11, 30))
+
+    # then: nothing is written off (it would leave the credit behind); the account is listed for a person to see
+    assert not Adjustment.objects.filter(patient=patient).exists()
+    assert run.written_off_count == 0
+    assert [row["note"] for row in run.skipped] == ["Not written off: the account also holds a credit"]
+    assert patient_balance(patient=patient) == D("3.00")
