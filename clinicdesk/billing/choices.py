@@ -89,3 +89,47 @@ class RefundStatus(models.TextChoices):
 
 
 # --- statements, day close and reports ---------------------------------------------------------------------
+
+
+class StatementRunStatus(models.TextChoices):
+    """A month-end statement run: previewed as a draft, then made and sent by a background task."""
+
+    DRAFT = "draft", "Draft (previewed, not started)"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class StatementDelivery(models.TextChoices):
+    EMAIL = "email", "E-mail (secure link)"
+    PRINT = "print", "Print and mail"
+
+
+class StatementStatus(models.TextChoices):
+    """What became of one statement of a run."""
+
+    EMAILED = "emailed", "Sent by e-mail"
+    PRINT = "print", "In the print batch"
+
+
+class DunningLevel(models.IntegerChoices):
+    """How far an unpaid balance has gone: each statement of an unpaid cycle may raise it, a paid balance resets
+    it. At collections hold the account gets no more statements until the hold is lifted."""
+
+    NONE = 0, "No notice"
+    FIRST = 1, "First notice"
+    SECOND = 2, "Second notice"
+    FINAL = 3, "Final notice"
+    COLLECTIONS = 4, "Collections hold"
+
+
+class StatementSkipReason(models.TextChoices):
+    """Why an account with a balance got no statement in a run."""
+
+    BELOW_MINIMUM = "below_minimum", "Balance below the minimum for a statement"
+    COLLECTIONS_HOLD = "collections_hold", "On collections hold"
+    RECENT = "recent", "Had a statement recently"
+    CREDIT = "credit", "Credit balance (the practice owes the guarantor)"
+    WRITTEN_OFF = "written_off", "Small balance written off"
+    HOLD_PLACED = "hold_placed", "Placed on collections hold by this run"
+    NO_ADDRESS = "no_address", "No e-mail allowed and no mailing address"

@@ -26,3 +26,18 @@ urlpatterns += [
 # --- patient accounts, payments, receipts and payment plans ------------------------------------------------
 
 # --- statements, day close and reports ---------------------------------------------------------------------
+from .views import statements as statement_views  # noqa: E402
+
+urlpatterns += [
+    path("statements/", statement_views.statement_runs, name="statement_runs"),
+    path("statements/new/", statement_views.statement_run_new, name="statement_run_new"),
+    path("statements/policy/", statement_views.dunning_policy, name="dunning_policy"),
+    path("statements/runs/<int:statement_run_id>/", statement_views.statement_run_detail, name="statement_run_detail"),
+    path("statements/runs/<int:statement_run_id>/start/", statement_views.statement_run_start, name="statement_run_start"),
+    path("statements/runs/<int:statement_run_id>/results.csv", statement_views.statement_run_results,
+         name="statement_run_results"),
+    path("statements/runs/<int:statement_run_id>/print.pdf", statement_views.statement_run_print_batch,
+         name="statement_run_print_batch"),
+    path("statements/accounts/<str:account_public_id>/", statement_views.account_statements, name="account_statements"),
+    path("statements/<str:statement_id>/pdf/", statement_views.statement_pdf, name="statement_pdf"),
+]

@@ -31,6 +31,9 @@ OBJECT_KWARGS |= {"message_id"}
 OBJECT_KWARGS |= {"fee_schedule_id"}
 # The ledger: an account of the practice's chart and a posted entry (a charge to the practice's patient).
 OBJECT_KWARGS |= {"account_id", "journal_entry_id"}
+# Statements (billing): a finished statement run with one printed statement of the practice's patient, the
+# statement (by its public id) and the patient's account (by its public id).
+OBJECT_KWARGS |= {"statement_run_id", "statement_id", "account_public_id"}
 
 
 class UnfillableKwarg(Exception):
@@ -114,6 +117,9 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return "pi_" + "0" * 24
     if name == "refund_id":
         return "re_" + "0" * 24
+    # Statements (billing).
+    if name in ("statement_run_id", "statement_id", "account_public_id"):
+        return _billing_statements(practice)[name]
     raise UnfillableKwarg(name)
 
 
@@ -320,6 +326,41 @@ def _delivery_message(practice):
         idempotency_key=f"security:{practice.org.pk}",
     )
     practice._delivery_message = made
+    return made
+
+
+def _billing_statements(practice) -> dict:
+    """A finished statement run of the practice with one statement to print (the patient owes for a visit five
+    days ago), made once per practice."""
+    made = getattr(practice, "_billing_statements", None)
+    if made is not None:
+        return made
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from clinicdesk.billing.models import Statement
+    from clinicdesk.billing.services.accounts import account_for_patient
+    from clinicdesk.billing.services.statements import statement_run_create, statement_run_execute, statement_run_start
+    from clinicdesk.ledger.choices import AccountRole, EntryKind
+    from clinicdesk.ledger.services import LineSpec, entry_post, open_item_create
+
+    org, patient, today = practice.org, practice.patient, timezone.localdate()
+    account = account_for_patient(patient=patient)
+    account.address_line1, account.city, account.postal_code = "1 Main Street", "Springfield", "62701"
+    account.save(update_fields=["address_line1", "city", "postal_code"])
+    item = open_item_create(organization=org, patient=patient, service_date=today - timedelta(days=5),
+                            description=f"Visit of {patient.last_name}")
+    entry_post(organization=org, entry_date=today - timedelta(days=5), kind=EntryKind.CHARGE, lines=[
+        LineSpec(account=AccountRole.PATIENT_RECEIVABLE, amount=Decimal("75.00"), item=item),
+        LineSpec(account=AccountRole.SERVICE_REVENUE, amount=Decimal("-75.00"), patient=patient)])
+    run = statement_run_create(actor=practice.target_user, organization=org, statement_date=today)
+    statement_run_start(actor=practice.target_user, run=run)
+    statement_run_execute(run_id=run.pk)
+    statement = Statement.objects.get(run=run)
+    made = {"statement_run_id": run.pk, "statement_id": statement.public_id, "account_public_id": account.public_id}
+    practice._billing_statements = made
     return made
 
 

@@ -13,3 +13,4 @@ from .cards import CardWebhookEvent  # noqa: F401
 from .codes import Fee, FeeSchedule, ProcedureCode  # noqa: F401
 from .charges import Encounter, EncounterDiagnosis, ServiceLine, SuperbillTemplate  # noqa: F401
 from .payments import Adjustment, BalanceTransfer, Payment, Refund  # noqa: F401
+from .statements import AccountDunning, DunningPolicy, Statement, StatementRun  # noqa: F401

@@ -41,3 +41,37 @@ def fee_schedule(org):
         Fee.objects.create(organization=org, schedule=schedule, procedure=procedures[code], modifiers=modifiers,
                            price=Decimal(price), effective_from=date(2026, 1, 1))
     return schedule
+
+
+# --- statements ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def statement_world(org, make_user, post_charge, settings, tmp_path):
+    """A biller, the default message wording, private media in a temporary folder, and `guarantor(...)` that makes a
+    patient who is their own guarantor (with an address and, unless told otherwise, an e-mail address)."""
+    from clinicdesk.billing.services.accounts import account_for_patient
+    from clinicdesk.communications.defaults import defaults_install
+    from clinicdesk.core.choices import Role
+    from clinicdesk.patients.tests.factories import PatientFactory
+
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path / "media"), "base_url": None}}}
+    defaults_install(organization=org)
+    biller = make_user(Role.BILLER, username="biller-statements")
+
+    def guarantor(last_name: str, *, email: bool = True, address: bool = True, **fields):
+        patient = PatientFactory(organization=org, last_name=last_name, first_name=fields.pop("first_name", "Pat"),
+                                 email=f"{last_name.lower()}@example.com" if email else "",
+                                 address_line1="12 Elm Street" if address else "", city="Springfield" if address else "",
+                                 state="IL", postal_code="62701" if address else "", **fields)
+        account = account_for_patient(patient=patient)
+        return patient, account
+
+    class World:
+        pass
+
+    world = World()
+    world.org, world.biller, world.guarantor, world.charge = org, biller, guarantor, post_charge
+    return world
