@@ -5,3 +5,20 @@ class BillingConfig(AppConfig):
     name = "clinicdesk.billing"
     label = "billing"
     verbose_name = "Billing"
+
+    def ready(self) -> None:
+        # --- patient accounts, payments, receipts and payment plans ---
+        from datetime import timedelta
+
+        from clinicdesk.core.periodic import register_periodic
+        from clinicdesk.scheduling.views.flow import CheckInPanel, register_check_in_panel
+
+        from .views.accounts import register_billing_tab
+        from .views.pay_link import register_pay_link
+        from .views.payments import copay_panel
+
+        register_billing_tab()
+        register_pay_link()
+        register_check_in_panel(CheckInPanel("copay", "Copay", "billing/payments/check_in_copay.html", copay_panel,
+                                             order=30))
+        register_periodic("clinicdesk.billing.tasks.payment_plans_check", every=timedelta(days=1))

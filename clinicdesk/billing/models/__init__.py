@@ -1,6 +1,7 @@
 from .accounts import AccountMember, PatientAccount
 from .charges import Encounter, EncounterDiagnosis, ServiceLine, SuperbillTemplate
 from .payments import Adjustment, BalanceTransfer, Payment, Refund
+from .plans import PaymentPlan, PaymentPlanInstallment
 
 __all__ = [
     "AccountMember",
@@ -9,6 +10,8 @@ __all__ = [
     "Encounter",
     "EncounterDiagnosis",
     "Payment",
+    "PaymentPlan",
+    "PaymentPlanInstallment",
     "PatientAccount",
     "Refund",
     "ServiceLine",
