@@ -23,9 +23,12 @@ MAX_INSTALLMENTS = 120
 BROKEN_AFTER_MISSED = 2  # a plan with this many missed installments is broken
 
 
-def plan_schedule(*, total: Decimal, installment_amount: Decimal, frequency: str, start_date: date) -> list[tuple[date, Decimal]]:
-    """The due dates and amounts: equal installments, the last one takes what is left so they sum to the total."""
-    count = int((total / installment_amount).to_integral_value(rounding="ROUND_CEILING"))
+def plan_schedule(*, total: Decimal, installment_amount: Decimal, frequency: str, start_date: date,
+                  count: int | None = None) -> list[tuple[date, Decimal]]:
+    """The due dates and amounts: equal installments, the last one takes what is left so they sum to the total
+    (`count` installments when given, else as many as the installment amount needs)."""
+    if count is None:
+        count = int((total / installment_amount).to_integral_value(rounding="ROUND_CEILING"))
     schedule = []
     for n in range(count):
         due = start_date + (relativedelta(months=n) if frequency == PlanFrequency.MONTHLY else timedelta(days=14 * n))
@@ -52,7 +55,7 @@ def payment_plan_create(
     errors: dict[str, str] = {}
     if frequency not in PlanFrequency.values:
         errors["frequency"] = f"Choose one of: {', '.join(PlanFrequency.values)}."
-    if installment_amount in (None, "") and not installments:
+    if installment_amount in (None, "") and installments is None:
         errors["installment_amount"] = "Give the installment amount or the number of installments."
     if not isinstance(start_date, date):
         errors["start_date"] = "Give the first due date."
@@ -60,7 +63,9 @@ def payment_plan_create(
         errors["start_date"] = "The first installment cannot be more than a month in the past."
     if errors:
         raise ValidationError(errors)
+    count = None
     if installment_amount in (None, ""):
+        count = installments
         if not isinstance(installments, int) or installments < 1 or installments > MAX_INSTALLMENTS:
             raise ValidationError({"installments": f"Between 1 and {MAX_INSTALLMENTS} installments."})
         amount = installment_for_count(total, installments)
@@ -76,7 +81,8 @@ def payment_plan_create(
         raise ValidationError({"total": f"{format_money(total)} is more than the account owes ({format_money(owed)})."})
     if PaymentPlan.objects.filter(account=account, status=PlanStatus.ACTIVE).exists():
         raise ValidationError({"account": "The account already has an active payment plan; cancel it first."})
-    schedule = plan_schedule(total=total, installment_amount=amount, frequency=frequency, start_date=start_date)
+    schedule = plan_schedule(total=total, installment_amount=amount, frequency=frequency, start_date=start_date,
+                             count=count)
     if len(schedule) > MAX_INSTALLMENTS:
         raise ValidationError({"installment_amount": f"That makes {len(schedule)} installments; at most "
                                                      f"{MAX_INSTALLMENTS}."})
