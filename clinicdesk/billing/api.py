@@ -3,8 +3,6 @@ refused with 400 naming the field. Every payment post carries an `Idempotency-Ke
 same body answers exactly as the first time (status and body); the same key with another body is 409 naming
 idempotency_key. Identifiers are strings."""
 
-from __future__ import annotations
-
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 from ninja import Header, Router, Schema, Status

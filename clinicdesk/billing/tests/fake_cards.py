@@ -79,7 +79,7 @@ class FakeProcessor:
         if idempotency_key in self.charges:
             return self.charges[idempotency_key]
         method = self.methods.get(payment_method_id) or CardMethod(payment_method_id, "visa", "4242", 12, 2035)
-        if method.last4 == DECLINING[-4:] and payment_method_id.endswith(DECLINING[-4:]):
+        if payment_method_id.endswith(DECLINING[-4:]):
             raise CardDeclined("card_declined", "generic_decline", "Your card was declined.")
         answer = CardAuthorization(id=f"pi_{len(self.charges) + 1}", status="succeeded", amount=amount,
                                    brand=method.brand, last4=method.last4)
