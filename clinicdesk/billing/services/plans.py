@@ -137,7 +137,8 @@ def payment_plans_check(*, today: date | None = None) -> dict[str, int]:
     counts = {"flagged": 0, "completed": 0, "broken": 0}
     for plan in PaymentPlan.objects.filter(status=PlanStatus.ACTIVE).select_related("account", "account__guarantor_patient"):
         with transaction.atomic():
-            plan = PaymentPlan.objects.select_for_update().select_related("account", "account__guarantor_patient").get(pk=plan.pk)
+            plan = (PaymentPlan.objects.select_for_update(of=("self",)).select_related("account", "account__guarantor_patient")
+                    .get(pk=plan.pk))
             rows = plan_installments(plan=plan, today=today)
             patient = plan.account.guarantor_patient
             if patient is None:
