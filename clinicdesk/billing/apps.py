@@ -19,6 +19,7 @@ class BillingConfig(AppConfig):
 
         register_billing_tab()
         register_pay_link()
+        # After the coverage panel (which will show the copay due), whatever order it is registered with.
         register_check_in_panel(CheckInPanel("copay", "Copay", "billing/payments/check_in_copay.html", copay_panel,
-                                             order=30))
+                                             order=110))
         register_periodic("clinicdesk.billing.tasks.payment_plans_check", every=timedelta(days=1))
