@@ -210,6 +210,9 @@ def _payment_post_locked(*, account, amount, method, key, fingerprint, actor, re
     if leftover > 0 and credit_patient is None:
         first_member = account.members.select_related("patient").first()
         credit_patient = first_member.patient if first_member else None
+    if leftover > 0 and credit_patient is None:
+        # A credit line without a patient would count on nobody's balance: the money would vanish from the account.
+        raise ValidationError({"account": "The account has no patient to hold the credit; add a member first."})
     taker = actor if getattr(actor, "is_authenticated", False) else None
     payment = Payment(
         organization_id=account.organization_id, account=account, patient=patient, method=method, amount=amount,

@@ -143,3 +143,13 @@ def test_a_patient_without_a_guarantor_gets_an_account_of_their_own(org, biller)
     patient = PatientFactory(organization=org)
     account = account_for_patient(patient=patient)
     assert account_summary(actor=biller, account=account).balance == D("0.00")
+
+
+def test_a_credit_needs_a_patient_to_hold_it(org, biller):
+    from clinicdesk.billing.models import PatientAccount
+
+    empty = PatientAccount.objects.create(organization=org, number="EMPTY1", guarantor_name="Outside Payer")
+    with pytest.raises(ValidationError) as refused:
+        payment_post(account=empty, amount="10.00", method=PaymentMethod.CASH, idempotency_key="e1", actor=biller,
+                     allow_credit=True)
+    assert "account" in refused.value.message_dict
