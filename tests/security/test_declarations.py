@@ -28,6 +28,8 @@ PUBLIC |= {"communications_public:link"}
 PUBLIC |= {"communications_public:sms_status", "communications_public:sms_inbound",
            "communications_public:email_events", "communications_public:sms_gateway:messages",
            "communications_public:sms_gateway:message"}
+# The e-mailed payment receipt link (billing): a signed, expiring token; asks the date of birth; throttled.
+PUBLIC |= {"billing_public:receipt_link"}
 ANY_SIGNED_IN = {"api:openapi-json", "api:openapi-view"}
 
 # Views (a name, or a prefix ending in *) that must require at least this permission; first match wins.
