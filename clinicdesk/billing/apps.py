@@ -7,10 +7,27 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
-        # --- patient accounts, payments, receipts and payment plans ---
+        from auditlog.registry import auditlog
+
+        from . import models
+
+        # Money rows are audited by the services that post them (one row naming the patient and the amount);
+        # these set-up records are audited field by field.
+        for model in (models.PatientAccount, models.SuperbillTemplate):
+            auditlog.register(model)
+
+        # --- card processor webhooks and the local test processor ---
         from datetime import timedelta
 
+        from django.conf import settings
+
         from clinicdesk.core.periodic import register_periodic
+
+        if settings.CARD_LOCAL_PROCESSOR:
+            register_periodic("clinicdesk.billing.cardprocessor.tasks.card_processor_events_redeliver",
+                              every=timedelta(minutes=1))
+
+        # --- patient accounts, payments, receipts and payment plans ---
         from clinicdesk.scheduling.views.flow import CheckInPanel, register_check_in_panel
 
         from .views.accounts import register_billing_tab

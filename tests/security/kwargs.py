@@ -27,6 +27,8 @@ OBJECT_KWARGS |= {"campaign_id"}
 OBJECT_KWARGS |= {"message_template_id", "letter_id", "letterhead_id", "signature_id"}
 # The outbox (communications delivery): one message of the practice's patient, by its public id.
 OBJECT_KWARGS |= {"message_id"}
+# Fee schedules (billing).
+OBJECT_KWARGS |= {"fee_schedule_id"}
 # Patient accounts and payments (billing): the patient's account, a charge on it, a payment and a payment plan.
 OBJECT_KWARGS |= {"account_id", "payment_id", "item_id", "plan_id"}
 
@@ -96,6 +98,8 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return _communications_campaign(practice).pk
     if name == "message_id":
         return _delivery_message(practice).public_id
+    if name == "fee_schedule_id":
+        return _billing_fee_schedule(practice).pk
     # Patient accounts and payments (billing).
     if name in ("account_id", "payment_id", "item_id", "plan_id"):
         return _billing_payments(practice)[name]
@@ -106,6 +110,11 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return settings.SMS_ACCOUNT_SID
     if name == "message_sid":
         return "SM" + "0" * 32
+    # The local card processor's API: ids it does not hold.
+    if name == "intent_id":
+        return "pi_" + "0" * 24
+    if name == "refund_id":
+        return "re_" + "0" * 24
     raise UnfillableKwarg(name)
 
 
@@ -247,6 +256,18 @@ def _communications_task(practice):
                                     kind=StaffTaskKind.CALL, assignee_role=Role.FRONT_DESK, patient=practice.patient,
                                     details=f"About {practice.patient.last_name}")
     practice._communications_task = made
+    return made
+
+
+def _billing_fee_schedule(practice):
+    """A fee schedule of the practice, named after its marker patient, made once per practice."""
+    made = getattr(practice, "_billing_fee_schedule", None)
+    if made is None:
+        from clinicdesk.billing.models import FeeSchedule
+
+        made = FeeSchedule.objects.create(organization=practice.org, name=f"{practice.patient.last_name} fees",
+                                          is_default=True)
+        practice._billing_fee_schedule = made
     return made
 
 

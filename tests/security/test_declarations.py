@@ -28,6 +28,12 @@ PUBLIC |= {"communications_public:link"}
 PUBLIC |= {"communications_public:sms_status", "communications_public:sms_inbound",
            "communications_public:email_events", "communications_public:sms_gateway:messages",
            "communications_public:sms_gateway:message"}
+# The card processor's webhook (checks Stripe-Signature first), and the local card processor's API (checks the
+# processor's secret key itself, Authorization: Bearer).
+PUBLIC |= {"billing_public:card_webhook", "billing_public:card_processor:payment_methods",
+           "billing_public:card_processor:payment_intents", "billing_public:card_processor:payment_intent",
+           "billing_public:card_processor:payment_intent_capture", "billing_public:card_processor:payment_intent_cancel",
+           "billing_public:card_processor:refunds", "billing_public:card_processor:refund"}
 # The e-mailed payment receipt link (billing): a signed, expiring token; asks the date of birth; throttled.
 PUBLIC |= {"billing_public:receipt_link"}
 ANY_SIGNED_IN = {"api:openapi-json", "api:openapi-view"}

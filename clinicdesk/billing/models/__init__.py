@@ -1,19 +1,16 @@
-from .accounts import AccountMember, PatientAccount
-from .charges import Encounter, EncounterDiagnosis, ServiceLine, SuperbillTemplate
-from .payments import Adjustment, BalanceTransfer, Payment, Refund
-from .plans import PaymentPlan, PaymentPlanInstallment
+"""Billing's models, one module per aggregate; each import on its own line (so that parallel work
+adds lines without touching each other's; hence no import sorting here)."""
+# ruff: noqa: I001
 
-__all__ = [
-    "AccountMember",
-    "Adjustment",
-    "BalanceTransfer",
-    "Encounter",
-    "EncounterDiagnosis",
-    "Payment",
-    "PaymentPlan",
-    "PaymentPlanInstallment",
-    "PatientAccount",
-    "Refund",
-    "ServiceLine",
-    "SuperbillTemplate",
-]
+from clinicdesk.billing.cardprocessor.models import ProcessorEvent  # noqa: F401
+from clinicdesk.billing.cardprocessor.models import ProcessorIdempotencyKey  # noqa: F401
+from clinicdesk.billing.cardprocessor.models import ProcessorPaymentIntent  # noqa: F401
+from clinicdesk.billing.cardprocessor.models import ProcessorPaymentMethod  # noqa: F401
+from clinicdesk.billing.cardprocessor.models import ProcessorRefund  # noqa: F401
+
+from .accounts import AccountMember, PatientAccount  # noqa: F401
+from .cards import CardWebhookEvent  # noqa: F401
+from .codes import Fee, FeeSchedule, ProcedureCode  # noqa: F401
+from .charges import Encounter, EncounterDiagnosis, ServiceLine, SuperbillTemplate  # noqa: F401
+from .payments import Adjustment, BalanceTransfer, Payment, Refund  # noqa: F401
+from .plans import PaymentPlan, PaymentPlanInstallment  # noqa: F401
