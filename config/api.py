@@ -6,6 +6,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from clinicdesk.billing.api import router as billing_router
 from clinicdesk.core.access import signed_in
 from clinicdesk.core.api import router as core_router
 from clinicdesk.core.api_auth import SessionAuth, TokenAuth
@@ -26,6 +27,7 @@ api = NinjaAPI(
 api.add_router("/", core_router)
 api.add_router("/patients", patients_router)
 api.add_router("/schedule", schedule_router)
+api.add_router("/billing", billing_router)
 
 
 def _field(loc) -> str:

@@ -26,3 +26,17 @@ class BillingConfig(AppConfig):
         if settings.CARD_LOCAL_PROCESSOR:
             register_periodic("clinicdesk.billing.cardprocessor.tasks.card_processor_events_redeliver",
                               every=timedelta(minutes=1))
+
+        # --- patient accounts, payments, receipts and payment plans ---
+        from clinicdesk.scheduling.views.flow import CheckInPanel, register_check_in_panel
+
+        from .views.accounts import register_billing_tab
+        from .views.pay_link import register_pay_link
+        from .views.payments import copay_panel
+
+        register_billing_tab()
+        register_pay_link()
+        # After the coverage panel (which will show the copay due), whatever order it is registered with.
+        register_check_in_panel(CheckInPanel("copay", "Copay", "billing/payments/check_in_copay.html", copay_panel,
+                                             order=110))
+        register_periodic("clinicdesk.billing.tasks.payment_plans_check", every=timedelta(days=1))

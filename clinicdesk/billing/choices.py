@@ -88,6 +88,31 @@ class RefundStatus(models.TextChoices):
     FAILED = "failed", "Failed at the processor"
 
 
+class PlanFrequency(models.TextChoices):
+    MONTHLY = "monthly", "Monthly"
+    BIWEEKLY = "biweekly", "Every two weeks"
+
+
+class PlanStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    COMPLETED = "completed", "Paid off"
+    BROKEN = "broken", "Broken (missed installments)"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class InstallmentState(models.TextChoices):
+    """Decided from the account's payments, never stored."""
+
+    PAID = "paid", "Paid"
+    PARTLY_PAID = "partly_paid", "Partly paid"
+    DUE = "due", "Due"
+    MISSED = "missed", "Missed"
+
+
+# The communications link action of the pay link (communications.LinkAction has no PAY choice yet).
+PAY_LINK_ACTION = "pay"
+
+
 # --- statements, day close and reports ---------------------------------------------------------------------
 
 

@@ -9,3 +9,11 @@ def statement_run_execute_task(*, run_id: int) -> str:
     from .services.statements import statement_run_execute
 
     return statement_run_execute(run_id=run_id).status
+
+
+@task
+def payment_plans_check() -> dict[str, int]:
+    """Once a day: flag missed plan installments, close plans that are paid off."""
+    from .services.plans import payment_plans_check as check
+
+    return check()

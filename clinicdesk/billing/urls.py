@@ -24,6 +24,31 @@ urlpatterns += [
 # --- encounters, charges and the charge review queue -------------------------------------------------------
 
 # --- patient accounts, payments, receipts and payment plans ------------------------------------------------
+from .views import accounts as account_views  # noqa: E402
+from .views import payments as payment_views  # noqa: E402
+from .views import plans as plan_views  # noqa: E402
+
+urlpatterns += [
+    path("accounts/<str:account_public_id>/", account_views.account_detail, name="account_detail"),
+    path("accounts/<str:account_public_id>/activity.csv", account_views.account_activity_export, name="account_activity_export"),
+    path("accounts/<str:account_public_id>/charges/<int:item_id>/adjust/", account_views.account_adjust, name="account_adjust"),
+    path("accounts/<str:account_public_id>/credit/apply/", account_views.account_credit_apply, name="account_credit_apply"),
+    path("accounts/<str:account_public_id>/members/move/", account_views.account_move_member, name="account_move_member"),
+    path("accounts/<str:account_public_id>/pay-link/", account_views.account_pay_link, name="account_pay_link"),
+    path("accounts/<str:account_public_id>/pay/", payment_views.payment_take, name="payment_take"),
+    path("accounts/<str:account_public_id>/plans/new/", plan_views.plan_create, name="plan_create"),
+    path("patients/<str:patient_id>/account/", account_views.patient_account_open, name="patient_account_open"),
+    path("copay/<str:appointment_id>/", payment_views.copay_start, name="copay_start"),
+    path("payments/", payment_views.payments, name="payments"),
+    path("payments/export.csv", payment_views.payments_export, name="payments_export"),
+    path("payments/<str:payment_id>/", payment_views.payment_detail, name="payment_detail"),
+    path("payments/<str:payment_id>/void/", payment_views.payment_void_view, name="payment_void"),
+    path("payments/<str:payment_id>/refund/", payment_views.payment_refund_view, name="payment_refund"),
+    path("payments/<str:payment_id>/receipt.pdf", payment_views.payment_receipt, name="payment_receipt"),
+    path("payments/<str:payment_id>/receipt/email/", payment_views.payment_receipt_email, name="payment_receipt_email"),
+    path("plans/<int:plan_id>/", plan_views.plan_detail, name="plan_detail"),
+    path("plans/<int:plan_id>/cancel/", plan_views.plan_cancel, name="plan_cancel"),
+]
 
 # --- statements, day close and reports ---------------------------------------------------------------------
 from .views import statements as statement_views  # noqa: E402

@@ -20,3 +20,9 @@ if settings.CARD_LOCAL_PROCESSOR:
     urlpatterns += [path("card-processor/", include("clinicdesk.billing.cardprocessor.urls"))]
 
 # --- the pay link ------------------------------------------------------------------------------------------
+# The pay link itself is a communications link (/m/<token>/, action "pay"); the e-mailed receipt link is here.
+from .views import pay_link as pay_link_views  # noqa: E402
+
+urlpatterns += [
+    path("billing/r/<str:token>/", pay_link_views.receipt_link, name="receipt_link"),
+]

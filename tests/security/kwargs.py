@@ -34,6 +34,8 @@ OBJECT_KWARGS |= {"account_id", "journal_entry_id"}
 # Statements (billing): a finished statement run with one printed statement of the practice's patient, the
 # statement (by its public id) and the patient's account (by its public id).
 OBJECT_KWARGS |= {"statement_run_id", "statement_id", "account_public_id"}
+# Patient accounts and payments (billing): the patient's account, a charge on it, a payment and a payment plan.
+OBJECT_KWARGS |= {"payment_id", "item_id", "plan_id"}
 
 
 class UnfillableKwarg(Exception):
@@ -105,6 +107,9 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return _billing_fee_schedule(practice).pk
     if name in ("account_id", "journal_entry_id"):
         return _ledger(practice)[name]
+    # Patient accounts and payments (billing).
+    if name in ("payment_id", "item_id", "plan_id"):
+        return _billing_payments(practice)[name]
     # The local SMS gateway's provider API: the configured account, a message id it does not hold.
     if name == "account_sid":
         from django.conf import settings
@@ -361,6 +366,38 @@ def _billing_statements(practice) -> dict:
     statement = Statement.objects.get(run=run)
     made = {"statement_run_id": run.pk, "statement_id": statement.public_id, "account_public_id": account.public_id}
     practice._billing_statements = made
+    return made
+
+
+def _billing_payments(practice) -> dict:
+    """The practice's patient's account with a charge of 100.00, a cash payment of 40.00 and a payment plan for
+    the rest, made once per practice."""
+    made = getattr(practice, "_billing_payments", None)
+    if made is not None:
+        return made
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from clinicdesk.billing.services.accounts import account_for_patient
+    from clinicdesk.billing.services.payments import payment_post
+    from clinicdesk.billing.services.plans import payment_plan_create
+    from clinicdesk.ledger.choices import AccountRole, EntryKind
+    from clinicdesk.ledger.services import LineSpec, entry_post, open_item_create
+
+    patient = practice.patient
+    item = open_item_create(organization=practice.org, patient=patient, service_date=date(2026, 9, 1),
+                            description="Office visit")
+    entry_post(organization=practice.org, entry_date=date(2026, 9, 1), kind=EntryKind.CHARGE, lines=[
+        LineSpec(account=AccountRole.PATIENT_RECEIVABLE, amount=Decimal("100.00"), item=item),
+        LineSpec(account=AccountRole.SERVICE_REVENUE, amount=Decimal("-100.00"), patient=patient)])
+    account = account_for_patient(patient=patient)
+    payment = payment_post(account=account, amount="40.00", method="cash", idempotency_key="security", actor=None)
+    plan = payment_plan_create(account=account, total="60.00", installments=3, frequency="monthly",
+                               start_date=timezone.localdate() + timedelta(days=10), actor=None)
+    made = {"account_public_id": account.public_id, "payment_id": payment.public_id, "item_id": item.pk, "plan_id": plan.pk}
+    practice._billing_payments = made
     return made
 
 

@@ -34,6 +34,8 @@ PUBLIC |= {"billing_public:card_webhook", "billing_public:card_processor:payment
            "billing_public:card_processor:payment_intents", "billing_public:card_processor:payment_intent",
            "billing_public:card_processor:payment_intent_capture", "billing_public:card_processor:payment_intent_cancel",
            "billing_public:card_processor:refunds", "billing_public:card_processor:refund"}
+# The e-mailed payment receipt link (billing): a signed, expiring token; asks the date of birth; throttled.
+PUBLIC |= {"billing_public:receipt_link"}
 ANY_SIGNED_IN = {"api:openapi-json", "api:openapi-view"}
 
 # Views (a name, or a prefix ending in *) that must require at least this permission; first match wins.

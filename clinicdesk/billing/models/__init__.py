@@ -14,3 +14,4 @@ from .codes import Fee, FeeSchedule, ProcedureCode  # noqa: F401
 from .charges import Encounter, EncounterDiagnosis, ServiceLine, SuperbillTemplate  # noqa: F401
 from .payments import Adjustment, BalanceTransfer, Payment, Refund  # noqa: F401
 from .statements import AccountDunning, DunningPolicy, Statement, StatementRun  # noqa: F401
+from .plans import PaymentPlan, PaymentPlanInstallment  # noqa: F401

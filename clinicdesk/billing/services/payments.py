@@ -155,11 +155,14 @@ def payment_post(
         raise ValidationError({"card": "Enter the card."})
     if patient is not None and patient.pk not in account_patient_ids(account):
         raise ValidationError({"patient": "That patient is not on this account."})
+    # The fingerprint names the date only when the caller gave one: a retry after midnight of a post that let the
+    # date default to "today" is the same request, not a conflicting one.
+    given_date = received_on.isoformat() if received_on is not None else None
     received_on = received_on or timezone.localdate()
     if received_on > timezone.localdate():
         raise ValidationError({"received_on": "A payment cannot be dated in the future."})
     fingerprint = _fingerprint(
-        account=account.pk, amount=str(amount), method=method, received_on=received_on.isoformat(),
+        account=account.pk, amount=str(amount), method=method, received_on=given_date,
         patient=getattr(patient, "pk", None), allow_credit=allow_credit, check=check_number.strip(),
         card=card_payment_method_id, copay=is_copay, memo=memo.strip(),
         allocations=[(a.item.pk, str(a.amount)) for a in allocations] if allocations is not None else None,
@@ -207,6 +210,9 @@ def _payment_post_locked(*, account, amount, method, key, fingerprint, actor, re
     if leftover > 0 and credit_patient is None:
         first_member = account.members.select_related("patient").first()
         credit_patient = first_member.patient if first_member else None
+    if leftover > 0 and credit_patient is None:
+        # A credit line without a patient would count on nobody's balance: the money would vanish from the account.
+        raise ValidationError({"account": "The account has no patient to hold the credit; add a member first."})
     taker = actor if getattr(actor, "is_authenticated", False) else None
     payment = Payment(
         organization_id=account.organization_id, account=account, patient=patient, method=method, amount=amount,

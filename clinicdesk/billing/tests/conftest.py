@@ -75,3 +75,27 @@ def statement_world(org, make_user, post_charge, settings, tmp_path):
     world = World()
     world.org, world.biller, world.guarantor, world.charge = org, biller, guarantor, post_charge
     return world
+
+
+# --- patient accounts, payments, receipts and payment plans ------------------------------------------------
+
+
+@pytest.fixture
+def fake_cards(monkeypatch):
+    """A fake card processor in place of `clinicdesk.billing.cards` (see fake_cards.py)."""
+    from .fake_cards import install
+
+    return install(monkeypatch)
+
+
+@pytest.fixture
+def family(org):
+    """A parent (guarantor) and a child on one account, each with a charge: 100.00 (Sep 1) and 50.00 (Oct 1)."""
+    from clinicdesk.billing.services.accounts import account_for_patient, account_member_move
+    from clinicdesk.patients.tests.factories import PatientFactory
+
+    parent = PatientFactory(organization=org, first_name="Maria", last_name="Lopez", email="maria@example.org")
+    child = PatientFactory(organization=org, first_name="Ana", last_name="Lopez")
+    account = account_for_patient(patient=parent)
+    account_member_move(patient=child, account=account, actor=None)
+    return {"parent": parent, "child": child, "account": account}

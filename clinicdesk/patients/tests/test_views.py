@@ -64,7 +64,7 @@ def test_patient_page_shows_the_header_and_audits_the_read(client_as, front_desk
     html = response.content.decode()
     for text in ("Lopez, Ana", "Annie", "she/her", "T0000100", "Needs interpreter", "Active", "Balance", "Next appointment", "—"):
         assert text in html
-    for label in ("Summary", "Appointments", "Account", "Coverage", "Documents", "Messages"):
+    for label in ("Summary", "Appointments", "Billing", "Coverage", "Documents", "Messages"):  # billing replaces "Account"
         assert f">{label}</a>" in html
     event = AuditEvent.objects.get(action="patient.viewed", patient_id=patient.pk)
     assert event.actor_id == front_desk.pk
