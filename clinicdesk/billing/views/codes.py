@@ -1,0 +1,217 @@
+"""Code set and fee schedule pages, under /billing/codes/: ICD-10-CM look-up (a page and JSON for the charge
+entry autocompletes), the practice's procedure list, fee schedules with their prices, and the CSV import with
+a dry-run preview. Billing staff and the front desk read; fee managers change; clinicians search diagnoses."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from clinicdesk.core.access import requires
+from clinicdesk.core.csv_export import csv_response
+from clinicdesk.core.permissions import Perm
+
+from .. import icd10
+from ..forms_codes import CodeSearchForm, FeeImportConfirmForm, FeeImportForm, FeeScheduleForm
+from ..selectors import codes as selectors
+from ..services import codes as services
+
+PAGE_SIZE = 50
+ICD10_LIMIT = 20
+ICD10_MAX_LIMIT = 50
+
+
+def _page(request: HttpRequest, rows) -> tuple:
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return page, query.urlencode()
+
+
+def _query(request: HttpRequest) -> str:
+    return (request.GET.get("q") or "").strip()[:100]
+
+
+# --- ICD-10-CM ---------------------------------------------------------------------------------------------
+
+
+def _icd10_hits(request: HttpRequest) -> tuple[str, list[icd10.Icd10Hit]]:
+    q = _query(request)
+    try:
+        limit = min(max(int(request.GET.get("limit", ICD10_LIMIT)), 1), ICD10_MAX_LIMIT)
+    except ValueError:
+        limit = ICD10_LIMIT
+    billable_only = request.GET.get("billable") in ("1", "true", "yes")
+    return q, icd10.search(q, limit=limit, billable_only=billable_only) if q else []
+
+
+def _icd10_json(request: HttpRequest) -> JsonResponse:
+    q, hits = _icd10_hits(request)
+    return JsonResponse({
+        "query": q, "release": icd10.RELEASE,
+        "results": [{"code": h.code, "description": h.description, "billable": h.billable} for h in hits],
+    })
+
+
+def _icd10_page(request: HttpRequest) -> HttpResponse:
+    q, hits = _icd10_hits(request)
+    context = {"query": q, "hits": hits, "release": icd10.RELEASE, "form": CodeSearchForm(initial={"q": q})}
+    if request.headers.get("HX-Request"):
+        return render(request, "billing/codes/_icd10_results.html", context)
+    return render(request, "billing/codes/icd10_lookup.html", context)
+
+
+# Two audiences with different permissions: billing staff and the front desk (billing.view), and clinicians
+# coding their encounters (charges.enter). Each gets its own URL so every view names exactly one permission.
+
+
+@require_GET
+@requires(Perm.CHARGES_ENTER)
+def icd10_search(request: HttpRequest) -> JsonResponse:
+    """JSON for the diagnosis autocompletes of charge entry: ?q=…&limit=…&billable=1."""
+    return _icd10_json(request)
+
+
+@require_GET
+@requires(Perm.BILLING_VIEW)
+def icd10_search_billing(request: HttpRequest) -> JsonResponse:
+    """The same JSON for billing staff's pages."""
+    return _icd10_json(request)
+
+
+@require_GET
+@requires(Perm.BILLING_VIEW)
+def icd10_lookup(request: HttpRequest) -> HttpResponse:
+    """The look-up page; with htmx, only the results."""
+    return _icd10_page(request)
+
+
+@require_GET
+@requires(Perm.CHARGES_ENTER)
+def icd10_lookup_coding(request: HttpRequest) -> HttpResponse:
+    """The look-up page for clinicians."""
+    return _icd10_page(request)
+
+
+# --- procedures --------------------------------------------------------------------------------------------
+
+
+@require_GET
+@requires(Perm.BILLING_VIEW)
+def procedure_list(request: HttpRequest) -> HttpResponse:
+    q = _query(request)
+    show_all = request.GET.get("show") == "all"
+    rows = selectors.procedure_search(user=request.user, query=q, include_inactive=show_all)
+    if request.GET.get("format") == "csv":
+        return csv_response("procedure-codes.csv", ["code_system", "code", "description", "in_use"], (
+            [p.code_system, p.code, p.description, "yes" if p.is_active else "no"] for p in rows.iterator()
+        ))
+    page, query = _page(request, rows)
+    return render(request, "billing/codes/procedure_list.html", {
+        "form": CodeSearchForm(initial={"q": q}), "page": page, "query": query, "q": q, "show_all": show_all,
+    })
+
+
+# --- fee schedules -----------------------------------------------------------------------------------------
+
+
+@require_GET
+@requires(Perm.BILLING_VIEW)
+def fee_schedule_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "billing/codes/fee_schedule_list.html", {
+        "schedules": selectors.fee_schedule_list(user=request.user),
+        "can_manage": request.user.has_perm_code(Perm.FEES_MANAGE),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.FEES_MANAGE)
+def fee_schedule_create(request: HttpRequest) -> HttpResponse:
+    form = FeeScheduleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            schedule = services.fee_schedule_create(organization=request.user.organization, actor=request.user,
+                                                    **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, f"Fee schedule {schedule.name} created. Import its prices from a CSV file.")
+            return redirect("billing:fee_schedule_import", fee_schedule_id=schedule.pk)
+    return render(request, "billing/codes/fee_schedule_form.html", {"form": form},
+                  status=400 if form.is_bound and form.errors else 200)
+
+
+FEE_CSV_HEADER = ["code", "modifiers", "description", "price", "effective_from", "effective_to", "code_system"]
+
+
+@require_GET
+@requires(Perm.BILLING_VIEW)
+def fee_schedule_detail(request: HttpRequest, fee_schedule_id: int) -> HttpResponse:
+    """A schedule's prices with search; the CSV has the import's columns, so it can be edited and imported back."""
+    schedule = selectors.fee_schedule_get(user=request.user, schedule_id=fee_schedule_id)
+    q = _query(request)
+    rows = selectors.fee_list(user=request.user, schedule=schedule, query=q)
+    if request.GET.get("format") == "csv":
+        return csv_response(f"fee-schedule-{schedule.pk}.csv", FEE_CSV_HEADER, (
+            [f.procedure.code, f.modifiers, f.procedure.description, f"{f.price:.2f}", f.effective_from.isoformat(),
+             f.effective_to.isoformat() if f.effective_to else "", f.procedure.code_system]
+            for f in rows.iterator()
+        ))
+    page, query = _page(request, rows)
+    return render(request, "billing/codes/fee_schedule_detail.html", {
+        "schedule": schedule, "form": CodeSearchForm(initial={"q": q}), "page": page, "query": query, "q": q,
+        "can_manage": request.user.has_perm_code(Perm.FEES_MANAGE),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.FEES_MANAGE)
+def fee_schedule_import(request: HttpRequest, fee_schedule_id: int) -> HttpResponse:
+    """Step 1: choose a file, see what every row would do (nothing saved). Step 2: confirm, and it is imported."""
+    schedule = selectors.fee_schedule_get(user=request.user, schedule_id=fee_schedule_id)
+    form = FeeImportForm()
+    result = confirm = None
+    status = 200
+    if request.method == "POST" and request.POST.get("step") == "import":
+        posted = FeeImportConfirmForm(request.POST)
+        if posted.is_valid():
+            data = posted.cleaned_data
+            try:
+                result = services.fee_schedule_import(schedule=schedule, file=data["content"], code_system=data["code_system"],
+                                                      actor=request.user, dry_run=False)
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            else:
+                if result.saved:
+                    counts = result.counts
+                    messages.success(request, f"Imported {data['file_name'] or 'the file'}: {counts['new']} new, "
+                                              f"{counts['updated']} updated, {counts['unchanged']} unchanged.")
+                    return redirect("billing:fee_schedule_detail", fee_schedule_id=schedule.pk)
+                confirm = None  # the schedule changed since the preview: show the new errors
+        else:
+            form.add_error(None, "The preview was lost; choose the file again.")
+        status = 400
+    elif request.method == "POST":
+        form = FeeImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            content = upload.read()
+            try:
+                text = services.decode_import_file(content)
+                result = services.fee_schedule_import(schedule=schedule, file=text, code_system=form.cleaned_data["code_system"],
+                                                      actor=request.user, dry_run=True)
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            else:
+                if not result.errors:
+                    confirm = FeeImportConfirmForm(initial={"content": text, "file_name": upload.name[:200],
+                                                            "code_system": form.cleaned_data["code_system"]})
+        if form.errors or (result is not None and result.errors):
+            status = 400
+    return render(request, "billing/codes/fee_import.html", {
+        "schedule": schedule, "form": form, "result": result, "confirm": confirm,
+    }, status=status)
