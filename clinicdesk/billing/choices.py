@@ -89,3 +89,21 @@ class RefundStatus(models.TextChoices):
 
 
 # --- statements, day close and reports ---------------------------------------------------------------------
+
+
+class DayCloseStatus(models.TextChoices):
+    """A drawer's business day: open while the desk takes money, closed once counted and deposited, approved by
+    the office manager when the count was over or short. Reopening returns it to open."""
+
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+    APPROVED = "approved", "Approved"
+
+
+class DepositStatus(models.TextChoices):
+    POSTED = "posted", "Posted"
+    VOIDED = "voided", "Voided (day reopened)"
+
+
+# Bills and coins a drawer is counted in, as strings of their face value (keys of DayClose.denominations).
+CASH_DENOMINATIONS = ("100", "50", "20", "10", "5", "2", "1", "0.25", "0.10", "0.05", "0.01")
