@@ -27,6 +27,8 @@ OBJECT_KWARGS |= {"campaign_id"}
 OBJECT_KWARGS |= {"message_template_id", "letter_id", "letterhead_id", "signature_id"}
 # The outbox (communications delivery): one message of the practice's patient, by its public id.
 OBJECT_KWARGS |= {"message_id"}
+# Day close (billing): one counted and closed day of the practice's drawer, waiting for approval.
+OBJECT_KWARGS |= {"close_id"}
 
 
 class UnfillableKwarg(Exception):
@@ -101,6 +103,9 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return settings.SMS_ACCOUNT_SID
     if name == "message_sid":
         return "SM" + "0" * 32
+    # Day close (billing).
+    if name == "close_id":
+        return _billing_day_close(practice).public_id
     raise UnfillableKwarg(name)
 
 
@@ -295,6 +300,27 @@ def _delivery_message(practice):
         idempotency_key=f"security:{practice.org.pk}",
     )
     practice._delivery_message = made
+    return made
+
+
+def _billing_day_close(practice):
+    """A drawer at a location of the practice and yesterday closed on it a dollar over (waiting for approval),
+    made once per practice."""
+    made = getattr(practice, "_billing_day_close", None)
+    if made is not None:
+        return made
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from clinicdesk.billing.services.dayclose import day_close_close, drawer_save
+    from clinicdesk.core.tests.factories import LocationFactory
+
+    location = LocationFactory(organization=practice.org, code=f"drawer-{practice.org.pk}")
+    drawer = drawer_save(location=location, opening_float="0.00", actor=None)
+    made = day_close_close(drawer=drawer, business_date=timezone.localdate() - timedelta(days=1), actor=None,
+                           denominations={"1": 1}, over_short_reason=f"Found a dollar ({practice.patient.last_name})")
+    practice._billing_day_close = made
     return made
 
 
