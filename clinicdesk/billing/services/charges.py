@@ -23,11 +23,12 @@ from clinicdesk.core.money import format_money, round_money
 from clinicdesk.ledger.choices import AccountRole, EntryKind, PartyKind
 from clinicdesk.ledger.models import OpenItem
 from clinicdesk.ledger.selectors import item_balances
-from clinicdesk.ledger.services import EntrySpec, LineSpec, entries_post, entry_reverse, open_items_create
+from clinicdesk.ledger.services import EntrySpec, LineSpec, account_for, entries_post, entry_reverse, open_items_create
 
 from ..choices import EncounterStatus, PlaceOfService
 from ..models import Encounter, EncounterDiagnosis, ServiceLine
 from ..models.charges import MAX_DIAGNOSES, MAX_MODIFIERS, MAX_POINTERS
+from .batch_sql import column_set
 
 # Appointments that were seen can be billed; the others were not.
 BILLABLE_APPOINTMENT_STATUSES = ("arrived", "roomed", "with_provider", "completed")
@@ -289,16 +290,18 @@ def encounters_post(*, encounters: Sequence[Encounter], actor) -> list[Encounter
     open_items_create(organization=organization, items=new_items)
     for line, item in zip(owners, new_items, strict=True):
         line.item = item
-    ServiceLine.objects.bulk_update(owners, ["item"], batch_size=1000)
+    column_set(ServiceLine, "item", [(line.pk, line.item.pk) for line in owners])
     specs = []
+    # Accounts looked up once per batch (the ledger's cache of them only fills when a transaction commits).
+    revenue = account_for(organization, AccountRole.SERVICE_REVENUE) if new_items else None
     for encounter in todo:
         lines = []
         for line in services_by_encounter.get(encounter.pk, []):
             if line.item is None:
                 continue
-            lines.append(LineSpec(account=AccountRole.PATIENT_RECEIVABLE, amount=line.amount, item=line.item,
+            lines.append(LineSpec(account=line.item.account, amount=line.amount, item=line.item,
                                   department=encounter.department_id, memo=str(line)))
-            lines.append(LineSpec(account=AccountRole.SERVICE_REVENUE, amount=-line.amount,
+            lines.append(LineSpec(account=revenue, amount=-line.amount,
                                   department=encounter.department_id, patient=encounter.patient_id, memo=str(line)))
         specs.append(EntrySpec(entry_date=encounter.service_date, kind=EntryKind.CHARGE, lines=lines,
                                memo=f"Charges for {encounter.patient} on {encounter.service_date:%m/%d/%Y}",
@@ -314,8 +317,12 @@ def encounters_post(*, encounters: Sequence[Encounter], actor) -> list[Encounter
         encounter.reviewed_at = now
         encounter.reviewed_by = actor_ok
         encounter.review_flags = []
-    Encounter.objects.bulk_update(todo, ["charge_entry", "status", "posted_at", "reviewed_at", "reviewed_by",
-                                         "review_flags", "updated_at"], batch_size=500)
+        encounter.updated_at = now
+    # Every field but the entry is the same for the whole batch: one UPDATE, and the entries joined in by id.
+    Encounter.objects.filter(pk__in=[e.pk for e in todo]).update(
+        status=EncounterStatus.POSTED, posted_at=now, reviewed_at=now, reviewed_by=actor_ok, review_flags=[],
+        updated_at=now)
+    column_set(Encounter, "charge_entry", [(e.pk, e.charge_entry.pk) for e in todo if e.charge_entry is not None])
     audit_event_rows([
         {"action": "encounter.posted", "actor": actor, "target": encounter, "patient": encounter.patient,
          "summary": f"Charges posted: {format_money(sum((s.amount for s in services_by_encounter.get(encounter.pk, [])), Decimal('0')))}"}

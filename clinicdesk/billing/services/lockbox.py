@@ -32,6 +32,7 @@ from clinicdesk.patients.models import Patient
 
 from ..choices import DayCloseStatus, PaymentMethod
 from ..models import AccountMember, DayClose, PatientAccount, Payment
+from .batch_sql import column_set
 from .payments import MONEY_IN, IdempotencyConflict, _fingerprint, money_check
 
 ZERO = Decimal("0")
@@ -174,7 +175,7 @@ def payments_post(*, organization, payments: Sequence[PaymentInput], actor) -> l
     posted = entries_post(organization=organization, entries=specs, actor=actor)
     for (_, payment, _, _, _), entry in zip(new, posted, strict=True):
         payment.entry = entry
-    Payment.objects.bulk_update([x[1] for x in new], ["entry"], batch_size=1000)
+    column_set(Payment, "entry", [(x[1].pk, x[1].entry.pk) for x in new])
     named = {pt.pk: pt for pt in Patient.objects.filter(pk__in={x[4] for x in new if x[4] and not x[1].patient_id})}
     audit_event_rows([
         {"action": "payment.posted", "actor": actor, "target": payment, "organization_id": organization.pk,
