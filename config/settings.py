@@ -295,14 +295,35 @@ SMS_TIMEOUT_SECONDS = float(env("SMS_TIMEOUT_SECONDS", "10"))
 # (same idempotency key). Keep it well above SMS_TIMEOUT_SECONDS.
 MESSAGE_SEND_LEASE_SECONDS = int(env("MESSAGE_SEND_LEASE_SECONDS", "120"))
 # Messages one send task claims at once, and how many of them it sends at a time (the calls wait on the network).
+# Keep a batch well inside the lease: BATCH / CONCURRENCY x SMS_TIMEOUT_SECONDS (50 / 8 -> 7 rounds x 10 s = 70 s
+# at worst) under MESSAGE_SEND_LEASE_SECONDS (120); past the lease the rest of a batch goes back untried.
 MESSAGE_SEND_BATCH = int(env("MESSAGE_SEND_BATCH", "50"))
-MESSAGE_SEND_CONCURRENCY = int(env("MESSAGE_SEND_CONCURRENCY", "4"))
-# The local gateway posts delivery receipts from a background thread (off in tests, which post them themselves).
+MESSAGE_SEND_CONCURRENCY = int(env("MESSAGE_SEND_CONCURRENCY", "8"))
+# The local gateway posts delivery receipts from background threads (off in tests, which post them themselves):
+# a pool of SMS_GATEWAY_RECEIPT_THREADS per process, each writing the waiting receipts' statuses at once.
 SMS_GATEWAY_RECEIPTS = env_bool("SMS_GATEWAY_RECEIPTS", not TESTING)
+SMS_GATEWAY_RECEIPT_THREADS = int(env("SMS_GATEWAY_RECEIPT_THREADS", "4"))
 # How long the gateway holds a send to its "stall" test numbers (+1500555020x) before answering.
 SMS_GATEWAY_STALL_SECONDS = float(env("SMS_GATEWAY_STALL_SECONDS", "30"))
 # E-mail bounces and complaints arrive as Mailgun-style event webhooks signed with this key (empty: refused).
 EMAIL_WEBHOOK_SIGNING_KEY = env("EMAIL_WEBHOOK_SIGNING_KEY", "" if PRODUCTION else "local-email-webhook-key")
+
+# --- Billing: card payments (the card processor part owns this block) ---
+# The local card processor speaks the hosted processor's API (a subset of Stripe's v1 PaymentIntents API, test
+# cards, signed webhooks) under /card-processor/, so the embedded setup, the demo and the tests take cards
+# without leaving the machine. In production point CARD_PROCESSOR_BASE_URL at https://api.stripe.com.
+CARD_LOCAL_PROCESSOR = env_bool("CARD_LOCAL_PROCESSOR", not PRODUCTION)
+CARD_PROCESSOR_BASE_URL = env(
+    "CARD_PROCESSOR_BASE_URL", f"{PUBLIC_BASE_URL}/card-processor" if CARD_LOCAL_PROCESSOR else "https://api.stripe.com"
+).rstrip("/")
+CARD_PROCESSOR_SECRET_KEY = env("CARD_PROCESSOR_SECRET_KEY", "" if PRODUCTION else "sk_test_local_processor_key")
+# Checks the Stripe-Signature of the processor's webhooks at /webhooks/cards/ (empty: every event is refused).
+CARD_WEBHOOK_SECRET = env("CARD_WEBHOOK_SECRET", "" if PRODUCTION else "whsec_local_processor_webhook_secret")
+CARD_PROCESSOR_TIMEOUT_SECONDS = float(env("CARD_PROCESSOR_TIMEOUT_SECONDS", "20"))
+# The local processor posts webhooks from a background thread (off in tests, which post them inline), and tries
+# an unacknowledged event again after 1, 2, 4 ... minutes, this many times in all.
+CARD_PROCESSOR_WEBHOOK_THREAD = env_bool("CARD_PROCESSOR_WEBHOOK_THREAD", not TESTING)
+CARD_PROCESSOR_WEBHOOK_ATTEMPTS = int(env("CARD_PROCESSOR_WEBHOOK_ATTEMPTS", "8"))
 
 USE_I18N = True
 USE_TZ = True

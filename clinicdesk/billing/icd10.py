@@ -5,8 +5,10 @@ The code set is the CDC's **April 1, 2026 release of ICD-10-CM** (FY2026 update)
 `icd10c-tabular-April-1-2026.xml`). Billable means a leaf of the tabular list; a category or subcategory
 with codes beneath it (a header) cannot go on a claim.
 
-The package walks its XML tree for every question, too slow for a search box, so the first search in a
-process builds an in-memory index once (about two seconds, behind a lock) and every later look-up uses it:
+The package walks its XML tree for every question, too slow for a search box, and keeps that tree (about
+180 MB) in memory once imported. So the first search in a process reads the code set through the package in
+a short-lived child process and builds a compact in-memory index from it once (a few seconds, behind a lock;
+about 25 MB); every later look-up uses the index:
 
 - every code gets an id in rank order (billable first, then shorter codes, then the code itself), so a
   list of ids in ascending order is already a ranking;
@@ -20,22 +22,34 @@ process builds an in-memory index once (about two seconds, behind a lock) and ev
 from __future__ import annotations
 
 import heapq
+import json
+import logging
+import os
 import re
+import subprocess  # noqa: S404  (our own interpreter, reading the package's data)
+import sys
 import threading
 import unicodedata
+from array import array
 from bisect import bisect_left
+from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import accumulate
 
 from django.core.exceptions import ValidationError
+
+logger = logging.getLogger(__name__)
 
 RELEASE = "ICD-10-CM April 1, 2026 (FY2026)"
 SUGGESTIONS = 10
 # How many hits in rank order are gathered before ranking by whole-word matches.
 _RERANK_POOL = 200
+# Above this many codes for its rarest word, a query of several words intersects sets instead of streaming.
+_STREAM_LIMIT = 3_000
 
 _CODE_RE = re.compile(r"^[A-Z][0-9][0-9A-Z]{0,5}$")
-_WORD_SPLIT = re.compile(r"[^a-z0-9]+")
+_WORD = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +71,10 @@ def dotted(compact_code: str) -> str:
 
 def words(text: str) -> list[str]:
     """Lower-case words without accents or punctuation: 'Alzheimer's' -> ['alzheimer', 's']."""
-    folded = unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode("ascii")
-    return [w for w in _WORD_SPLIT.split(folded) if w]
+    folded = text.lower()
+    if not folded.isascii():
+        folded = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode("ascii")
+    return _WORD.findall(folded)
 
 
 def _looks_like_code(term: str) -> bool:
@@ -68,16 +84,9 @@ def _looks_like_code(term: str) -> bool:
 class _Index:
     """The whole code set in lists indexed by rank id; built once per process."""
 
-    def __init__(self) -> None:
-        import simple_icd_10_cm as cm  # loads the XML: only when the index is first needed
-
+    def __init__(self, entries: list[list] | None = None) -> None:
         rows = []
-        for code in cm.get_all_codes(with_dots=True):
-            if not cm.is_category_or_subcategory(code):
-                continue  # chapters and blocks ("A00-A09") are not codes
-            leaf = cm.is_leaf(code)
-            text = cm.get_description(code)
-            extra = " ".join(cm.get_inclusion_term(code) + cm.get_includes(code))
+        for code, leaf, text, extra in entries if entries is not None else _code_set():
             key = compact(code)
             rows.append((not leaf, len(key), key, code, text, extra))
         rows.sort()
@@ -88,20 +97,23 @@ class _Index:
         self.id_of = {key: i for i, key in enumerate(self.compact_codes)}
         by_code = sorted(range(len(rows)), key=self.compact_codes.__getitem__)
         self.sorted_codes = [self.compact_codes[i] for i in by_code]
-        self.sorted_ids = by_code
-        postings: dict[str, list[int]] = {}
-        # All words of a code (description and inclusion terms) for matching; the description's alone for ranking.
-        self.tokens: list[frozenset[str]] = []
-        self.description_tokens: list[frozenset[str]] = []
+        self.sorted_ids = array("I", by_code)
+        postings: dict[str, list[int]] = defaultdict(list)
+        # All words of a code (description and inclusion terms) for matching, the description's alone for ranking,
+        # each as one string " w1 w2 … ": " pre" in it is a word start, " word " a whole word. Strings rather than
+        # sets keep the garbage collector from walking a hundred thousand containers in every web process.
+        self.tokens: list[str] = []
+        self.description_tokens: list[str] = []
         for i, r in enumerate(rows):
-            described = frozenset(words(r[4]))
-            toks = described | frozenset(words(r[5]))
-            self.tokens.append(toks)
-            self.description_tokens.append(described)
+            described = words(r[4])
+            toks = set(described).union(words(r[5]))
+            self.tokens.append(f" {' '.join(sorted(toks))} ")
+            self.description_tokens.append(f" {' '.join(described)} ")
             for tok in toks:
-                postings.setdefault(tok, []).append(i)  # ids ascend, so each list stays sorted
+                postings[tok].append(i)  # ids ascend, so each list stays sorted
         self.vocabulary = sorted(postings)
-        self.postings = [postings[w] for w in self.vocabulary]
+        # Arrays of 4-byte ids instead of lists of int objects: 1.4 million ids, a tenth of the memory.
+        self.postings = [array("I", postings[w]) for w in self.vocabulary]
         self.posting_totals = [0, *accumulate(len(p) for p in self.postings)]
 
     def __len__(self) -> int:
@@ -125,10 +137,48 @@ class _Index:
         hi = bisect_left(self.sorted_codes, prefix + "\x7f", lo)
         return lo, hi
 
+    @lru_cache(maxsize=256)  # noqa: B019  (one index per process, never freed: the cache may hold it)
+    def word_set(self, lo: int, hi: int) -> frozenset[int]:
+        """Ids of the codes with a word in vocabulary[lo:hi]; kept for the next keystrokes."""
+        if hi - lo == 1:
+            return frozenset(self.postings[lo])
+        return frozenset().union(*self.postings[lo:hi])
+
     def codes_under(self, prefix: str) -> list[int]:
         """Ids of the codes whose compact form starts with `prefix`, in code order."""
         lo, hi = self.code_range(prefix)
         return self.sorted_ids[lo:hi]
+
+
+# Run in a child process: the package keeps its whole XML tree in memory once imported (about 180 MB and
+# 600,000 objects the garbage collector walks on every full collection); the index needs 25 MB of it.
+_DUMP = """
+import json, sys
+import simple_icd_10_cm as cm
+rows = [[c, cm.is_leaf(c), cm.get_description(c), " ".join(cm.get_inclusion_term(c) + cm.get_includes(c))]
+        for c in cm.get_all_codes(with_dots=True) if cm.is_category_or_subcategory(c)]
+json.dump(rows, sys.stdout)
+"""
+
+
+def _code_set_here() -> list[list]:
+    """[code, leaf, description, inclusion terms] of every category and subcategory (not chapters or blocks)."""
+    import simple_icd_10_cm as cm
+
+    return [[c, cm.is_leaf(c), cm.get_description(c), " ".join(cm.get_inclusion_term(c) + cm.get_includes(c))]
+            for c in cm.get_all_codes(with_dots=True) if cm.is_category_or_subcategory(c)]
+
+
+def _code_set() -> list[list]:
+    """The code set, read by a child process; in this one if a child cannot be started."""
+    if "simple_icd_10_cm" not in sys.modules:
+        try:
+            done = subprocess.run([sys.executable, "-c", _DUMP], capture_output=True, check=True,  # noqa: S603
+                                  timeout=600, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+            return json.loads(done.stdout)
+        except (OSError, subprocess.SubprocessError, ValueError):
+            logger.warning("Reading ICD-10-CM in a child process failed; reading it in this one", exc_info=True)
+    return _code_set_here()
 
 
 _index: _Index | None = None
@@ -186,6 +236,7 @@ def search(query: str, *, limit: int = 20, billable_only: bool = False) -> list[
             terms.append((ix.posting_totals[hi] - ix.posting_totals[lo], "word", w, (lo, hi)))
     if not terms or any(size == 0 for size, *_ in terms):
         return []
+    whole = [p for _, k, p, _ in terms if k == "word"]  # in the order typed
     terms.sort(key=lambda t: t[0])
     _, kind, first_prefix, (lo, hi) = terms[0]
     rest = terms[1:]
@@ -198,12 +249,24 @@ def search(query: str, *, limit: int = 20, billable_only: bool = False) -> list[
             if k == "code":
                 if not ix.compact_codes[i].startswith(prefix):
                     return False
-            elif prefix not in toks and not any(t.startswith(prefix) for t in toks):
+            elif f" {prefix}" not in toks:
                 return False
         return True
 
     pool_size = max(_RERANK_POOL, limit)
-    if kind == "code":
+    words_after = [t for t in rest if t[1] == "word"]
+    if kind == "word" and words_after and terms[0][0] > _STREAM_LIMIT:
+        # Streaming the rarest word would test thousands of codes: intersect the words' sets first.
+        found = ix.word_set(lo, hi)
+        for _, _, _, (wlo, whi) in words_after:
+            found = found & ix.word_set(wlo, whi)
+            if not found:
+                return []
+        rest = [t for t in rest if t[1] == "code"]
+        if billable_only:
+            found = (i for i in found if i < ix.billable_count)
+        pool = heapq.nsmallest(pool_size, (i for i in found if keep(i)) if rest else found)
+    elif kind == "code":
         ids = ix.sorted_ids[lo:hi]
         if billable_only:
             ids = [i for i in ids if i < ix.billable_count]
@@ -217,14 +280,13 @@ def search(query: str, *, limit: int = 20, billable_only: bool = False) -> list[
                 pool.append(i)
                 if len(pool) >= pool_size:
                     break
-    whole = [p for _, k, p, _ in terms if k == "word"]
     exact = {ix.id_of[t[2]] for t in terms if t[1] == "code" and t[2] in ix.id_of}
 
     def rank(i: int) -> tuple:
         described = ix.description_tokens[i]
-        in_description = sum(1 for w in whole if w in described or any(t.startswith(w) for t in described))
-        opens = bool(whole) and words(ix.descriptions[i][:40])[:1] == [w for w in whole[:1] if w in described][:1]
-        return (i not in exact, i >= ix.billable_count, -in_description, -sum(1 for w in whole if w in described),
+        in_description = sum(1 for w in whole if f" {w}" in described)
+        opens = bool(whole) and described.startswith(f" {whole[0]} ")
+        return (i not in exact, i >= ix.billable_count, -in_description, -sum(1 for w in whole if f" {w} " in described),
                 not opens, i)
 
     return [ix.hit(i) for i in sorted(pool, key=rank)[:limit]]

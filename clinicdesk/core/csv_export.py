@@ -2,6 +2,7 @@
 
 import csv
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 
 from django.http import StreamingHttpResponse
 
@@ -9,6 +10,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value) -> str:
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return str(value)  # a number, negative or not, is never a formula: keep "-5.00" a number for the spreadsheet
     text = "" if value is None else str(value)
     # A leading formula character would run as a formula in a spreadsheet (CSV injection).
     return "'" + text if text.startswith(_FORMULA_START) else text

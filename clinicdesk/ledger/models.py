@@ -126,6 +126,12 @@ class JournalLine(models.Model):
             models.Index(fields=["organization", "account", "entry_date"], name="ledger_line_org_account_date"),
             models.Index(fields=["patient", "account"], name="ledger_line_patient_account"),
             models.Index(fields=["item"], name="ledger_line_item"),
+            # A patient's unapplied credit and any receivable line that names no item: A/R aging reads these by
+            # account without touching the (many) item lines on the same accounts.
+            models.Index(
+                fields=["organization", "account", "entry_date"],
+                condition=models.Q(item__isnull=True, patient__isnull=False), name="ledger_line_patient_no_item",
+            ),
         ]
 
     def __str__(self) -> str:

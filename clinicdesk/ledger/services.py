@@ -337,3 +337,83 @@ def manual_entry_post(*, organization: Organization, entry_date: date, memo: str
     audit_event(action="ledger.entry_posted", actor=actor, target=entry, organization_id=organization.pk,
                 summary=f"Manual entry {entry.pk}: {memo[:120]} ({entry.total})")
     return entry
+
+
+# --- the chart of accounts, edited by hand ------------------------------------------------------------------
+
+ACCOUNT_FIELDS = ("code", "name", "account_type", "role", "parent", "description", "is_active")
+
+
+def _account_check(account: Account) -> None:
+    errors: dict[str, str] = {}
+    others = Account.objects.filter(organization_id=account.organization_id).exclude(pk=account.pk)
+    if account.code and others.filter(code=account.code).exists():
+        errors["code"] = f"Account number {account.code} is already in the chart."
+    if account.role and others.filter(role=account.role).exists():
+        errors["role"] = f"Another account already does the job '{AccountRole(account.role).label}'."
+    if account.parent_id:
+        if account.parent.organization_id != account.organization_id:
+            errors["parent"] = "The parent account belongs to another organization."
+        elif account.parent_id == account.pk:
+            errors["parent"] = "An account cannot be its own parent."
+    if errors:
+        raise ValidationError(errors)
+    account.full_clean(exclude=["organization"], validate_unique=False, validate_constraints=False)
+
+
+@transaction.atomic
+def account_create(*, organization: Organization, code: str, name: str, account_type: str, actor, role: str = "",
+                   parent: Account | None = None, description: str = "") -> Account:
+    """Add an account to the chart: its number and its role (if any) unique in the organization."""
+    account = Account(organization=organization, code=code.strip(), name=name.strip(), account_type=account_type,
+                      role=role or "", parent=parent, description=description.strip())
+    _account_check(account)
+    account.save()
+    audit_event(action="ledger.account_created", actor=actor, target=account, organization_id=organization.pk,
+                summary=f"Account {account} ({account.get_account_type_display()})"[:300])
+    return account
+
+
+@transaction.atomic
+def account_update(*, account: Account, actor, **changes) -> Account:
+    """Change an account: number, name, role, parent, description, or `is_active` (an account is closed, never
+    deleted). Its type cannot change once lines were posted to it, and an account that does a job for the
+    services (a role) cannot be closed until that role is given to another account."""
+    unknown = set(changes) - set(ACCOUNT_FIELDS)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: "This field cannot be changed here."})
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    before = {name: getattr(account, name if name != "parent" else "parent_id") for name in changes}
+    if "account_type" in changes and changes["account_type"] != account.account_type and account.lines.exists():
+        raise ValidationError({"account_type": "Lines have been posted to this account: its type cannot change. "
+                                               "Close it and open a new account instead."})
+    for name, value in changes.items():
+        if isinstance(value, str):
+            value = value.strip()
+        setattr(account, name, value if value is not None or name == "parent" else "")
+    if account.role and not account.is_active:
+        raise ValidationError({"is_active": f"This account does the job '{AccountRole(account.role).label}': "
+                                            "give that job to another account before closing it."})
+    _account_check(account)
+    after = {name: getattr(account, name if name != "parent" else "parent_id") for name in changes}
+    changed = {name: [str(before[name]), str(after[name])] for name in changes if before[name] != after[name]}
+    if not changed:
+        return account
+    account.save(update_fields=[*changed, "updated_at"])
+    action = "ledger.account_closed" if changed.get("is_active") == ["True", "False"] else "ledger.account_changed"
+    audit_event(action=action, actor=actor, target=account, organization_id=account.organization_id,
+                summary=f"Account {account}: {', '.join(sorted(changed))} changed"[:300], changes=changed)
+    return account
+
+
+@transaction.atomic
+def manual_entry_reverse(*, entry: JournalEntry, reason: str, actor, entry_date: date | None = None) -> JournalEntry:
+    """Reverse a posted entry from its page: a reason is required, and the act is audited."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the entry is reversed."})
+    reversal = entry_reverse(entry=entry, memo=f"Reversal of entry {entry.pk}: {reason}"[:300], entry_date=entry_date,
+                             actor=actor)
+    audit_event(action="ledger.entry_reversed", actor=actor, target=entry, organization_id=entry.organization_id,
+                summary=f"Entry {entry.pk} reversed by entry {reversal.pk}: {reason}"[:300])
+    return reversal

@@ -1,7 +1,32 @@
 """Staff pages of the ledger, under /ledger/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "ledger"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    # --- chart of accounts
+    path("accounts/", views.account_list, name="accounts"),
+    path("accounts/export.csv", views.account_export, name="accounts_export"),
+    path("accounts/new/", views.account_create, name="account_create"),
+    path("accounts/<int:account_id>/edit/", views.account_edit, name="account_edit"),
+    # --- one account's ledger (running balance)
+    path("accounts/<int:account_id>/", views.account_ledger, name="account_ledger"),
+    path("accounts/<int:account_id>/export.csv", views.account_ledger_export, name="account_ledger_export"),
+    # --- journal: entries, manual entries, reversals
+    path("journal/", views.journal_list, name="journal"),
+    path("journal/export.csv", views.journal_export, name="journal_export"),
+    path("journal/new/", views.entry_create, name="entry_create"),
+    path("journal/<int:journal_entry_id>/", views.entry_detail, name="entry"),
+    path("journal/<int:journal_entry_id>/reverse/", views.entry_reverse, name="entry_reverse"),
+    # --- reports
+    path("trial-balance/", views.trial_balance, name="trial_balance"),
+    path("trial-balance/export.csv", views.trial_balance_export, name="trial_balance_export"),
+    path("trial-balance/print.pdf", views.trial_balance_pdf, name="trial_balance_pdf"),
+    path("aging/", views.aging, name="aging"),
+    path("aging/export.csv", views.aging_export, name="aging_export"),
+    path("aging/print.pdf", views.aging_pdf, name="aging_pdf"),
+]

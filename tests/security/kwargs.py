@@ -27,6 +27,10 @@ OBJECT_KWARGS |= {"campaign_id"}
 OBJECT_KWARGS |= {"message_template_id", "letter_id", "letterhead_id", "signature_id"}
 # The outbox (communications delivery): one message of the practice's patient, by its public id.
 OBJECT_KWARGS |= {"message_id"}
+# Fee schedules (billing).
+OBJECT_KWARGS |= {"fee_schedule_id"}
+# The ledger: an account of the practice's chart and a posted entry (a charge to the practice's patient).
+OBJECT_KWARGS |= {"account_id", "journal_entry_id"}
 # Day close (billing): one counted and closed day of the practice's drawer, waiting for approval.
 OBJECT_KWARGS |= {"close_id"}
 
@@ -96,6 +100,10 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return _communications_campaign(practice).pk
     if name == "message_id":
         return _delivery_message(practice).public_id
+    if name == "fee_schedule_id":
+        return _billing_fee_schedule(practice).pk
+    if name in ("account_id", "journal_entry_id"):
+        return _ledger(practice)[name]
     # The local SMS gateway's provider API: the configured account, a message id it does not hold.
     if name == "account_sid":
         from django.conf import settings
@@ -103,6 +111,11 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return settings.SMS_ACCOUNT_SID
     if name == "message_sid":
         return "SM" + "0" * 32
+    # The local card processor's API: ids it does not hold.
+    if name == "intent_id":
+        return "pi_" + "0" * 24
+    if name == "refund_id":
+        return "re_" + "0" * 24
     # Day close (billing).
     if name == "close_id":
         return _billing_day_close(practice).public_id
@@ -250,6 +263,18 @@ def _communications_task(practice):
     return made
 
 
+def _billing_fee_schedule(practice):
+    """A fee schedule of the practice, named after its marker patient, made once per practice."""
+    made = getattr(practice, "_billing_fee_schedule", None)
+    if made is None:
+        from clinicdesk.billing.models import FeeSchedule
+
+        made = FeeSchedule.objects.create(organization=practice.org, name=f"{practice.patient.last_name} fees",
+                                          is_default=True)
+        practice._billing_fee_schedule = made
+    return made
+
+
 def _communications_campaign(practice):
     """A draft e-mail campaign of the practice, made once per practice."""
     made = getattr(practice, "_communications_campaign", None)
@@ -348,3 +373,26 @@ def body_of(response) -> str:
     if getattr(response, "streaming", False):
         return b"".join(response.streaming_content).decode("utf-8", "replace")
     return response.content.decode("utf-8", "replace")
+
+
+def _ledger(practice) -> dict:
+    """The practice's chart and one charge to its patient (its memo names the patient), made once per practice."""
+    made = getattr(practice, "_ledger", None)
+    if made is not None:
+        return made
+    from datetime import date
+    from decimal import Decimal
+
+    from clinicdesk.ledger.choices import AccountRole, EntryKind
+    from clinicdesk.ledger.services import LineSpec, entry_post, open_item_create
+
+    item = open_item_create(organization=practice.org, patient=practice.patient, service_date=date(2026, 11, 2),
+                            description=f"Visit of {practice.patient.last_name}")
+    entry = entry_post(organization=practice.org, entry_date=date(2026, 11, 2), kind=EntryKind.CHARGE,
+                       memo=f"Charge {practice.patient.last_name}", lines=[
+                           LineSpec(account=AccountRole.PATIENT_RECEIVABLE, amount=Decimal("50.00"), item=item),
+                           LineSpec(account=AccountRole.SERVICE_REVENUE, amount=Decimal("-50.00")),
+                       ])
+    made = {"account_id": entry.lines.get(item=item).account_id, "journal_entry_id": entry.pk}
+    practice._ledger = made
+    return made

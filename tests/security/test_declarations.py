@@ -28,6 +28,12 @@ PUBLIC |= {"communications_public:link"}
 PUBLIC |= {"communications_public:sms_status", "communications_public:sms_inbound",
            "communications_public:email_events", "communications_public:sms_gateway:messages",
            "communications_public:sms_gateway:message"}
+# The card processor's webhook (checks Stripe-Signature first), and the local card processor's API (checks the
+# processor's secret key itself, Authorization: Bearer).
+PUBLIC |= {"billing_public:card_webhook", "billing_public:card_processor:payment_methods",
+           "billing_public:card_processor:payment_intents", "billing_public:card_processor:payment_intent",
+           "billing_public:card_processor:payment_intent_capture", "billing_public:card_processor:payment_intent_cancel",
+           "billing_public:card_processor:refunds", "billing_public:card_processor:refund"}
 ANY_SIGNED_IN = {"api:openapi-json", "api:openapi-view"}
 
 # Views (a name, or a prefix ending in *) that must require at least this permission; first match wins.

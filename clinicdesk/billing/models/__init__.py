@@ -1,25 +1,16 @@
-from .accounts import AccountMember, PatientAccount
-from .charges import Encounter, EncounterDiagnosis, ServiceLine, SuperbillTemplate
-from .codes import Fee, FeeSchedule, ProcedureCode
-from .dayclose import CashDrawer, DayClose, Deposit, DepositLine
-from .payments import Adjustment, BalanceTransfer, Payment, Refund
+"""Billing's models, one module per aggregate; each import on its own line (so that parallel work
+adds lines without touching each other's; hence no import sorting here)."""
+# ruff: noqa: I001
 
-__all__ = [
-    "AccountMember",
-    "Adjustment",
-    "BalanceTransfer",
-    "CashDrawer",
-    "DayClose",
-    "Deposit",
-    "DepositLine",
-    "Encounter",
-    "EncounterDiagnosis",
-    "Fee",
-    "FeeSchedule",
-    "Payment",
-    "PatientAccount",
-    "ProcedureCode",
-    "Refund",
-    "ServiceLine",
-    "SuperbillTemplate",
-]
+from clinicdesk.billing.cardprocessor.models import ProcessorEvent  # noqa: F401
+from clinicdesk.billing.cardprocessor.models import ProcessorIdempotencyKey  # noqa: F401
+from clinicdesk.billing.cardprocessor.models import ProcessorPaymentIntent  # noqa: F401
+from clinicdesk.billing.cardprocessor.models import ProcessorPaymentMethod  # noqa: F401
+from clinicdesk.billing.cardprocessor.models import ProcessorRefund  # noqa: F401
+
+from .accounts import AccountMember, PatientAccount  # noqa: F401
+from .cards import CardWebhookEvent  # noqa: F401
+from .codes import Fee, FeeSchedule, ProcedureCode  # noqa: F401
+from .charges import Encounter, EncounterDiagnosis, ServiceLine, SuperbillTemplate  # noqa: F401
+from .payments import Adjustment, BalanceTransfer, Payment, Refund  # noqa: F401
+from .dayclose import CashDrawer, DayClose, Deposit, DepositLine  # noqa: F401

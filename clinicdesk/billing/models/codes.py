@@ -116,7 +116,7 @@ class Fee(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["schedule", "procedure__code", "modifiers", "effective_from"]
+        ordering = ["schedule_id", "procedure_id", "modifiers", "effective_from"]
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="fee_price_not_negative"),
             models.CheckConstraint(condition=Q(effective_to__isnull=True) | Q(effective_to__gte=models.F("effective_from")),

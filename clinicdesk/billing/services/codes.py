@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from clinicdesk.core.audit import audit_event
 from clinicdesk.core.models import Organization
@@ -277,6 +278,7 @@ def fee_schedule_import(*, schedule: FeeSchedule, file, code_system: str = "", a
     result = ImportResult(rows=rows, dry_run=dry_run)
     if dry_run or result.errors:
         return result
+    now = timezone.now()  # bulk_update does not touch auto_now fields
     new_procedures, changed_procedures = [], []
     for row in rows:
         known = procedures.get(row.code)
@@ -287,11 +289,11 @@ def fee_schedule_import(*, schedule: FeeSchedule, file, code_system: str = "", a
             procedures[row.code] = known
             new_procedures.append(known)
         elif known.description != row.description or not known.is_active:
-            known.description, known.is_active = row.description, True
+            known.description, known.is_active, known.updated_at = row.description, True, now
             changed_procedures.append(known)
     ProcedureCode.objects.bulk_create(new_procedures, batch_size=500)
     ProcedureCode.objects.bulk_update(changed_procedures, ["description", "is_active", "updated_at"], batch_size=500)
-    new_fees, changed_fees = [], []
+    new_fees, shrunk, changed_fees = [], [], []
     for row in rows:
         if row.outcome == ImportOutcome.NEW:
             fee = Fee(organization_id=schedule.organization_id, schedule=schedule, procedure=procedures[row.code],
@@ -304,10 +306,13 @@ def fee_schedule_import(*, schedule: FeeSchedule, file, code_system: str = "", a
         elif row.outcome == ImportOutcome.UPDATED:
             fee = fees.get((row.code, row.modifiers, row.effective_from))
             if fee is not None and (fee.price != row.price or fee.effective_to != row.effective_to):
-                fee.price, fee.effective_to = row.price, row.effective_to
-                changed_fees.append(fee)
-    Fee.objects.bulk_create(new_fees, batch_size=500)
+                shrinks = row.effective_to is not None and (fee.effective_to is None or row.effective_to < fee.effective_to)
+                fee.price, fee.effective_to, fee.updated_at = row.price, row.effective_to, now
+                (shrunk if shrinks else changed_fees).append(fee)
+    # Ended prices first, then the rest, then new ones: PostgreSQL checks for overlaps row by row (migration 0002).
+    Fee.objects.bulk_update(shrunk, ["price", "effective_to", "updated_at"], batch_size=500)
     Fee.objects.bulk_update(changed_fees, ["price", "effective_to", "updated_at"], batch_size=500)
+    Fee.objects.bulk_create(new_fees, batch_size=500)
     result.saved = True
     counts = result.counts
     audit_event(

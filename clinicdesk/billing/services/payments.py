@@ -271,6 +271,13 @@ def payment_void(*, payment: Payment, reason: str, actor) -> Payment:
         raise ValidationError({"status": f"A {payment.get_status_display().lower()} payment cannot be voided."})
     if payment.method == PaymentMethod.CARD:
         raise ValidationError({"method": "A card payment is refunded to the card, not voided."})
+    PatientAccount.objects.select_for_update().filter(pk=payment.account_id).first()
+    # Voiding takes back the credit the payment left; if that credit has since been applied or refunded, the
+    # void would leave the patient owing a negative credit, so those must be undone first.
+    for line in payment.entry.lines.filter(account__role=AccountRole.PATIENT_CREDIT).select_related("patient"):
+        if patient_credit(patient=line.patient) < -line.amount:
+            raise ValidationError({"status": f"{format_money(-line.amount)} of this payment was kept as credit and "
+                                             "part of it has since been applied or refunded; reverse that first."})
     # Day close: a closed day's drawer and deposit are final until an office manager reopens the day.
     from .dayclose import day_is_closed
 

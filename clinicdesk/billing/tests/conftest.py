@@ -23,3 +23,21 @@ def post_charge():
         return item
 
     return post
+
+
+@pytest.fixture
+def fee_schedule(org):
+    """A default fee schedule with a few office codes, effective from 2026-01-01."""
+    from clinicdesk.billing.models import Fee, FeeSchedule, ProcedureCode
+
+    schedule = FeeSchedule.objects.create(organization=org, name="Standard", is_default=True)
+    prices = {("99213", ""): "110.00", ("99214", ""): "165.00", ("99214", "25"): "170.00", ("36415", ""): "18.00",
+              ("93000", ""): "45.00", ("99024", ""): "0.00"}
+    procedures = {}
+    for (code, modifiers), price in prices.items():
+        if code not in procedures:
+            procedures[code] = ProcedureCode.objects.create(organization=org, code_system="CPT", code=code,
+                                                            description=f"Service {code}")
+        Fee.objects.create(organization=org, schedule=schedule, procedure=procedures[code], modifiers=modifiers,
+                           price=Decimal(price), effective_from=date(2026, 1, 1))
+    return schedule

@@ -123,12 +123,15 @@ def test_changed_prices_and_descriptions_are_updated(biller, schedule):
         "ECG,70.50,2026-07-01,", "ECG,70.50,2026-07-01,2026-12-31")
     result = run(schedule, biller, changed, dry_run=True)
     assert [r.outcome for r in result.rows] == ["unchanged", "updated", "unchanged", "updated"]
+    stamped = Fee.objects.get(modifiers="25").updated_at
     result = run(schedule, biller, changed)
     assert result.saved
     assert Fee.objects.get(modifiers="25").price == Decimal("115.00")
+    assert Fee.objects.get(modifiers="25").updated_at > stamped
     assert Fee.objects.get(modifiers="26,TC", effective_from=date(2026, 7, 1)).effective_to == date(2026, 12, 31)
     renamed = run(schedule, biller, HEADER + "99213,,Established visit,110.00,2026-01-01,\n")
     assert renamed.counts["updated"] == 1 and ProcedureCode.objects.get(code="99213").description == "Established visit"
+    assert ProcedureCode.objects.get(code="99213").updated_at > ProcedureCode.objects.get(code="93000").updated_at
 
 
 BAD_ROWS = [
@@ -325,3 +328,23 @@ def test_the_demo_seed_is_idempotent(org):
     assert Fee.objects.filter(organization=org).count() == len(PROCEDURES)
     assert ProcedureCode.objects.filter(organization=org, code_system=CodeSystem.HCPCS).count() == 5
     assert fee_lookup(organization=org, code="99214", modifiers="25", on_date=date(2026, 5, 1)).price == Decimal("165.00")
+
+
+@pytest.mark.postgres
+def test_postgresql_refuses_overlapping_fees_that_skip_the_checks(org, biller, schedule):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the exclusion constraint exists on PostgreSQL only (set DATABASE_URL=postgres://…); "
+                    "on SQLite the import's own check inside the write transaction is the guard")
+    run(schedule, biller, HEADER + "99213,,Visit,100.00,2026-01-01,\n")
+    procedure = ProcedureCode.objects.get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Fee.objects.create(organization=org, schedule=schedule, procedure=procedure, modifiers="", price=Decimal("1"),
+                           effective_from=date(2027, 1, 1))
+    # Adjacent dates and other modifiers are fine.
+    Fee.objects.filter(procedure=procedure).update(effective_to=date(2026, 12, 31))
+    Fee.objects.create(organization=org, schedule=schedule, procedure=procedure, modifiers="", price=Decimal("1"),
+                       effective_from=date(2027, 1, 1))
+    Fee.objects.create(organization=org, schedule=schedule, procedure=procedure, modifiers="25", price=Decimal("1"),
+                       effective_from=date(2026, 6, 1))

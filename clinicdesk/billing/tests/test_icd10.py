@@ -1,6 +1,7 @@
 """ICD-10-CM look-up: the index answers code and word searches, and the diagnosis check refuses unknown and
 heading codes with a useful message. No database needed."""
 
+import sys
 import threading
 
 import pytest
@@ -136,3 +137,13 @@ def test_the_index_is_built_once_even_when_threads_race(monkeypatch):
         t.join()
     assert len(built) == 1 and len({id(ix) for ix in seen}) == 1
     assert icd10.search("E11.9")[0].code == "E11.9"
+
+
+def test_the_code_set_read_by_a_child_process_is_the_packages(monkeypatch):
+    here = icd10._code_set_here()
+    monkeypatch.delitem(sys.modules, "simple_icd_10_cm", raising=False)
+    monkeypatch.delitem(sys.modules, "simple_icd_10_cm.simple_icd_10_cm", raising=False)
+    read = icd10._code_set()
+    assert read == here
+    assert "simple_icd_10_cm" not in sys.modules  # the package's tree stayed in the child
+    assert ["E11.9", True, "Type 2 diabetes mellitus without complications", ""] in read

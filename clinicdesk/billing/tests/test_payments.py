@@ -198,3 +198,14 @@ def test_a_patient_moved_to_a_family_account_brings_their_balance(org, desk, pos
     account_member_move(patient=child, account=family, actor=desk)
     payment_post(account=family, amount="20.00", method=PaymentMethod.CASH, idempotency_key="move", actor=desk)
     assert patient_balance(patient=child) == 0
+
+
+def test_a_payment_whose_credit_was_refunded_cannot_be_voided(org, patient, desk):
+    account = account_for_patient(patient=patient)
+    payment = payment_post(account=account, amount="40.00", method=PaymentMethod.CASH, idempotency_key="vv",
+                           actor=desk, allow_credit=True)
+    refund_post(patient=patient, amount="15.00", method=RefundMethod.CASH, reason="Overpaid", idempotency_key="rr",
+                actor=desk)
+    with pytest.raises(ValidationError, match="reverse that first"):
+        payment_void(payment=payment, reason="Wrong account", actor=desk)
+    assert patient_credit(patient=patient) == D("25.00")

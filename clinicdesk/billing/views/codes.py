@@ -175,6 +175,7 @@ def fee_schedule_import(request: HttpRequest, fee_schedule_id: int) -> HttpRespo
     schedule = selectors.fee_schedule_get(user=request.user, schedule_id=fee_schedule_id)
     form = FeeImportForm()
     result = confirm = None
+    problems: list[str] = []
     status = 200
     if request.method == "POST" and request.POST.get("step") == "import":
         posted = FeeImportConfirmForm(request.POST)
@@ -184,16 +185,16 @@ def fee_schedule_import(request: HttpRequest, fee_schedule_id: int) -> HttpRespo
                 result = services.fee_schedule_import(schedule=schedule, file=data["content"], code_system=data["code_system"],
                                                       actor=request.user, dry_run=False)
             except ValidationError as exc:
-                form.add_service_errors(exc)
+                problems.extend(exc.messages)
             else:
                 if result.saved:
                     counts = result.counts
                     messages.success(request, f"Imported {data['file_name'] or 'the file'}: {counts['new']} new, "
                                               f"{counts['updated']} updated, {counts['unchanged']} unchanged.")
                     return redirect("billing:fee_schedule_detail", fee_schedule_id=schedule.pk)
-                confirm = None  # the schedule changed since the preview: show the new errors
+                # The schedule changed since the preview: the new errors are shown and the file must be chosen again.
         else:
-            form.add_error(None, "The preview was lost; choose the file again.")
+            problems.append("The preview was lost; choose the file again.")
         status = 400
     elif request.method == "POST":
         form = FeeImportForm(request.POST, request.FILES)
@@ -213,5 +214,5 @@ def fee_schedule_import(request: HttpRequest, fee_schedule_id: int) -> HttpRespo
         if form.errors or (result is not None and result.errors):
             status = 400
     return render(request, "billing/codes/fee_import.html", {
-        "schedule": schedule, "form": form, "result": result, "confirm": confirm,
+        "schedule": schedule, "form": form, "result": result, "confirm": confirm, "problems": problems,
     }, status=status)

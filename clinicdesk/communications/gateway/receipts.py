@@ -1,22 +1,27 @@
 """The gateway's own calls back to us, the way the hosted provider makes them: delivery receipts (the final
 status only) to each text's StatusCallback and patients' replies to the inbound webhook, as signed form posts.
 
-They leave from one background thread per process (settings.SMS_GATEWAY_RECEIPTS), so a send is answered
-at once and its receipts follow, as with the real provider. With the thread off (tests) they are posted
+They leave from background threads (settings.SMS_GATEWAY_RECEIPTS): receipts from a pool of
+SMS_GATEWAY_RECEIPT_THREADS threads per process, each writing the statuses of the receipts waiting (up to
+RECEIPT_BATCH) at once and then posting them, replies from one thread. A send is answered at once and its
+receipt follows, as with the real provider. With the thread off (tests) they are posted
 inline through `poster`, which tests may point at Django's test client.
 """
 
 from __future__ import annotations
 
+import http.client
 import logging
 import queue
 import threading
 from collections.abc import Callable
 from typing import Protocol
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
+from django.utils import timezone
 
 from ..channels.sms import SIGNATURE_HEADER, twilio_signature
 from .models import GatewayMessage, GatewayStatus
@@ -30,21 +35,41 @@ class Poster(Protocol):
     def __call__(self, url: str, data: dict[str, str], headers: dict[str, str]) -> int: ...
 
 
-class HttpxPoster:
-    """Form posts over HTTP with one pooled client per process."""
+class HttpPoster:
+    """Form posts over HTTP/1.1 keep-alive with the standard library's client, one connection per thread and
+    host: a receipt is a small form post and the pool posts thousands a minute, so the lightest client is used
+    (httpx costs several times its CPU per request). A kept-alive connection the server has closed is opened
+    again once; a receipt posted twice is harmless, the receiver is idempotent."""
 
-    def __init__(self) -> None:
-        self._client: httpx.Client | None = None
-        self._lock = threading.Lock()
+    def __init__(self, timeout: float = 10.0) -> None:
+        self.timeout = timeout
+        self._local = threading.local()
 
     def __call__(self, url: str, data: dict[str, str], headers: dict[str, str]) -> int:
-        with self._lock:
-            if self._client is None:
-                self._client = httpx.Client(timeout=10.0)
-        return self._client.post(url, data=data, headers=headers).status_code
+        parts = urlsplit(url)
+        connections = self._local.__dict__.setdefault("connections", {})
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        body = urlencode(data)
+        headers = {"Content-Type": "application/x-www-form-urlencoded", **headers}
+        for attempt in (1, 2):
+            connection = connections.get((parts.scheme, parts.netloc))
+            if connection is None:
+                kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+                connection = connections[(parts.scheme, parts.netloc)] = kind(parts.netloc, timeout=self.timeout)
+            try:
+                connection.request("POST", path, body=body, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                return response.status
+            except (http.client.HTTPException, OSError):
+                connection.close()
+                del connections[(parts.scheme, parts.netloc)]
+                if attempt == 2:
+                    raise
+        return 0
 
 
-poster: Poster = HttpxPoster()
+poster: Poster = HttpPoster()
 
 
 def post_signed(url: str, params: dict[str, str]) -> int:
@@ -52,7 +77,7 @@ def post_signed(url: str, params: dict[str, str]) -> int:
     signature = twilio_signature(url, params, settings.SMS_AUTH_TOKEN)
     try:
         return poster(url, params, {SIGNATURE_HEADER: signature})
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, http.client.HTTPException, OSError) as exc:
         logger.warning("SMS gateway: posting to %s failed: %s", url, exc)
         return 0
 
@@ -80,22 +105,34 @@ def inbound_params(text: GatewayMessage) -> dict[str, str]:
 def receipts_deliver(sid: str) -> list[str]:
     """Post one outbound text's final status (delivered, or undelivered with the carrier's error); returns the
     steps posted. Only the final status is posted: the hosted provider, too, may skip the intermediate ones
-    (sent) when the handset answers at once, and a receiver must accept any subset in any order. One
-    conditional UPDATE takes the text from queued, so a second call posts nothing."""
-    text = GatewayMessage.objects.filter(sid=sid, status=GatewayStatus.QUEUED).first()
-    if text is None:
-        return []
-    final = GatewayStatus.UNDELIVERED if undeliverable(text.to_number) else GatewayStatus.DELIVERED
-    fields = {"status": final}
-    if final == GatewayStatus.UNDELIVERED:
-        fields.update(error_code=UNDELIVERABLE_ERROR[0], error_message=UNDELIVERABLE_ERROR[1])
-    if not GatewayMessage.objects.filter(pk=text.pk, status=GatewayStatus.QUEUED).update(**fields):
-        return []
-    text.status = final
-    text.error_code = fields.get("error_code", text.error_code)
-    if text.status_callback:
-        post_signed(text.status_callback, status_params(text, final))
-    return [final]
+    (sent) when the handset answers at once, and a receiver must accept any subset in any order. The text
+    leaves queued once, so a second call posts nothing."""
+    return receipts_deliver_many([sid]).get(sid, [])
+
+
+def receipts_deliver_many(sids: list[str]) -> dict[str, list[str]]:
+    """`receipts_deliver` for many texts: their final statuses written with one locking read and one UPDATE per
+    status, then each receipt posted (one signed request per text, as the provider makes them). A text another
+    call took from queued meanwhile is skipped: the locking read sees it no longer queued."""
+    with transaction.atomic():
+        texts = list(GatewayMessage.objects.select_for_update().filter(sid__in=sids, status=GatewayStatus.QUEUED)
+                     .order_by("pk"))
+        by_status: dict[str, list[GatewayMessage]] = {}
+        for text in texts:
+            by_status.setdefault(
+                GatewayStatus.UNDELIVERED if undeliverable(text.to_number) else GatewayStatus.DELIVERED, []).append(text)
+        for final, group in by_status.items():
+            fields = {"status": final, "updated_at": timezone.now()}
+            if final == GatewayStatus.UNDELIVERED:
+                fields.update(error_code=UNDELIVERABLE_ERROR[0], error_message=UNDELIVERABLE_ERROR[1])
+            GatewayMessage.objects.filter(pk__in=[t.pk for t in group]).update(**fields)
+            for text in group:
+                text.status = final
+                text.error_code = fields.get("error_code", text.error_code)
+    for text in texts:
+        if text.status_callback:
+            post_signed(text.status_callback, status_params(text, text.status))
+    return {text.sid: [text.status] for text in texts}
 
 
 def inbound_deliver(sid: str) -> int:
@@ -111,8 +148,11 @@ def inbound_webhook_url() -> str:
 
 
 _jobs: queue.Queue[Callable[[], object]] = queue.Queue()
-_thread: list[threading.Thread] = []
+_receipts: queue.Queue[str] = queue.Queue()
+_threads: list[threading.Thread] = []
 _thread_lock = threading.Lock()
+# Receipts one pool thread writes and posts in one go (the rest wait for the next free thread).
+RECEIPT_BATCH = 100
 
 
 def _run() -> None:
@@ -126,14 +166,48 @@ def _run() -> None:
             close_old_connections()
 
 
+def _run_receipts() -> None:
+    while True:
+        sids = [_receipts.get()]
+        while len(sids) < RECEIPT_BATCH:
+            try:
+                sids.append(_receipts.get_nowait())
+            except queue.Empty:
+                break
+        try:
+            receipts_deliver_many(sids)
+        except Exception:
+            logger.exception("SMS gateway: %d receipt(s) could not be posted", len(sids))
+        finally:
+            close_old_connections()
+
+
+def _start_threads() -> None:
+    with _thread_lock:
+        if _threads and all(thread.is_alive() for thread in _threads):
+            return
+        _threads[:] = [threading.Thread(target=_run, name="sms-gateway-replies", daemon=True)] + [
+            threading.Thread(target=_run_receipts, name=f"sms-gateway-receipts-{n}", daemon=True)
+            for n in range(settings.SMS_GATEWAY_RECEIPT_THREADS)]
+        for thread in _threads:
+            thread.start()
+
+
 def dispatch(job: Callable[[], object]) -> None:
-    """Run `job` on the receipt thread (started on first use), or now when the thread is off."""
+    """Run `job` (a reply typed on the phone page) on the gateway's background thread (started on first use),
+    or now when the background threads are off."""
     if not settings.SMS_GATEWAY_RECEIPTS:
         job()
         return
-    with _thread_lock:
-        if not _thread or not _thread[0].is_alive():
-            thread = threading.Thread(target=_run, name="sms-gateway-receipts", daemon=True)
-            thread.start()
-            _thread[:] = [thread]
+    _start_threads()
     _jobs.put(job)
+
+
+def receipt_due(sid: str) -> None:
+    """Have a taken text's receipt written and posted by the receipt pool (settings.SMS_GATEWAY_RECEIPT_THREADS
+    threads, each taking up to RECEIPT_BATCH waiting receipts at a time), or now when the threads are off."""
+    if not settings.SMS_GATEWAY_RECEIPTS:
+        receipts_deliver(sid)
+        return
+    _start_threads()
+    _receipts.put(sid)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from clinicdesk.core.audit import audit_event
@@ -64,8 +64,11 @@ def gateway_text_accept(*, account_sid: str, to: str, from_: str, body: str, sta
                           from_number=from_, body=body, status=GatewayStatus.QUEUED,
                           idempotency_key=idempotency_key or None, status_callback=status_callback)
     try:
-        with transaction.atomic():
-            text.save(force_insert=True)
+        if connection.in_atomic_block:
+            with transaction.atomic():  # a savepoint, so a replayed key leaves the caller's transaction usable
+                text.save(force_insert=True)
+        else:
+            text.save(force_insert=True)  # one statement, its own transaction (no BEGIN and COMMIT round trips)
     except IntegrityError:
         # The key was taken before (a retry), or a second request with it raced ours and won: its text is the one.
         existing = GatewayMessage.objects.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
@@ -77,7 +80,7 @@ def gateway_text_accept(*, account_sid: str, to: str, from_: str, body: str, sta
         # learning it, which is the case exactly-once has to survive.
         stall_release.wait(settings.SMS_GATEWAY_STALL_SECONDS)
     sid = text.sid
-    transaction.on_commit(lambda: receipts.dispatch(lambda: receipts.receipts_deliver(sid)))
+    transaction.on_commit(lambda: receipts.receipt_due(sid))
     return Accepted(text, replayed=False)
 
 

@@ -340,6 +340,49 @@ def message_status_record(*, provider_message_id: str, status: str, public_id: s
     return _advance(message, target, detail, provider_message_id=provider_message_id)
 
 
+def message_receipt_record(*, provider_message_id: str, status: str, public_id: str = "", error_code: str = "",
+                           error_message: str = "") -> None:
+    """The SMS receipt webhook's service: `message_status_record`, with the usual case (sent or delivered, for
+    a message the receipt names by its public id, not already past it) in one statement on PostgreSQL: the
+    state moved and its event written together. Everything else (unknown or mismatched message, a failure
+    with its audit row, a receipt that changes nothing, SQLite) takes `message_status_record`."""
+    target = SMS_STATUS.get(status)
+    if (connection.vendor == "postgresql" and public_id and provider_message_id
+            and target in (MessageState.SENT, MessageState.DELIVERED) and _advance_by_receipt(
+                public_id=public_id, provider_message_id=provider_message_id, target=target)):
+        return
+    message_status_record(provider_message_id=provider_message_id, status=status, public_id=public_id,
+                          error_code=error_code, error_message=error_message)
+
+
+_RECEIPT_DETAIL = {MessageState.SENT: "The carrier took the text.", MessageState.DELIVERED: "Delivered to the phone."}
+
+
+def _advance_by_receipt(*, public_id: str, provider_message_id: str, target: str) -> bool:
+    """Move the text named by `public_id` to `target` (only forward, only when it is this provider id's text or
+    has no provider id yet) and write its event, in one statement; False when no row moved."""
+    now = timezone.now()
+    earlier = [state for state, rank in _RANK.items() if rank < _RANK[target]]
+    table, events = Message._meta.db_table, MessageEvent._meta.db_table
+    delivered_at = ", delivered_at = %(now)s" if target == MessageState.DELIVERED else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH moved AS (
+                    UPDATE {table} SET state = %(target)s, updated_at = %(now)s{delivered_at},
+                        provider = CASE WHEN provider_message_id = '' THEN %(provider)s ELSE provider END,
+                        provider_message_id = %(sid)s
+                    WHERE public_id = %(public_id)s AND channel = %(sms)s AND state = ANY(%(earlier)s)
+                      AND (provider_message_id = '' OR provider_message_id = %(sid)s)
+                    RETURNING id)
+                INSERT INTO {events} (message_id, state, detail, created_at)
+                SELECT id, %(target)s, %(detail)s, %(now)s FROM moved RETURNING id""",  # noqa: S608  (our tables)
+            {"target": target, "now": now, "provider": settings.SMS_PROVIDER, "sid": provider_message_id,
+             "public_id": public_id, "sms": MessageChannel.SMS, "earlier": earlier,
+             "detail": _RECEIPT_DETAIL[target]},
+        )
+        return cursor.fetchone() is not None
+
+
 @transaction.atomic
 def _advance(message: Message, target: str, detail: str, *, provider_message_id: str = "",
              also_from: tuple[str, ...] = ()) -> Message:

@@ -34,7 +34,7 @@ from clinicdesk.scheduling.services.appointments import (
 )
 
 from ..choices import LinkAction
-from ..links import link_issue, link_path, link_use
+from ..links import LinkRequest, link_path, link_use, links_issue_many
 from ..models import ActionLink, StaffTask
 from .tasks import call_task_create
 
@@ -57,16 +57,23 @@ def appointment_links(*, appointment: Appointment, message=None, valid_until: da
 
     Each expires at the appointment's start (or `valid_until` when earlier) and works once.
     """
-    expires_at = appointment.starts_at if valid_until is None else min(valid_until, appointment.starts_at)
+    return appointment_links_many(appointments=[appointment], message=message, valid_until=valid_until)[0]
+
+
+def appointment_links_many(*, appointments: list[Appointment], message=None,
+                           valid_until: datetime | None = None) -> list[dict[str, str]]:
+    """`appointment_links` for many appointments with one insert (a reminders sweep's chunk); the URLs of each
+    appointment, in the order given."""
     base = public_base_url()
-    urls = {}
-    for action in APPOINTMENT_ACTIONS:
-        _link, token = link_issue(
-            organization=appointment.organization, action=action, expires_at=expires_at, patient=appointment.patient,
-            appointment=appointment, message=message,
-        )
-        urls[f"{action}_url"] = base + link_path(token)
-    return urls
+    requests = [
+        LinkRequest(organization=appointment.organization, action=action, patient=appointment.patient,
+                    appointment=appointment, message=message,
+                    expires_at=appointment.starts_at if valid_until is None else min(valid_until, appointment.starts_at))
+        for appointment in appointments for action in APPOINTMENT_ACTIONS
+    ]
+    issued = iter(links_issue_many(links=requests))
+    return [{f"{action}_url": base + link_path(next(issued)[1]) for action in APPOINTMENT_ACTIONS}
+            for _ in appointments]
 
 
 # --- what a patient is told ----------------------------------------------------------------------------------
@@ -221,6 +228,7 @@ __all__ = [
     "appointment_link_confirm",
     "appointment_link_reschedule",
     "appointment_links",
+    "appointment_links_many",
     "appointment_state_problem",
     "public_base_url",
     "reschedule_times",

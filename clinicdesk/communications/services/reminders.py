@@ -12,6 +12,7 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -24,8 +25,8 @@ from ..links import link_attach, public_url, unsubscribe_link_issue
 from ..merge import format_date, format_time, merge_context
 from ..models import Message
 from ..rendering import render
-from .links import appointment_links
-from .outbox import address_for, message_queue
+from .links import appointment_links_many
+from .outbox import OutgoingMessage, address_for, message_queue, message_queue_many
 from .tasks import call_task_create
 from .templates import template_current
 
@@ -64,28 +65,38 @@ def reminder_key(appointment: Appointment, step: ReminderStep) -> str:
 def appointment_remind(*, appointment: Appointment, step: ReminderStep, now: datetime | None = None,
                        versions: dict | None = None) -> Message | None:
     """Queue one reminder (or, for the voice channel, a call task); None when already done or no longer due.
-    `versions` lets a sweep look each practice's wording up once instead of once per visit."""
+    `versions` lets a caller look each practice's wording up once instead of once per visit."""
     key = reminder_key(appointment, step)
     if step.channel == Channel.VOICE:
         return _call_reminder(appointment, step, key)
     existing = Message.objects.filter(idempotency_key=key).first()
     if existing is not None:
         return existing
-    versions = {} if versions is None else versions
-    wording = (appointment.organization_id, step.template)
-    if wording not in versions:
-        versions[wording] = template_current(organization=appointment.organization, code=step.template)
-    version = versions[wording]
-    links = appointment_links(appointment=appointment)
-    context = merge_context(organization=appointment.organization, patient=appointment.patient, appointment=appointment,
-                            location=appointment.location, provider=appointment.provider, links=links)
-    rendered = render(version, context, kind=version.template.kind)
-    return message_queue(
-        organization=appointment.organization, patient=appointment.patient, location=appointment.location,
-        channel=step.channel, purpose=MessagePurpose.REMINDER, subject=rendered.subject, body=rendered.text,
-        html_body=rendered.html, appointment=appointment, template_version=version, idempotency_key=key,
-        send_after=now,
-    )
+    [item] = _reminder_messages([(key, appointment, step)], now, {} if versions is None else versions)
+    return message_queue(organization=appointment.organization, **item.__dict__)
+
+
+def _reminder_messages(due: list[tuple[str, Appointment, ReminderStep]], now: datetime | None,
+                       versions: dict) -> list[OutgoingMessage]:
+    """The written reminders for these visits: the practice's current wording (looked up once per practice and
+    step template), rendered with the visit and its confirm, cancel and reschedule links (issued in one insert)."""
+    links = appointment_links_many(appointments=[appointment for _, appointment, _ in due])
+    items = []
+    for (key, appointment, step), urls in zip(due, links, strict=True):
+        wording = (appointment.organization_id, step.template)
+        if wording not in versions:
+            versions[wording] = template_current(organization=appointment.organization, code=step.template)
+        version = versions[wording]
+        context = merge_context(organization=appointment.organization, patient=appointment.patient,
+                                appointment=appointment, location=appointment.location, provider=appointment.provider,
+                                links=urls)
+        rendered = render(version, context, kind=version.template.kind)
+        items.append(OutgoingMessage(
+            patient=appointment.patient, location=appointment.location, channel=step.channel,
+            purpose=MessagePurpose.REMINDER, subject=rendered.subject, body=rendered.text, html_body=rendered.html,
+            appointment=appointment, template_version=version, idempotency_key=key, send_after=now,
+        ))
+    return items
 
 
 def _call_reminder(appointment: Appointment, step: ReminderStep, key: str) -> None:
@@ -96,7 +107,9 @@ def _call_reminder(appointment: Appointment, step: ReminderStep, key: str) -> No
 
 
 def reminders_send_due(*, now: datetime | None = None, chunk: int = 500) -> int:
-    """The sweep: queue every reminder that is due now across all practices; returns how many were queued."""
+    """The sweep: queue every reminder that is due now across all practices; returns how many were queued.
+    Each chunk of visits is queued in one transaction with `message_queue_many` (the same rules as one
+    `message_queue` per visit), so its send tasks go out in batches when it commits."""
     now = now or timezone.now()
     horizon = _longest_plan_hours()
     if not horizon:
@@ -105,11 +118,14 @@ def reminders_send_due(*, now: datetime | None = None, chunk: int = 500) -> int:
         Appointment.objects.filter(status__in=REMINDED_STATUSES, starts_at__gt=now,
                                    starts_at__lte=now + timedelta(hours=horizon))
         .exclude(appointment_type__reminder_plan=[])
-        .select_related("appointment_type", "patient", "location", "provider", "organization")
+        # Everything the wording reads, in the same query (the guarantor and the letter signature too).
+        .select_related("appointment_type", "patient__guarantor__guarantor_patient", "location",
+                        "provider__letter_signature", "organization")
         .order_by("starts_at", "pk")
     )
     steps_by_type: dict[int, list[ReminderStep]] = {}
     due: list[tuple[Appointment, ReminderStep]] = []
+    versions: dict = {}
     queued = 0
     for appointment in upcoming.iterator(chunk_size=chunk):
         steps = steps_by_type.setdefault(appointment.appointment_type_id, reminder_steps(appointment.appointment_type))
@@ -117,22 +133,29 @@ def reminders_send_due(*, now: datetime | None = None, chunk: int = 500) -> int:
         if step is not None:
             due.append((appointment, step))
         if len(due) >= chunk:
-            queued += _remind_all(due, now)
+            queued += _remind_all(due, now, versions)
             due = []
-    return queued + _remind_all(due, now)
+    return queued + _remind_all(due, now, versions)
 
 
-def _remind_all(due: list[tuple[Appointment, ReminderStep]], now: datetime) -> int:
+def _remind_all(due: list[tuple[Appointment, ReminderStep]], now: datetime, versions: dict) -> int:
     # One query tells which of these were sent on an earlier sweep; only the rest are rendered.
     keys = {reminder_key(a, s): (a, s) for a, s in due}
     done = set(Message.objects.filter(idempotency_key__in=list(keys)).values_list("idempotency_key", flat=True))
-    queued = 0
-    versions: dict = {}
-    for key, (appointment, step) in keys.items():
-        if key not in done:
-            appointment_remind(appointment=appointment, step=step, now=now, versions=versions)
-            queued += 1
-    return queued
+    todo = [(key, appointment, step) for key, (appointment, step) in keys.items() if key not in done]
+    written = [entry for entry in todo if entry[2].channel != Channel.VOICE]
+    for key, appointment, step in todo:
+        if step.channel == Channel.VOICE:
+            _call_reminder(appointment, step, key)
+    with transaction.atomic():
+        by_practice: dict[int, list[OutgoingMessage]] = {}
+        organizations = {}
+        for item, (_, appointment, _) in zip(_reminder_messages(written, now, versions), written, strict=True):
+            by_practice.setdefault(appointment.organization_id, []).append(item)
+            organizations[appointment.organization_id] = appointment.organization
+        for organization_id, items in by_practice.items():
+            message_queue_many(organization=organizations[organization_id], messages=items)
+    return len(todo)
 
 
 def _longest_plan_hours() -> int:

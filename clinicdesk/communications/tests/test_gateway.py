@@ -109,3 +109,39 @@ def test_the_phone_page_shows_only_the_practices_numbers_and_sends_replies(
     # a number we never texted cannot be replied from
     client.post(reverse("communications_public:sms_gateway:phone_reply"), {"number": "+12025550103", "body": "hi"})
     assert InboundMessage.objects.count() == 1 and Message.objects.count() == 2
+
+
+def test_receipts_of_many_texts_are_written_at_once_and_each_posted_once(org, local_gateway, settings,
+                                                                       django_assert_max_num_queries):
+    from ..gateway import receipts
+    from ..gateway.receipts import receipts_deliver_many
+
+    # given: three texts the gateway took, one to a handset that cannot be reached
+    numbers = ["+12025550102", "+12025550103", "+15005550302"]
+    messages = [MessageFactory(organization=org, patient=PatientFactory(organization=org, phone_mobile=n))
+                for n in numbers]
+    for message in messages:
+        message_deliver(message_id=message.pk)
+    sids = list(GatewayMessage.objects.order_by("pk").values_list("sid", flat=True))
+    posted = []
+    webhook = receipts.poster
+    receipts.poster = lambda url, data, headers: posted.append(data["MessageSid"]) or 200
+    try:
+        # when: their receipts are written in one go (the posts are counted apart)
+        with django_assert_max_num_queries(5):  # the locking read, an UPDATE per status, the savepoint
+            steps = receipts_deliver_many([*sids, "SMunknown"])
+        again = receipts_deliver_many(sids)
+    finally:
+        receipts.poster = webhook
+    # then each text's final status is written and posted once, and a second call posts nothing
+    assert steps == {sids[0]: ["delivered"], sids[1]: ["delivered"], sids[2]: ["undelivered"]}
+    assert sorted(posted) == sorted(sids) and again == {}
+    statuses = dict(GatewayMessage.objects.values_list("sid", "status"))
+    assert [statuses[s] for s in sids] == [GatewayStatus.DELIVERED, GatewayStatus.DELIVERED, GatewayStatus.UNDELIVERED]
+    assert GatewayMessage.objects.get(sid=sids[2]).error_code == 30003
+    # and posted for real, the receipts take the messages to delivered and failed
+    for sid in sids:
+        GatewayMessage.objects.filter(sid=sid).update(status=GatewayStatus.QUEUED)
+    receipts_deliver_many(sids)
+    states = [Message.objects.get(pk=m.pk).state for m in messages]
+    assert states == [MessageState.DELIVERED, MessageState.DELIVERED, MessageState.FAILED]

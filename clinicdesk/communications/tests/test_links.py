@@ -41,3 +41,17 @@ def test_the_public_page_explains_a_bad_link_without_a_500(client, org):
     response = client.get(link_path(token))
     assert response.status_code == 410 and "already used" in response.content.decode()
     assert response["Cache-Control"] == "private, no-store"
+
+
+def test_a_token_that_reads_as_a_sensitive_word_is_drawn_again(org, monkeypatch):
+    from .. import links
+    from ..services.outbox import sms_sensitive_problem
+
+    # given: the random draw first gives a token a text message may not carry, then a harmless one
+    draws = iter(["jFuGI4gep0wNuxxsZ-HivxmPbwT6eyQv", "jFuGI4gep0wNuxxsZ-KivxmPbwT6eyQv"])
+    monkeypatch.setattr(links.secrets, "token_urlsafe", lambda size: next(draws))
+    assert sms_sensitive_problem(f"use https://example.org/m/{'jFuGI4gep0wNuxxsZ-HivxmPbwT6eyQv'}/")
+    # when a link is issued
+    link, token = link_issue(organization=org, action=LinkAction.CONFIRM)
+    # then the harmless one is the link's token
+    assert token == "jFuGI4gep0wNuxxsZ-KivxmPbwT6eyQv" and link_find(token).pk == link.pk

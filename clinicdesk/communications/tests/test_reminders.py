@@ -148,3 +148,68 @@ def test_a_sweep_looks_up_each_wording_once_not_once_per_visit(clinic):
         assert reminders_send_due(now=VISIT - timedelta(hours=10)) == 3
     lookups = [q for q in queries.captured_queries if 'FROM "communications_messagetemplate"' in q["sql"]]
     assert len(lookups) == 1
+
+
+def _sweep_queries(now) -> tuple[int, int]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        queued = reminders_send_due(now=now)
+    return queued, len(queries.captured_queries)
+
+
+def test_a_sweep_queues_a_chunk_in_bulk_each_text_with_its_own_links(clinic, settings,
+                                                                     django_capture_on_commit_callbacks):
+    import re
+
+    from django_tasks_db.models import DBTaskResult
+
+    from ..links import link_lookup
+
+    settings.MESSAGE_SEND_BATCH = 2
+    now = VISIT - timedelta(hours=10)
+    for hour in range(2):
+        visit(clinic, starts_at=VISIT + timedelta(hours=hour))
+    assert _sweep_queries(now)[0] == 2
+    for hour in range(2, 8):
+        visit(clinic, starts_at=VISIT + timedelta(hours=hour))
+    # when the sweep finds six new visits
+    with freeze_time(now), django_capture_on_commit_callbacks(execute=True):
+        queued, many = _sweep_queries(now)
+    # then it queues them in bulk: six more visits later cost the same statements, none per visit
+    assert queued == 6
+    for hour in range(8, 14):
+        visit(clinic, starts_at=VISIT + timedelta(hours=hour))
+    assert _sweep_queries(now) == (6, many)
+    # each text carries confirm, cancel and reschedule links of its own visit, made for its time
+    texts = Message.objects.filter(channel=MessageChannel.SMS).select_related("appointment")
+    assert texts.count() == 14 and {m.state for m in texts} == {MessageState.QUEUED}
+    for message in texts:
+        [token] = re.findall(r"/m/([A-Za-z0-9_-]+)/", message.body)
+        link = link_lookup(token)
+        assert link.appointment_id == message.appointment_id and link.action == LinkAction.CONFIRM
+        assert link.expires_at == link.appointment_starts_at == message.appointment.starts_at
+        assert link.patient_id == message.patient_id and link.used_at is None
+    assert ActionLink.objects.count() == 3 * 14
+    # and the six queued in one sweep went to the workers after its commit, two per send task
+    batches = [t.args_kwargs["kwargs"]["message_ids"]
+               for t in DBTaskResult.objects.filter(task_path="clinicdesk.communications.tasks.message_send_batch")]
+    assert sorted(len(b) for b in batches) == [2, 2, 2]
+
+
+def test_a_sweep_keeps_quiet_hours_consent_and_one_message_per_step(clinic, settings):
+    settings.COMMUNICATIONS_QUIET_HOURS = ("21:00", "08:00")
+    quiet = datetime(2027, 3, 10, 4, 0, tzinfo=UTC)  # 23:00 in New York the evening before
+    patient = PatientFactory(organization=clinic.organization, phone_mobile="+12025550153")
+    patient.consents.create(channel=Channel.SMS, status="opted_out")
+    held = visit(clinic)
+    refused = visit(clinic, patient=patient, starts_at=VISIT + timedelta(hours=1))
+    assert reminders_send_due(now=quiet) == 2
+    assert reminders_send_due(now=quiet + timedelta(minutes=5)) == 0
+    held_text = Message.objects.get(appointment=held)
+    # held until 08:00 in New York; the opted-out patient's is recorded, not sent
+    assert held_text.state == MessageState.QUEUED and held_text.send_after == datetime(2027, 3, 10, 13, 0, tzinfo=UTC)
+    refused_text = Message.objects.get(appointment=refused)
+    assert refused_text.state == MessageState.SUPPRESSED and "opted out" in refused_text.reason
+    assert Message.objects.count() == 2

@@ -47,6 +47,23 @@ def test_a_receipt_before_the_worker_recorded_the_send_still_counts(org, client,
     assert message.state == MessageState.SENT and message.provider_message_id == "SM" + "b" * 32
 
 
+def test_a_receipt_naming_another_text_is_ignored_and_delivered_records_when(org, client, settings, local_gateway):
+    message = MessageFactory(organization=org, state=MessageState.SENT, provider_message_id="SM" + "a" * 32)
+    assert _status(client, settings, message, "delivered", sid="SM" + "c" * 32).status_code == 200
+    message.refresh_from_db()
+    assert message.state == MessageState.SENT and message.provider_message_id == "SM" + "a" * 32
+    assert not message.events.exists()
+    _status(client, settings, message, "delivered")
+    message.refresh_from_db()
+    assert message.state == MessageState.DELIVERED and message.delivered_at is not None
+    assert list(message.events.values_list("state", "detail")) == [(MessageState.DELIVERED, "Delivered to the phone.")]
+    early = MessageFactory(organization=org, state=MessageState.SENDING)
+    _status(client, settings, early, "delivered", sid="SM" + "d" * 32)
+    early.refresh_from_db()
+    assert early.state == MessageState.DELIVERED and early.provider_message_id == "SM" + "d" * 32
+    assert early.provider == settings.SMS_PROVIDER
+
+
 def test_undelivered_fails_the_message_with_the_error(org, client, settings, local_gateway):
     message = MessageFactory(organization=org, state=MessageState.SENT, provider_message_id="SM" + "a" * 32)
     _status(client, settings, message, "undelivered", ErrorCode="30005")

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from clinicdesk.core.access import public
 
 from ..channels.sms import SIGNATURE_HEADER, signature_valid
-from ..services.delivery import message_bounced, message_email_delivered, message_status_record
+from ..services.delivery import message_bounced, message_email_delivered, message_receipt_record
 from ..services.inbound import inbound_record
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def sms_status(request: HttpRequest) -> HttpResponse:
     """A text's delivery receipt (MessageSid, MessageStatus, ErrorCode)."""
     if not _signed_by_provider(request):
         return HttpResponseForbidden("Invalid signature.")
-    message_status_record(
+    message_receipt_record(
         provider_message_id=request.POST.get("MessageSid", "")[:80], status=request.POST.get("MessageStatus", ""),
         public_id=request.GET.get("m", "")[:14], error_code=request.POST.get("ErrorCode", "")[:10],
         error_message=request.POST.get("ErrorMessage", "")[:200],

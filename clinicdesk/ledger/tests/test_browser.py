@@ -1,0 +1,74 @@
+"""The manual journal entry in real Chromium: add lines, an unbalanced attempt shows the difference and is not
+posted, a balanced one posts; then the aging page shows the practice's receivables."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from clinicdesk.core.choices import Role
+from clinicdesk.ledger.models import JournalEntry
+from clinicdesk.ledger.services import chart_install
+from clinicdesk.patients.tests.factories import PatientFactory
+
+from .books import charge
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def page(page: Page) -> Page:
+    page.set_default_timeout(5_000)
+    page.set_default_navigation_timeout(10_000)
+    return page
+
+
+@pytest.fixture
+def signed_in(page: Page, live_server, make_user):
+    """The browser carries a signed-in administrator's session (the sign-in form has its own tests)."""
+    client = Client()
+    client.force_login(make_user(Role.ADMINISTRATOR, username="admin-browser"))
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+    return page
+
+
+def test_a_manual_entry_is_refused_until_it_balances_then_posts(signed_in: Page, live_server, org):
+    page = signed_in
+    chart_install(organization=org)
+    patient = PatientFactory(organization=org, last_name="Lindqvist", first_name="Sara")
+    charge(org, patient, "140.00", service_date=timezone.localdate() - timedelta(days=45))
+
+    page.goto(f"{live_server.url}/ledger/journal/new/")
+    page.get_by_label("What the entry is for").fill("Bank fees for November")
+    page.get_by_label("Account, line 1").select_option(label="6900 Professional fees")
+    page.get_by_label("Debit, line 1").fill("35.00")
+    page.get_by_label("Account, line 2").select_option(label="1050 Operating bank account")
+    page.get_by_label("Credit, line 2").fill("25.00")
+    status = page.locator("#entry-difference")
+    expect(status).to_contain_text("does not balance: debits 35.00, credits 25.00")
+    # the script refuses to submit; nothing is posted
+    page.get_by_role("button", name="Post entry").click()
+    expect(status).to_contain_text("Add a credit of 10.00")
+    assert not JournalEntry.objects.filter(organization=org, kind="manual").exists()
+    # a third line makes up the difference
+    page.get_by_role("button", name="Add line").click()
+    page.get_by_label("Account, line 3").select_option(label="1000 Cash on hand")
+    page.get_by_label("Credit, line 3").fill("10.00")
+    expect(status).to_contain_text("Balanced: debits and credits are both 35.00")
+    expect(page.locator("#credit-total")).to_have_text("35.00")
+    page.get_by_role("button", name="Post entry").click()
+    expect(page.get_by_role("heading", name="Manual entry")).to_be_visible()
+    entry = JournalEntry.objects.get(organization=org, kind="manual")
+    assert entry.total == 35 and entry.line_count == 3 and entry.memo == "Bank fees for November"
+
+    page.get_by_role("navigation", name="Ledger").get_by_role("link", name="A/R aging").click()
+    row = page.locator("#aging tbody tr").filter(has_text="Lindqvist, Sara")
+    expect(row).to_contain_text("140.00")
+    page.get_by_role("link", name="By payer").click()
+    expect(page.locator("#aging")).to_contain_text("Patient responsibility")

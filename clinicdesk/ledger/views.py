@@ -1,0 +1,433 @@
+"""The ledger's staff pages: the chart of accounts, the journal and its entries, one account's ledger, the trial
+balance and A/R aging, each with its CSV (and the two reports as PDF). Views parse, check permission, call one
+service or selector, and render."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.staticfiles import finders
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from clinicdesk.core.access import requires
+from clinicdesk.core.audit import audit_event, audit_events
+from clinicdesk.core.choices import AuditChannel
+from clinicdesk.core.csv_export import csv_response
+from clinicdesk.core.permissions import Perm
+
+from . import reports, services
+from .forms import AccountForm, AgingForm, AsOfForm, DateRangeForm, JournalFilterForm, ManualEntryForm, ReverseForm
+from .models import Account, JournalEntry
+
+CENT = Decimal("0.01")
+PAGE_SIZE = 50
+EXPORT_MAX_ROWS = 100_000
+
+
+def _query(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+def _account(request: HttpRequest, account_id: int) -> Account:
+    account = reports.account_scope(user=request.user).filter(pk=account_id).first()
+    if account is None:
+        raise Http404("No such account.")
+    return account
+
+
+def _money_cell(value) -> Decimal | str:
+    return value.quantize(CENT) if value else ""
+
+
+def _amount_cell(value) -> Decimal:
+    """An amount for a CSV cell: a Decimal, so that a negative amount stays a number (see core.csv_export)."""
+    return Decimal(value).quantize(CENT)
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def index(request: HttpRequest) -> HttpResponse:
+    return redirect("ledger:journal")
+
+
+# --- chart of accounts ---------------------------------------------------------------------------------------
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def account_list(request: HttpRequest) -> HttpResponse:
+    """The chart of accounts with each account's balance today."""
+    accounts = list(reports.account_scope(user=request.user).select_related("parent").order_by("code"))
+    balances = reports.account_balances(organization_id=request.user.organization_id)
+    for a in accounts:
+        raw = balances.get(a.pk, reports.ZERO)
+        a.balance = raw if a.debit_normal else -raw
+    return render(request, "ledger/account_list.html", {
+        "accounts": accounts, "can_manage": request.user.has_perm_code(Perm.LEDGER_MANAGE),
+    })
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def account_export(request: HttpRequest) -> HttpResponse:
+    accounts = reports.account_scope(user=request.user).select_related("parent").order_by("code")
+    balances = reports.account_balances(organization_id=request.user.organization_id)
+    audit_event(action="ledger.exported", actor=request.user, channel=AuditChannel.EXPORT, summary="Chart of accounts CSV")
+    return csv_response("chart-of-accounts.csv", ["number", "name", "type", "job", "parent", "open", "balance (debit +)"], (
+        [a.code, a.name, a.get_account_type_display(), a.get_role_display() if a.role else "",
+         a.parent.code if a.parent_id else "", "yes" if a.is_active else "no", _amount_cell(balances.get(a.pk, reports.ZERO))]
+        for a in accounts
+    ))
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.LEDGER_MANAGE)
+def account_create(request: HttpRequest) -> HttpResponse:
+    form = AccountForm(request.POST or None, organization_id=request.user.organization_id)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = services.account_create(organization=request.user.organization, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, f"Account {account} added.")
+            return redirect("ledger:accounts")
+    return render(request, "ledger/account_form.html", {"form": form, "account": None}, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.LEDGER_MANAGE)
+def account_edit(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = _account(request, account_id)
+    initial = {"code": account.code, "name": account.name, "account_type": account.account_type, "role": account.role,
+               "parent": account.parent_id, "description": account.description, "is_active": account.is_active}
+    form = AccountForm(request.POST or None, initial=initial, organization_id=request.user.organization_id, account=account)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.account_update(account=account, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, f"Account {account.code} saved.")
+            return redirect("ledger:accounts")
+    return render(request, "ledger/account_form.html", {"form": form, "account": account}, status=400 if form.errors else 200)
+
+
+# --- one account's ledger ------------------------------------------------------------------------------------
+
+
+def _account_ledger(request: HttpRequest, account_id: int):
+    account = _account(request, account_id)
+    form = DateRangeForm(request.GET or None)
+    values = form.cleaned_data if form.is_valid() else {}
+    ledger = reports.account_ledger(user=request.user, account=account, date_from=values.get("date_from"),
+                                    date_to=values.get("date_to"))
+    return form, ledger
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def account_ledger(request: HttpRequest, account_id: int) -> HttpResponse:
+    """One account's lines with the running balance, in the account's normal direction."""
+    form, ledger = _account_ledger(request, account_id)
+    page = Paginator(ledger.lines, PAGE_SIZE).get_page(request.GET.get("page"))
+    for line in page:
+        line.shown_balance = line.running * ledger.sign
+        line.debit, line.credit = max(line.amount, 0), max(-line.amount, 0)
+    return render(request, "ledger/account_ledger.html", {
+        "form": form, "ledger": ledger, "page": page, "query": _query(request),
+        "opening": ledger.opening * ledger.sign, "closing": ledger.closing * ledger.sign,
+    }, status=400 if form.errors else 200)
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def account_ledger_export(request: HttpRequest, account_id: int) -> HttpResponse:
+    _form, ledger = _account_ledger(request, account_id)
+    audit_event(action="ledger.exported", actor=request.user, channel=AuditChannel.EXPORT, target=ledger.account,
+                summary=f"Account ledger CSV: {ledger.account}"[:300])
+    return csv_response(f"account-{ledger.account.code}.csv",
+                        ["date", "entry", "kind", "memo", "department", "patient", "debit", "credit", "balance"], (
+        [ln.entry_date.isoformat(), ln.entry_id, ln.entry.get_kind_display(), ln.memo or ln.entry.memo,
+         ln.department.name if ln.department_id else "", ln.patient.display_name if ln.patient_id else "",
+         _money_cell(max(ln.amount, 0)), _money_cell(max(-ln.amount, 0)), _amount_cell(ln.running * ledger.sign)]
+        for ln in ledger.lines.iterator(chunk_size=2000)
+    ))
+
+
+# --- journal -------------------------------------------------------------------------------------------------
+
+
+def _journal(request: HttpRequest):
+    form = JournalFilterForm(request.GET or None, organization_id=request.user.organization_id)
+    if form.is_bound and not form.is_valid():
+        return form, None
+    values = form.cleaned_data if form.is_bound else {}
+    entries = reports.journal(
+        user=request.user, date_from=values.get("date_from"), date_to=values.get("date_to"), kind=values.get("kind", ""),
+        account=values.get("account"), department=values.get("department"),
+    )
+    return form, entries
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def journal_list(request: HttpRequest) -> HttpResponse:
+    """Posted entries, newest first, with filters by date, kind, account and department."""
+    form, entries = _journal(request)
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page")) if entries is not None else None
+    return render(request, "ledger/journal.html", {
+        "form": form, "page": page, "query": _query(request), "can_manage": request.user.has_perm_code(Perm.LEDGER_MANAGE),
+    }, status=200 if entries is not None else 400)
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def journal_export(request: HttpRequest) -> HttpResponse:
+    """The journal as filtered, one row per line."""
+    form, entries = _journal(request)
+    if entries is None:
+        return render(request, "ledger/journal.html", {"form": form, "page": None}, status=400)
+    from .models import JournalLine
+
+    ids = list(entries.values_list("pk", flat=True)[: EXPORT_MAX_ROWS + 1])
+    if len(ids) > EXPORT_MAX_ROWS:
+        messages.error(request, f"That is more than {EXPORT_MAX_ROWS:,} entries; narrow the filters before exporting.")
+        return redirect(f"{reverse('ledger:journal')}?{request.GET.urlencode()}")
+    audit_event(action="ledger.exported", actor=request.user, channel=AuditChannel.EXPORT,
+                summary=f"Journal CSV: {len(ids)} entries")
+
+    def rows():
+        for start in range(0, len(ids), 2000):
+            chunk = (JournalLine.objects.filter(entry_id__in=ids[start:start + 2000])
+                     .select_related("entry", "account", "department", "patient", "item")
+                     .order_by("-entry_date", "-entry_id", "id"))
+            for ln in chunk:
+                e = ln.entry
+                yield [e.pk, e.entry_date.isoformat(), e.get_kind_display(), e.reference, e.memo, ln.account.code,
+                       ln.account.name, ln.department.name if ln.department_id else "",
+                       ln.patient.display_name if ln.patient_id else "", ln.item.description if ln.item_id else "",
+                       _money_cell(max(ln.amount, 0)), _money_cell(max(-ln.amount, 0)), ln.memo]
+
+    return csv_response("journal.csv", ["entry", "date", "kind", "reference", "entry memo", "account", "account name",
+                                        "department", "patient", "item", "debit", "credit", "line memo"], rows())
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def entry_detail(request: HttpRequest, journal_entry_id: int) -> HttpResponse:
+    try:
+        entry = reports.entry_detail(user=request.user, entry_id=journal_entry_id)
+    except JournalEntry.DoesNotExist:
+        raise Http404("No such entry.") from None
+    for ln in entry.line_list:
+        ln.debit, ln.credit = max(ln.amount, 0), max(-ln.amount, 0)
+    can_reverse = (request.user.has_perm_code(Perm.LEDGER_MANAGE) and entry.reversal is None
+                   and entry.kind != "reversal")
+    return render(request, "ledger/entry_detail.html", {
+        "entry": entry, "can_reverse": can_reverse, "reverse_form": ReverseForm() if can_reverse else None,
+    })
+
+
+@require_http_methods(["POST"])
+@requires(Perm.LEDGER_MANAGE)
+def entry_reverse(request: HttpRequest, journal_entry_id: int) -> HttpResponse:
+    """Reverse an entry (a reason required); the reversal's page follows."""
+    try:
+        entry = reports.entry_detail(user=request.user, entry_id=journal_entry_id)
+    except JournalEntry.DoesNotExist:
+        raise Http404("No such entry.") from None
+    form = ReverseForm(request.POST)
+    if form.is_valid():
+        try:
+            reversal = services.manual_entry_reverse(entry=entry, reason=form.cleaned_data["reason"], actor=request.user,
+                                                     entry_date=form.cleaned_data.get("entry_date"))
+        except ValidationError as exc:
+            for name, errors in exc.message_dict.items():
+                form.add_error(name if name in form.fields else None, errors)
+        else:
+            messages.success(request, f"Entry {entry.pk} reversed by entry {reversal.pk}.")
+            return redirect("ledger:entry", journal_entry_id=reversal.pk)
+    for ln in entry.line_list:
+        ln.debit, ln.credit = max(ln.amount, 0), max(-ln.amount, 0)
+    return render(request, "ledger/entry_detail.html", {"entry": entry, "can_reverse": True, "reverse_form": form},
+                  status=400)
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.LEDGER_MANAGE)
+def entry_create(request: HttpRequest) -> HttpResponse:
+    """A manual journal entry with as many lines as it needs; it posts only when it balances."""
+    org_id = request.user.organization_id
+    form = ManualEntryForm(request.POST or None, organization_id=org_id, initial={"entry_date": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            entry = services.manual_entry_post(
+                organization=request.user.organization, entry_date=form.cleaned_data["entry_date"],
+                memo=form.cleaned_data["memo"], actor=request.user,
+                lines=[services.LineSpec(account=a, amount=amt, department=d, memo=m) for a, amt, d, m in form.lines],
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, f"Entry {entry.pk} posted.")
+            return redirect("ledger:entry", journal_entry_id=entry.pk)
+    rows = form.rows or [{"account": "", "debit": "", "credit": "", "department": "", "memo": ""} for _ in range(2)]
+    return render(request, "ledger/entry_form.html", {
+        "form": form, "rows": rows, "accounts": form.accounts, "departments": form.departments,
+    }, status=400 if form.errors else 200)
+
+
+# --- trial balance -------------------------------------------------------------------------------------------
+
+
+def _as_of(request: HttpRequest, form_class=AsOfForm):
+    form = form_class(request.GET or None)
+    return form, form.as_of_date()
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def trial_balance(request: HttpRequest) -> HttpResponse:
+    form, as_of = _as_of(request)
+    report = reports.trial_balance(user=request.user, as_of=as_of)
+    return render(request, "ledger/trial_balance.html", {"form": form, "report": report, "query": _query(request)},
+                  status=400 if form.errors else 200)
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def trial_balance_export(request: HttpRequest) -> HttpResponse:
+    _form, as_of = _as_of(request)
+    report = reports.trial_balance(user=request.user, as_of=as_of)
+    audit_event(action="ledger.exported", actor=request.user, channel=AuditChannel.EXPORT,
+                summary=f"Trial balance CSV as of {as_of.isoformat()}")
+    rows = [[r.account.code, r.account.name, r.account.get_account_type_display(), _money_cell(r.debit),
+             _money_cell(r.credit)] for r in report.rows]
+    rows.append(["", "Total", "", _amount_cell(report.total_debit), _amount_cell(report.total_credit)])
+    return csv_response(f"trial-balance-{as_of.isoformat()}.csv", ["number", "account", "type", "debit", "credit"], rows)
+
+
+def _pdf(template: str, context: dict, filename: str) -> HttpResponse:
+    from weasyprint import CSS, HTML  # imported here: loading Pango costs a moment and only these views need it
+
+    html = render_to_string(template, context)
+    stylesheet = finders.find("ledger/report-pdf.css")
+    response = HttpResponse(HTML(string=html).write_pdf(stylesheets=[CSS(filename=stylesheet)] if stylesheet else None),
+                            content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def trial_balance_pdf(request: HttpRequest) -> HttpResponse:
+    _form, as_of = _as_of(request)
+    report = reports.trial_balance(user=request.user, as_of=as_of)
+    audit_event(action="ledger.printed", actor=request.user, channel=AuditChannel.PRINT,
+                summary=f"Trial balance PDF as of {as_of.isoformat()}")
+    return _pdf("ledger/pdf/trial_balance.html", {"report": report, "organization": request.user.organization,
+                                                  "printed_at": timezone.localtime()},
+                f"trial-balance-{as_of.isoformat()}.pdf")
+
+
+# --- A/R aging -----------------------------------------------------------------------------------------------
+
+
+def _aging(request: HttpRequest):
+    form, as_of = _as_of(request, AgingForm)
+    values = form.cleaned_data if form.is_valid() else {}
+    by = values.get("by") or "patient"
+    party_kind = values.get("party_kind") or None
+    report = reports.ar_aging(user=request.user, as_of=as_of, by=by, party_kind=party_kind)
+    return form, report
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def aging(request: HttpRequest) -> HttpResponse:
+    """A/R aging by patient or by payer as of a date; patient rows link to the patient's chart."""
+    form, report = _aging(request)
+    page = Paginator(report.rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    report.attach_patients(page.object_list)
+    can_open_charts = request.user.has_perm_code(Perm.PATIENT_VIEW)
+    shown = [r.patient for r in page if r.patient is not None]
+    if shown:
+        audit_events(action="patient.listed", actor=request.user, targets=shown,
+                     summary=f"Shown in A/R aging as of {report.as_of.isoformat()}")
+    return render(request, "ledger/aging.html", {
+        "form": form, "report": report, "page": page, "query": _query(request), "buckets": reports.BUCKETS,
+        "can_open_charts": can_open_charts, "today": date.today(),
+    }, status=400 if form.errors else 200)
+
+
+def _aging_rows(report):
+    """The CSV's rows, patients looked up a chunk at a time as the file streams."""
+    for start in range(0, len(report.rows), 2000):
+        yield from _aging_cells(report, report.attach_patients(report.rows[start:start + 2000]))
+    yield from _aging_cells(report, [report.totals])
+
+
+def _aging_cells(report, chunk) -> list[list]:
+    rows = []
+    for r in chunk:
+        row = [r.label]
+        if report.by == "patient":
+            row.append(r.patient.mrn if r.patient is not None else "")
+        row.extend(_amount_cell(b) for b in r.buckets)
+        if report.by == "patient":
+            row.append(_amount_cell(r.credit))
+        row.append(_amount_cell(r.total))
+        rows.append(row)
+    return rows
+
+
+def _aging_header(report) -> list[str]:
+    head = ["patient", "MRN"] if report.by == "patient" else ["payer"]
+    head.extend(f"{b} days" for b in reports.BUCKETS)
+    if report.by == "patient":
+        head.append("unapplied credit")
+    return [*head, "total"]
+
+
+def _audit_patients(request: HttpRequest, report, *, action: str, channel: str, what: str) -> None:
+    if report.by != "patient":
+        return
+    for start in range(0, len(report.rows), 5000):
+        patients = [r.patient for r in report.attach_patients(report.rows[start:start + 5000]) if r.patient is not None]
+        audit_events(action=action, actor=request.user, targets=patients, channel=channel,
+                     summary=f"Included in {what} as of {report.as_of.isoformat()}")
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def aging_export(request: HttpRequest) -> HttpResponse:
+    _form, report = _aging(request)
+    audit_event(action="ledger.exported", actor=request.user, channel=AuditChannel.EXPORT,
+                summary=f"A/R aging CSV by {report.by} as of {report.as_of.isoformat()}")
+    _audit_patients(request, report, action="patient.exported", channel=AuditChannel.EXPORT, what="an A/R aging CSV")
+    return csv_response(f"ar-aging-{report.by}-{report.as_of.isoformat()}.csv", _aging_header(report), _aging_rows(report))
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def aging_pdf(request: HttpRequest) -> HttpResponse:
+    _form, report = _aging(request)
+    audit_event(action="ledger.printed", actor=request.user, channel=AuditChannel.PRINT,
+                summary=f"A/R aging PDF by {report.by} as of {report.as_of.isoformat()}")
+    _audit_patients(request, report, action="patient.printed", channel=AuditChannel.PRINT, what="an A/R aging PDF")
+    return _pdf("ledger/pdf/aging.html", {"report": report, "header": _aging_header(report), "rows": list(_aging_rows(report)),
+                                          "organization": request.user.organization, "printed_at": timezone.localtime()},
+                f"ar-aging-{report.by}-{report.as_of.isoformat()}.pdf")
