@@ -44,8 +44,9 @@ def test_the_desk_closes_the_drawer_and_the_manager_prints_the_day_sheet(page: P
     expect(page.locator("#day-status")).to_have_text("Approved")
     page.goto(url(reverse("billing:report_day_sheet") + f"?on={DAY}&location={hand_day.location.pk}"))
     expect(page.locator("#total-charges")).to_have_text("360.00")
-    with page.expect_download() as download:
-        page.get_by_role("link", name="Download PDF").click()
+    # WeasyPrint renders the PDF in the request: allow for a busy machine.
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("link", name="Download PDF").click(timeout=60_000)
     saved = tmp_path / "day-sheet.pdf"
     download.value.save_as(saved)
     assert saved.read_bytes().startswith(b"%PDF")
