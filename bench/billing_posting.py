@@ -212,7 +212,7 @@ def report(world: dict, args, charge_seconds: float, payment_seconds: float, sin
               f"(payment_post; 50,000 at this rate: {50_000 / (args.single / single_seconds):.0f} s)")
     print(f"check: {posted:,} encounters posted, {paid['n']:,} payments ({paid['t']}), {books['n']:,} journal lines, "
           f"sum of all lines {books['t']}, unsealed entries {unsealed}")
-    print(f"this process's own CPU time for the 100,000: {world['cpu_seconds']:.1f} s (the rest is PostgreSQL, and "
+    print(f"this process's own CPU time for the charges and payments: {world['cpu_seconds']:.1f} s (the rest is PostgreSQL, and "
           "waiting for a core on a shared machine)")
     print(f"load average during the run: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores")
     return 0 if posted == args.encounters and books["t"] == 0 and unsealed == 0 else 1
