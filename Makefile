@@ -40,13 +40,16 @@ node_modules/.package-lock.json: package-lock.json package.json
 
 VENDOR := clinicdesk/static/vendor
 # Front-end libraries from package-lock.json, copied into static (never served from a CDN).
-VENDOR_FILES := $(VENDOR)/htmx.min.js $(VENDOR)/fullcalendar.min.js
+VENDOR_FILES := $(VENDOR)/htmx.min.js $(VENDOR)/fullcalendar.min.js $(VENDOR)/chart.umd.min.js
 $(VENDOR)/htmx.min.js: node_modules/.package-lock.json
 	@mkdir -p $(VENDOR)
 	cp node_modules/htmx.org/dist/htmx.min.js $@
 $(VENDOR)/fullcalendar.min.js: node_modules/.package-lock.json
 	@mkdir -p $(VENDOR)
 	cp node_modules/fullcalendar-scheduler/index.global.min.js $@
+$(VENDOR)/chart.umd.min.js: node_modules/.package-lock.json
+	@mkdir -p $(VENDOR)
+	cp node_modules/chart.js/dist/chart.umd.min.js $@
 
 assets: $(VENDOR_FILES)
 

@@ -158,3 +158,19 @@ class StatementSkipReason(models.TextChoices):
     WRITTEN_OFF = "written_off", "Small balance written off"
     HOLD_PLACED = "hold_placed", "Placed on collections hold by this run"
     NO_ADDRESS = "no_address", "No e-mail allowed and no mailing address"
+class DayCloseStatus(models.TextChoices):
+    """A drawer's business day: open while the desk takes money, closed once counted and deposited, approved by
+    the office manager when the count was over or short. Reopening returns it to open."""
+
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+    APPROVED = "approved", "Approved"
+
+
+class DepositStatus(models.TextChoices):
+    POSTED = "posted", "Posted"
+    VOIDED = "voided", "Voided (day reopened)"
+
+
+# Bills and coins a drawer is counted in, as strings of their face value (keys of DayClose.denominations).
+CASH_DENOMINATIONS = ("100", "50", "20", "10", "5", "2", "1", "0.25", "0.10", "0.05", "0.01")

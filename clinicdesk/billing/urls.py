@@ -66,3 +66,21 @@ urlpatterns += [
     path("statements/accounts/<str:account_public_id>/", statement_views.account_statements, name="account_statements"),
     path("statements/<str:statement_id>/pdf/", statement_views.statement_pdf, name="statement_pdf"),
 ]
+
+from .views import dayclose as dayclose_views  # noqa: E402
+from .views import reports as report_views  # noqa: E402
+
+urlpatterns += [
+    path("reports/", report_views.reports_home, name="reports"),
+    path("reports/deposits/", report_views.report_deposits, name="report_deposits"),
+    path("reports/day-sheet/", report_views.report_day_sheet, name="report_day_sheet"),
+    path("reports/collections/", report_views.report_collections, name="report_collections"),
+    path("reports/charges-and-payments/", report_views.report_charges_payments, name="report_charges_payments"),
+    path("day-close/", dayclose_views.day_close_list, name="day_close_list"),
+    path("day-close/count/", dayclose_views.day_close_count, name="day_close_count"),
+    path("day-close/cards/", dayclose_views.card_settlement, name="card_settlement"),
+    path("day-close/drawers/", dayclose_views.drawers, name="drawers"),
+    path("day-close/<str:close_id>/", dayclose_views.day_close_detail, name="day_close_detail"),
+    path("day-close/<str:close_id>/approve/", dayclose_views.day_close_approve, name="day_close_approve"),
+    path("day-close/<str:close_id>/reopen/", dayclose_views.day_close_reopen, name="day_close_reopen"),
+]

@@ -111,6 +111,13 @@ def audit_events(*, targets, **fields) -> list[AuditEvent]:
     return _append(events) if events else []
 
 
+def audit_event_rows(rows) -> list[AuditEvent]:
+    """Many audit rows, each with its own fields (a batch service's acts: a review queue posted, a lockbox file of
+    payments), in a single insert. Each row takes the keyword arguments of `audit_event`."""
+    events = [_build_event(**fields) for fields in rows]
+    return _append(events) if events else []
+
+
 @dataclass
 class _Described:
     target: Model

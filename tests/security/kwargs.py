@@ -36,6 +36,8 @@ OBJECT_KWARGS |= {"account_id", "journal_entry_id"}
 OBJECT_KWARGS |= {"statement_run_id", "statement_id", "account_public_id"}
 # Patient accounts and payments (billing): the patient's account, a charge on it, a payment and a payment plan.
 OBJECT_KWARGS |= {"payment_id", "item_id", "plan_id"}
+# Day close (billing): one counted and closed day of the practice's drawer, waiting for approval.
+OBJECT_KWARGS |= {"close_id"}
 
 
 class UnfillableKwarg(Exception):
@@ -125,6 +127,9 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
     # Statements (billing).
     if name in ("statement_run_id", "statement_id", "account_public_id"):
         return _billing_statements(practice)[name]
+    # Day close (billing).
+    if name == "close_id":
+        return _billing_day_close(practice).public_id
     raise UnfillableKwarg(name)
 
 
@@ -398,6 +403,27 @@ def _billing_payments(practice) -> dict:
                                start_date=timezone.localdate() + timedelta(days=10), actor=None)
     made = {"account_public_id": account.public_id, "payment_id": payment.public_id, "item_id": item.pk, "plan_id": plan.pk}
     practice._billing_payments = made
+    return made
+
+
+def _billing_day_close(practice):
+    """A drawer at a location of the practice and yesterday closed on it a dollar over (waiting for approval),
+    made once per practice."""
+    made = getattr(practice, "_billing_day_close", None)
+    if made is not None:
+        return made
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from clinicdesk.billing.services.dayclose import day_close_close, drawer_save
+    from clinicdesk.core.tests.factories import LocationFactory
+
+    location = LocationFactory(organization=practice.org, code=f"drawer-{practice.org.pk}")
+    drawer = drawer_save(location=location, opening_float="0.00", actor=None)
+    made = day_close_close(drawer=drawer, business_date=timezone.localdate() - timedelta(days=1), actor=None,
+                           denominations={"1": 1}, over_short_reason=f"Found a dollar ({practice.patient.last_name})")
+    practice._billing_day_close = made
     return made
 
 

@@ -15,3 +15,4 @@ from .charges import Encounter, EncounterDiagnosis, ServiceLine, SuperbillTempla
 from .payments import Adjustment, BalanceTransfer, Payment, Refund  # noqa: F401
 from .statements import AccountDunning, DunningPolicy, Statement, StatementRun  # noqa: F401
 from .plans import PaymentPlan, PaymentPlanInstallment  # noqa: F401
+from .dayclose import CashDrawer, DayClose, Deposit, DepositLine  # noqa: F401

@@ -98,6 +98,9 @@ class Refund(models.Model):
     idempotency_key = models.CharField(max_length=100)
     entry = models.ForeignKey("ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Day close: the drawer a cash refund was paid from.
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                 help_text="Where a cash refund left the drawer.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -17,17 +17,18 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from clinicdesk.core.audit import audit_event
+from clinicdesk.core.audit import audit_event, audit_event_rows
 from clinicdesk.core.models import Location
 from clinicdesk.core.money import format_money, round_money
 from clinicdesk.ledger.choices import AccountRole, EntryKind, PartyKind
 from clinicdesk.ledger.models import OpenItem
 from clinicdesk.ledger.selectors import item_balances
-from clinicdesk.ledger.services import EntrySpec, LineSpec, entries_post, entry_reverse, open_items_create
+from clinicdesk.ledger.services import EntrySpec, LineSpec, account_for, entries_post, entry_reverse, open_items_create
 
 from ..choices import EncounterStatus, PlaceOfService
 from ..models import Encounter, EncounterDiagnosis, ServiceLine
 from ..models.charges import MAX_DIAGNOSES, MAX_MODIFIERS, MAX_POINTERS
+from .batch_sql import column_set
 
 # Appointments that were seen can be billed; the others were not.
 BILLABLE_APPOINTMENT_STATUSES = ("arrived", "roomed", "with_provider", "completed")
@@ -259,7 +260,9 @@ def encounters_post(*, encounters: Sequence[Encounter], actor) -> list[Encounter
     if not encounters:
         return []
     ids = [e.pk for e in encounters]
-    locked = {e.pk: e for e in Encounter.objects.select_for_update().select_related("patient", "organization").filter(pk__in=ids)}
+    # Diagnoses and services come with the encounters (two queries for the batch, not two per encounter).
+    locked = {e.pk: e for e in Encounter.objects.select_for_update(of=("self",)).select_related("patient", "organization")
+              .prefetch_related("diagnoses", "services").filter(pk__in=ids)}
     organization = next(iter(locked.values())).organization
     if any(e.organization_id != organization.pk for e in locked.values()):
         raise ValidationError({"encounters": "Encounters of several organizations cannot be posted together."})
@@ -272,9 +275,8 @@ def encounters_post(*, encounters: Sequence[Encounter], actor) -> list[Encounter
         if problems:
             raise ValidationError({"encounters": [
                 f"{encounter.patient} {encounter.service_date:%m/%d/%Y}: {p['message']}" for p in problems]})
-    services_by_encounter: dict[int, list[ServiceLine]] = {}
-    for line in ServiceLine.objects.filter(encounter__in=todo).order_by("encounter_id", "sequence"):
-        services_by_encounter.setdefault(line.encounter_id, []).append(line)
+    services_by_encounter: dict[int, list[ServiceLine]] = {
+        encounter.pk: sorted(encounter.services.all(), key=lambda ln: ln.sequence) for encounter in todo}
     new_items: list[OpenItem] = []
     owners: list[ServiceLine] = []
     for encounter in todo:
@@ -288,16 +290,18 @@ def encounters_post(*, encounters: Sequence[Encounter], actor) -> list[Encounter
     open_items_create(organization=organization, items=new_items)
     for line, item in zip(owners, new_items, strict=True):
         line.item = item
-    ServiceLine.objects.bulk_update(owners, ["item"], batch_size=1000)
+    column_set(ServiceLine, "item", [(line.pk, line.item.pk) for line in owners])
     specs = []
+    # Accounts looked up once per batch (the ledger's cache of them only fills when a transaction commits).
+    revenue = account_for(organization, AccountRole.SERVICE_REVENUE) if new_items else None
     for encounter in todo:
         lines = []
         for line in services_by_encounter.get(encounter.pk, []):
             if line.item is None:
                 continue
-            lines.append(LineSpec(account=AccountRole.PATIENT_RECEIVABLE, amount=line.amount, item=line.item,
+            lines.append(LineSpec(account=line.item.account, amount=line.amount, item=line.item,
                                   department=encounter.department_id, memo=str(line)))
-            lines.append(LineSpec(account=AccountRole.SERVICE_REVENUE, amount=-line.amount,
+            lines.append(LineSpec(account=revenue, amount=-line.amount,
                                   department=encounter.department_id, patient=encounter.patient_id, memo=str(line)))
         specs.append(EntrySpec(entry_date=encounter.service_date, kind=EntryKind.CHARGE, lines=lines,
                                memo=f"Charges for {encounter.patient} on {encounter.service_date:%m/%d/%Y}",
@@ -313,27 +317,40 @@ def encounters_post(*, encounters: Sequence[Encounter], actor) -> list[Encounter
         encounter.reviewed_at = now
         encounter.reviewed_by = actor_ok
         encounter.review_flags = []
-    Encounter.objects.bulk_update(todo, ["charge_entry", "status", "posted_at", "reviewed_at", "reviewed_by",
-                                         "review_flags", "updated_at"], batch_size=500)
-    for encounter in todo:
-        total = sum((s.amount for s in services_by_encounter.get(encounter.pk, [])), Decimal("0"))
-        audit_event(action="encounter.posted", actor=actor, target=encounter, patient=encounter.patient,
-                    summary=f"Charges posted: {format_money(total)}")
-    _apply_credit_to_new_charges(organization=organization, encounters=todo, actor=actor)
+        encounter.updated_at = now
+    # Every field but the entry is the same for the whole batch: one UPDATE, and the entries joined in by id.
+    Encounter.objects.filter(pk__in=[e.pk for e in todo]).update(
+        status=EncounterStatus.POSTED, posted_at=now, reviewed_at=now, reviewed_by=actor_ok, review_flags=[],
+        updated_at=now)
+    column_set(Encounter, "charge_entry", [(e.pk, e.charge_entry.pk) for e in todo if e.charge_entry is not None])
+    audit_event_rows([
+        {"action": "encounter.posted", "actor": actor, "target": encounter, "patient": encounter.patient,
+         "summary": f"Charges posted: {format_money(sum((s.amount for s in services_by_encounter.get(encounter.pk, [])), Decimal('0')))}"}
+        for encounter in todo
+    ])
+    _apply_credit_to_new_charges(organization=organization, encounters=todo, actor=actor,
+                                 services_by_encounter=services_by_encounter)
     return [locked[i] for i in ids]
 
 
-def _apply_credit_to_new_charges(*, organization, encounters, actor) -> None:
-    """A copay collected before the visit was coded waits as a credit; apply it to the visit's new charges."""
-    from clinicdesk.ledger.selectors import patient_credit
+def _apply_credit_to_new_charges(*, organization, encounters, actor, services_by_encounter=None) -> None:
+    """A copay collected before the visit was coded waits as a credit; apply it to the visit's new charges.
+    The batch's patients' credits are summed in one query; only those holding a credit go on to `credit_apply`."""
+    from django.db.models import Sum
+
+    from clinicdesk.ledger.models import JournalLine
 
     from .payments import credit_apply
 
+    holding = set(
+        JournalLine.objects.filter(organization_id=organization.pk, patient_id__in={e.patient_id for e in encounters},
+                                   account__role=AccountRole.PATIENT_CREDIT)
+        .values("patient_id").annotate(total=Sum("amount")).filter(total__lt=0).values_list("patient_id", flat=True))
     for encounter in encounters:
-        credit = patient_credit(patient=encounter.patient)
-        if credit > 0:
+        if encounter.patient_id in holding:
+            lines = (services_by_encounter or {}).get(encounter.pk) or encounter.services.all()
             credit_apply(patient=encounter.patient, actor=actor, reason="Credit applied to new charges",
-                         only_items=[ln.item for ln in encounter.services.all() if ln.item_id])
+                         only_items=[ln.item for ln in lines if ln.item_id])
 
 
 @transaction.atomic

@@ -197,6 +197,13 @@ def _payment_post_locked(*, account, amount, method, key, fingerprint, actor, re
     existing = Payment.objects.filter(organization_id=account.organization_id, idempotency_key=key).first()
     if existing is not None:
         return _replay(existing, fingerprint)
+    # Day close: cash and checks of a closed day are already counted and deposited.
+    if location is not None and method != PaymentMethod.CARD:
+        from .dayclose import day_is_closed
+
+        if day_is_closed(location_id=location.pk, on=received_on):
+            raise ValidationError({"received_on": f"The day of {received_on:%m/%d/%Y} is closed at this location; "
+                                                  "date the payment today or have an office manager reopen that day."})
     plan = _plan(account, amount, allocations) if not is_copay else []
     applied = sum((part for _, part in plan), Decimal("0"))
     leftover = amount - applied
@@ -277,6 +284,12 @@ def payment_void(*, payment: Payment, reason: str, actor) -> Payment:
         if patient_credit(patient=line.patient) < -line.amount:
             raise ValidationError({"status": f"{format_money(-line.amount)} of this payment was kept as credit and "
                                              "part of it has since been applied or refunded; reverse that first."})
+    # Day close: a closed day's drawer and deposit are final until an office manager reopens the day.
+    from .dayclose import day_is_closed
+
+    if payment.location_id and day_is_closed(location_id=payment.location_id, on=payment.received_on):
+        raise ValidationError({"received_on": f"The day of {payment.received_on:%m/%d/%Y} is closed at this location; "
+                                              "an office manager reopens it before a payment of that day is voided."})
     payment.void_entry = entry_reverse(entry=payment.entry, memo=f"Void: {reason.strip()}"[:300], actor=actor)
     payment.status = PaymentStatus.VOIDED
     payment.voided_reason = reason.strip()[:200]
@@ -378,7 +391,7 @@ def responsibility_transfer(*, item: OpenItem, amount, to_party: str, actor, rea
 
 
 def refund_post(*, patient, amount, method: str, reason: str, idempotency_key: str, actor,
-                payment: Payment | None = None) -> Refund:
+                payment: Payment | None = None, location=None) -> Refund:
     """Pay back part of a patient's credit balance: cash from the drawer, a check to mail (pending until paid),
     or back to the card of `payment`. Never more than the credit; the same key replays the first answer."""
     amount = money_check(amount, field="amount")
@@ -392,7 +405,7 @@ def refund_post(*, patient, amount, method: str, reason: str, idempotency_key: s
     try:
         with transaction.atomic():
             return _refund_locked(patient=patient, amount=amount, method=method, reason=reason.strip(), key=key,
-                                  actor=actor, payment=payment)
+                                  actor=actor, payment=payment, location=location)
     except IntegrityError:
         existing = Refund.objects.filter(organization_id=patient.organization_id, idempotency_key=key).first()
         if existing is None:
@@ -406,7 +419,7 @@ def _refund_replay(existing: Refund, amount: Decimal, method: str) -> Refund:
     return existing
 
 
-def _refund_locked(*, patient, amount, method, reason, key, actor, payment) -> Refund:
+def _refund_locked(*, patient, amount, method, reason, key, actor, payment, location=None) -> Refund:
     from .accounts import account_for_patient
 
     PatientAccount.objects.select_for_update().filter(pk=account_for_patient(patient=patient, actor=actor).pk).first()
@@ -417,7 +430,7 @@ def _refund_locked(*, patient, amount, method, reason, key, actor, payment) -> R
     if amount > available:
         raise ValidationError({"amount": f"{format_money(amount)} is more than the credit of {format_money(available)}."})
     refund = Refund(organization_id=patient.organization_id, patient=patient, method=method, amount=amount,
-                    reason=reason[:200], idempotency_key=key, payment=payment,
+                    reason=reason[:200], idempotency_key=key, payment=payment, location=location,
                     created_by=actor if getattr(actor, "is_authenticated", False) else None)
     out_account = {RefundMethod.CASH: AccountRole.CASH, RefundMethod.CHECK: AccountRole.REFUNDS_PAYABLE,
                    RefundMethod.CARD: AccountRole.CARD_CLEARING}[method]
