@@ -234,7 +234,9 @@ def entries_post(
     if refs:
         known = {
             e.reference: e
-            for e in JournalEntry.objects.filter(organization=organization, reference__in=refs).prefetch_related("lines")
+            # `.exclude(reference="")` repeats the unique index's condition, so PostgreSQL can use that partial index.
+            for e in JournalEntry.objects.filter(organization=organization, reference__in=refs).exclude(reference="").order_by()
+            .prefetch_related("lines")
         }
     result: list[JournalEntry | None] = [None] * len(entries)
     to_write: list[int] = []
