@@ -26,3 +26,6 @@ class BillingConfig(AppConfig):
         if settings.CARD_LOCAL_PROCESSOR:
             register_periodic("clinicdesk.billing.cardprocessor.tasks.card_processor_events_redeliver",
                               every=timedelta(minutes=1))
+
+        # --- encounters, charges and the charge review queue ---
+        from . import receivers  # noqa: F401  (a completed visit gets its encounter)
