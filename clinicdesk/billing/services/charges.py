@@ -216,6 +216,7 @@ _EM_RANGES = (("99202", "99215"), ("99241", "99245"), ("99381", "99397"))
 # Labs, radiology and ECGs are diagnostic tests and do not need it.
 _BUNDLING_RANGES = (("10004", "69990"), ("90460", "90474"), ("96360", "96549"), ("97010", "97799"),
                     ("98925", "98943"))
+_BUNDLING_EXCEPTIONS = frozenset({"36415", "36416"})  # a blood draw sits in the surgery range but bundles nothing
 EM_UNIT_LIMIT = 1
 DRUG_UNIT_LIMIT = 100  # HCPCS J codes bill per dose unit (1 mg, 10 mg …)
 UNIT_LIMIT = 12
@@ -230,7 +231,7 @@ def is_evaluation_and_management(code: str) -> bool:
 
 
 def bundles_a_visit(code: str) -> bool:
-    return _in_ranges(code, _BUNDLING_RANGES)
+    return code not in _BUNDLING_EXCEPTIONS and _in_ranges(code, _BUNDLING_RANGES)
 
 
 def unit_limit(code: str) -> int:
