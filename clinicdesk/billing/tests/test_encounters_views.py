@@ -251,3 +251,12 @@ def test_the_list_filters_exports_and_keeps_its_query_count(client_as, org, doct
     for _ in range(4):
         coded(org, doctor, services=(("99213", "", 1), ("36415", "", 1)))
     assert count() == few
+
+
+def test_the_appointment_page_offers_code_this_visit_to_coders_only(client_as, org, doctor, front_desk):
+    appointment = AppointmentFactory(organization=org, provider=doctor, status=AppointmentStatus.COMPLETED,
+                                     starts_at=timezone.now() - timedelta(hours=2))
+    link = reverse("billing:encounter_for_appointment", args=[appointment.public_id])
+    page = reverse("scheduling:appointment", args=[appointment.public_id])
+    assert link in body(client_as(doctor).get(page))
+    assert link not in body(client_as(front_desk).get(page))
