@@ -40,3 +40,6 @@ class BillingConfig(AppConfig):
         register_check_in_panel(CheckInPanel("copay", "Copay", "billing/payments/check_in_copay.html", copay_panel,
                                              order=110))
         register_periodic("clinicdesk.billing.tasks.payment_plans_check", every=timedelta(days=1))
+
+        # --- encounters, charges and the charge review queue ---
+        from . import receivers  # noqa: F401  (a completed visit gets its encounter)

@@ -2,7 +2,7 @@
 
 from django.urls import path  # noqa: F401
 
-from .views import codes
+from .views import codes, encounters, review, superbills
 
 app_name = "billing"
 
@@ -22,6 +22,21 @@ urlpatterns += [
 ]
 
 # --- encounters, charges and the charge review queue -------------------------------------------------------
+urlpatterns += [
+    path("encounters/", encounters.encounter_list, name="encounter_list"),
+    path("encounters/new/", encounters.encounter_new, name="encounter_new"),
+    path("encounters/visit/<str:appointment_id>/", encounters.encounter_for_appointment, name="encounter_for_appointment"),
+    path("encounters/<str:encounter_id>/", encounters.encounter_detail, name="encounter_detail"),
+    path("encounters/<str:encounter_id>/code/", encounters.encounter_code, name="encounter_code"),
+    path("encounters/<str:encounter_id>/void/", encounters.encounter_void, name="encounter_void"),
+    path("codes/procedures/search.json", encounters.procedure_search_json, name="procedure_search_json"),
+    path("superbills/", superbills.superbill_list, name="superbill_list"),
+    path("superbills/new/", superbills.superbill_create, name="superbill_create"),
+    path("superbills/<int:superbill_id>/", superbills.superbill_edit, name="superbill_edit"),
+    path("review/", review.review_queue, name="review_queue"),
+    path("review/post/", review.review_post, name="review_post"),
+    path("review/<str:encounter_id>/hold/", review.review_hold, name="review_hold"),
+]
 
 # --- patient accounts, payments, receipts and payment plans ------------------------------------------------
 from .views import accounts as account_views  # noqa: E402

@@ -38,6 +38,8 @@ OBJECT_KWARGS |= {"statement_run_id", "statement_id", "account_public_id"}
 OBJECT_KWARGS |= {"payment_id", "item_id", "plan_id"}
 # Day close (billing): one counted and closed day of the practice's drawer, waiting for approval.
 OBJECT_KWARGS |= {"close_id"}
+# Encounters (by public id) and superbill templates (billing charges).
+OBJECT_KWARGS |= {"encounter_id", "superbill_id"}
 
 
 class UnfillableKwarg(Exception):
@@ -112,6 +114,10 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
     # Patient accounts and payments (billing).
     if name in ("payment_id", "item_id", "plan_id"):
         return _billing_payments(practice)[name]
+    if name == "encounter_id":
+        return _billing_encounter(practice, world).public_id
+    if name == "superbill_id":
+        return _billing_superbill(practice).pk
     # The local SMS gateway's provider API: the configured account, a message id it does not hold.
     if name == "account_sid":
         from django.conf import settings
@@ -283,6 +289,41 @@ def _billing_fee_schedule(practice):
         made = FeeSchedule.objects.create(organization=practice.org, name=f"{practice.patient.last_name} fees",
                                           is_default=True)
         practice._billing_fee_schedule = made
+    return made
+
+
+def _billing_encounter(practice, world):
+    """A draft encounter of the practice's patient; in the own practice the matrix's clinician rendered it (a
+    clinician opens only their own visits), made once per practice."""
+    made = getattr(practice, "_billing_encounter", None)
+    if made is not None:
+        return made
+    from django.utils import timezone
+
+    from clinicdesk.billing.models import Encounter
+    from clinicdesk.core.choices import Role
+    from clinicdesk.core.tests.factories import LocationFactory
+    from clinicdesk.scheduling.tests.factories import ProviderFactory
+
+    org = practice.org
+    users = getattr(world, "users", {}) if practice is world.own else {}
+    provider = users.get(Role.CLINICIAN) or ProviderFactory(organization=org, username=f"enc-provider-{org.pk}")
+    made = Encounter.objects.create(organization=org, patient=practice.patient, provider=provider,
+                                    location=LocationFactory(organization=org, code=f"enc-{org.pk}"),
+                                    service_date=timezone.localdate())
+    practice._billing_encounter = made
+    return made
+
+
+def _billing_superbill(practice):
+    """A superbill template of the practice, named after its marker patient, made once per practice."""
+    made = getattr(practice, "_billing_superbill", None)
+    if made is None:
+        from clinicdesk.billing.models import SuperbillTemplate
+
+        made = SuperbillTemplate.objects.create(organization=practice.org, name=f"{practice.patient.last_name} superbill",
+                                                diagnoses=[{"code": "I10", "label": "Hypertension"}])
+        practice._billing_superbill = made
     return made
 
 

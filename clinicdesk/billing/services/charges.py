@@ -181,6 +181,15 @@ def encounter_code(*, encounter: Encounter, diagnoses: Sequence[str], services: 
             amount=round_money(unit_price * service.units), diagnosis_pointers=",".join(str(p) for p in pointers),
             rendering_provider_id=service.rendering_provider_id,
         ))
+    rendering = {s.rendering_provider_id for s in built if s.rendering_provider_id}
+    if rendering:
+        from clinicdesk.core.models import User
+
+        known = set(User.objects.filter(pk__in=rendering, organization_id=encounter.organization_id)
+                    .values_list("pk", flat=True))
+        for line in built:
+            if line.rendering_provider_id and line.rendering_provider_id not in known:
+                errors.setdefault("services", []).append(f"Service {line.sequence}: no such rendering provider.")
     if errors:
         raise ValidationError(errors)
     encounter.diagnoses.all().delete()
@@ -199,8 +208,47 @@ def encounter_code(*, encounter: Encounter, diagnoses: Sequence[str], services: 
     return encounter
 
 
+# --- the scrubber: checks that make sense before any payer is involved ------------------------------------
+
+# Office, preventive and consultation visits (evaluation and management).
+_EM_RANGES = (("99202", "99215"), ("99241", "99245"), ("99381", "99397"))
+# Procedures that bundle a same-day visit unless the visit was significant and separately identifiable
+# (modifier 25 on the visit): minor surgery, vaccine and drug administration, physical medicine, manipulation.
+# Labs, radiology and ECGs are diagnostic tests and do not need it.
+_BUNDLING_RANGES = (("10004", "69990"), ("90460", "90474"), ("96360", "96549"), ("97010", "97799"),
+                    ("98925", "98943"))
+_BUNDLING_EXCEPTIONS = frozenset({"36415", "36416"})  # a blood draw sits in the surgery range but bundles nothing
+EM_UNIT_LIMIT = 1
+DRUG_UNIT_LIMIT = 100  # HCPCS J codes bill per dose unit (1 mg, 10 mg …)
+UNIT_LIMIT = 12
+
+
+def _in_ranges(code: str, ranges) -> bool:
+    return len(code) == 5 and code.isdigit() and any(lo <= code <= hi for lo, hi in ranges)
+
+
+def is_evaluation_and_management(code: str) -> bool:
+    return _in_ranges(code, _EM_RANGES)
+
+
+def bundles_a_visit(code: str) -> bool:
+    return code not in _BUNDLING_EXCEPTIONS and _in_ranges(code, _BUNDLING_RANGES)
+
+
+def unit_limit(code: str) -> int:
+    """A sane maximum of units on one line: more is almost always a typo (15 for 1.5, minutes for units)."""
+    if is_evaluation_and_management(code):
+        return EM_UNIT_LIMIT
+    if code.startswith("J"):
+        return DRUG_UNIT_LIMIT
+    return UNIT_LIMIT
+
+
 def encounter_problems(encounter: Encounter) -> list[dict[str, str]]:
-    """What stops an encounter from being billed, each naming the field: the review queue shows these."""
+    """What stops an encounter from being billed, each naming the field: the review queue shows these.
+
+    Reads the encounter's diagnoses, services (with their rendering providers) and provider; prefetch them
+    (see selectors.encounters) and this makes no query."""
     from ..icd10 import diagnosis_check
 
     problems = []
@@ -210,14 +258,42 @@ def encounter_problems(encounter: Encounter) -> list[dict[str, str]]:
         problems.append({"field": "diagnoses", "message": "No diagnosis is coded."})
     if not services:
         problems.append({"field": "services", "message": "No service is coded."})
+    not_billable: dict[int, str] = {}
     for dx in diagnoses:
         try:
             diagnosis_check(dx.code)
         except ValidationError as exc:
+            not_billable[dx.sequence] = dx.code
             problems.append({"field": "diagnoses", "message": f"Diagnosis {dx.sequence}: {' '.join(exc.messages)}"})
+    seen_lines: dict[tuple[str, str], int] = {}
+    procedures = [line for line in services if bundles_a_visit(line.procedure_code)]
     for line in services:
+        where = f"Service {line.sequence}"
         if any(p > len(diagnoses) for p in line.pointer_list):
-            problems.append({"field": "services", "message": f"Service {line.sequence}: a pointer names no diagnosis."})
+            problems.append({"field": "services", "message": f"{where}: a pointer names no diagnosis."})
+        headers = [p for p in line.pointer_list if p in not_billable]
+        if headers:
+            problems.append({"field": "services", "message": f"{where}: points at diagnosis {headers[0]} "
+                                                             f"({not_billable[headers[0]]}), a heading."})
+        key = (line.procedure_code, line.modifiers)
+        if key in seen_lines:
+            problems.append({"field": "services", "message": f"{where}: repeats service {seen_lines[key]} "
+                                                             f"({line}); bill one line with more units."})
+        else:
+            seen_lines[key] = line.sequence
+        limit = unit_limit(line.procedure_code)
+        if line.units > limit:
+            problems.append({"field": "services", "message": f"{where}: {line.units} units of {line.procedure_code} "
+                                                             f"is more than {limit}; check the units."})
+        if (is_evaluation_and_management(line.procedure_code) and procedures
+                and "25" not in line.modifier_list):
+            problems.append({"field": "services", "message": f"{where}: missing modifier 25: {line.procedure_code} "
+                                                             f"is billed with {procedures[0].procedure_code} the same day."})
+        if line.rendering_provider_id and not line.rendering_provider.is_active:
+            problems.append({"field": "services", "message": f"{where}: the rendering provider "
+                                                             f"{line.rendering_provider} is no longer active."})
+    if not encounter.provider.is_active:
+        problems.append({"field": "provider", "message": f"The provider {encounter.provider} is no longer active."})
     if encounter.service_date > timezone.localdate():
         problems.append({"field": "service_date", "message": "The service date is in the future."})
     return problems
@@ -261,7 +337,8 @@ def encounters_post(*, encounters: Sequence[Encounter], actor) -> list[Encounter
         return []
     ids = [e.pk for e in encounters]
     # Diagnoses and services come with the encounters (two queries for the batch, not two per encounter).
-    locked = {e.pk: e for e in Encounter.objects.select_for_update(of=("self",)).select_related("patient", "organization")
+    locked = {e.pk: e for e in Encounter.objects.select_for_update(of=("self",))
+              .select_related("patient", "organization", "provider")
               .prefetch_related("diagnoses", "services").filter(pk__in=ids)}
     organization = next(iter(locked.values())).organization
     if any(e.organization_id != organization.pk for e in locked.values()):

@@ -79,6 +79,9 @@ def appointment_detail(request: HttpRequest, appointment_id: str) -> HttpRespons
         "can_cancel": can_book and appointment.status in (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED,
                                                           AppointmentStatus.ARRIVED),
         "next_steps": next_steps, "siblings": siblings,
+        "can_code": request.user.has_perm_code(Perm.CHARGES_ENTER) and appointment.status in (
+            AppointmentStatus.ARRIVED, AppointmentStatus.ROOMED, AppointmentStatus.WITH_PROVIDER,
+            AppointmentStatus.COMPLETED),  # billing's "Code this visit"
     })  # fmt: skip
 
 

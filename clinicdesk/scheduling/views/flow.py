@@ -106,6 +106,7 @@ def _board_context(request: HttpRequest, location, provider_ids) -> dict:
         "time_zone": str(tz),
         "can_book": request.user.has_perm_code(Perm.SCHEDULE_BOOK),
         "can_check_in": request.user.has_perm_code(Perm.SCHEDULE_BOOK) and request.user.has_perm_code(Perm.PATIENT_VIEW),
+        "can_code": request.user.has_perm_code(Perm.CHARGES_ENTER),  # billing's "Code this visit"
         "poll_seconds": POLL_SECONDS,
         "board_query": f"location={location.pk}" + "".join(f"&provider={p}" for p in (provider_ids or [])),
         "calendar_link": calendar_url(location=location, day=board.day),
