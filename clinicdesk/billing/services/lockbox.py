@@ -86,7 +86,9 @@ def payments_post(*, organization, payments: Sequence[PaymentInput], actor) -> l
         if received_on > today:
             raise ValidationError({"received_on": where + "a payment cannot be dated in the future."})
         fingerprint = _fingerprint(
-            account=p.account.pk, amount=str(amount), method=p.method, received_on=received_on.isoformat(),
+            account=p.account.pk, amount=str(amount), method=p.method,
+            # As payment_post: the date counts only when the caller gave one, so a retry after midnight replays.
+            received_on=p.received_on.isoformat() if p.received_on is not None else None,
             patient=getattr(p.patient, "pk", None), allow_credit=p.allow_credit, check=p.check_number.strip(),
             card="", copay=False, memo=p.memo.strip(), allocations=None,
         )

@@ -71,14 +71,17 @@ def report_deposits(request: HttpRequest) -> HttpResponse:
 
 
 def _day_sheet_pdf(sheet, request) -> bytes:
-    from weasyprint import HTML
+    from django.contrib.staticfiles import finders
+    from weasyprint import CSS, HTML
 
     def refuse(url, *args, **kwargs):
         raise ValueError("The day sheet loads nothing from outside.")
 
     html = render_to_string("billing/reports/day_sheet_pdf.html", {"sheet": sheet, "printed_by": request.user,
                                                                    "printed_at": timezone.localtime()})
-    return HTML(string=html, base_url=None, url_fetcher=refuse).write_pdf()
+    # The page's styles live in a static file (the content security policy forbids inline styles in templates).
+    stylesheet = CSS(filename=finders.find("billing/day-sheet-pdf.css"))
+    return HTML(string=html, base_url=None, url_fetcher=refuse).write_pdf(stylesheets=[stylesheet])
 
 
 @require_GET
