@@ -9,3 +9,14 @@ application = get_wsgi_application()
 from clinicdesk.communications.gateway.wsgi import split_machine_calls  # noqa: E402
 
 application = split_machine_calls(application)
+
+# The ICD-10-CM search index takes seconds to build; build it while the server starts, so the first person who
+# codes a visit does not wait for it (tests build it when they need it).
+from django.conf import settings  # noqa: E402
+
+if not settings.TESTING:
+    import threading
+
+    from clinicdesk.billing import icd10
+
+    threading.Thread(target=icd10.index, name="icd10-index", daemon=True).start()
