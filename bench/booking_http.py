@@ -52,7 +52,7 @@ def main() -> int:
     if not pg_available():
         print("booking_http: PostgreSQL is not reachable at BENCH_SCHED_DATABASE_URL; skipped")
         return 0
-    os.environ.update({"DATABASE_URL": PG_URL, "DEBUG": "0", "DJANGO_SETTINGS_MODULE": "config.settings"})
+    os.environ.update({"DATABASE_URL": PG_URL, "DEBUG": "0", "ICD10_WARM_AT_START": "0", "DJANGO_SETTINGS_MODULE": "config.settings"})
     sys.path.insert(0, str(ROOT))
     import django
 

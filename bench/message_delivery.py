@@ -63,7 +63,7 @@ def main() -> int:
         return 0
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": PG_URL, "REDIS_URL": REDIS_URL, "DEBUG": "0",
+    env = {**os.environ, "DATABASE_URL": PG_URL, "REDIS_URL": REDIS_URL, "DEBUG": "0", "ICD10_WARM_AT_START": "0",
            "DJANGO_SETTINGS_MODULE": "config.settings", "PUBLIC_BASE_URL": base, "SMS_API_BASE_URL": f"{base}/sms-gateway",
            "SMS_LOCAL_GATEWAY": "1", "SMS_GATEWAY_RECEIPTS": "1", "LOG_LEVEL": "WARNING"}
     env.pop("TASKS_BACKEND", None)

@@ -325,6 +325,11 @@ CARD_PROCESSOR_TIMEOUT_SECONDS = float(env("CARD_PROCESSOR_TIMEOUT_SECONDS", "20
 CARD_PROCESSOR_WEBHOOK_THREAD = env_bool("CARD_PROCESSOR_WEBHOOK_THREAD", not TESTING)
 CARD_PROCESSOR_WEBHOOK_ATTEMPTS = int(env("CARD_PROCESSOR_WEBHOOK_ATTEMPTS", "8"))
 
+# --- Billing: code sets ---
+# Each web process builds the ICD-10-CM search index in the background as it starts (seconds of one core), so
+# the first person who codes a visit does not wait; off in tests and benchmarks, which build it when they need it.
+ICD10_WARM_AT_START = env_bool("ICD10_WARM_AT_START", not TESTING)
+
 USE_I18N = True
 USE_TZ = True
 

@@ -11,10 +11,10 @@ from clinicdesk.communications.gateway.wsgi import split_machine_calls  # noqa: 
 application = split_machine_calls(application)
 
 # The ICD-10-CM search index takes seconds to build; build it while the server starts, so the first person who
-# codes a visit does not wait for it (tests build it when they need it).
+# codes a visit does not wait for it.
 from django.conf import settings  # noqa: E402
 
-if not settings.TESTING:
+if settings.ICD10_WARM_AT_START:
     import threading
 
     from clinicdesk.billing import icd10
