@@ -405,7 +405,7 @@ def day_checks(*, user, location: Location, on: date) -> list[Payment]:
     """The check payments a drawer's day holds, to count against the checks in hand."""
     return list(Payment.objects.filter(organization_id=user.organization_id, location=location, received_on=on,
                                        status=PaymentStatus.POSTED, method=PaymentMethod.CHECK)
-                .select_related("account").order_by("id"))
+                .select_related("account", "patient", "account__guarantor_patient").order_by("id"))
 
 
 def day_deposits(*, day: DayClose) -> list[Deposit]:

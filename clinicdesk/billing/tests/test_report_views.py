@@ -13,6 +13,7 @@ from clinicdesk.billing.choices import DayCloseStatus
 from clinicdesk.billing.models import DayClose
 from clinicdesk.billing.services.dayclose import day_close_close
 from clinicdesk.core.choices import Role
+from clinicdesk.core.models import AuditEvent
 from clinicdesk.core.tests.factories import LocationFactory
 
 from .day_world import COUNT_SHORT, DAY, NOON, fake_cards_fixture, hand_day_fixture, post_encounter  # noqa: F401
@@ -39,6 +40,10 @@ def test_closing_the_drawer_from_the_count_page(hand_day, as_user):
     with freeze_time(NOON):
         page = client.get(url)
         assert page.status_code == 200 and "175.00" in page.content.decode()
+        # the checks listed with their guarantors are a read of those patients' accounts
+        check_payment = hand_day.payments["B"]
+        listed = AuditEvent.objects.filter(action="day_close.checks_viewed", actor=hand_day.dee)
+        assert {e.patient_id for e in listed} == {(check_payment.patient or check_payment.account.guarantor_patient).pk}
         data = {"count_100": "1", "count_20": "3", "count_10": "1", "count_1": "4", "count_0_25": "3",
                 "checks_in_hand": [str(hand_day.payments["B"].pk)]}
         refused = client.post(url, data)

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinicdesk.core.access import requires
+from clinicdesk.core.audit import audit_events
 from clinicdesk.core.csv_export import csv_response
 from clinicdesk.core.permissions import Perm
 
@@ -70,6 +71,11 @@ def day_close_count(request: HttpRequest) -> HttpResponse:
     if existing is not None and existing.status != DayCloseStatus.OPEN:
         return redirect("billing:day_close_detail", close_id=existing.public_id)
     checks = selectors.day_checks(user=request.user, location=location, on=on)
+    # The count lists each check with its guarantor: a read of those patients' accounts.
+    payers = {c.patient or c.account.guarantor_patient for c in checks} - {None}
+    if payers:
+        audit_events(action="day_close.checks_viewed", actor=request.user, targets=sorted(payers, key=lambda p: p.pk),
+                     summary=f"Checks of {on:%m/%d/%Y} at {location.name}, listed for the drawer count")
     float_ = existing.opening_float if existing else None
     figures = services.day_figures(drawer=drawer, on=on, opening_float=float_)
     form = DayCloseForm(request.POST or None, checks=checks)
