@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "clinicdesk.ledger",
     "clinicdesk.communications",
     "clinicdesk.billing",
+    "clinicdesk.insurance",
 ]
 
 REDIS_URL = env("REDIS_URL")

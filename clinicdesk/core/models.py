@@ -132,6 +132,8 @@ class User(AbstractUser):
     )
     department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     title = models.CharField(max_length=60, blank=True, help_text="Shown on letters, e.g. MD, NP, RN.")
+    npi = models.CharField("NPI", max_length=10, blank=True, help_text="The provider's own NPI, for claims.")
+    taxonomy_code = models.CharField(max_length=10, blank=True, help_text="Provider taxonomy, e.g. 207Q00000X.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

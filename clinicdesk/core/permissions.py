@@ -43,6 +43,16 @@ class Perm:
     STATEMENTS_RUN = "statements.run"
     DAY_CLOSE = "day_close.run"
     BILLING_REPORTS = "billing.reports"
+    COVERAGE_VIEW = "coverage.view"
+    COVERAGE_MANAGE = "coverage.manage"
+    ELIGIBILITY_CHECK = "eligibility.check"
+    CLAIMS_VIEW = "claims.view"
+    CLAIMS_WORK = "claims.work"
+    CLAIMS_SUBMIT = "claims.submit"
+    REMITTANCES_POST = "remittances.post"
+    PAYERS_MANAGE = "payers.manage"
+    CONTRACTS_VIEW = "contracts.view"
+    CONTRACTS_MANAGE = "contracts.manage"
 
 
 _EVERY_STAFF = {Perm.DASHBOARD, Perm.API_TOKENS}
@@ -53,6 +63,14 @@ _CHART = {Perm.PATIENT_VIEW, Perm.PATIENT_CREATE, Perm.PATIENT_CHANGE, Perm.DOCU
 _DESK = {Perm.SCHEDULE_VIEW, Perm.SCHEDULE_BOOK, Perm.CALLS, Perm.WAITLIST, Perm.RECALLS, Perm.ONLINE_REQUESTS}
 # The desk also looks up balances, takes payments (copays at check-in) and closes its cash drawer.
 _DESK_MONEY = {Perm.BILLING_VIEW, Perm.PAYMENTS_TAKE, Perm.DAY_CLOSE}
+# The desk records insurance cards and checks eligibility before the visit.
+_DESK_INSURANCE = {Perm.COVERAGE_VIEW, Perm.COVERAGE_MANAGE, Perm.ELIGIBILITY_CHECK}
+# The biller's insurance work: claims, remittances, denials and payer setup; contracts are read by billers and
+# changed by managers.
+_INSURANCE = {
+    Perm.COVERAGE_VIEW, Perm.COVERAGE_MANAGE, Perm.ELIGIBILITY_CHECK, Perm.CLAIMS_VIEW, Perm.CLAIMS_WORK,
+    Perm.CLAIMS_SUBMIT, Perm.REMITTANCES_POST, Perm.PAYERS_MANAGE, Perm.CONTRACTS_VIEW,
+}
 # The biller's work: coding review, fee schedules, adjustments and refunds, statements and the reports.
 _BILLING = {
     Perm.BILLING_VIEW, Perm.CHARGES_ENTER, Perm.CHARGES_REVIEW, Perm.PAYMENTS_TAKE, Perm.PAYMENTS_ADJUST,
@@ -60,7 +78,7 @@ _BILLING = {
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.FRONT_DESK: frozenset(_EVERY_STAFF | _CHART | _DESK | _TALK | _DESK_MONEY),
+    Role.FRONT_DESK: frozenset(_EVERY_STAFF | _CHART | _DESK | _TALK | _DESK_MONEY | _DESK_INSURANCE),
     # Clinicians code their own encounters; the biller reviews them before anything is billed.
     Role.CLINICIAN: frozenset(
         _EVERY_STAFF | _CHART | _TALK | {Perm.SCHEDULE_VIEW, Perm.SCHEDULE_BOOK, Perm.CALLS, Perm.CHARGES_ENTER}
@@ -72,12 +90,15 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | {Perm.PATIENT_VIEW, Perm.PATIENT_CHANGE, Perm.DOCUMENT_VIEW, Perm.DOCUMENT_UPLOAD, Perm.PATIENT_EXPORT}
         | {Perm.SCHEDULE_VIEW, Perm.CALLS}
         | _BILLING
+        | _INSURANCE
     ),
     Role.OFFICE_MANAGER: frozenset(
         _EVERY_STAFF | _CHART | _DESK | _TALK
         | {Perm.PATIENT_MERGE, Perm.PATIENT_EXPORT, Perm.AUDIT_VIEW, Perm.USERS_MANAGE, Perm.SCHEDULE_MANAGE}
         | {Perm.TEMPLATES_MANAGE, Perm.CAMPAIGNS_MANAGE}
         | _BILLING
+        | _INSURANCE
+        | {Perm.CONTRACTS_MANAGE}
     ),
     Role.ADMINISTRATOR: frozenset(
         _EVERY_STAFF
@@ -87,7 +108,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | {Perm.PATIENT_MERGE, Perm.PATIENT_EXPORT, Perm.AUDIT_VIEW, Perm.AUDIT_EXPORT, Perm.PRACTICE_MANAGE, Perm.USERS_MANAGE}
         | {Perm.SCHEDULE_MANAGE, Perm.TEMPLATES_MANAGE, Perm.CAMPAIGNS_MANAGE}
         | _BILLING
-        | {Perm.LEDGER_MANAGE}
+        | _INSURANCE
+        | {Perm.LEDGER_MANAGE, Perm.CONTRACTS_MANAGE}
     ),
     # The auditor reads the audit trail and nothing else.
     Role.AUDITOR: frozenset({Perm.DASHBOARD, Perm.AUDIT_VIEW, Perm.AUDIT_EXPORT}),
