@@ -20,7 +20,8 @@ KNOWN_SEGMENTS = frozenset(
     ["ISA", "IEA", "GS", "GE", "ST", "SE", "BHT", "BPR", "TRN", "CUR", "REF", "DTM", "DTP", "N1", "N2", "N3", "N4", "PER", "RDM", "LX", "TS3", "TS2", "CLP", "CAS", "NM1", "MIA", "MOA", "AMT", "QTY", "SVC", "LQ", "PLB", "HL", "PRV", "NM1", "DMG", "INS", "HI", "EB", "HSD", "MSG", "III", "LS", "LE", "AAA", "EQ", "SBR", "PAT", "CLM", "CN1", "PWK", "CR1", "CR2", "CRC", "K3", "NTE", "HCP", "OI", "MOA", "SV1", "SV5", "SVD", "LIN", "CTP", "PS1", "MEA", "CL1", "SV2", "SV3", "TOO", "AK1", "AK2", "IK3", "IK4", "CTX", "IK5", "AK9", "STC", "PRV", "SE"]
 )
 
-_DATE_RE = re.compile(r"\d{8}\Z")
+# CCYYMMDD from 1900 on: an earlier year is a keying error (11111111), not a date anyone bills for
+_DATE_RE = re.compile(r"(19|2\d)\d{6}\Z")
 _TIME_RE = re.compile(r"\d{4}(\d{2}(\d{1,2})?)?\Z")
 
 
@@ -158,7 +159,7 @@ def tokenize(text: str) -> tuple[Separators, list[Segment]]:
     """Split an interchange into segments, taking the separators from its ISA."""
     text = text.lstrip()
     if not text.startswith("ISA"):
-        raise X12Error("an interchange starts with ISA", ordinal=1, segment_id=text[:3])
+        raise X12Error("an interchange starts with ISA", ordinal=1, segment_id=re.match(r"\w*", text[:3]).group())
     if len(text) < ISA_LENGTH:
         raise X12Error(f"the ISA is {len(text)} characters, it must be {ISA_LENGTH}", ordinal=1, segment_id="ISA")
     element = text[3]
@@ -177,7 +178,7 @@ def tokenize(text: str) -> tuple[Separators, list[Segment]]:
     separators = Separators(element=element, component=component, repetition=repetition or "^", segment=terminator)
     segments: list[Segment] = []
     for raw in text.split(terminator):
-        raw = raw.strip("\r\n\t ")
+        raw = raw.strip("\r\n")
         if not raw:
             continue
         segments.append(Segment(raw.split(element), len(segments) + 1, separators))

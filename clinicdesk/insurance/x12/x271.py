@@ -324,7 +324,7 @@ def _write_dates(tx: TransactionWriter, dates: dict[str, tuple[date | None, date
 
 def _write_person(tx: TransactionWriter, person: Eligibility, *, originator_id: str) -> None:
     for trace in person.trace_numbers:
-        tx.add("TRN", "2", trace, "1" + originator_id)
+        tx.add("TRN", "2", trace, originator_id)
     if person.role == "subscriber":
         tx.add("NM1", "IL", "1", person.last_name, person.first_name, person.middle_name or None, None, None, "MI",
                person.member_id)
@@ -356,7 +356,7 @@ def _write_person(tx: TransactionWriter, person: Eligibility, *, originator_id: 
 
 
 def write_271(responses: list[EligibilityResponse], *, envelope: Envelope, originator_id: str) -> str:
-    """A 271 interchange answering one or more payers' inquiries; `originator_id` forms TRN03 ("1" + id)."""
+    """A 271 interchange answering one or more payers' inquiries; `originator_id` is TRN03 (10 characters)."""
     if not responses:
         raise X12Error("a 271 needs at least one response")
     writer = InterchangeWriter(envelope, functional_id="HB", version=IMPLEMENTATION)

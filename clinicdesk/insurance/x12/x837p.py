@@ -323,6 +323,9 @@ def build_837p(claims: list[Claim], *, submitter: Submitter, receiver: Receiver,
 
 # ---------------------------------------------------------------------------------------------------- reading
 
+SUBMITTER_UNKNOWN = Submitter("", "", "", "")
+RECEIVER_UNKNOWN = Receiver("", "")
+
 
 def _codes(segment: Segment, position: int) -> tuple[str, tuple[str, ...]]:
     parts = segment.components(position)
@@ -539,7 +542,7 @@ def _read_transaction(segments: list[Segment], batch: ClaimBatch) -> None:
 
 def read_837p(text: str) -> ClaimBatch:
     """The claims of an 837P interchange (every transaction), with the submitter and receiver of the first."""
-    batch = ClaimBatch(Submitter("", "", "", ""), Receiver("", ""), "")
+    batch = ClaimBatch(SUBMITTER_UNKNOWN, RECEIVER_UNKNOWN, "")
     for _, group, transaction in only_transactions(text, "837"):
         if not group.version.startswith(IMPLEMENTATION[:10]):
             raise group.gs.error(f"version {group.version} is not an 837P ({IMPLEMENTATION})")
