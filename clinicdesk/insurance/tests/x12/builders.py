@@ -7,7 +7,14 @@ from decimal import Decimal
 
 from clinicdesk.insurance.x12.records import Address, Adjustment
 from clinicdesk.insurance.x12.segments import Envelope
-from clinicdesk.insurance.x12.x835 import BankAccounts, ClaimPayment, ProviderAdjustment, RemitParty, Remittance, ServiceLinePayment
+from clinicdesk.insurance.x12.x835 import (
+    BankAccounts,
+    ClaimPayment,
+    ProviderAdjustment,
+    RemitParty,
+    Remittance,
+    ServiceLinePayment,
+)
 from clinicdesk.insurance.x12.x837p import (
     BillingProvider,
     Claim,
@@ -45,16 +52,15 @@ TIM = Patient("DOE", "TIM", date(2015, 3, 4), "M", HOME, "19")
 
 
 def office_visit(claim_id: str, **changes) -> Claim:
-    values = dict(
-        claim_id=claim_id, billing_provider=CLINIC, subscriber=JANE, payer=ACME, diagnosis_codes=("J06.9", "R05"),
-        lines=(
-            ServiceLine("99213", Decimal("125.00"), date(2026, 11, 20), modifiers=("25",), diagnosis_pointers=(1, 2)),
-            ServiceLine("87880", Decimal("30.00"), date(2026, 11, 20)),
-        ),
-        rendering_provider=DOCTOR,
+    lines = (
+        ServiceLine("99213", Decimal("125.00"), date(2026, 11, 20), modifiers=("25",), diagnosis_pointers=(1, 2)),
+        ServiceLine("87880", Decimal("30.00"), date(2026, 11, 20)),
     )
-    values.update(changes)
-    return Claim(**values)
+    values = {
+        "claim_id": claim_id, "billing_provider": CLINIC, "subscriber": JANE, "payer": ACME,
+        "diagnosis_codes": ("J06.9", "R05"), "lines": lines, "rendering_provider": DOCTOR,
+    }
+    return Claim(**(values | changes))
 
 
 def secondary_claim(claim_id: str) -> Claim:

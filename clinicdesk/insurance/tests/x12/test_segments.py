@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import string
 from decimal import Decimal
 
@@ -190,7 +191,6 @@ def test_whatever_is_written_tokenizes_back_to_the_same_elements(separators, row
 @settings(max_examples=100, deadline=None)
 @given(st.text(max_size=300))
 def test_any_text_reads_or_fails_with_an_x12_error(text):
-    try:
+    # nothing but an X12Error may come out of the reader, whatever it is given
+    with contextlib.suppress(X12Error):
         read_interchange(text)
-    except X12Error:
-        pass
