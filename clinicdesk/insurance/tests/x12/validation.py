@@ -36,3 +36,10 @@ def pyx12_errors(text: str, *, with_ack: bool = True) -> list[str]:
     if valid and not handler.messages:
         return []
     return handler.messages or ["pyx12 says the interchange is not valid"]
+
+
+def pyx12_has_map(version: str, functional_id: str) -> bool:
+    """Whether this pyx12 carries the implementation guide's map (4.0.0 has none for 005010X279A1, the 270/271)."""
+    import pyx12.map_index
+
+    return pyx12.map_index.map_index().get_filename("00501", version, functional_id) is not None
