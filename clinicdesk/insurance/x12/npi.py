@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 NPI_PREFIX = "80840"
 
 
@@ -25,6 +27,7 @@ def npi_check_digit(first_nine: str) -> str:
     return str((10 - _luhn_sum(NPI_PREFIX + first_nine) % 10) % 10)
 
 
+@lru_cache(maxsize=4096)
 def npi_is_valid(npi: str) -> bool:
     """Ten digits, starting with 1 or 2, with the right check digit."""
     return (

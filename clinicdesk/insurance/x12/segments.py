@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 ISA_LENGTH = 106
 
@@ -361,10 +362,12 @@ class Repeated(tuple):
 Element = str | Composite | Repeated | None
 
 
+@lru_cache(maxsize=8192)
 def d8(value: date) -> str:
-    return value.strftime("%Y%m%d")
+    return f"{value.year:04d}{value.month:02d}{value.day:02d}"
 
 
+@lru_cache(maxsize=8192)
 def money(value: Decimal) -> str:
     """An amount as X12 writes it: no trailing zeros beyond the cents, no exponent."""
     text = format(value.quantize(Decimal("0.01")), "f")
@@ -400,7 +403,7 @@ class Envelope:
 class TransactionWriter:
     """The segments of one ST/SE transaction; `add` cleans the values and drops trailing empty elements."""
 
-    __slots__ = ("control_number", "implementation", "lines", "separators", "set_id", "_clean")
+    __slots__ = ("control_number", "implementation", "lines", "separators", "set_id", "_special")
 
     def __init__(self, set_id: str, control_number: str, implementation: str, separators: Separators) -> None:
         self.set_id = set_id
@@ -409,25 +412,26 @@ class TransactionWriter:
         self.separators = separators
         self.lines: list[str] = []
         # a separator inside a name or address would split the segment; it becomes a space
-        self._clean = str.maketrans(dict.fromkeys(separators.all(), " "))
+        self._special = re.compile("[" + re.escape(separators.all()) + "]")
 
     def add(self, segment_id: str, *elements: Element) -> None:
         sep = self.separators
+        special = self._special
         values = [segment_id]
         for element in elements:
             if element is None:
                 values.append("")
             elif type(element) is str:
-                values.append(element.translate(self._clean))
+                values.append(special.sub(" ", element) if special.search(element) else element)
             elif isinstance(element, Composite):
-                parts = [str(part or "").translate(self._clean) for part in element]
+                parts = [special.sub(" ", str(part or "")) for part in element]
                 while parts and not parts[-1]:
                     parts.pop()
                 values.append(sep.component.join(parts))
             elif isinstance(element, Repeated):
-                values.append(sep.repetition.join(str(part).translate(self._clean) for part in element))
+                values.append(sep.repetition.join(special.sub(" ", str(part)) for part in element))
             else:
-                values.append(str(element).translate(self._clean))
+                values.append(special.sub(" ", str(element)))
         while len(values) > 1 and not values[-1]:
             values.pop()
         self.lines.append(sep.element.join(values))
