@@ -263,8 +263,7 @@ def _read_transaction(segments: list[Segment]) -> list[EligibilityResponse]:
             # the trace numbers come before the name of the person they belong to
             (person.trace_numbers if person is not None else traces).append(segment.get(2))
         elif sid == "AAA":
-            if benefit is not None:
-                continue
+            # an AAA after a benefit (loop 2110) refuses part of the inquiry: it is the person's too
             target = person.rejections if person is not None else response.rejections if response else None
             if target is None:
                 raise segment.error("AAA before the first HL")

@@ -238,8 +238,9 @@ def _read_transaction(segments: list[Segment], control_number: str) -> Remittanc
             elif entity == "82" and segment.get(8) == "XX":
                 claim.rendering_npi = segment.get(9)
         elif sid in ("MOA", "MIA") and claim is not None:
-            first = 3 if sid == "MOA" else 5
-            claim.remark_codes += [segment.get(p) for p in range(first, first + 5) if segment.get(p)]
+            # remark codes sit in MOA03-MOA07, and in MIA05 and MIA20-MIA23 between the inpatient amounts
+            positions = range(3, 8) if sid == "MOA" else (5, 20, 21, 22, 23)
+            claim.remark_codes += [segment.get(p) for p in positions if segment.get(p)]
         elif sid == "DTM" and claim is not None:
             qualifier = segment.get(1)
             if line is not None:

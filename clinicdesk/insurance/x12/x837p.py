@@ -378,6 +378,8 @@ def _read_transaction(segments: list[Segment], batch: ClaimBatch) -> None:
     def finish_other() -> None:
         nonlocal other
         if other is not None and pending is not None:
+            if "member_id" not in other["subscriber"] or not other["payer_id"]:
+                raise other["segment"].error("another payer (SBR) without its subscriber (NM1*IL) and payer (NM1*PR)")
             pending["others"].append(OtherPayer(
                 payer=Payer(other["payer_id"], other["payer_name"]),
                 subscriber=Subscriber(**other["subscriber"]), paid=other["paid"],
@@ -389,6 +391,9 @@ def _read_transaction(segments: list[Segment], batch: ClaimBatch) -> None:
         nonlocal line, adjudication
         finish_adjudication()
         if line is not None and pending is not None:
+            if line["service_date"] is None:
+                raise line.pop("segment").error("a service line without its date (DTP*472)")
+            line.pop("segment")
             line["adjudications"] = tuple(line["adjudications"])
             pending["lines"].append(ServiceLine(**line))
         line = None
@@ -396,6 +401,9 @@ def _read_transaction(segments: list[Segment], batch: ClaimBatch) -> None:
     def finish_adjudication() -> None:
         nonlocal adjudication
         if adjudication is not None and line is not None:
+            if adjudication["adjudicated_on"] is None:
+                raise adjudication.pop("segment").error("a line adjudication without its date (DTP*573)")
+            adjudication.pop("segment")
             adjudication["adjustments"] = tuple(adjudication["adjustments"])
             line["adjudications"].append(LineAdjudication(**adjudication))
         adjudication = None
@@ -500,6 +508,7 @@ def _read_transaction(segments: list[Segment], batch: ClaimBatch) -> None:
                 "subscriber": {"responsibility": segment.get(1), "group_number": segment.get(3),
                                "group_name": segment.get(4), "filing_code": segment.get(9)},
                 "relationship": segment.get(2), "adjustments": [], "paid": None, "payer_id": "", "payer_name": "",
+                "segment": segment,
             }
         elif sid == "CAS" and other is not None and line is None:
             other["adjustments"].extend(read_cas(segment))
@@ -520,6 +529,7 @@ def _read_transaction(segments: list[Segment], batch: ClaimBatch) -> None:
                 "procedure_code": code, "modifiers": modifiers, "charge": segment.amount(2, required=True),
                 "units": segment.amount(4) or Decimal("1"), "service_date": None, "adjudications": [],
                 "diagnosis_pointers": tuple(int(p) for p in segment.components(7) if p.isdigit()) or (1,),
+                "segment": segment,
             }
         elif sid == "DTP" and line is not None and adjudication is None and segment.get(1) == "472":
             line["service_date"] = segment.date(3, required=True)
@@ -531,7 +541,7 @@ def _read_transaction(segments: list[Segment], batch: ClaimBatch) -> None:
             adjudication = {
                 "payer_id": segment.get(1), "paid": segment.amount(2, required=True), "procedure_code": code,
                 "modifiers": modifiers, "units": segment.amount(5) or Decimal("1"), "adjustments": [],
-                "adjudicated_on": None,
+                "adjudicated_on": None, "segment": segment,
             }
         elif sid == "CAS" and adjudication is not None:
             adjudication["adjustments"].extend(read_cas(segment))

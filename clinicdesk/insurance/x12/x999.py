@@ -198,7 +198,8 @@ def _read_transaction(segments: list[Segment]) -> FunctionalAck:
             if segment_error is None:
                 raise segment.error("IK4 outside an IK3")
             position = segment.components(1)
-            if not position or not position[0].isdigit():
+            if not position or not position[0].isdigit() or (len(position) > 1 and not position[1].isdigit()
+                                                              and position[1] != ""):
                 raise segment.error(f"IK401 '{segment.get(1)}' is not an element position")
             segment_error.elements.append(ElementError(
                 position=int(position[0]), component=int(position[1]) if len(position) > 1 and position[1] else None,

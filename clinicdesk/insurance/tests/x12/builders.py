@@ -78,10 +78,24 @@ def secondary_claim(claim_id: str) -> Claim:
     )
 
 
+def secondary_claim_with_claim_level_adjustments(claim_id: str) -> Claim:
+    """A secondary claim whose primary adjudicated at the claim level only (a CAS in loop 2320)."""
+    primary_subscriber = Subscriber("P555", "DOE", "JANE", responsibility="P", group_number="PG1")
+    secondary = Subscriber("M123", "DOE", "JANE", date(1980, 1, 2), "F", HOME, group_number="G77", responsibility="S")
+    adjustments = (Adjustment("CO", "45", Decimal("25")), Adjustment("PR", "1", Decimal("20")),
+                   Adjustment("PR", "2", Decimal("5.50")))
+    return Claim(
+        claim_id=claim_id, billing_provider=CLINIC, subscriber=secondary, payer=ACME, diagnosis_codes=("J02.9",),
+        lines=(ServiceLine("99213", Decimal("125"), date(2026, 11, 22)),),
+        other_payers=(OtherPayer(FIRST, primary_subscriber, Decimal("74.50"), adjustments),),
+    )
+
+
 def remittance() -> Remittance:
     """A remittance paying one claim, reversing an earlier one, with interest added at the provider level."""
     paid = ClaimPayment(
         "C1", "1", Decimal("155"), Decimal("105"), Decimal("30"), "12", "PCN1", "11", "1", "DOE", "JANE", "M123",
+        remark_codes=["MA01"],
         lines=[
             ServiceLinePayment("99213", Decimal("125"), Decimal("80"), modifiers=("25",),
                                service_from=date(2026, 11, 20), service_to=date(2026, 11, 20),

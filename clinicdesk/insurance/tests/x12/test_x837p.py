@@ -17,6 +17,7 @@ from clinicdesk.insurance.tests.x12.builders import (
     envelope,
     office_visit,
     secondary_claim,
+    secondary_claim_with_claim_level_adjustments,
 )
 from clinicdesk.insurance.tests.x12.validation import pyx12_errors
 from clinicdesk.insurance.x12 import x837p
@@ -32,6 +33,7 @@ def batch() -> list[x837p.Claim]:
         office_visit("C4", frequency="8", original_claim_reference="PCN8", payer=FIRST),
         secondary_claim("C5"),
         office_visit("C6", patient=TIM, place_of_service="02"),
+        secondary_claim_with_claim_level_adjustments("C7"),
     ]
 
 
@@ -62,7 +64,7 @@ def test_claims_are_grouped_by_billing_provider_then_subscriber_and_dependent():
         ("1", "", "20", "1"),
         ("2", "1", "22", "0"), ("3", "1", "22", "1"), ("4", "3", "23", "0"),
         ("5", "1", "22", "0"), ("6", "1", "22", "0"),
-    ]
+    ]  # C7 shares C5's subscriber level: same subscriber, payer and patient
     claims_by_level = {}
     current = None
     for segment in transaction.segments:
@@ -70,7 +72,7 @@ def test_claims_are_grouped_by_billing_provider_then_subscriber_and_dependent():
             current = segment.get(1)
         elif segment.id == "CLM":
             claims_by_level.setdefault(current, []).append(segment.get(1))
-    assert claims_by_level == {"2": ["C1", "C2"], "4": ["C3", "C6"], "5": ["C4"], "6": ["C5"]}
+    assert claims_by_level == {"2": ["C1", "C2"], "4": ["C3", "C6"], "5": ["C4"], "6": ["C5", "C7"]}
 
 
 def test_replacements_and_voids_carry_the_original_reference_and_frequency():
@@ -132,6 +134,11 @@ def test_a_total_that_does_not_match_its_lines_is_named_on_reading():
     text = build([office_visit("C1")]).replace("CLM*C1*155*", "CLM*C1*150*")
     with pytest.raises(X12Error, match=r"^segment \d+ \(CLM\): CLM02 says 150, the lines add up to 155$"):
         read_837p(text)
+
+
+def test_claim_level_adjustments_of_the_primary_come_before_its_paid_amount():
+    text = build([secondary_claim_with_claim_level_adjustments("C7")]).replace("\n", "")
+    assert "SBR*P*18*PG1******CI~CAS*CO*45*25~CAS*PR*1*20**2*5.5~AMT*D*74.5~OI***Y***Y~" in text
 
 
 def test_other_payers_keep_their_own_payer_on_reading():
