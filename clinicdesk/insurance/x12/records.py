@@ -62,7 +62,8 @@ def write_cas(writer: TransactionWriter, adjustments: list[Adjustment] | tuple[A
         for start in range(0, len(items), 6):
             elements: list[str] = []
             for item in items[start:start + 6]:
-                elements += [item.reason, money(item.amount), number(item.quantity) if item.quantity is not None else ""]
+                quantity = number(item.quantity) if item.quantity is not None else ""
+                elements += [item.reason, money(item.amount), quantity]
             writer.add("CAS", group, *elements)
 
 

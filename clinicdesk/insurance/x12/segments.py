@@ -17,9 +17,13 @@ from functools import lru_cache
 ISA_LENGTH = 106
 
 # Segment ids the readers of this package understand; anything else in a transaction is refused by name.
-KNOWN_SEGMENTS = frozenset(
-    ["ISA", "IEA", "GS", "GE", "ST", "SE", "BHT", "BPR", "TRN", "CUR", "REF", "DTM", "DTP", "N1", "N2", "N3", "N4", "PER", "RDM", "LX", "TS3", "TS2", "CLP", "CAS", "NM1", "MIA", "MOA", "AMT", "QTY", "SVC", "LQ", "PLB", "HL", "PRV", "NM1", "DMG", "INS", "HI", "EB", "HSD", "MSG", "III", "LS", "LE", "AAA", "EQ", "SBR", "PAT", "CLM", "CN1", "PWK", "CR1", "CR2", "CRC", "K3", "NTE", "HCP", "OI", "MOA", "SV1", "SV5", "SVD", "LIN", "CTP", "PS1", "MEA", "CL1", "SV2", "SV3", "TOO", "AK1", "AK2", "IK3", "IK4", "CTX", "IK5", "AK9", "STC", "PRV", "SE"]
-)
+KNOWN_SEGMENTS = frozenset({
+    "AAA", "AK1", "AK2", "AK9", "AMT", "BHT", "BPR", "CAS", "CL1", "CLM", "CLP", "CN1", "CR1", "CR2", "CRC", "CTP",
+    "CTX", "CUR", "DMG", "DTM", "DTP", "EB", "EQ", "GE", "GS", "HCP", "HI", "HL", "HSD", "IEA", "III", "IK3", "IK4",
+    "IK5", "INS", "ISA", "K3", "LE", "LIN", "LQ", "LS", "LX", "MEA", "MIA", "MOA", "MSG", "N1", "N2", "N3", "N4",
+    "NM1", "NTE", "OI", "PAT", "PER", "PLB", "PRV", "PS1", "PWK", "QTY", "RDM", "REF", "SBR", "SE", "ST", "STC",
+    "SV1", "SV2", "SV3", "SV5", "SVC", "SVD", "TOO", "TRN", "TS2", "TS3",
+})
 
 # CCYYMMDD from 1900 on: an earlier year is a keying error (11111111), not a date anyone bills for
 _DATE_RE = re.compile(r"(19|2\d)\d{6}\Z")
@@ -231,16 +235,19 @@ class Interchange:
 
 def _isa_datetime(isa: Segment) -> datetime:
     value = isa.get(9)
+    problem = f"ISA09 '{value}' is not a date (YYMMDD)"
     if not re.fullmatch(r"\d{6}", value):
-        raise isa.error(f"ISA09 '{value}' is not a date (YYMMDD)")
+        raise isa.error(problem)
     try:
         day = date(2000 + int(value[:2]), int(value[2:4]), int(value[4:6]))
     except ValueError:
-        raise isa.error(f"ISA09 '{value}' is not a date (YYMMDD)") from None
+        raise isa.error(problem) from None
     return datetime.combine(day, _parse_time(isa, 10))
 
 
-def read_interchange(text: str, *, require_5010: bool = True, known_segments: frozenset[str] = KNOWN_SEGMENTS) -> Interchange:
+def read_interchange(
+    text: str, *, require_5010: bool = True, known_segments: frozenset[str] = KNOWN_SEGMENTS
+) -> Interchange:
     """Tokenize and check the envelopes: pairs, control numbers, counts, the 5010 version, the segment ids."""
     separators, segments = tokenize(text)
     isa = segments[0]
@@ -267,7 +274,8 @@ def read_interchange(text: str, *, require_5010: bool = True, known_segments: fr
             if segment.get(2) != interchange.control_number:
                 raise segment.error(f"IEA02 '{segment.get(2)}' does not match ISA13 '{interchange.control_number}'")
             if segment.get(1) != str(len(interchange.groups)):
-                raise segment.error(f"IEA01 says {segment.get(1)} groups, the interchange has {len(interchange.groups)}")
+                groups = len(interchange.groups)
+                raise segment.error(f"IEA01 says {segment.get(1)} groups, the interchange has {groups}")
             if segment.ordinal != len(segments):
                 extra = segments[segment.ordinal]
                 raise extra.error("segments after the IEA")

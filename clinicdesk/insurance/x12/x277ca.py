@@ -21,6 +21,7 @@ from clinicdesk.insurance.x12.segments import (
     Envelope,
     InterchangeWriter,
     Segment,
+    TransactionWriter,
     X12Error,
     d8,
     money,
@@ -102,7 +103,8 @@ def _statuses(segment: Segment) -> list[ClaimStatus]:
     for position in (1, 10, 11):
         parts = segment.components(position)
         if parts:
-            statuses.append(ClaimStatus(parts[0], parts[1] if len(parts) > 1 else "", parts[2] if len(parts) > 2 else ""))
+            parts += ["", ""]
+            statuses.append(ClaimStatus(parts[0], parts[1], parts[2]))
     if not statuses or statuses[0].category not in CLAIM_STATUS_CATEGORIES:
         raise segment.error(f"STC01 '{segment.get(1)}' does not start with a claim status category")
     return statuses
@@ -171,7 +173,7 @@ def _stc(status: ClaimStatus) -> Composite:
     return Composite((status.category, status.code, status.entity))
 
 
-def _write_totals(tx, claims: list[ClaimAck], processed: date | None, *, accepted_qualifier: str,
+def _write_totals(tx: TransactionWriter, claims: list[ClaimAck], processed: date | None, *, accepted_qualifier: str,
                   rejected_qualifier: str) -> None:
     """The receipt of a group of claims (STC A1:19) with how many, and how much, were accepted and rejected."""
     accepted = [claim for claim in claims if not claim.rejected]

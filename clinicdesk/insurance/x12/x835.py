@@ -16,6 +16,7 @@ from clinicdesk.insurance.x12.segments import (
     Envelope,
     InterchangeWriter,
     Segment,
+    TransactionWriter,
     X12Error,
     d8,
     money,
@@ -309,7 +310,7 @@ def read_835(text: str) -> list[Remittance]:
 # ---------------------------------------------------------------------------------------------------- writing
 
 
-def _write_remittance(tx, remittance: Remittance) -> None:
+def _write_remittance(tx: TransactionWriter, remittance: Remittance) -> None:
     payment_date = remittance.payment_date or remittance.production_date
     if payment_date is None:
         raise X12Error("an 835 needs a payment date (BPR16)")
@@ -364,7 +365,7 @@ def _write_remittance(tx, remittance: Remittance) -> None:
             tx.add("NM1", "IL", "1", claim.insured_last_name, claim.insured_first_name, None, None, None, "MI",
                    claim.insured_id)
         if claim.rendering_npi:
-            tx.add("NM1", "82", "1", "PROVIDER", None, None, None, None, "XX", claim.rendering_npi)
+            tx.add("NM1", "82", "1", None, None, None, None, None, "XX", claim.rendering_npi)
         if claim.remark_codes:
             tx.add("MOA", None, None, *claim.remark_codes[:5])
         if claim.statement_from:

@@ -95,11 +95,12 @@ def remittance() -> Remittance:
     """A remittance paying one claim, reversing an earlier one, with interest added at the provider level."""
     paid = ClaimPayment(
         "C1", "1", Decimal("155"), Decimal("105"), Decimal("30"), "12", "PCN1", "11", "1", "DOE", "JANE", "M123",
-        remark_codes=["MA01"],
+        remark_codes=["MA01"], rendering_npi=DOCTOR_NPI,
         lines=[
             ServiceLinePayment("99213", Decimal("125"), Decimal("80"), modifiers=("25",),
                                service_from=date(2026, 11, 20), service_to=date(2026, 11, 20),
-                               adjustments=[Adjustment("CO", "45", Decimal("15")), Adjustment("PR", "3", Decimal("30"))],
+                               adjustments=[Adjustment("CO", "45", Decimal("15")),
+                                            Adjustment("PR", "3", Decimal("30"))],
                                remark_codes=["N14"], allowed=Decimal("110")),
             ServiceLinePayment("87880", Decimal("30"), Decimal("25"), service_from=date(2026, 11, 20),
                                service_to=date(2026, 11, 20), adjustments=[Adjustment("CO", "45", Decimal("5"))]),

@@ -111,7 +111,7 @@ def test_the_front_desk_reading_of_a_271():
     assert jane.deductible() == Decimal("1500.00") and jane.deductible(remaining=True) == Decimal("900.00")
     assert jane.out_of_pocket_total() == Decimal("6000.00")
     assert jane.out_of_pocket_remaining() == Decimal("5100.50")
-    assert jane.deductibles[0].time_period_name == "Calendar year" and jane.deductibles[1].time_period_name == "Remaining"
+    assert [benefit.time_period_name for benefit in jane.deductibles[:2]] == ["Calendar year", "Remaining"]
     assert jane.plan_begin == date(2026, 1, 1) and jane.eligibility_begin == date(2025, 6, 1)
     assert rick.rejections[0].reason_name == "Subscriber not found"
     assert [person.trace_numbers for person in answer.everyone()] == [["T1"], ["T2"], ["T3"]]

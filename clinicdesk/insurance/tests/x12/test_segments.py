@@ -115,7 +115,8 @@ def test_read_as_4010_each_invalid_pyx12_file_names_its_own_fault(path):
     with pytest.raises(X12Error) as caught:
         parsed = read_interchange(path.read_text(), require_5010=False)
         for _, transaction in parsed.transactions():
-            x837p._read_transaction(transaction.segments, x837p.ClaimBatch(x837p.SUBMITTER_UNKNOWN, x837p.RECEIVER_UNKNOWN, ""))
+            batch = x837p.ClaimBatch(x837p.SUBMITTER_UNKNOWN, x837p.RECEIVER_UNKNOWN, "")
+            x837p._read_transaction(transaction.segments, batch)
     assert str(caught.value) == INVALID_4010[path.name]
 
 

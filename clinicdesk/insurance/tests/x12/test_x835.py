@@ -52,7 +52,7 @@ def test_the_managed_care_sample_in_detail(path):
     assert first.adjustments == [Adjustment("CO", "A2", Decimal("50.00"))]
     [line] = first.lines
     assert (line.procedure_code, line.charge, line.paid) == ("99211", Decimal("800.00"), Decimal("500.00"))
-    assert line.adjustments[0].group_name == "Patient responsibility" and line.adjustments[0].reason_name == "Deductible"
+    assert (line.adjustments[0].group_name, line.adjustments[0].reason_name) == ("Patient responsibility", "Deductible")
     assert (line.service_from.isoformat(), line.service_to.isoformat()) == ("2002-03-01", "2002-03-04")
 
 

@@ -103,8 +103,8 @@ def test_big_batches_are_split_into_transactions_of_at_most_5000_claims():
     transactions = [t for _, t in read_interchange(text).transactions()]
     counts = [sum(1 for s in t.segments if s.id == "CLM") for t in transactions]
     assert len(counts) == 2 and max(counts) <= 5000 and sum(counts) == 5003
-    assert [c.claim_id for c in read_837p(text).claims] == [c.claim_id for c in
-                                                             sorted(claims, key=lambda c: int(c.subscriber.member_id[1:]))]
+    by_subscriber = sorted(claims, key=lambda claim: int(claim.subscriber.member_id[1:]))
+    assert [claim.claim_id for claim in read_837p(text).claims] == [claim.claim_id for claim in by_subscriber]
 
 
 @pytest.mark.parametrize(
