@@ -274,7 +274,7 @@ def build_837p(claims: list[Claim], *, submitter: Submitter, receiver: Receiver,
         grouped.setdefault(claim.billing_provider, {}).setdefault(key, []).append(claim)
     writer = InterchangeWriter(envelope, functional_id="HC", version=IMPLEMENTATION)
     created = envelope.created
-    state = {"tx": None, "hl": 0, "count": 0, "provider_hl": 0}
+    state = {"hl": 0, "count": 0, "provider_hl": 0}
 
     def start_transaction() -> TransactionWriter:
         tx = writer.transaction("837")
@@ -282,7 +282,7 @@ def build_837p(claims: list[Claim], *, submitter: Submitter, receiver: Receiver,
         tx.add("NM1", "41", "2", submitter.name, None, None, None, None, "46", submitter.id)
         tx.add("PER", "IC", submitter.contact_name, "TE", submitter.phone)
         tx.add("NM1", "40", "2", receiver.name, None, None, None, None, "46", receiver.id)
-        state.update(tx=tx, hl=0, count=0, provider_hl=0)
+        state.update(hl=0, count=0, provider_hl=0)
         return tx
 
     def provider_level(tx: TransactionWriter, provider: BillingProvider) -> None:
@@ -295,15 +295,18 @@ def build_837p(claims: list[Claim], *, submitter: Submitter, receiver: Receiver,
         write_address(tx, provider.address)
         tx.add("REF", "EI", provider.tax_id)
 
+    tx = start_transaction()
     for provider, by_subscriber in grouped.items():
-        tx = state["tx"] or start_transaction()
-        provider_level(tx, provider)
+        provider_open = False  # a provider level is written with its first subscriber, never left empty
         for (subscriber, payer, patient), group in by_subscriber.items():
             for start in range(0, len(group), MAX_CLAIMS_PER_TRANSACTION):
                 chunk = group[start:start + MAX_CLAIMS_PER_TRANSACTION]
-                if state["count"] + len(chunk) > MAX_CLAIMS_PER_TRANSACTION:
+                if state["count"] and state["count"] + len(chunk) > MAX_CLAIMS_PER_TRANSACTION:
                     tx = start_transaction()
+                    provider_open = False
+                if not provider_open:
                     provider_level(tx, provider)
+                    provider_open = True
                 state["hl"] += 1
                 subscriber_hl = state["hl"]
                 tx.add("HL", str(subscriber_hl), str(state["provider_hl"]), "22", "0" if patient is None else "1")

@@ -107,6 +107,21 @@ def test_big_batches_are_split_into_transactions_of_at_most_5000_claims():
     assert [claim.claim_id for claim in read_837p(text).claims] == [claim.claim_id for claim in by_subscriber]
 
 
+def test_a_split_never_leaves_a_billing_provider_level_without_subscribers():
+    # given: the second practice's claims do not fit in the first transaction
+    north = dataclasses.replace(office_visit("x").billing_provider, npi="1245319599", name="SUNRISE NORTH")
+    claims = [office_visit(f"A{n}") for n in range(4999)] + [office_visit(f"B{n}", billing_provider=north)
+                                                              for n in range(3)]
+    # when
+    transactions = [t for _, t in read_interchange(build(claims)).transactions()]
+    # then: every provider level (HL 20) has a subscriber level (HL 22) under it, in the same transaction
+    for transaction in transactions:
+        levels = [(s.get(1), s.get(2), s.get(3)) for s in transaction.segments if s.id == "HL"]
+        providers = {number for number, _, level in levels if level == "20"}
+        assert providers == {parent for _, parent, level in levels if level == "22"}
+    assert len(transactions) == 2
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
