@@ -261,66 +261,88 @@ def _write_claim(tx: TransactionWriter, claim: Claim) -> None:
             tx.add("DTP", "573", "D8", d8(adjudication.adjudicated_on))
 
 
-def build_837p(claims: list[Claim], *, submitter: Submitter, receiver: Receiver, envelope: Envelope,
-               reference: str) -> str:
-    """An 837P interchange for a batch of claims; `reference` (BHT03) names the batch back on the 999 and 277CA."""
-    if not claims:
-        raise X12Error("an 837P needs at least one claim")
-    # billing provider -> (subscriber, payer, patient) -> claims, in the order first seen
-    grouped: dict[BillingProvider, dict[tuple[Subscriber, Payer, Patient | None], list[Claim]]] = {}
-    for claim in claims:
-        _check(claim)
-        key = (claim.subscriber, claim.payer, claim.patient)
-        grouped.setdefault(claim.billing_provider, {}).setdefault(key, []).append(claim)
-    writer = InterchangeWriter(envelope, functional_id="HC", version=IMPLEMENTATION)
-    created = envelope.created
-    state = {"hl": 0, "count": 0, "provider_hl": 0}
+SubscriberKey = tuple[Subscriber, Payer, Patient | None]
 
-    def start_transaction() -> TransactionWriter:
-        tx = writer.transaction("837")
-        tx.add("BHT", "0019", "00", reference, d8(created.date()), created.strftime("%H%M"), "CH")
-        tx.add("NM1", "41", "2", submitter.name, None, None, None, None, "46", submitter.id)
-        tx.add("PER", "IC", submitter.contact_name, "TE", submitter.phone)
-        tx.add("NM1", "40", "2", receiver.name, None, None, None, None, "46", receiver.id)
-        state.update(hl=0, count=0, provider_hl=0)
+
+class _BatchWriter:
+    """Writes grouped claims into transactions, numbering the levels (HL) anew in each transaction."""
+
+    def __init__(self, writer: InterchangeWriter, *, submitter: Submitter, receiver: Receiver, reference: str) -> None:
+        self.writer = writer
+        self.submitter = submitter
+        self.receiver = receiver
+        self.reference = reference
+        self.tx = self.start_transaction()
+
+    def start_transaction(self) -> TransactionWriter:
+        created = self.writer.envelope.created
+        tx = self.writer.transaction("837")
+        tx.add("BHT", "0019", "00", self.reference, d8(created.date()), created.strftime("%H%M"), "CH")
+        tx.add("NM1", "41", "2", self.submitter.name, None, None, None, None, "46", self.submitter.id)
+        tx.add("PER", "IC", self.submitter.contact_name, "TE", self.submitter.phone)
+        tx.add("NM1", "40", "2", self.receiver.name, None, None, None, None, "46", self.receiver.id)
+        self.tx, self.hl, self.claims, self.provider_hl = tx, 0, 0, 0
         return tx
 
-    def provider_level(tx: TransactionWriter, provider: BillingProvider) -> None:
-        state["hl"] += 1
-        state["provider_hl"] = state["hl"]
-        tx.add("HL", str(state["hl"]), None, "20", "1")
+    def provider_level(self, provider: BillingProvider) -> None:
+        self.hl += 1
+        self.provider_hl = self.hl
+        tx = self.tx
+        tx.add("HL", str(self.hl), None, "20", "1")
         if provider.taxonomy:
             tx.add("PRV", "BI", "PXC", provider.taxonomy)
         tx.add("NM1", "85", "2", provider.name, None, None, None, None, "XX", provider.npi)
         write_address(tx, provider.address)
         tx.add("REF", "EI", provider.tax_id)
 
-    tx = start_transaction()
-    for provider, by_subscriber in grouped.items():
-        provider_open = False  # a provider level is written with its first subscriber, never left empty
-        for (subscriber, payer, patient), group in by_subscriber.items():
-            for start in range(0, len(group), MAX_CLAIMS_PER_TRANSACTION):
-                chunk = group[start:start + MAX_CLAIMS_PER_TRANSACTION]
-                if state["count"] and state["count"] + len(chunk) > MAX_CLAIMS_PER_TRANSACTION:
-                    tx = start_transaction()
-                    provider_open = False
-                if not provider_open:
-                    provider_level(tx, provider)
-                    provider_open = True
-                state["hl"] += 1
-                subscriber_hl = state["hl"]
-                tx.add("HL", str(subscriber_hl), str(state["provider_hl"]), "22", "0" if patient is None else "1")
-                _write_subscriber(tx, subscriber, payer, is_patient=patient is None)
-                if patient is not None:
-                    state["hl"] += 1
-                    tx.add("HL", str(state["hl"]), str(subscriber_hl), "23", "0")
-                    tx.add("PAT", patient.relationship)
-                    _person_name(tx, "QC", patient.last_name, patient.first_name, patient.middle_name, None, None)
-                    write_address(tx, patient.address)
-                    tx.add("DMG", "D8", d8(patient.birth_date), patient.sex)
-                for claim in chunk:
-                    _write_claim(tx, claim)
-                state["count"] += len(chunk)
+    def subscriber_level(self, subscriber: Subscriber, payer: Payer, patient: Patient | None,
+                         claims: list[Claim]) -> None:
+        tx = self.tx
+        self.hl += 1
+        subscriber_hl = self.hl
+        tx.add("HL", str(subscriber_hl), str(self.provider_hl), "22", "0" if patient is None else "1")
+        _write_subscriber(tx, subscriber, payer, is_patient=patient is None)
+        if patient is not None:
+            self.hl += 1
+            tx.add("HL", str(self.hl), str(subscriber_hl), "23", "0")
+            tx.add("PAT", patient.relationship)
+            _person_name(tx, "QC", patient.last_name, patient.first_name, patient.middle_name, None, None)
+            write_address(tx, patient.address)
+            tx.add("DMG", "D8", d8(patient.birth_date), patient.sex)
+        for claim in claims:
+            _write_claim(tx, claim)
+        self.claims += len(claims)
+
+    def write(self, grouped: dict[BillingProvider, dict[SubscriberKey, list[Claim]]]) -> None:
+        for provider, by_subscriber in grouped.items():
+            provider_open = False  # a provider level is written with its first subscriber, never left empty
+            for (subscriber, payer, patient), group in by_subscriber.items():
+                for start in range(0, len(group), MAX_CLAIMS_PER_TRANSACTION):
+                    chunk = group[start:start + MAX_CLAIMS_PER_TRANSACTION]
+                    if self.claims and self.claims + len(chunk) > MAX_CLAIMS_PER_TRANSACTION:
+                        self.start_transaction()
+                        provider_open = False
+                    if not provider_open:
+                        self.provider_level(provider)
+                        provider_open = True
+                    self.subscriber_level(subscriber, payer, patient, chunk)
+
+
+def build_837p(claims: list[Claim], *, submitter: Submitter, receiver: Receiver, envelope: Envelope,
+               reference: str) -> str:
+    """An 837P interchange for a batch of claims; `reference` (BHT03) names the batch back on the 999 and 277CA.
+
+    The claims come out grouped by billing provider, then by subscriber, payer and patient, in the order first seen.
+    """
+    if not claims:
+        raise X12Error("an 837P needs at least one claim")
+    grouped: dict[BillingProvider, dict[SubscriberKey, list[Claim]]] = {}
+    for claim in claims:
+        _check(claim)
+        key = (claim.subscriber, claim.payer, claim.patient)
+        grouped.setdefault(claim.billing_provider, {}).setdefault(key, []).append(claim)
+    writer = InterchangeWriter(envelope, functional_id="HC", version=IMPLEMENTATION)
+    _BatchWriter(writer, submitter=submitter, receiver=receiver, reference=reference).write(grouped)
     return writer.render()
 
 
