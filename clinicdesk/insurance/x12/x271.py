@@ -46,6 +46,18 @@ class Rejection:
 
 
 @dataclass(slots=True)
+class BenefitEntity:
+    """Someone a benefit names (loop 2120, inside LS/LE): the primary care provider (P3), another payer (PRP) ..."""
+
+    entity: str  # NM101: P3 primary care provider, PR payer, 1P provider ...
+    last_name: str  # or the organization's name
+    first_name: str = ""
+    id_qualifier: str = ""
+    id: str = ""
+    entity_type: str = "1"  # NM102: 1 person, 2 organization
+
+
+@dataclass(slots=True)
 class Benefit:
     """One EB segment with its dates and messages."""
 
@@ -63,6 +75,7 @@ class Benefit:
     in_network: bool | None = None  # EB12: Y in network, N out of network, W or absent both
     dates: dict[str, tuple[date | None, date | None]] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
+    entities: list[BenefitEntity] = field(default_factory=list)
 
     @property
     def info_name(self) -> str:
@@ -165,6 +178,15 @@ class Eligibility:
         return self.dates.get(qualifier, (None, None))[0]
 
     @property
+    def primary_care_provider(self) -> BenefitEntity | None:
+        """The primary care provider on file with the payer (EB01=L with its P3 entity), if any."""
+        for benefit in self._of("L"):
+            for entity in benefit.entities:
+                if entity.entity == "P3":
+                    return entity
+        return None
+
+    @property
     def plan_begin(self) -> date | None:
         return self._date("346")
 
@@ -236,6 +258,11 @@ def _read_transaction(segments: list[Segment]) -> list[EligibilityResponse]:
         elif in_ls:
             if sid == "LE":
                 in_ls = False
+            elif sid == "NM1" and benefit is not None:
+                benefit.entities.append(BenefitEntity(
+                    entity=segment.get(1), entity_type=segment.get(2), last_name=segment.get(3),
+                    first_name=segment.get(4), id_qualifier=segment.get(8), id=segment.get(9),
+                ))
         elif sid == "LS":
             in_ls = True
         elif sid == "NM1":
@@ -352,6 +379,12 @@ def _write_person(tx: TransactionWriter, person: Eligibility, *, originator_id: 
         _write_dates(tx, benefit.dates)
         for message in benefit.messages:
             tx.add("MSG", message)
+        if benefit.entities:
+            tx.add("LS", "2120")
+            for entity in benefit.entities:
+                tx.add("NM1", entity.entity, entity.entity_type, entity.last_name, entity.first_name or None, None,
+                       None, None, entity.id_qualifier or None, entity.id or None)
+            tx.add("LE", "2120")
 
 
 def write_271(responses: list[EligibilityResponse], *, envelope: Envelope, originator_id: str) -> str:

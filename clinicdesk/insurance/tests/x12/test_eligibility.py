@@ -13,7 +13,15 @@ from clinicdesk.insurance.tests.x12.validation import pyx12_errors, pyx12_has_ma
 from clinicdesk.insurance.x12.records import Address
 from clinicdesk.insurance.x12.segments import Envelope, X12Error, read_interchange
 from clinicdesk.insurance.x12.x270 import EligibilityInquiry, InquiryPerson, build_270, read_270
-from clinicdesk.insurance.x12.x271 import Benefit, Eligibility, EligibilityResponse, Rejection, read_271, write_271
+from clinicdesk.insurance.x12.x271 import (
+    Benefit,
+    BenefitEntity,
+    Eligibility,
+    EligibilityResponse,
+    Rejection,
+    read_271,
+    write_271,
+)
 
 NO_279_MAP = "pyx12 4.0.0 has no map for 005010X279A1 (270/271), so it cannot validate them"
 
@@ -36,6 +44,7 @@ def response() -> EligibilityResponse:
         dates={"346": (date(2026, 1, 1), date(2026, 1, 1)), "356": (date(2025, 6, 1), date(2025, 6, 1))},
         benefits=[
             Benefit("1", "IND", ("30",), "PR", "GOLD PPO"),
+            Benefit("L", entities=[BenefitEntity("P3", "SMITH", "ANN", "XX", "1245319599")]),
             Benefit("B", "IND", ("98",), "PR", "GOLD PPO", "27", Decimal("25.00"), in_network=True),
             Benefit("B", "IND", ("98",), "PR", "GOLD PPO", "27", Decimal("60.00"), in_network=False),
             Benefit("A", "IND", ("30",), "PR", "GOLD PPO", percent=Decimal("0.2"), in_network=True),
@@ -87,8 +96,28 @@ def test_the_271_sample_reads_into_front_desk_benefits(path):
     assert smith.copay_for("98") == Decimal("10.00") and smith.copay_for("98", in_network=False) == Decimal("30.00")
     assert smith.plan_begin == date(2006, 1, 1) and smith.birth_date == date(1963, 5, 19)
     assert smith.trace_numbers == ["93175-012547"]
+    pcp = smith.primary_care_provider
+    assert (pcp.last_name, pcp.first_name, pcp.id_qualifier, pcp.id) == ("JONES", "MARCUS", "SV", "0202034")
     assert smith.copays[0].time_period_name == "Visit"
     assert "Professional (physician) visit, office" in smith.copays[0].service_type_names
+
+
+@pytest.mark.parametrize("path", sample_params("linuxforhealth/271_*/*.271"))
+def test_the_271_sample_is_written_back_segment_for_segment_but_amounts_without_needless_zeros(path):
+    # given
+    text = path.read_text()
+    original = read_interchange(text)
+    [(_, source)] = list(original.transactions())
+    # when
+    written = write_271(read_271(text), envelope=Envelope("000000005", "54321", 907, 1, original.created),
+                        originator_id="9877281234")
+    # then
+    [(_, ours)] = list(read_interchange(written).transactions())
+    expected = [s.elements for s in source.segments[1:]]
+    for elements in expected:
+        if elements[0] == "EB" and len(elements) > 7:
+            elements[7] = elements[7].removesuffix(".00")
+    assert [s.elements for s in ours.segments[1:]] == expected
 
 
 @pytest.mark.parametrize("path", sample_params("linuxforhealth/271_*/*.271"))
@@ -114,6 +143,7 @@ def test_the_front_desk_reading_of_a_271():
     assert [benefit.time_period_name for benefit in jane.deductibles[:2]] == ["Calendar year", "Remaining"]
     assert jane.plan_begin == date(2026, 1, 1) and jane.eligibility_begin == date(2025, 6, 1)
     assert rick.rejections[0].reason_name == "Subscriber not found"
+    assert jane.primary_care_provider.last_name == "SMITH" and rick.primary_care_provider is None
     assert [person.trace_numbers for person in answer.everyone()] == [["T1"], ["T2"], ["T3"]]
 
 
