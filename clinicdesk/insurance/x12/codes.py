@@ -248,7 +248,6 @@ RARC = {
     "MA04": "Secondary payment cannot be made: the primary payer's coverage was not shown",
     "MA07": "The claim information was also forwarded to Medicaid",
     "MA18": "The claim information was also forwarded to the patient's supplemental insurer",
-    "MA04A": "Secondary payment requires the primary payer's explanation of benefits",
     "MA130": "The claim has missing or invalid information and cannot be processed; correct and resubmit",
 }
 
