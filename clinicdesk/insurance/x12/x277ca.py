@@ -28,6 +28,7 @@ from clinicdesk.insurance.x12.segments import (
     only_transactions,
     parse_date_range,
 )
+from clinicdesk.insurance.x12.x837p import ClaimBatch
 
 IMPLEMENTATION = "005010X214"
 
@@ -93,6 +94,35 @@ class ClaimAcknowledgement:
 
     def by_claim_id(self) -> dict[str, ClaimAck]:
         return {claim.claim_id: claim for claim in self.claims}
+
+
+def acknowledge_claims(batch: ClaimBatch, *, payer_name: str, payer_id: str, received: date, processed: date,
+                       rejections: dict[str, list[ClaimStatus]] | None = None,
+                       payer_claim_numbers: dict[str, str] | None = None) -> ClaimAcknowledgement:
+    """The 277CA for a batch that was read: claims named in `rejections` are rejected with those statuses, the
+    others accepted (A2:20) with the payer's claim number from `payer_claim_numbers` when given."""
+    rejections = rejections or {}
+    payer_claim_numbers = payer_claim_numbers or {}
+    claims = []
+    for claim in batch.claims:
+        patient = claim.patient
+        claims.append(ClaimAck(
+            claim_id=claim.claim_id,
+            statuses=rejections.get(claim.claim_id) or [ClaimStatus("A2", "20", "PR")],
+            status_date=processed, charge=claim.total, provider_npi=claim.billing_provider.npi,
+            provider_name=claim.billing_provider.name,
+            patient_last_name=patient.last_name if patient else claim.subscriber.last_name,
+            patient_first_name=patient.first_name if patient else claim.subscriber.first_name,
+            member_id=claim.subscriber.member_id,
+            payer_claim_control_number=payer_claim_numbers.get(claim.claim_id, ""),
+            service_from=min(line.service_date for line in claim.lines),
+            service_to=max(line.service_date for line in claim.lines),
+        ))
+    return ClaimAcknowledgement(
+        payer_name=payer_name, payer_id=payer_id, submitter_name=batch.submitter.name,
+        submitter_id=batch.submitter.id, batch_reference=batch.reference, received=received, processed=processed,
+        claims=claims,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- reading

@@ -10,7 +10,14 @@ import pytest
 from clinicdesk.insurance.tests.x12.builders import RECEIVER, SUBMITTER, envelope, office_visit
 from clinicdesk.insurance.tests.x12.validation import pyx12_errors
 from clinicdesk.insurance.x12.segments import X12Error, read_interchange
-from clinicdesk.insurance.x12.x277ca import ClaimAck, ClaimAcknowledgement, ClaimStatus, read_277ca, write_277ca
+from clinicdesk.insurance.x12.x277ca import (
+    ClaimAck,
+    ClaimAcknowledgement,
+    ClaimStatus,
+    acknowledge_claims,
+    read_277ca,
+    write_277ca,
+)
 from clinicdesk.insurance.x12.x837p import build_837p, read_837p
 from clinicdesk.insurance.x12.x999 import (
     ElementError,
@@ -112,3 +119,19 @@ def test_a_999_with_an_unknown_acknowledgement_code_is_named():
     text = write_999([partly_rejected()], envelope=envelope(8)).replace("AK9*P*", "AK9*Q*")
     with pytest.raises(X12Error, match=r"^segment \d+ \(AK9\): AK901 'Q' is not an acknowledgement code$"):
         read_999(text)
+
+
+def test_a_277ca_built_for_a_claims_file_rejects_the_claims_named():
+    # given: the clearinghouse read our 837
+    batch = read_837p(claims_file())
+    # when
+    ack = acknowledge_claims(batch, payer_name="ACME HEALTH", payer_id="12345", received=date(2026, 11, 27),
+                             processed=date(2026, 11, 27), rejections={"C2": [ClaimStatus("A7", "21", "IL")]},
+                             payer_claim_numbers={"C1": "PCN1"})
+    text = write_277ca([ack], envelope=envelope(9, sender="CLEARING", receiver="CLINIC1"))
+    # then
+    assert pyx12_errors(text) == []
+    [back] = read_277ca(text)
+    assert [(c.claim_id, c.accepted, c.payer_claim_control_number, c.charge) for c in back.claims] == [
+        ("C1", True, "PCN1", Decimal("155")), ("C2", False, "", Decimal("155"))]
+    assert back.batch_reference == "B1" and back.submitter_id == "SUB1"
