@@ -1,0 +1,1 @@
+"""Insurance: payers, coverage, eligibility, claims, X12, remittance posting, denials, contracts."""
