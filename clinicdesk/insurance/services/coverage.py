@@ -49,7 +49,7 @@ def _assign(instance, data: dict, allowed: tuple[str, ...]) -> list[str]:
         raise ValidationError({"__all__": f"Unknown fields: {', '.join(sorted(unknown))}."})
     changed = []
     for name, value in data.items():
-        if getattr(instance, name) != value:
+        if getattr(instance, name, None) != value or not instance.pk:
             setattr(instance, name, value)
             changed.append(name)
     return changed
