@@ -145,7 +145,7 @@ def test_check_in_panel_shows_coverage_eligibility_and_warnings(client, make_use
     client.force_login(make_user(Role.FRONT_DESK))
     appointment = AppointmentFactory(organization=org, patient=patient)
     url = reverse("scheduling:check_in", args=[appointment.public_id])
-    assert b"No coverage on file for this visit" in client.get(url).content
+    assert b"No coverage on file. Ask for the insurance card" in client.get(url).content
     coverage = CoverageFactory(patient=patient, member_id="CHK123", copay=Decimal("30.00"))
     EligibilityCheck.objects.create(organization=org, coverage=coverage, trace_number="T1",
                                     service_date=appointment.starts_at.date(), status=EligibilityStatus.ACTIVE,

@@ -345,7 +345,7 @@ def check_in_panel(request: HttpRequest, patient, appointment) -> dict:
             warnings.append(f"Coverage expired: {last.payer.name} ended {last.effective_to:%m/%d/%Y}. "
                             "Ask for the new card.")
         else:
-            warnings.append("No coverage on file for this visit: ask for the insurance card, or bill the patient.")
+            warnings.append("No coverage on file. Ask for the insurance card, or bill the visit to the patient.")
     elif not any(c.rank == CoverageRank.PRIMARY for c in in_force):
         warnings.append("No primary coverage in force on this date; check the order of the coverages.")
     for c in in_force:
