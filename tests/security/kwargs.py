@@ -40,6 +40,8 @@ OBJECT_KWARGS |= {"payment_id", "item_id", "plan_id"}
 OBJECT_KWARGS |= {"close_id"}
 # Encounters (by public id) and superbill templates (billing charges).
 OBJECT_KWARGS |= {"encounter_id", "superbill_id"}
+# Insurance coverage: a clearinghouse, a payer and its plan, the practice patient's coverage and an authorisation.
+OBJECT_KWARGS |= {"clearinghouse_id", "payer_id", "insurance_plan_id", "coverage_id", "authorization_id"}
 
 
 class UnfillableKwarg(Exception):
@@ -118,6 +120,8 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return _billing_encounter(practice, world).public_id
     if name == "superbill_id":
         return _billing_superbill(practice).pk
+    if name in ("clearinghouse_id", "payer_id", "insurance_plan_id", "coverage_id", "authorization_id"):
+        return _insurance_coverage(practice)[name]
     # The local SMS gateway's provider API: the configured account, a message id it does not hold.
     if name == "account_sid":
         from django.conf import settings
@@ -514,4 +518,29 @@ def _ledger(practice) -> dict:
                        ])
     made = {"account_id": entry.lines.get(item=item).account_id, "journal_entry_id": entry.pk}
     practice._ledger = made
+    return made
+
+
+def _insurance_coverage(practice):
+    """A clearinghouse, payer, plan, coverage of the practice's patient and an authorisation, made once per practice."""
+    made = getattr(practice, "_insurance_coverage", None)
+    if made is None:
+        from datetime import date
+
+        from clinicdesk.insurance.models import Clearinghouse, Coverage, InsurancePlan, Payer, PriorAuthorization
+
+        house = Clearinghouse.objects.create(organization=practice.org, name=f"{practice.patient.last_name} house",
+                                             submitter_id="S1", receiver_id="R1")
+        payer = Payer.objects.create(organization=practice.org, name=f"{practice.patient.last_name} payer",
+                                     payer_identifier=f"P{practice.org.pk}", clearinghouse=house)
+        plan = InsurancePlan.objects.create(payer=payer, name=f"{practice.patient.last_name} plan")
+        coverage = Coverage.objects.create(organization=practice.org, patient=practice.patient, payer=payer, plan=plan,
+                                           subscriber_first_name="Test", subscriber_last_name=practice.patient.last_name,
+                                           member_id=f"M{practice.org.pk}")
+        auth = PriorAuthorization.objects.create(organization=practice.org, patient=practice.patient, coverage=coverage,
+                                                 number=f"A{practice.org.pk}", procedure_codes="97110",
+                                                 units_authorized=5, starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31))
+        made = {"clearinghouse_id": house.pk, "payer_id": payer.pk, "insurance_plan_id": plan.pk,
+                "coverage_id": coverage.public_id, "authorization_id": auth.pk}
+        practice._insurance_coverage = made
     return made

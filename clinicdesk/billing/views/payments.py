@@ -30,10 +30,20 @@ from ..models import Payment
 from ..selectors.accounts import account_get, account_summary, payment_applied, payment_get, payment_list
 from ..services.accounts import account_for_patient
 from ..services.card_entry import card_method_create
+from ..services.copay_sources import copay_due
 from ..services.payments import Allocation, IdempotencyConflict, payment_post, payment_void, refund_post
 from ..services.receipts import receipt_email, receipt_pdf
 
 PAGE_SIZE = 50
+
+
+def _copay_due(account, public_id: str):
+    """The copay the visit's coverage says is due (see services.copay_sources), to prefill the copay form."""
+    try:
+        visit = _appointment(account, public_id)
+    except ValidationError:
+        return None
+    return copay_due(visit.patient, visit) if visit is not None else None
 
 
 def _appointment(account, public_id: str) -> Appointment | None:
@@ -99,6 +109,8 @@ def payment_take(request: HttpRequest, account_public_id: str) -> HttpResponse:
                "appointment": request.GET.get("appointment", "")[:20]}
     if not copay and summary.patient_owes > 0:
         initial["amount"] = str(summary.patient_owes)
+    elif copay and (due := _copay_due(account, initial["appointment"])) is not None:
+        initial["amount"] = str(due)
     form = PaymentForm(request.POST or None, initial=initial, charges=summary.open_charges, members=summary.members)
     status = 200
     if request.method == "POST":
@@ -156,7 +168,8 @@ def copay_panel(request: HttpRequest, patient: Patient, appointment: Appointment
         return {"hidden": True}
     taken = list(Payment.objects.filter(organization_id=user.organization_id, appointment=appointment, is_copay=True,
                                         status=PaymentStatus.POSTED).order_by("id"))
-    return {"taken": taken, "appointment": appointment, "can_take": user.has_perm_code(Perm.PAYMENTS_TAKE)}
+    return {"taken": taken, "appointment": appointment, "can_take": user.has_perm_code(Perm.PAYMENTS_TAKE),
+            "due": copay_due(patient, appointment)}
 
 
 def _filters(form: PaymentFilterForm) -> dict:
