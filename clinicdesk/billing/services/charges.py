@@ -395,11 +395,11 @@ def encounters_post(*, encounters: Sequence[Encounter], actor) -> list[Encounter
         encounter.reviewed_by = actor_ok
         encounter.review_flags = []
         encounter.updated_at = now
-    # Every field but the entry is the same for the whole batch: one UPDATE, and the entries joined in by id.
-    Encounter.objects.filter(pk__in=[e.pk for e in todo]).update(
-        status=EncounterStatus.POSTED, posted_at=now, reviewed_at=now, reviewed_by=actor_ok, review_flags=[],
-        updated_at=now)
-    column_set(Encounter, "charge_entry", [(e.pk, e.charge_entry.pk) for e in todo if e.charge_entry is not None])
+    # Every field but the entry is the same for the whole batch: one UPDATE that joins the entries in by id.
+    column_set(Encounter, "charge_entry", [(e.pk, e.charge_entry.pk if e.charge_entry else None) for e in todo],
+               status=EncounterStatus.POSTED, posted_at=now, reviewed_at=now,
+               reviewed_by=actor_ok.pk if actor_ok is not None else None, review_flags=[],
+               updated_at=now)
     audit_event_rows([
         {"action": "encounter.posted", "actor": actor, "target": encounter, "patient": encounter.patient,
          "summary": f"Charges posted: {format_money(sum((s.amount for s in services_by_encounter.get(encounter.pk, [])), Decimal('0')))}"}

@@ -32,7 +32,7 @@ from clinicdesk.patients.models import Patient
 
 from ..choices import DayCloseStatus, PaymentMethod
 from ..models import AccountMember, DayClose, PatientAccount, Payment
-from .batch_sql import column_set
+from .batch_sql import column_set, rows_insert
 from .payments import MONEY_IN, IdempotencyConflict, _fingerprint, money_check
 
 ZERO = Decimal("0")
@@ -159,7 +159,7 @@ def payments_post(*, organization, payments: Sequence[PaymentInput], actor) -> l
     if not new:
         return results  # type: ignore[return-value]
 
-    Payment.objects.bulk_create([x[1] for x in new], batch_size=1000)
+    rows_insert(Payment, [x[1] for x in new])
     # The accounts looked up once for the batch (inside a first transaction the ledger's cache is not warm yet).
     book = {role: account_for(organization, role) for role in (
         *{MONEY_IN[x[1].method] for x in new}, AccountRole.PATIENT_RECEIVABLE, AccountRole.PATIENT_CREDIT)}
