@@ -6,7 +6,7 @@ Django's `bulk_update` writes `CASE WHEN id = 1 THEN ... WHEN id = 2 THEN ...` a
 building and sending it (quadratic in the batch size). Posting a review queue or a lockbox file sets one foreign
 key per row (a service line's open item, an encounter's or a payment's journal entry), so it joins a list of
 (id, value) pairs instead: `WITH v(id, value) AS (VALUES ...) UPDATE t SET col = v.value FROM v WHERE t.id = v.id`,
-which PostgreSQL and SQLite (3.33+) both run.
+which SQLite (3.33+) runs; on PostgreSQL the pairs go as two arrays, `FROM unnest(ids, values)`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from django.db import connection
 
-from clinicdesk.ledger.pg_arrays import array_literal
+from clinicdesk.ledger.pg_arrays import array_literal, int_array_literal
 
 CHUNK = 1000
 
@@ -38,6 +38,14 @@ def column_set(model, field: str, pairs: Iterable[tuple[int, int | None]], **als
         extra_params.append(other.get_db_prep_save(value, connection))
     changed = 0
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The pairs as two arrays, each one parameter: no per-value work for the driver.
+            cursor.execute(
+                f"UPDATE {table} SET {column} = v.value{extra_sql} "  # noqa: S608
+                f"FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, value) WHERE {table}.{pk} = v.id",
+                [*extra_params, int_array_literal(p[0] for p in pairs), int_array_literal(p[1] for p in pairs)],
+            )
+            return cursor.rowcount
         for start in range(0, len(pairs), CHUNK):
             chunk = pairs[start:start + CHUNK]
             values = ", ".join([f"(%s{cast}, %s{cast})"] * len(chunk))
@@ -51,6 +59,16 @@ def column_set(model, field: str, pairs: Iterable[tuple[int, int | None]], **als
     return changed
 
 
+def next_ids(model, count: int) -> list[int]:
+    """`count` new ids from the table's sequence (PostgreSQL), for rows that others must name before they are
+    inserted (a payment's journal entry carries the payment's id in its reference)."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                       [table, model._meta.pk.column, count])
+        return [row[0] for row in cursor.fetchall()]
+
+
 def rows_insert(model, objs: list) -> list:
     """Insert new model instances and give them their ids, in order; returns them.
 
@@ -62,7 +80,9 @@ def rows_insert(model, objs: list) -> list:
         return objs
     if connection.vendor != "postgresql":
         return model.objects.bulk_create(objs, batch_size=CHUNK)
-    fields = [f for f in model._meta.concrete_fields if f is not model._meta.pk]
+    # Ids already drawn with `next_ids` go in with the rows.
+    with_ids = objs[0].pk is not None
+    fields = [f for f in model._meta.concrete_fields if with_ids or f is not model._meta.pk]
     stamped = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
     if stamped:
         from django.utils import timezone
@@ -97,6 +117,8 @@ def rows_insert(model, objs: list) -> list:
                 params,
             )
             for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
+                if obj.pk is not None and obj.pk != pk:
+                    raise RuntimeError("rows_insert: ids came back out of order")
                 obj.pk = pk
                 obj._state.adding = False
                 obj._state.db = db
