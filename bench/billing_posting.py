@@ -132,8 +132,8 @@ def _profiled(enabled: bool, label: str, fn):
     profile = cProfile.Profile()
     result = profile.runcall(fn)
     out = io.StringIO()
-    pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(22)
-    print(f"--- profile: {label}\n" + "\n".join(out.getvalue().splitlines()[:60]), flush=True)
+    pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(45)
+    print(f"--- profile: {label}\n" + "\n".join(out.getvalue().splitlines()[:80]), flush=True)
     return result
 
 

@@ -77,7 +77,9 @@ class JournalEntry(models.Model):
     """One balanced transaction. `reference` makes a posting idempotent: a service that posts the same
     reference twice gets the first entry back. Posted entries are never edited; `reverses` links a reversal."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="journal_entries")
+    # (organization, entry_date) and (organization, reference) lead with it: no index of its own.
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="journal_entries",
+                                     db_index=False)
     entry_date = models.DateField(help_text="The accounting date.")
     kind = models.CharField(max_length=12, choices=EntryKind.choices)
     memo = models.CharField(max_length=300, blank=True)
@@ -110,12 +112,14 @@ class JournalLine(models.Model):
     """One debit (positive) or credit (negative) in an entry, tagged with what reports group by."""
 
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    # Indexed by (organization, account, entry_date) and (patient, account): no index of their own.
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lines")
     amount = models.DecimalField(**MONEY)
     entry_date = models.DateField(help_text="The entry's date, kept on the line so that balances as of a date are one scan.")
     department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    patient = models.ForeignKey("patients.Patient", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey("patients.Patient", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                db_index=False)
     item = models.ForeignKey(OpenItem, null=True, blank=True, on_delete=models.PROTECT, related_name="lines")
     memo = models.CharField(max_length=200, blank=True)
 
@@ -125,7 +129,6 @@ class JournalLine(models.Model):
         indexes = [
             models.Index(fields=["organization", "account", "entry_date"], name="ledger_line_org_account_date"),
             models.Index(fields=["patient", "account"], name="ledger_line_patient_account"),
-            models.Index(fields=["item"], name="ledger_line_item"),
             # A patient's unapplied credit and any receivable line that names no item: A/R aging reads these by
             # account without touching the (many) item lines on the same accounts.
             models.Index(

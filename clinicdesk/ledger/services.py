@@ -2,8 +2,9 @@
 
 Posting writes the entry unposted with its expected total and line count, inserts its lines, and stamps
 `posted_at` with one UPDATE; database triggers check at that moment that the lines sum to zero and match the
-count and total, and refuse any later change (see migrations/0002). `entries_post` does the same for many
-entries in three statements, for statement runs, remittances and imports.
+count and total, and refuse any later change (see migrations/0002 and, on PostgreSQL, 0004, which checks all the
+entries of a statement at once). `entries_post` does the same for many entries in three statements, for
+statement runs, remittances, charge batches and imports.
 
 The ledger writes no audit rows of its own for entries posted by other services: the service that posts a
 charge or a payment audits that act, naming the patient. Entries made by hand (`entry_post` from the journal
@@ -20,7 +21,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
@@ -29,7 +30,8 @@ from clinicdesk.core.models import Department, Organization
 from clinicdesk.core.money import round_money
 
 from .choices import AccountRole, AccountType, EntryKind, PartyKind
-from .models import Account, JournalEntry, JournalLine, OpenItem
+from .models import Account, JournalEntry, OpenItem
+from .pg_arrays import array_literal, int_array_literal
 
 # code, name, type, role, description
 DEFAULT_CHART: list[tuple[str, str, str, str, str]] = [
@@ -146,49 +148,70 @@ def _pk(value) -> int | None:
     return value if value is None or isinstance(value, int) else value.pk
 
 
-def _resolve(organization: Organization, spec: EntrySpec, index: str = "") -> list[JournalLine]:
-    """Check one entry (balanced, Decimal, cents, same organization) and build its unsaved lines."""
+# A checked line, ready to insert: (account id, amount, department id, patient id, item id, memo).
+_Row = tuple[int, Decimal, int | None, int | None, int | None, str]
+_ZERO = Decimal("0")
+
+
+def _is_cents(amount: Decimal) -> bool:
+    exponent = amount.as_tuple().exponent
+    return isinstance(exponent, int) and (exponent >= -2 or round_money(amount) == amount)
+
+
+def _resolve(organization: Organization, spec: EntrySpec, index: str = "",
+             accounts: dict[str, Account] | None = None) -> tuple[list[_Row], Decimal]:
+    """Check one entry (balanced, Decimal, cents, same organization); returns its lines as rows and its debits."""
     prefix = f"{index}" if index else ""
     if spec.kind not in EntryKind.values:
         raise ValidationError({"kind": f"{prefix}Unknown entry kind '{spec.kind}'."})
     if len(spec.lines) < 2:
         raise ValidationError({"lines": f"{prefix}An entry needs at least two lines."})
-    lines: list[JournalLine] = []
-    total = Decimal("0")
+    org_id = organization.pk
+    rows: list[_Row] = []
+    total = debits = _ZERO
     for number, line in enumerate(spec.lines, start=1):
-        if not isinstance(line.amount, Decimal):
-            raise ValidationError({"amount": f"{prefix}Line {number}: the amount must be a Decimal, not {type(line.amount).__name__}."})
-        if not line.amount.is_finite() or round_money(line.amount) != line.amount:
-            raise ValidationError({"amount": f"{prefix}Line {number}: {line.amount} is not an amount in cents."})
-        if line.amount == 0:
+        amount = line.amount
+        if not isinstance(amount, Decimal):
+            raise ValidationError({"amount": f"{prefix}Line {number}: the amount must be a Decimal, not {type(amount).__name__}."})
+        if not amount.is_finite() or not _is_cents(amount):
+            raise ValidationError({"amount": f"{prefix}Line {number}: {amount} is not an amount in cents."})
+        if amount == 0:
             raise ValidationError({"amount": f"{prefix}Line {number}: an amount of zero posts nothing."})
-        account = line.account if isinstance(line.account, Account) else account_for(organization, line.account)
-        if account.organization_id != organization.pk:
+        account = line.account
+        if not isinstance(account, Account):
+            if accounts is None:
+                account = account_for(organization, account)
+            else:
+                found = accounts.get(account)
+                if found is None:
+                    found = accounts[account] = account_for(organization, account)
+                account = found
+        if account.organization_id != org_id:
             raise ValidationError({"account": f"{prefix}Line {number}: the account belongs to another organization."})
         if not account.is_active:
             raise ValidationError({"account": f"{prefix}Line {number}: account {account} is closed."})
         item = line.item
         patient_id = _pk(line.patient)
         if item is not None:
-            if item.organization_id != organization.pk:
+            if item.organization_id != org_id:
                 raise ValidationError({"item": f"{prefix}Line {number}: the open item belongs to another organization."})
             if patient_id is None:
                 patient_id = item.patient_id
             elif item.patient_id != patient_id:
                 raise ValidationError({"item": f"{prefix}Line {number}: the open item belongs to another patient."})
-        total += line.amount
-        lines.append(JournalLine(
-            organization_id=organization.pk, account=account, amount=line.amount, entry_date=spec.entry_date,
-            department_id=_pk(line.department), patient_id=patient_id, item=item, memo=line.memo[:200],
-        ))
+        total += amount
+        if amount > 0:
+            debits += amount
+        rows.append((account.pk, amount, _pk(line.department), patient_id, item.pk if item is not None else None,
+                     line.memo[:200]))
     if total != 0:
         raise ValidationError({"lines": f"{prefix}The entry does not balance: debits and credits differ by {total}."})
-    return lines
+    return rows, debits
 
 
-def _same_entry(entry: JournalEntry, lines: list[JournalLine]) -> bool:
+def _same_entry(entry: JournalEntry, rows: list[_Row]) -> bool:
     posted = sorted((ln.account_id, ln.amount, ln.patient_id, ln.item_id) for ln in entry.lines.all())
-    wanted = sorted((ln.account.pk, ln.amount, ln.patient_id, _pk(ln.item)) for ln in lines)
+    wanted = sorted((row[0], row[1], row[3], row[4]) for row in rows)
     return posted == wanted
 
 
@@ -213,6 +236,21 @@ def entry_post(
     )[0]
 
 
+# References looked up per statement: PostgreSQL proves that `reference IN (...)` fits the partial unique index
+# on (organization, reference) only for lists of up to 100 values; a longer list scans the organization's entries.
+_REFERENCE_CHUNK = 100
+
+
+def _posted_references(organization: Organization, refs: list[str]) -> dict[str, JournalEntry]:
+    known: dict[str, JournalEntry] = {}
+    for start in range(0, len(refs), _REFERENCE_CHUNK):
+        # `.exclude(reference="")` repeats the unique index's condition, so PostgreSQL can use that partial index.
+        chunk = (JournalEntry.objects.filter(organization=organization, reference__in=refs[start:start + _REFERENCE_CHUNK])
+                 .exclude(reference="").order_by().prefetch_related("lines"))
+        known.update((e.reference, e) for e in chunk)
+    return known
+
+
 @transaction.atomic
 def entries_post(
     *,
@@ -224,26 +262,23 @@ def entries_post(
     """Post many balanced entries in three statements (entries, lines, the sealing update), in order.
 
     Every entry is checked before anything is written; one bad entry refuses the whole batch, naming it.
+    On PostgreSQL each statement takes its rows as arrays (`INSERT ... SELECT FROM unnest(...)`), so a batch
+    costs three round trips and no model instances for its lines.
     """
     many = len(entries) > 1
-    built = [_resolve(organization, spec, f"Entry {n}: " if many else "") for n, spec in enumerate(entries, start=1)]
+    accounts: dict[str, Account] = {}
+    built = [_resolve(organization, spec, f"Entry {n}: " if many else "", accounts)
+             for n, spec in enumerate(entries, start=1)]
     refs = [spec.reference for spec in entries if spec.reference]
     if len(refs) != len(set(refs)):
         raise ValidationError({"reference": "The same reference appears twice in one batch."})
-    known = {}
-    if refs:
-        known = {
-            e.reference: e
-            # `.exclude(reference="")` repeats the unique index's condition, so PostgreSQL can use that partial index.
-            for e in JournalEntry.objects.filter(organization=organization, reference__in=refs).exclude(reference="").order_by()
-            .prefetch_related("lines")
-        }
+    known = _posted_references(organization, refs) if refs else {}
     result: list[JournalEntry | None] = [None] * len(entries)
     to_write: list[int] = []
     for n, spec in enumerate(entries):
         existing = known.get(spec.reference) if spec.reference else None
         if existing is not None:
-            if not _same_entry(existing, built[n]):
+            if not _same_entry(existing, built[n][0]):
                 raise ValidationError({"reference": f"Reference {spec.reference} was already posted with other amounts."})
             result[n] = existing
         else:
@@ -252,37 +287,91 @@ def entries_post(
         return result  # type: ignore[return-value]
 
     actor_id = _pk(actor) if actor is not None and getattr(actor, "is_authenticated", True) else None
+    now = timezone.now()
     new_entries = []
     for n in to_write:
         spec = entries[n]
         reversed_entry = reverses[n] if reverses else None
+        rows, debits = built[n]
         new_entries.append(JournalEntry(
             organization=organization, entry_date=spec.entry_date, kind=spec.kind, memo=spec.memo[:300],
             reference=spec.reference, reverses=reversed_entry, created_by_id=actor_id,
-            total=sum((ln.amount for ln in built[n] if ln.amount > 0), Decimal("0")), line_count=len(built[n]),
+            total=debits, line_count=len(rows), created_at=now,
         ))
     try:
         with transaction.atomic():
-            JournalEntry.objects.bulk_create(new_entries)
+            _insert_entries(new_entries)
     except IntegrityError:
         # A concurrent post of the same reference won; answer as if it had been posted before.
         if not refs:
             raise
         return entries_post(organization=organization, entries=entries, actor=actor, reverses=reverses)
-    all_lines = []
-    for entry, n in zip(new_entries, to_write, strict=True):
-        for line in built[n]:
-            line.entry = entry
-            all_lines.append(line)
-    JournalLine.objects.bulk_create(all_lines, batch_size=2000)
-    now = timezone.now()
+    _insert_lines(organization, [
+        (entry.pk, entry.entry_date, row) for entry, n in zip(new_entries, to_write, strict=True) for row in built[n][0]
+    ])
     ids = [e.pk for e in new_entries]
-    for start in range(0, len(ids), 900):
-        JournalEntry.objects.filter(pk__in=ids[start:start + 900]).update(posted_at=now)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("UPDATE ledger_journalentry SET posted_at = %s WHERE id = ANY(%s::bigint[])",
+                           [now, int_array_literal(ids)])
+        else:
+            for start in range(0, len(ids), 900):
+                JournalEntry.objects.filter(pk__in=ids[start:start + 900]).update(posted_at=now)
     for entry, n in zip(new_entries, to_write, strict=True):
         entry.posted_at = now
         result[n] = entry
     return result  # type: ignore[return-value]
+
+
+def _insert_entries(entries: list[JournalEntry]) -> None:
+    """Insert unposted entries and give them their ids, in order."""
+    if connection.vendor != "postgresql":
+        JournalEntry.objects.bulk_create(entries)
+        return
+    first = entries[0]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO ledger_journalentry (organization_id, created_by_id, created_at, entry_date, kind, memo, "
+            "reference, reverses_id, total, line_count) "
+            "SELECT %s, %s, %s, u.* FROM unnest(%s::date[], %s::text[], %s::text[], %s::text[], %s::bigint[], "
+            "%s::numeric[], %s::smallint[]) AS u RETURNING id",
+            [first.organization_id, first.created_by_id, first.created_at,
+             array_literal(e.entry_date for e in entries), array_literal(e.kind for e in entries),
+             array_literal(e.memo for e in entries), array_literal(e.reference for e in entries),
+             int_array_literal(e.reverses_id for e in entries), array_literal(e.total for e in entries),
+             int_array_literal(e.line_count for e in entries)],
+        )
+        ids = cursor.fetchall()
+    db = connection.alias
+    for entry, (pk,) in zip(entries, ids, strict=True):
+        entry.pk = pk
+        entry._state.adding = False
+        entry._state.db = db
+
+
+def _insert_lines(organization: Organization, lines: list[tuple[int, date, _Row]]) -> None:
+    """Insert (entry id, entry date, row) lines: one statement on PostgreSQL, executemany on SQLite."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "INSERT INTO ledger_journalline (organization_id, entry_id, entry_date, account_id, amount, "
+                "department_id, patient_id, item_id, memo) "
+                "SELECT %s, u.* FROM unnest(%s::bigint[], %s::date[], %s::bigint[], %s::numeric[], %s::bigint[], "
+                "%s::bigint[], %s::bigint[], %s::text[]) AS u",
+                [organization.pk, int_array_literal(ln[0] for ln in lines), array_literal(ln[1] for ln in lines),
+                 int_array_literal(ln[2][0] for ln in lines), array_literal(ln[2][1] for ln in lines),
+                 *(int_array_literal(ln[2][i] for ln in lines) for i in (2, 3, 4)),
+                 array_literal(ln[2][5] for ln in lines)],
+            )
+            return
+        ops = connection.ops
+        cursor.executemany(
+            "INSERT INTO ledger_journalline (organization_id, entry_id, entry_date, account_id, amount, "
+            "department_id, patient_id, item_id, memo) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [(organization.pk, entry_id, ops.adapt_datefield_value(day), account_id,
+              ops.adapt_decimalfield_value(amount, 14, 2), department_id, patient_id, item_id, memo)
+             for entry_id, day, (account_id, amount, department_id, patient_id, item_id, memo) in lines],
+        )
 
 
 @transaction.atomic
@@ -321,11 +410,36 @@ def open_item_create(*, organization: Organization, patient, service_date: date,
 
 def open_items_create(*, organization: Organization, items: Sequence[OpenItem]) -> list[OpenItem]:
     """Many open items in one insert (charge batches); each item's account follows its party kind."""
+    if not items:
+        return list(items)
+    receivable: dict[str, Account] = {}
     for item in items:
         role = AccountRole.PATIENT_RECEIVABLE if item.party_kind == PartyKind.PATIENT else AccountRole.INSURANCE_RECEIVABLE
+        if role not in receivable:
+            receivable[role] = account_for(organization, role)
         item.organization = organization
-        item.account = account_for(organization, role)
-    return OpenItem.objects.bulk_create(items, batch_size=2000)
+        item.account = receivable[role]
+    if connection.vendor != "postgresql":
+        return OpenItem.objects.bulk_create(items, batch_size=2000)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO ledger_openitem (organization_id, created_at, patient_id, account_id, party_kind, party_label, "
+            "service_date, description) SELECT %s, %s, u.* FROM unnest(%s::bigint[], %s::bigint[], %s::text[], "
+            "%s::text[], %s::date[], %s::text[]) AS u RETURNING id",
+            [organization.pk, now, int_array_literal(i.patient_id for i in items),
+             int_array_literal(i.account_id for i in items), array_literal(i.party_kind for i in items),
+             array_literal(i.party_label for i in items), array_literal(i.service_date for i in items),
+             array_literal(i.description for i in items)],
+        )
+        ids = cursor.fetchall()
+    db = connection.alias
+    for item, (pk,) in zip(items, ids, strict=True):
+        item.pk = pk
+        item.created_at = now
+        item._state.adding = False
+        item._state.db = db
+    return list(items)
 
 
 @transaction.atomic

@@ -1,10 +1,12 @@
 """Setting one column on many rows, each to its own value, in one statement per chunk.
 
+`rows_insert` is the same idea for inserts (see its docstring).
+
 Django's `bulk_update` writes `CASE WHEN id = 1 THEN ... WHEN id = 2 THEN ...` and spends most of a batch's time
 building and sending it (quadratic in the batch size). Posting a review queue or a lockbox file sets one foreign
 key per row (a service line's open item, an encounter's or a payment's journal entry), so it joins a list of
 (id, value) pairs instead: `WITH v(id, value) AS (VALUES ...) UPDATE t SET col = v.value FROM v WHERE t.id = v.id`,
-which PostgreSQL and SQLite (3.33+) both run.
+which SQLite (3.33+) runs; on PostgreSQL the pairs go as two arrays, `FROM unnest(ids, values)`.
 """
 
 from __future__ import annotations
@@ -13,28 +15,111 @@ from collections.abc import Iterable
 
 from django.db import connection
 
+from clinicdesk.ledger.pg_arrays import array_literal, int_array_literal
+
 CHUNK = 1000
 
 
-def column_set(model, field: str, pairs: Iterable[tuple[int, int | None]]) -> int:
-    """Set `field` (an integer column, e.g. a foreign key) of each row `id` to its value; returns the rows changed."""
+def column_set(model, field: str, pairs: Iterable[tuple[int, int | None]], **also) -> int:
+    """Set `field` (an integer column, e.g. a foreign key) of each row `id` to its value; returns the rows changed.
+    `also` sets other fields to one value for all those rows in the same statement."""
     pairs = list(pairs)
     if not pairs:
         return 0
-    table = connection.ops.quote_name(model._meta.db_table)
-    column = connection.ops.quote_name(model._meta.get_field(field).column)
-    pk = connection.ops.quote_name(model._meta.pk.column)
+    ops = connection.ops
+    table = ops.quote_name(model._meta.db_table)
+    column = ops.quote_name(model._meta.get_field(field).column)
+    pk = ops.quote_name(model._meta.pk.column)
     cast = "::bigint" if connection.vendor == "postgresql" else ""
+    extra_sql, extra_params = "", []
+    for name, value in also.items():
+        other = model._meta.get_field(name)
+        extra_sql += f", {ops.quote_name(other.column)} = %s"
+        extra_params.append(other.get_db_prep_save(value, connection))
     changed = 0
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The pairs as two arrays, each one parameter: no per-value work for the driver.
+            cursor.execute(
+                f"UPDATE {table} SET {column} = v.value{extra_sql} "  # noqa: S608
+                f"FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, value) WHERE {table}.{pk} = v.id",
+                [*extra_params, int_array_literal(p[0] for p in pairs), int_array_literal(p[1] for p in pairs)],
+            )
+            return cursor.rowcount
         for start in range(0, len(pairs), CHUNK):
             chunk = pairs[start:start + CHUNK]
             values = ", ".join([f"(%s{cast}, %s{cast})"] * len(chunk))
             params = [v for pair in chunk for v in pair]
             cursor.execute(
                 f"WITH v(id, value) AS (VALUES {values}) "  # noqa: S608  (names from the model, values as parameters)
-                f"UPDATE {table} SET {column} = v.value FROM v WHERE {table}.{pk} = v.id",
-                params,
+                f"UPDATE {table} SET {column} = v.value{extra_sql} FROM v WHERE {table}.{pk} = v.id",
+                params + extra_params,
             )
             changed += cursor.rowcount
     return changed
+
+
+def next_ids(model, count: int) -> list[int]:
+    """`count` new ids from the table's sequence (PostgreSQL), for rows that others must name before they are
+    inserted (a payment's journal entry carries the payment's id in its reference)."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                       [table, model._meta.pk.column, count])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def rows_insert(model, objs: list) -> list:
+    """Insert new model instances and give them their ids, in order; returns them.
+
+    On PostgreSQL one `INSERT ... SELECT FROM unnest(...) RETURNING id` per chunk, each column passed as one array:
+    `bulk_create` prepares and inspects every value of every row in Python, which costs more than the insert. Fields
+    set on save (`auto_now`, `auto_now_add`) are stamped here as `bulk_create` would. Elsewhere it is `bulk_create`.
+    """
+    if not objs:
+        return objs
+    if connection.vendor != "postgresql":
+        return model.objects.bulk_create(objs, batch_size=CHUNK)
+    # Ids already drawn with `next_ids` go in with the rows.
+    with_ids = objs[0].pk is not None
+    fields = [f for f in model._meta.concrete_fields if with_ids or f is not model._meta.pk]
+    stamped = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
+    if stamped:
+        from django.utils import timezone
+
+        now = timezone.now()
+        for obj in objs:
+            for f in stamped:
+                setattr(obj, f.attname, now)
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    types = [(f.target_field if f.is_relation else f).db_type(connection).split("(")[0] for f in fields]
+    types = ["bigint" if t in ("bigserial", "serial") else t for t in types]
+    arrays = ", ".join(f"%s::{t}[]" for t in types)
+    pk = connection.ops.quote_name(model._meta.pk.column)
+    plain = {"CharField", "TextField", "DateField", "DateTimeField", "DecimalField", "BooleanField", "IntegerField",
+             "PositiveSmallIntegerField", "PositiveIntegerField", "SmallIntegerField", "BigIntegerField", "ForeignKey",
+             "OneToOneField", "BigAutoField", "AutoField"}
+    kinds = [f.get_internal_type() for f in fields]
+    db = connection.alias
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), CHUNK):
+            chunk = objs[start:start + CHUNK]
+            params = []
+            for f, kind in zip(fields, kinds, strict=True):
+                name = f.attname
+                if kind in plain:
+                    params.append(array_literal(getattr(obj, name) for obj in chunk))
+                else:
+                    params.append([f.get_db_prep_save(getattr(obj, name), connection) for obj in chunk])
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) RETURNING {pk}",  # noqa: S608
+                params,
+            )
+            for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
+                if obj.pk is not None and obj.pk != pk:
+                    raise RuntimeError("rows_insert: ids came back out of order")
+                obj.pk = pk
+                obj._state.adding = False
+                obj._state.db = db
+    return objs

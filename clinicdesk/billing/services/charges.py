@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinicdesk.core.audit import audit_event, audit_event_rows
-from clinicdesk.core.models import Location
+from clinicdesk.core.models import Location, Organization
 from clinicdesk.core.money import format_money, round_money
 from clinicdesk.ledger.choices import AccountRole, EntryKind, PartyKind
 from clinicdesk.ledger.models import OpenItem
@@ -338,11 +338,14 @@ def encounters_post(*, encounters: Sequence[Encounter], actor) -> list[Encounter
     ids = [e.pk for e in encounters]
     # Diagnoses and services come with the encounters (two queries for the batch, not two per encounter).
     locked = {e.pk: e for e in Encounter.objects.select_for_update(of=("self",))
-              .select_related("patient", "organization", "provider")
+              .select_related("patient", "provider")
               .prefetch_related("diagnoses", "services").filter(pk__in=ids)}
-    organization = next(iter(locked.values())).organization
-    if any(e.organization_id != organization.pk for e in locked.values()):
+    organization_ids = {e.organization_id for e in locked.values()}
+    if len(organization_ids) > 1:
         raise ValidationError({"encounters": "Encounters of several organizations cannot be posted together."})
+    organization = Organization.objects.get(pk=organization_ids.pop())
+    for encounter in locked.values():
+        encounter.organization = organization
     todo = [locked[i] for i in ids if locked[i].status != EncounterStatus.POSTED]
     for encounter in todo:
         if encounter.status not in (EncounterStatus.IN_REVIEW, EncounterStatus.ON_HOLD, EncounterStatus.DRAFT):
@@ -395,11 +398,11 @@ def encounters_post(*, encounters: Sequence[Encounter], actor) -> list[Encounter
         encounter.reviewed_by = actor_ok
         encounter.review_flags = []
         encounter.updated_at = now
-    # Every field but the entry is the same for the whole batch: one UPDATE, and the entries joined in by id.
-    Encounter.objects.filter(pk__in=[e.pk for e in todo]).update(
-        status=EncounterStatus.POSTED, posted_at=now, reviewed_at=now, reviewed_by=actor_ok, review_flags=[],
-        updated_at=now)
-    column_set(Encounter, "charge_entry", [(e.pk, e.charge_entry.pk) for e in todo if e.charge_entry is not None])
+    # Every field but the entry is the same for the whole batch: one UPDATE that joins the entries in by id.
+    column_set(Encounter, "charge_entry", [(e.pk, e.charge_entry.pk if e.charge_entry else None) for e in todo],
+               status=EncounterStatus.POSTED, posted_at=now, reviewed_at=now,
+               reviewed_by=actor_ok.pk if actor_ok is not None else None, review_flags=[],
+               updated_at=now)
     audit_event_rows([
         {"action": "encounter.posted", "actor": actor, "target": encounter, "patient": encounter.patient,
          "summary": f"Charges posted: {format_money(sum((s.amount for s in services_by_encounter.get(encounter.pk, [])), Decimal('0')))}"}

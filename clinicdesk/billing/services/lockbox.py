@@ -19,7 +19,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -32,7 +32,7 @@ from clinicdesk.patients.models import Patient
 
 from ..choices import DayCloseStatus, PaymentMethod
 from ..models import AccountMember, DayClose, PatientAccount, Payment
-from .batch_sql import column_set
+from .batch_sql import column_set, next_ids, rows_insert
 from .payments import MONEY_IN, IdempotencyConflict, _fingerprint, money_check
 
 ZERO = Decimal("0")
@@ -159,7 +159,14 @@ def payments_post(*, organization, payments: Sequence[PaymentInput], actor) -> l
     if not new:
         return results  # type: ignore[return-value]
 
-    Payment.objects.bulk_create([x[1] for x in new], batch_size=1000)
+    # On PostgreSQL the payments' ids are drawn first and the payments inserted with their entries, in one
+    # statement; elsewhere they are inserted, and their entries set once posted.
+    ids_first = connection.vendor == "postgresql"
+    if ids_first:
+        for x, pk in zip(new, next_ids(Payment, len(new)), strict=True):
+            x[1].pk = pk
+    else:
+        rows_insert(Payment, [x[1] for x in new])
     # The accounts looked up once for the batch (inside a first transaction the ledger's cache is not warm yet).
     book = {role: account_for(organization, role) for role in (
         *{MONEY_IN[x[1].method] for x in new}, AccountRole.PATIENT_RECEIVABLE, AccountRole.PATIENT_CREDIT)}
@@ -177,7 +184,10 @@ def payments_post(*, organization, payments: Sequence[PaymentInput], actor) -> l
     posted = entries_post(organization=organization, entries=specs, actor=actor)
     for (_, payment, _, _, _), entry in zip(new, posted, strict=True):
         payment.entry = entry
-    column_set(Payment, "entry", [(x[1].pk, x[1].entry.pk) for x in new])
+    if ids_first:
+        rows_insert(Payment, [x[1] for x in new])
+    else:
+        column_set(Payment, "entry", [(x[1].pk, x[1].entry.pk) for x in new])
     named = {pt.pk: pt for pt in Patient.objects.filter(pk__in={x[4] for x in new if x[4] and not x[1].patient_id})}
     audit_event_rows([
         {"action": "payment.posted", "actor": actor, "target": payment, "organization_id": organization.pk,
