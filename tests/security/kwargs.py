@@ -40,6 +40,8 @@ OBJECT_KWARGS |= {"payment_id", "item_id", "plan_id"}
 OBJECT_KWARGS |= {"close_id"}
 # Encounters (by public id) and superbill templates (billing charges).
 OBJECT_KWARGS |= {"encounter_id", "superbill_id"}
+# Claims (insurance): a draft claim of the practice's patient, by its public id.
+OBJECT_KWARGS |= {"claim_id"}
 
 
 class UnfillableKwarg(Exception):
@@ -118,6 +120,8 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return _billing_encounter(practice, world).public_id
     if name == "superbill_id":
         return _billing_superbill(practice).pk
+    if name == "claim_id":
+        return _insurance_claim(practice, world).public_id
     # The local SMS gateway's provider API: the configured account, a message id it does not hold.
     if name == "account_sid":
         from django.conf import settings
@@ -514,4 +518,28 @@ def _ledger(practice) -> dict:
                        ])
     made = {"account_id": entry.lines.get(item=item).account_id, "journal_entry_id": entry.pk}
     practice._ledger = made
+    return made
+
+
+def _insurance_claim(practice, world):
+    """A draft claim for the practice's encounter, to a payer the patient is covered by, made once per practice."""
+    made = getattr(practice, "_insurance_claim", None)
+    if made is not None:
+        return made
+    from decimal import Decimal
+
+    from clinicdesk.insurance.models import Claim, Coverage, Payer
+
+    encounter = _billing_encounter(practice, world)
+    payer = Payer.objects.create(organization=practice.org, name=f"{practice.patient.last_name} Health",
+                                 payer_identifier=f"P{practice.org.pk}")
+    coverage = Coverage.objects.create(organization=practice.org, patient=practice.patient, payer=payer,
+                                       subscriber_first_name="Test", subscriber_last_name=practice.patient.last_name,
+                                       member_id=f"M{practice.org.pk}")
+    made = Claim.objects.create(organization=practice.org, claim_number=f"C{practice.org.pk:07d}", encounter=encounter,
+                                patient=practice.patient, coverage=coverage, payer=payer, place_of_service="11",
+                                service_from=encounter.service_date, service_to=encounter.service_date,
+                                diagnosis_codes=["J06.9"], rendering_provider=encounter.provider,
+                                total_charge=Decimal("0"))
+    practice._insurance_claim = made
     return made
