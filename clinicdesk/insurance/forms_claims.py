@@ -35,11 +35,13 @@ class QueueFilterForm(forms.Form):
 
 
 class TransitionForm(ServiceErrorsForm):
+    prefix = "status"  # several forms share the claim page
     to_status = forms.ChoiceField(choices=ClaimStatus.choices, label="New status")
     note = forms.CharField(required=False, max_length=200, label="Note (for a denial: the reason, e.g. CO-197)")
 
 
 class AssignForm(ServiceErrorsForm):
+    prefix = "assign"  # several forms share the claim page
     assigned_to = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, choices=[], label="Assign to")
     follow_up_on = forms.DateField(required=False, label="Follow up on", widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -49,15 +51,18 @@ class AssignForm(ServiceErrorsForm):
 
 
 class NoteForm(ServiceErrorsForm):
+    prefix = "note"  # several forms share the claim page
     text = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3}), label="Note")
     follow_up_on = forms.DateField(required=False, label="Follow up on", widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class CorrectForm(ServiceErrorsForm):
+    prefix = "correct"  # several forms share the claim page
     frequency = forms.ChoiceField(choices=[(ClaimFrequency.REPLACEMENT, ClaimFrequency.REPLACEMENT.label),
                                            (ClaimFrequency.VOID, ClaimFrequency.VOID.label)], label="Kind")
     note = forms.CharField(required=False, max_length=200, label="What changes")
 
 
 class AppealForm(ServiceErrorsForm):
+    prefix = "appeal"  # several forms share the claim page
     reason = forms.CharField(max_length=4000, widget=forms.Textarea(attrs={"rows": 5}), label="Why it should be paid")

@@ -62,7 +62,7 @@ def test_work_a_claim_from_the_queue(page: Page, url, sign_in, org):
     expect(page.locator("#findings").get_by_role("link", name="Fix on the patient")).to_be_visible()
     expect(page.locator("#claim-status")).to_have_text("Draft")
     # and a note goes on the history from the keyboard
-    page.get_by_label("Note", exact=True).fill("Asked the front desk for the address")
+    page.locator("#id_note-text").fill("Asked the front desk for the address")
     page.locator("#note-button").focus()
     page.keyboard.press("Enter")
     expect(page.locator("#history")).to_contain_text("Asked the front desk for the address")

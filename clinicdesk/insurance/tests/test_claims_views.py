@@ -76,17 +76,17 @@ def test_detail_and_actions(w, client_as):
     assert client.post(reverse("insurance:claim_scrub", args=[claim.public_id])).status_code == 302
     assert Claim.objects.get(pk=claim.pk).status == ClaimStatus.SCRUBBED
     # a refused move: 400 naming the status, nothing changed
-    refused = client.post(reverse("insurance:claim_transition", args=[claim.public_id]), {"to_status": "paid"})
+    refused = client.post(reverse("insurance:claim_transition", args=[claim.public_id]), {"status-to_status": "paid"})
     assert refused.status_code == 400 and Claim.objects.get(pk=claim.pk).status == ClaimStatus.SCRUBBED
-    ok = client.post(reverse("insurance:claim_transition", args=[claim.public_id]), {"to_status": "submitted"})
+    ok = client.post(reverse("insurance:claim_transition", args=[claim.public_id]), {"status-to_status": "submitted"})
     assert ok.status_code == 302 and Claim.objects.get(pk=claim.pk).status == ClaimStatus.SUBMITTED
-    assert client.post(reverse("insurance:claim_note", args=[claim.public_id]), {"text": ""}).status_code == 400
-    assert client.post(reverse("insurance:claim_note", args=[claim.public_id]), {"text": "Called"}).status_code == 302
+    assert client.post(reverse("insurance:claim_note", args=[claim.public_id]), {"note-text": ""}).status_code == 400
+    assert client.post(reverse("insurance:claim_note", args=[claim.public_id]), {"note-text": "Called"}).status_code == 302
     assert client.post(reverse("insurance:claim_assign", args=[claim.public_id]),
-                       {"assigned_to": w.biller.pk, "follow_up_on": "2026-12-01"}).status_code == 302
+                       {"assign-assigned_to": w.biller.pk, "assign-follow_up_on": "2026-12-01"}).status_code == 302
     assert Claim.objects.get(pk=claim.pk).assigned_to == w.biller
     assert ClaimEvent.objects.filter(claim=claim, kind="note", text="Called").exists()
-    resp = client.post(reverse("insurance:claim_correct", args=[claim.public_id]), {"frequency": "7", "note": "units"})
+    resp = client.post(reverse("insurance:claim_correct", args=[claim.public_id]), {"correct-frequency": "7", "correct-note": "units"})
     assert resp.status_code == 302 and Claim.objects.filter(original_claim=claim).count() == 1
 
 
