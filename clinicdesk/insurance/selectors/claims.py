@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -37,7 +37,8 @@ def ready_to_bill(*, user, limit: int = QUEUE_LIMIT) -> list[ReadyRow]:
     the patient has none, so the charge stays with the patient)."""
     encounters = list(
         Encounter.objects.filter(organization_id=user.organization_id, status=EncounterStatus.POSTED)
-        .exclude(claims__rank=CoverageRank.PRIMARY, claims__status__in=OPEN_CLAIM_STATUSES)
+        .exclude(Exists(Claim.objects.filter(encounter=OuterRef("pk"), rank=CoverageRank.PRIMARY,
+                                             status__in=OPEN_CLAIM_STATUSES)))
         .select_related("patient", "provider").prefetch_related("services").order_by("service_date", "id")[:limit])
     coverages: dict[int, list[Coverage]] = {}
     for c in Coverage.objects.filter(organization_id=user.organization_id, is_active=True, rank=CoverageRank.PRIMARY,
