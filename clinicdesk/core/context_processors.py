@@ -20,6 +20,7 @@ NAV = [
     ("Templates", "communications:template_list", Perm.TEMPLATES_MANAGE),
     ("Encounters", "billing:encounter_list", Perm.CHARGES_ENTER),
     ("Charge review", "billing:review_queue", Perm.CHARGES_REVIEW),
+    ("Claims", "insurance:claim_queue", Perm.CLAIMS_VIEW),
     ("Payments", "billing:payments", Perm.BILLING_VIEW),
     ("Day close", "billing:day_close_list", Perm.DAY_CLOSE),
     ("Statements", "billing:statement_runs", Perm.STATEMENTS_RUN),

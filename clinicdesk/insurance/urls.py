@@ -1,7 +1,8 @@
-"""The insurance app's pages: each part keeps its own urls_<part>.py."""
+"""Staff pages of the insurance app, under /insurance/: each sub-domain keeps its own urls_<name>.py."""
 
+from .urls_claims import urlpatterns as _claims
 from .urls_coverage import urlpatterns as _coverage
 
 app_name = "insurance"
 
-urlpatterns = [*_coverage]
+urlpatterns = [*_coverage, *_claims]

@@ -42,6 +42,8 @@ OBJECT_KWARGS |= {"close_id"}
 OBJECT_KWARGS |= {"encounter_id", "superbill_id"}
 # Insurance coverage: a clearinghouse, a payer and its plan, the practice patient's coverage and an authorisation.
 OBJECT_KWARGS |= {"clearinghouse_id", "payer_id", "insurance_plan_id", "coverage_id", "authorization_id"}
+# Claims (insurance): a draft claim of the practice's patient, by its public id.
+OBJECT_KWARGS |= {"claim_id"}
 
 
 class UnfillableKwarg(Exception):
@@ -122,6 +124,8 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return _billing_superbill(practice).pk
     if name in ("clearinghouse_id", "payer_id", "insurance_plan_id", "coverage_id", "authorization_id"):
         return _insurance_coverage(practice)[name]
+    if name == "claim_id":
+        return _insurance_claim(practice, world).public_id
     # The local SMS gateway's provider API: the configured account, a message id it does not hold.
     if name == "account_sid":
         from django.conf import settings
@@ -543,4 +547,25 @@ def _insurance_coverage(practice):
         made = {"clearinghouse_id": house.pk, "payer_id": payer.pk, "insurance_plan_id": plan.pk,
                 "coverage_id": coverage.public_id, "authorization_id": auth.pk}
         practice._insurance_coverage = made
+    return made
+
+
+def _insurance_claim(practice, world):
+    """A draft claim for the practice's encounter, to a payer the patient is covered by, made once per practice."""
+    made = getattr(practice, "_insurance_claim", None)
+    if made is not None:
+        return made
+    from decimal import Decimal
+
+    from clinicdesk.insurance.models import Claim, Coverage, Payer
+
+    encounter = _billing_encounter(practice, world)
+    coverage = Coverage.objects.get(public_id=_insurance_coverage(practice)["coverage_id"])
+    payer = Payer.objects.get(pk=coverage.payer_id)
+    made = Claim.objects.create(organization=practice.org, claim_number=f"C{practice.org.pk:07d}", encounter=encounter,
+                                patient=practice.patient, coverage=coverage, payer=payer, place_of_service="11",
+                                service_from=encounter.service_date, service_to=encounter.service_date,
+                                diagnosis_codes=["J06.9"], rendering_provider=encounter.provider,
+                                total_charge=Decimal("0"))
+    practice._insurance_claim = made
     return made
