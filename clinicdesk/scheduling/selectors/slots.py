@@ -15,6 +15,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
@@ -88,6 +89,23 @@ def _ts(at: datetime) -> int:
 
 def _dt(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
+
+
+_UNIX_EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001  (SQLite keeps UTC as naive text)
+
+
+@lru_cache(maxsize=65536)
+def _text_seconds(stored: str) -> int:
+    """Whole seconds since 1970 of a timestamp as SQLite stores it (naive UTC text), as strftime('%s') gives them.
+
+    Cached: a practice's visits start and end on the same few grid times every day.
+    """
+    return (datetime.fromisoformat(stored) - _UNIX_EPOCH) // timedelta(seconds=1)
+
+
+# Written out in the statement rather than bound, so that it repeats the condition of appt_provider_live_busy_idx
+# word for word: SQLite only uses a partial index when the query states its condition.
+_LIVE_SQL = ", ".join(f"'{status}'" for status in LIVE_STATUSES)
 
 
 class _Timeline:
@@ -176,13 +194,13 @@ class _BusyWindow:
         if room_ids:
             who = f"({who} OR room_id IN ({', '.join(['%s'] * len(room_ids))}))"
             params += list(room_ids)
-        where = (
-            f"{who} AND status IN ({', '.join(['%s'] * len(LIVE_STATUSES))}) "
-            f"AND busy_from >= %s AND busy_from < %s AND busy_until > %s"
-        )
-        params += [str(status) for status in LIVE_STATUSES] + [adapt(lo), adapt(end), adapt(start)]
+        where = f"{who} AND status IN ({_LIVE_SQL}) AND busy_from >= %s AND busy_from < %s AND busy_until > %s"
+        params += [adapt(lo), adapt(end), adapt(start)]
         if gap_seconds is not None and not room_ids and not detail:
-            self._load_gaps(table, epoch, where, params, gap_seconds)
+            if connection.vendor == "postgresql":
+                self._load_gaps(table, epoch, where, params, gap_seconds)
+            else:
+                self._scan_gaps(table, where, params, gap_seconds)
         else:
             self._load_rows(table, epoch, where, params, provider_ids=provider_ids, room_ids=room_ids, detail=detail)
         if equipment_ids:
@@ -221,16 +239,17 @@ class _BusyWindow:
     def _load_gaps(self, table, epoch, where, params, gap_seconds: int) -> None:
         # For each busy stretch in time order: how far the provider's time is taken so far (a running maximum,
         # so overlapping group sessions count once) and where the next stretch begins. The gap between the two
-        # is kept when the visit fits in it; the first stretch is kept for the gap before it.
+        # is kept when the visit fits in it; the first stretch is kept for the gap before it. The window runs over
+        # the raw columns, in the order of appt_provider_live_busy_idx, so nothing is sorted; only the rows sent
+        # back are turned into seconds.
         sql = (
-            f"SELECT provider_id, bf, reach, next_bf, n FROM ("  # noqa: S608  (placeholders only)
-            f"SELECT provider_id, bf, "
-            f"MAX(bu) OVER (PARTITION BY provider_id ORDER BY bf, bu ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS reach, "
-            f"LEAD(bf) OVER (PARTITION BY provider_id ORDER BY bf, bu) AS next_bf, "
-            f"ROW_NUMBER() OVER (PARTITION BY provider_id ORDER BY bf, bu) AS n "
-            f"FROM (SELECT provider_id, {epoch.format('busy_from')} AS bf, {epoch.format('busy_until')} AS bu "
-            f"FROM {table} WHERE {where}) AS busy"
-            f") AS ordered WHERE n = 1 OR next_bf IS NULL OR next_bf - reach >= %s"
+            f"SELECT provider_id, {epoch.format('bf')}, {epoch.format('reach')}, {epoch.format('next_bf')}, n FROM ("  # noqa: S608
+            f"SELECT provider_id, busy_from AS bf, MAX(busy_until) OVER w AS reach, LEAD(busy_from) OVER w AS next_bf, "
+            f"ROW_NUMBER() OVER w AS n FROM {table} WHERE {where} "
+            f"WINDOW w AS (PARTITION BY provider_id ORDER BY busy_from, busy_until "
+            f"ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+            f") AS ordered WHERE n = 1 OR next_bf IS NULL "
+            f"OR (next_bf > reach AND {epoch.format('next_bf')} - {epoch.format('reach')} >= %s)"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, [*params, gap_seconds])
@@ -248,6 +267,46 @@ class _BusyWindow:
             elif next_from - reach >= gap_seconds:
                 starts.append(reach)
                 ends.append(next_from)
+        self.gaps = gaps
+
+    def _scan_gaps(self, table, where, params, gap_seconds: int) -> None:
+        """The same gaps as `_load_gaps`, worked out here from the provider's busy stretches in time order.
+
+        SQLite's window functions cost several times more than reading the index in order and walking it here;
+        the stored timestamps (UTC text) compare in time order as they are, so only a gap's two ends are turned
+        into seconds.
+        """
+        # As text: a bare timestamp column would go through the driver's datetime converter, row by row.
+        sql = (
+            f"SELECT provider_id, CAST(busy_from AS TEXT), CAST(busy_until AS TEXT) FROM {table} "  # noqa: S608
+            f"WHERE {where} ORDER BY provider_id, busy_from, busy_until"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        gaps: dict[int, tuple[list[int], list[int]]] = {}
+        seconds = _text_seconds
+        provider = reach = None
+        starts: list[int] = []
+        ends: list[int] = []
+        for provider_id, busy_from, busy_until in rows:
+            if provider_id != provider:
+                if provider is not None:
+                    starts.append(seconds(reach))
+                    ends.append(_FOREVER)
+                starts, ends = gaps[provider_id] = ([_NEVER], [seconds(busy_from)])
+                provider, reach = provider_id, busy_until
+                continue
+            if busy_from > reach:
+                gap_from, gap_until = seconds(reach), seconds(busy_from)
+                if gap_until - gap_from >= gap_seconds:
+                    starts.append(gap_from)
+                    ends.append(gap_until)
+            if busy_until > reach:
+                reach = busy_until
+        if provider is not None:
+            starts.append(seconds(reach))
+            ends.append(_FOREVER)
         self.gaps = gaps
 
 
