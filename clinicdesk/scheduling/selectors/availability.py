@@ -11,7 +11,7 @@ from __future__ import annotations
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays as holiday_calendars
@@ -163,6 +163,8 @@ class AvailabilityIndex:
             self._provider_locations[provider_id].add(location_id)
         # Templates are loaded for active providers only; extra hours may name anyone.
         self.providers_with_templates = frozenset(self._provider_locations)
+        # Rows of the caller's own reads sent along with these (see `availability_index`).
+        self.extra_rows: list[list] = []
 
     def pairs(self, *, location_id: int | None = None, provider_ids=None) -> list[tuple[int, int]]:
         """Every (provider, location) that has a template or extra hours, optionally narrowed."""
@@ -290,6 +292,32 @@ def location_clocks(*, organization_id: int, location_ids=None) -> dict[int, Loc
     }
 
 
+def _clock_rows_sql(organization_id: int, location_ids) -> tuple[str, list]:
+    """`location_clocks` as one hand-written statement, so slot search can send it with its other reads."""
+    location, schedule = Location._meta.db_table, LocationSchedule._meta.db_table
+    sql = (
+        f"SELECT l.id, l.name, l.time_zone, s.holiday_country, s.holiday_subdivision, s.observe_holidays, "  # noqa: S608
+        f"s.slot_step_minutes FROM {location} l LEFT JOIN {schedule} s ON s.location_id = l.id "
+        f"WHERE l.organization_id = %s AND l.is_active"
+    )
+    params: list = [organization_id]
+    if location_ids is not None:
+        ids = [int(p) for p in location_ids] or [0]
+        sql += f" AND l.id IN ({', '.join(['%s'] * len(ids))})"
+        params += ids
+    return sql, params
+
+
+def _clocks_from_rows(rows) -> dict[int, LocationClock]:
+    return {
+        pk: LocationClock(
+            id=pk, name=name, tz=location_tz(tz), holiday_country=country or "US", holiday_subdivision=subdivision or "",
+            observe_holidays=True if observe is None else bool(observe), slot_step_minutes=step or DEFAULT_SLOT_STEP,
+        )
+        for pk, name, tz, country, subdivision, observe, step in rows
+    }
+
+
 def _as_date(value) -> date | None:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
@@ -349,6 +377,28 @@ def _exceptions(organization_id, start, end):
     return ScheduleException.objects.filter(organization_id=organization_id, starts_at__lt=end, ends_at__gt=start)
 
 
+def _exception_rows_sql(organization_id: int, start: datetime, end: datetime, provider_ids, location_ids) -> tuple[str, list]:
+    """The exceptions of a set of providers and locations as one hand-written statement (what `_exceptions` with
+    the same filters reads, in the same order)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    sql = (
+        f"SELECT {', '.join(_EXCEPTION_COLUMNS)} FROM {ScheduleException._meta.db_table} "  # noqa: S608
+        f"WHERE organization_id = %s AND starts_at < %s AND ends_at > %s"
+    )
+    params: list = [organization_id, adapt(end), adapt(start)]
+    for column, ids in (("provider_id", provider_ids), ("location_id", location_ids)):
+        if ids is not None:
+            ids = [int(p) for p in ids] or [0]
+            sql += f" AND ({column} IN ({', '.join(['%s'] * len(ids))}) OR {column} IS NULL)"
+            params += ids
+    return sql + " ORDER BY starts_at", params
+
+
+def _aware(value: datetime) -> datetime:
+    """A timestamp read by hand-written SQL, aware as the ORM would give it (SQLite returns naive UTC)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 # One provider at one location: every booking and move asks this (see core/prepared.py).
 _ONE_PROVIDER_EXCEPTIONS = PreparedQuery(
     lambda organization_id, provider_id, location_id, start, end: _exceptions(organization_id, start, end)
@@ -358,32 +408,13 @@ _ONE_PROVIDER_EXCEPTIONS = PreparedQuery(
 )
 
 
-def availability_index(*, organization_id: int, start: datetime, end: datetime, provider_ids=None, location_ids=None,
-                       clocks: dict[int, LocationClock] | None = None) -> AvailabilityIndex:
-    """Load what decides availability between two instants: four queries whatever the number of providers."""
-    provider_ids = list(provider_ids) if provider_ids is not None else None
-    location_ids = list(location_ids) if location_ids is not None else None
-    first_day, last_day = (start - timedelta(days=1)).date(), (end + timedelta(days=1)).date()
+@lru_cache(maxsize=64)
+def _templates_from_rows(block_rows: tuple) -> tuple[_Template, ...]:
+    """The templates in the rows of `_block_rows_sql`. Cached by the rows themselves: they are read on every
+    search (so an edit shows at once), but turning them into templates is only done when they change."""
     templates: dict[int, _Template] = {}
     restricted: dict[int, set[int]] = defaultdict(set)
     blocks: dict[int, tuple] = {}
-    blocks_sql = _block_rows_sql(organization_id, first_day, last_day, provider_ids, location_ids)
-    if provider_ids is not None and location_ids is not None and len(provider_ids) == len(location_ids) == 1:
-        # One provider at one location (every booking and move): both reads in one round trip.
-        block_rows, exception_rows = run_together(blocks_sql, (_ONE_PROVIDER_EXCEPTIONS, {
-            "organization_id": organization_id, "provider_id": int(provider_ids[0]), "location_id": int(location_ids[0]),
-            "start": start, "end": end,
-        }))
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(*blocks_sql)
-            block_rows = cursor.fetchall()
-        exceptions_q = _exceptions(organization_id, start, end)
-        if provider_ids is not None:
-            exceptions_q = exceptions_q.filter(Q(provider_id__in=provider_ids) | Q(provider__isnull=True))
-        if location_ids is not None:
-            exceptions_q = exceptions_q.filter(Q(location_id__in=location_ids) | Q(location__isnull=True))
-        exception_rows = exceptions_q.values_list(*_EXCEPTION_COLUMNS)
     for row in block_rows:
         block_id, template_id, provider_id, location_id, eff_from, eff_to, weekday, start_time, end_time, type_id = row
         if template_id not in templates:
@@ -394,13 +425,46 @@ def availability_index(*, organization_id: int, start: datetime, end: datetime, 
     for block_id, (template_id, weekday, start_time, end_time) in blocks.items():
         types = frozenset(restricted[block_id]) if block_id in restricted else None
         templates[template_id].blocks[weekday].append((start_time, end_time, types))
+    return tuple(templates.values())
 
+
+def availability_index(*, organization_id: int, start: datetime, end: datetime, provider_ids=None, location_ids=None,
+                       clocks: dict[int, LocationClock] | None = None, extra_reads=()) -> AvailabilityIndex:
+    """Load what decides availability between two instants: a fixed number of queries whatever the number of providers.
+
+    `extra_reads`, hand-written `(sql, params)` statements of the caller, go in the same round trip as the
+    templates, exceptions and locations (on PostgreSQL); their rows come back in `index.extra_rows`.
+    """
+    provider_ids = list(provider_ids) if provider_ids is not None else None
+    location_ids = list(location_ids) if location_ids is not None else None
+    first_day, last_day = (start - timedelta(days=1)).date(), (end + timedelta(days=1)).date()
+    blocks_sql = _block_rows_sql(organization_id, first_day, last_day, provider_ids, location_ids)
+    extra_rows: list[list] = []
+    if provider_ids is not None and location_ids is not None and len(provider_ids) == len(location_ids) == 1 and not extra_reads:
+        # One provider at one location (every booking and move): both reads in one round trip.
+        block_rows, exception_rows = run_together(blocks_sql, (_ONE_PROVIDER_EXCEPTIONS, {
+            "organization_id": organization_id, "provider_id": int(provider_ids[0]), "location_id": int(location_ids[0]),
+            "start": start, "end": end,
+        }))
+    else:
+        # Hand-written, and together in one round trip: slot search asks this on every search.
+        reads = [blocks_sql, _exception_rows_sql(organization_id, start, end, provider_ids, location_ids)]
+        if clocks is None:
+            reads.append(_clock_rows_sql(organization_id, location_ids))
+        block_rows, exception_rows, *rest = run_together(*reads, *extra_reads)
+        if clocks is None:
+            clocks = _clocks_from_rows(rest.pop(0))
+        extra_rows = rest
+        exception_rows = [(*row[:3], _aware(row[3]), _aware(row[4]), row[5]) for row in exception_rows]
+    templates_list = list(_templates_from_rows(tuple(map(tuple, block_rows))))
     exceptions = [_Exception(*row) for row in exception_rows]
-    return AvailabilityIndex(
-        templates=list(templates.values()),
+    index = AvailabilityIndex(
+        templates=templates_list,
         exceptions=exceptions,
         locations=clocks if clocks is not None else location_clocks(organization_id=organization_id, location_ids=location_ids),
     )
+    index.extra_rows = extra_rows
+    return index
 
 
 # --- reads for pages and the API -----------------------------------------------------------------------------

@@ -324,7 +324,7 @@ class _Search:
     """
 
     def __init__(self, *, kind: AppointmentType, index: AvailabilityIndex, pairs, start, end, earliest, time_of_day,
-                 provider_rank: dict[int, int]) -> None:
+                 provider_rank: dict[int, int], equipment_rows) -> None:
         self.kind = kind
         self.index = index
         self.start, self.end, self.earliest = start, end, earliest
@@ -343,9 +343,8 @@ class _Search:
                 self.rooms[location_id].append(room_id)
         self.equipment: dict[int, list[tuple[int, int]]] = defaultdict(list)
         # A type that needs equipment can only be booked where that equipment is (and active).
-        equipment = list(kind.equipment.values_list("id", "location_id", "quantity", "is_active"))
-        self.needs_equipment = bool(equipment)
-        for equipment_id, location_id, quantity, is_active in equipment:
+        self.needs_equipment = bool(equipment_rows)
+        for equipment_id, location_id, quantity, is_active in equipment_rows:
             if is_active:
                 self.equipment[location_id].append((equipment_id, quantity))
         self.pairs = [
@@ -466,6 +465,17 @@ def _grid_ceil(at: datetime, clock: LocationClock, step_minutes: int) -> datetim
     return result if result >= at else result + timedelta(minutes=step_minutes)
 
 
+def _equipment_sql(kind: AppointmentType) -> tuple[str, list]:
+    """The equipment the type needs, (id, location, quantity, active): sent with the availability reads."""
+    through = AppointmentType.equipment.through._meta.db_table
+    table = AppointmentType.equipment.field.related_model._meta.db_table
+    sql = (
+        f"SELECT e.id, e.location_id, e.quantity, e.is_active FROM {table} e "  # noqa: S608  (placeholders only)
+        f"JOIN {through} t ON t.equipment_id = e.id WHERE t.appointmenttype_id = %s ORDER BY e.id"
+    )
+    return sql, [kind.pk]
+
+
 def find_slots(*, organization, appointment_type, start: datetime, end: datetime, provider_ids=None, location=None,
                time_of_day: str = TimeOfDay.ANY, limit: int = 20, now: datetime | None = None) -> list[Slot]:
     """The first `limit` free slots for the type between `start` and `end`, earliest first (then by provider).
@@ -488,8 +498,9 @@ def find_slots(*, organization, appointment_type, start: datetime, end: datetime
             return []
     index = availability_index(
         organization_id=organization_id, start=earliest, end=end + timedelta(minutes=kind.duration_minutes),
-        provider_ids=provider_ids, location_ids=location_ids,
+        provider_ids=provider_ids, location_ids=location_ids, extra_reads=[_equipment_sql(kind)],
     )
+    (equipment_rows,) = index.extra_rows
     pairs = index.pairs(location_id=location.pk if location is not None else None, provider_ids=provider_ids)
     if not pairs:
         return []
@@ -501,7 +512,7 @@ def find_slots(*, organization, appointment_type, start: datetime, end: datetime
     rank = {p: i for i, p in enumerate(provider_ids)} if provider_ids is not None else {}
     search = _Search(
         kind=kind, index=index, pairs=pairs, start=start, end=end, earliest=earliest,
-        time_of_day=time_of_day, provider_rank=rank,
+        time_of_day=time_of_day, provider_rank=rank, equipment_rows=equipment_rows,
     )
     return search.run(limit)
 
