@@ -8,6 +8,7 @@ local date and wall-clock time with `zoneinfo`, never by adding hours to a UTC i
 
 from __future__ import annotations
 
+import math
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -74,6 +75,20 @@ class _Template:
     def applies(self, day: date) -> bool:
         return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
 
+    def day_seconds(self, day: date, tz: zoneinfo.ZoneInfo) -> tuple[tuple[int, int, frozenset[int] | None], ...]:
+        """The blocks of one local date as whole seconds since 1970 (UTC), remembered: templates are shared by
+        every search made with the same rows (see `_templates_from_rows`), and days repeat from one search to the next."""
+        cache = self.__dict__.setdefault("_day_seconds", {})
+        found = cache.get((day, tz))
+        if found is None:
+            if len(cache) > 4096:
+                cache.clear()
+            found = cache[(day, tz)] = tuple(
+                (_seconds(wall_clock(day, start, tz)), _seconds(wall_clock(day, end, tz)), types)
+                for start, end, types in self.blocks.get(day.weekday(), ())
+            )
+        return found
+
 
 @dataclass(frozen=True)
 class _Exception:
@@ -112,6 +127,11 @@ def wall_clock(day: date, at: time, tz: zoneinfo.ZoneInfo) -> datetime:
     Cached: every provider of a practice shares the same few opening times on the same days.
     """
     return datetime.combine(day, at, tzinfo=tz).astimezone(_UTC)
+
+
+def _seconds(at: datetime) -> int:
+    """Whole seconds since 1970 (UTC), rounded down."""
+    return math.floor(at.timestamp())
 
 
 def subtract(intervals: list[tuple], cuts: list[Interval]) -> list[tuple]:
@@ -163,6 +183,7 @@ class AvailabilityIndex:
             self._provider_locations[provider_id].add(location_id)
         # Templates are loaded for active providers only; extra hours may name anyone.
         self.providers_with_templates = frozenset(self._provider_locations)
+        self._special: dict[tuple[int, int], bool] = {}
         # Rows of the caller's own reads sent along with these (see `availability_index`).
         self.extra_rows: list[list] = []
 
@@ -229,6 +250,40 @@ class AvailabilityIndex:
         windows = intersect(windows, [(start, end)])
         windows.sort(key=lambda w: (w[0], w[1]))
         return _merge(windows)
+
+    def windows_seconds(self, provider_id: int, location_id: int, start: datetime, end: datetime,
+                        appointment_type_id: int) -> list[tuple[int, int]]:
+        """`windows()` for one appointment type as (start, end) in whole seconds since 1970, each end rounded down:
+        what slot search walks. Without exceptions for the provider at the location (the usual case) the
+        template's days come from a cache; otherwise this is `windows()` itself, converted."""
+        clock = self.locations.get(location_id)
+        if clock is None or end <= start:
+            return []
+        key = (provider_id, location_id)
+        special = self._special.get(key)
+        if special is None:
+            special = self._special[key] = bool(
+                self._exceptions_for(provider_id, location_id, {ExceptionKind.EXTRA, *BLOCKING_KINDS}))
+        if special:
+            return [(_seconds(a), _seconds(b)) for a, b, _types in self.windows(provider_id, location_id, start, end,
+                                                                                   appointment_type_id)]
+        tz = clock.tz
+        templates = self._templates.get(key, ())
+        lo, hi = _seconds(start), _seconds(end)
+        windows: list[tuple] = []
+        day, last = start.astimezone(tz).date(), end.astimezone(tz).date()
+        while day <= last:
+            blocks = [block for template in templates if template.applies(day) for block in template.day_seconds(day, tz)]
+            if blocks and not clock.holiday(day):  # with no extra hours, a holiday closes the whole day
+                blocks.sort(key=lambda w: w[0])
+                windows.extend(blocks)
+            day += timedelta(days=1)
+        clipped = [
+            (max(a, lo), min(b, hi), types) for a, b, types in windows
+            if (types is None or appointment_type_id in types) and max(a, lo) < min(b, hi)
+        ]
+        clipped.sort(key=lambda w: (w[0], w[1]))
+        return [(a, b) for a, b, _types in _merge(clipped)]
 
     def refusal(self, *, provider, location, appointment_type, starts_at: datetime, ends_at: datetime) -> tuple[str, str] | None:
         """Why the visit cannot be booked as far as availability goes: (field, message), or None when it can."""

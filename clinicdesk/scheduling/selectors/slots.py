@@ -361,6 +361,7 @@ class _Search:
         first, hi_ts, end_ts = _ts(first_dt), _ts(hi), _ts(self.end)
         duration, before, after = self.duration, self.before, self.after
         any_time = self.time_of_day == TimeOfDay.ANY
+        window_end = hi + timedelta(seconds=duration)
         for provider_id, location_id in self.pairs:
             clock: LocationClock = self.index.locations[location_id]
             step = clock.slot_step_minutes * 60
@@ -370,9 +371,7 @@ class _Search:
             else:
                 timeline = busy.providers.get(provider_id)
                 gap_starts, gap_ends = timeline.free_gaps() if timeline is not None and not self.group else _ALWAYS_FREE
-            for a_dt, b_dt, _types in self.index.windows(provider_id, location_id, first_dt, hi + timedelta(seconds=duration),
-                                                         self.kind.pk):
-                a, b = _ts(a_dt), _ts(b_dt)
+            for a, b in self.index.windows_seconds(provider_id, location_id, first_dt, window_end, self.kind.pk):
                 i = bisect_left(gap_ends, a + duration + after)  # the first gap that could hold a visit in this window
                 while i < len(gap_starts) and gap_starts[i] < b:
                     lo_s = max(a, gap_starts[i] + before, first)
