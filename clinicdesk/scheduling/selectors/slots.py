@@ -2,10 +2,11 @@
 
 Honours availability templates (wall-clock in each location's time zone), exceptions, public holidays,
 the type's buffers, minimum notice, maximum per day, rooms of the needed kind, equipment and every live
-appointment. The search walks forward in growing windows (1 day, then 2, 4, 8…); each window costs
-one query for appointments (providers and rooms together) and, when the type needs equipment, one for
-equipment in use. Everything else is computed in Python, so the number of queries never depends on how
-many appointments exist.
+appointment. The search walks forward in growing windows (1 day, then 2, 4, 8…, or less once the slots found
+so far show how far the rest lies); each window costs one query for appointments (providers and rooms
+together) and, when the type needs equipment, one for equipment in use. Templates, exceptions, locations and
+the type's equipment come before, in one round trip on PostgreSQL. Everything else is computed in Python, so
+the number of queries never depends on how many appointments exist.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ MAX_BUSY_SPAN = timedelta(hours=24)
 MAX_LIMIT = 200
 FIRST_WINDOW = timedelta(days=1)
 WINDOW_GROWTH = 2
+NEEDED_MARGIN = 1.25
 
 _NOON, _EVENING = time(12, 0), time(17, 0)
 
@@ -418,8 +420,18 @@ class _Search:
                     if len(found) >= limit:
                         break
             lo = hi
-            span *= WINDOW_GROWTH
+            span = self._next_span(span, searched=hi - self.earliest, found=len(found), limit=limit)
         return found
+
+    @staticmethod
+    def _next_span(span: timedelta, *, searched: timedelta, found: int, limit: int) -> timedelta:
+        """How far the next window reaches: twice as far, or, once some slots are found, about as far as the rate
+        found so far says the rest needs (with a margin), if that is less. Reading days the search does not need
+        is what a nearly finished search would otherwise spend most of its time on."""
+        grown = span * WINDOW_GROWTH
+        if not found or found >= limit:
+            return grown
+        return max(FIRST_WINDOW, min(grown, searched * ((limit - found) / found) * NEEDED_MARGIN))
 
     def _free(self, busy: _BusyWindow, per_day, s: int, provider_id: int, location_id: int) -> bool:
         kind = self.kind

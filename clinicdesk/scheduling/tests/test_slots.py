@@ -341,3 +341,13 @@ def test_query_count_does_not_grow_with_providers_or_exceptions(clinic):
         ScheduleExceptionFactory(provider=provider, kind=ExceptionKind.BLOCKED, starts_at=clinic.at(2027, 3, 15, 8),
                                  ends_at=clinic.at(2027, 3, 15, 10))
     assert count([clinic.provider.pk, *(p.pk for p in others)]) == few
+
+
+def test_the_next_window_reaches_about_as_far_as_the_slots_still_needed():
+    from clinicdesk.scheduling.selectors.slots import _Search
+
+    days = timedelta(days=1)
+    assert _Search._next_span(4 * days, searched=7 * days, found=0, limit=20) == 8 * days  # nothing yet: twice as far
+    assert _Search._next_span(4 * days, searched=7 * days, found=10, limit=20) == 8 * days  # half found: at most twice
+    assert _Search._next_span(4 * days, searched=8 * days, found=16, limit=20) == 2.5 * days  # 4 more at 2 a day, +25%
+    assert _Search._next_span(4 * days, searched=7 * days, found=19, limit=20) == days  # never less than a day
