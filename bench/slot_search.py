@@ -8,6 +8,8 @@ to be looked for past the fullest days. Then 200 searches go through the real se
 (50 providers, a type of 15, 20, 30 or 40 minutes, any time / mornings / afternoons, from a start within
 the next week), after one warm-up pass, and prints p50/p95/max in milliseconds beside:
 
+  find_slots CPU     CPU time of this process during the search (the Python side; SQLite runs in-process, so
+                     there it includes the database's work too; PostgreSQL's work is in the server)
   appointments SQL   the statements that fetch the window's appointments, re-executed bare and fetched
   all SQL            every statement the search issued, re-executed bare
   60-day window SQL  one query for every live appointment of the 50 providers over the whole 60 days
@@ -67,7 +69,7 @@ def run_engine(engine: str, *, rebuild: bool) -> int:
 
     org, providers, kinds = build()
     searches = plan_searches(kinds)
-    selector_ms, appt_ms, all_ms, queries, found = measure(org, providers, searches)
+    selector_ms, cpu_ms, appt_ms, all_ms, queries, found = measure(org, providers, searches)
     window_ms = window_query(providers)
     if engine == "postgresql":
         label = f"PostgreSQL {connection.pg_version // 10000}.{connection.pg_version % 10000}"
@@ -82,6 +84,7 @@ def run_engine(engine: str, *, rebuild: bool) -> int:
           f"{len(searches)} searches · limit {LIMIT}")
     print(f"  {'':<22}{'p50':>8}{'p95':>8}{'max':>8}   ms")
     print(f"  {'find_slots':<22}{fmt(selector_ms)}")
+    print(f"  {'find_slots CPU':<22}{fmt(cpu_ms)}")
     print(f"  {'appointments SQL':<22}{fmt(appt_ms)}")
     print(f"  {'all SQL':<22}{fmt(all_ms)}")
     print(f"  {'60-day window SQL':<22}{fmt(window_ms)}")
@@ -231,7 +234,7 @@ def measure(org, providers, searches):
 
     for search in searches:
         run(search)
-    selector_ms, appt_ms, all_ms, queries, found = [], [], [], [], []
+    selector_ms, cpu_ms, appt_ms, all_ms, queries, found = [], [], [], [], [], []
     for search in searches:
         statements: list[tuple[str, tuple]] = []
 
@@ -240,9 +243,10 @@ def measure(org, providers, searches):
             return execute(sql, params, many, context)
 
         with connection.execute_wrapper(record):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             slots = run(search)
             selector_ms.append((time.perf_counter() - started) * 1000)
+            cpu_ms.append((time.process_time() - cpu_started) * 1000)
         found.append(len(slots))
         queries.append(len(statements))
         appt_total = all_total = 0.0
@@ -257,7 +261,7 @@ def measure(org, providers, searches):
                     appt_total += elapsed
         appt_ms.append(appt_total)
         all_ms.append(all_total)
-    return selector_ms, appt_ms, all_ms, queries, found
+    return selector_ms, cpu_ms, appt_ms, all_ms, queries, found
 
 
 def window_query(providers) -> list[float]:

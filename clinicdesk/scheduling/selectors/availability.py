@@ -8,10 +8,11 @@ local date and wall-clock time with `zoneinfo`, never by adding hours to a UTC i
 
 from __future__ import annotations
 
+import math
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays as holiday_calendars
@@ -74,6 +75,20 @@ class _Template:
     def applies(self, day: date) -> bool:
         return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
 
+    def day_seconds(self, day: date, tz: zoneinfo.ZoneInfo) -> tuple[tuple[int, int, frozenset[int] | None], ...]:
+        """The blocks of one local date as whole seconds since 1970 (UTC), remembered: templates are shared by
+        every search made with the same rows (see `_templates_from_rows`), and days repeat from one search to the next."""
+        cache = self.__dict__.setdefault("_day_seconds", {})
+        found = cache.get((day, tz))
+        if found is None:
+            if len(cache) > 4096:
+                cache.clear()
+            found = cache[(day, tz)] = tuple(
+                (_seconds(wall_clock(day, start, tz)), _seconds(wall_clock(day, end, tz)), types)
+                for start, end, types in self.blocks.get(day.weekday(), ())
+            )
+        return found
+
 
 @dataclass(frozen=True)
 class _Exception:
@@ -112,6 +127,11 @@ def wall_clock(day: date, at: time, tz: zoneinfo.ZoneInfo) -> datetime:
     Cached: every provider of a practice shares the same few opening times on the same days.
     """
     return datetime.combine(day, at, tzinfo=tz).astimezone(_UTC)
+
+
+def _seconds(at: datetime) -> int:
+    """Whole seconds since 1970 (UTC), rounded down."""
+    return math.floor(at.timestamp())
 
 
 def subtract(intervals: list[tuple], cuts: list[Interval]) -> list[tuple]:
@@ -163,6 +183,9 @@ class AvailabilityIndex:
             self._provider_locations[provider_id].add(location_id)
         # Templates are loaded for active providers only; extra hours may name anyone.
         self.providers_with_templates = frozenset(self._provider_locations)
+        self._special: dict[tuple[int, int], bool] = {}
+        # Rows of the caller's own reads sent along with these (see `availability_index`).
+        self.extra_rows: list[list] = []
 
     def pairs(self, *, location_id: int | None = None, provider_ids=None) -> list[tuple[int, int]]:
         """Every (provider, location) that has a template or extra hours, optionally narrowed."""
@@ -228,6 +251,40 @@ class AvailabilityIndex:
         windows.sort(key=lambda w: (w[0], w[1]))
         return _merge(windows)
 
+    def windows_seconds(self, provider_id: int, location_id: int, start: datetime, end: datetime,
+                        appointment_type_id: int) -> list[tuple[int, int]]:
+        """`windows()` for one appointment type as (start, end) in whole seconds since 1970, each end rounded down:
+        what slot search walks. Without exceptions for the provider at the location (the usual case) the
+        template's days come from a cache; otherwise this is `windows()` itself, converted."""
+        clock = self.locations.get(location_id)
+        if clock is None or end <= start:
+            return []
+        key = (provider_id, location_id)
+        special = self._special.get(key)
+        if special is None:
+            special = self._special[key] = bool(
+                self._exceptions_for(provider_id, location_id, {ExceptionKind.EXTRA, *BLOCKING_KINDS}))
+        if special:
+            return [(_seconds(a), _seconds(b)) for a, b, _types in self.windows(provider_id, location_id, start, end,
+                                                                                   appointment_type_id)]
+        tz = clock.tz
+        templates = self._templates.get(key, ())
+        lo, hi = _seconds(start), _seconds(end)
+        windows: list[tuple] = []
+        day, last = start.astimezone(tz).date(), end.astimezone(tz).date()
+        while day <= last:
+            blocks = [block for template in templates if template.applies(day) for block in template.day_seconds(day, tz)]
+            if blocks and not clock.holiday(day):  # with no extra hours, a holiday closes the whole day
+                blocks.sort(key=lambda w: w[0])
+                windows.extend(blocks)
+            day += timedelta(days=1)
+        clipped = [
+            (max(a, lo), min(b, hi), types) for a, b, types in windows
+            if (types is None or appointment_type_id in types) and max(a, lo) < min(b, hi)
+        ]
+        clipped.sort(key=lambda w: (w[0], w[1]))
+        return [(a, b) for a, b, _types in _merge(clipped)]
+
     def refusal(self, *, provider, location, appointment_type, starts_at: datetime, ends_at: datetime) -> tuple[str, str] | None:
         """Why the visit cannot be booked as far as availability goes: (field, message), or None when it can."""
         pad = timedelta(days=1)
@@ -285,6 +342,32 @@ def location_clocks(*, organization_id: int, location_ids=None) -> dict[int, Loc
         pk: LocationClock(
             id=pk, name=name, tz=location_tz(tz), holiday_country=country or "US", holiday_subdivision=subdivision or "",
             observe_holidays=True if observe is None else observe, slot_step_minutes=step or DEFAULT_SLOT_STEP,
+        )
+        for pk, name, tz, country, subdivision, observe, step in rows
+    }
+
+
+def _clock_rows_sql(organization_id: int, location_ids) -> tuple[str, list]:
+    """`location_clocks` as one hand-written statement, so slot search can send it with its other reads."""
+    location, schedule = Location._meta.db_table, LocationSchedule._meta.db_table
+    sql = (
+        f"SELECT l.id, l.name, l.time_zone, s.holiday_country, s.holiday_subdivision, s.observe_holidays, "  # noqa: S608
+        f"s.slot_step_minutes FROM {location} l LEFT JOIN {schedule} s ON s.location_id = l.id "
+        f"WHERE l.organization_id = %s AND l.is_active"
+    )
+    params: list = [organization_id]
+    if location_ids is not None:
+        ids = [int(p) for p in location_ids] or [0]
+        sql += f" AND l.id IN ({', '.join(['%s'] * len(ids))})"
+        params += ids
+    return sql, params
+
+
+def _clocks_from_rows(rows) -> dict[int, LocationClock]:
+    return {
+        pk: LocationClock(
+            id=pk, name=name, tz=location_tz(tz), holiday_country=country or "US", holiday_subdivision=subdivision or "",
+            observe_holidays=True if observe is None else bool(observe), slot_step_minutes=step or DEFAULT_SLOT_STEP,
         )
         for pk, name, tz, country, subdivision, observe, step in rows
     }
@@ -349,6 +432,28 @@ def _exceptions(organization_id, start, end):
     return ScheduleException.objects.filter(organization_id=organization_id, starts_at__lt=end, ends_at__gt=start)
 
 
+def _exception_rows_sql(organization_id: int, start: datetime, end: datetime, provider_ids, location_ids) -> tuple[str, list]:
+    """The exceptions of a set of providers and locations as one hand-written statement (what `_exceptions` with
+    the same filters reads, in the same order)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    sql = (
+        f"SELECT {', '.join(_EXCEPTION_COLUMNS)} FROM {ScheduleException._meta.db_table} "  # noqa: S608
+        f"WHERE organization_id = %s AND starts_at < %s AND ends_at > %s"
+    )
+    params: list = [organization_id, adapt(end), adapt(start)]
+    for column, ids in (("provider_id", provider_ids), ("location_id", location_ids)):
+        if ids is not None:
+            ids = [int(p) for p in ids] or [0]
+            sql += f" AND ({column} IN ({', '.join(['%s'] * len(ids))}) OR {column} IS NULL)"
+            params += ids
+    return sql + " ORDER BY starts_at", params
+
+
+def _aware(value: datetime) -> datetime:
+    """A timestamp read by hand-written SQL, aware as the ORM would give it (SQLite returns naive UTC)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 # One provider at one location: every booking and move asks this (see core/prepared.py).
 _ONE_PROVIDER_EXCEPTIONS = PreparedQuery(
     lambda organization_id, provider_id, location_id, start, end: _exceptions(organization_id, start, end)
@@ -358,32 +463,13 @@ _ONE_PROVIDER_EXCEPTIONS = PreparedQuery(
 )
 
 
-def availability_index(*, organization_id: int, start: datetime, end: datetime, provider_ids=None, location_ids=None,
-                       clocks: dict[int, LocationClock] | None = None) -> AvailabilityIndex:
-    """Load what decides availability between two instants: four queries whatever the number of providers."""
-    provider_ids = list(provider_ids) if provider_ids is not None else None
-    location_ids = list(location_ids) if location_ids is not None else None
-    first_day, last_day = (start - timedelta(days=1)).date(), (end + timedelta(days=1)).date()
+@lru_cache(maxsize=64)
+def _templates_from_rows(block_rows: tuple) -> tuple[_Template, ...]:
+    """The templates in the rows of `_block_rows_sql`. Cached by the rows themselves: they are read on every
+    search (so an edit shows at once), but turning them into templates is only done when they change."""
     templates: dict[int, _Template] = {}
     restricted: dict[int, set[int]] = defaultdict(set)
     blocks: dict[int, tuple] = {}
-    blocks_sql = _block_rows_sql(organization_id, first_day, last_day, provider_ids, location_ids)
-    if provider_ids is not None and location_ids is not None and len(provider_ids) == len(location_ids) == 1:
-        # One provider at one location (every booking and move): both reads in one round trip.
-        block_rows, exception_rows = run_together(blocks_sql, (_ONE_PROVIDER_EXCEPTIONS, {
-            "organization_id": organization_id, "provider_id": int(provider_ids[0]), "location_id": int(location_ids[0]),
-            "start": start, "end": end,
-        }))
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(*blocks_sql)
-            block_rows = cursor.fetchall()
-        exceptions_q = _exceptions(organization_id, start, end)
-        if provider_ids is not None:
-            exceptions_q = exceptions_q.filter(Q(provider_id__in=provider_ids) | Q(provider__isnull=True))
-        if location_ids is not None:
-            exceptions_q = exceptions_q.filter(Q(location_id__in=location_ids) | Q(location__isnull=True))
-        exception_rows = exceptions_q.values_list(*_EXCEPTION_COLUMNS)
     for row in block_rows:
         block_id, template_id, provider_id, location_id, eff_from, eff_to, weekday, start_time, end_time, type_id = row
         if template_id not in templates:
@@ -394,13 +480,46 @@ def availability_index(*, organization_id: int, start: datetime, end: datetime, 
     for block_id, (template_id, weekday, start_time, end_time) in blocks.items():
         types = frozenset(restricted[block_id]) if block_id in restricted else None
         templates[template_id].blocks[weekday].append((start_time, end_time, types))
+    return tuple(templates.values())
 
+
+def availability_index(*, organization_id: int, start: datetime, end: datetime, provider_ids=None, location_ids=None,
+                       clocks: dict[int, LocationClock] | None = None, extra_reads=()) -> AvailabilityIndex:
+    """Load what decides availability between two instants: a fixed number of queries whatever the number of providers.
+
+    `extra_reads`, hand-written `(sql, params)` statements of the caller, go in the same round trip as the
+    templates, exceptions and locations (on PostgreSQL); their rows come back in `index.extra_rows`.
+    """
+    provider_ids = list(provider_ids) if provider_ids is not None else None
+    location_ids = list(location_ids) if location_ids is not None else None
+    first_day, last_day = (start - timedelta(days=1)).date(), (end + timedelta(days=1)).date()
+    blocks_sql = _block_rows_sql(organization_id, first_day, last_day, provider_ids, location_ids)
+    extra_rows: list[list] = []
+    if provider_ids is not None and location_ids is not None and len(provider_ids) == len(location_ids) == 1 and not extra_reads:
+        # One provider at one location (every booking and move): both reads in one round trip.
+        block_rows, exception_rows = run_together(blocks_sql, (_ONE_PROVIDER_EXCEPTIONS, {
+            "organization_id": organization_id, "provider_id": int(provider_ids[0]), "location_id": int(location_ids[0]),
+            "start": start, "end": end,
+        }))
+    else:
+        # Hand-written, and together in one round trip: slot search asks this on every search.
+        reads = [blocks_sql, _exception_rows_sql(organization_id, start, end, provider_ids, location_ids)]
+        if clocks is None:
+            reads.append(_clock_rows_sql(organization_id, location_ids))
+        block_rows, exception_rows, *rest = run_together(*reads, *extra_reads)
+        if clocks is None:
+            clocks = _clocks_from_rows(rest.pop(0))
+        extra_rows = rest
+        exception_rows = [(*row[:3], _aware(row[3]), _aware(row[4]), row[5]) for row in exception_rows]
+    templates_list = list(_templates_from_rows(tuple(map(tuple, block_rows))))
     exceptions = [_Exception(*row) for row in exception_rows]
-    return AvailabilityIndex(
-        templates=list(templates.values()),
+    index = AvailabilityIndex(
+        templates=templates_list,
         exceptions=exceptions,
         locations=clocks if clocks is not None else location_clocks(organization_id=organization_id, location_ids=location_ids),
     )
+    index.extra_rows = extra_rows
+    return index
 
 
 # --- reads for pages and the API -----------------------------------------------------------------------------

@@ -2,10 +2,11 @@
 
 Honours availability templates (wall-clock in each location's time zone), exceptions, public holidays,
 the type's buffers, minimum notice, maximum per day, rooms of the needed kind, equipment and every live
-appointment. The search walks forward in growing windows (1 day, then 2, 4, 8…); each window costs
-one query for appointments (providers and rooms together) and, when the type needs equipment, one for
-equipment in use. Everything else is computed in Python, so the number of queries never depends on how
-many appointments exist.
+appointment. The search walks forward in growing windows (1 day, then 2, 4, 8…, or less once the slots found
+so far show how far the rest lies); each window costs one query for appointments (providers and rooms
+together) and, when the type needs equipment, one for equipment in use. Templates, exceptions, locations and
+the type's equipment come before, in one round trip on PostgreSQL. Everything else is computed in Python, so
+the number of queries never depends on how many appointments exist.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
@@ -34,6 +36,7 @@ MAX_BUSY_SPAN = timedelta(hours=24)
 MAX_LIMIT = 200
 FIRST_WINDOW = timedelta(days=1)
 WINDOW_GROWTH = 2
+NEEDED_MARGIN = 1.25
 
 _NOON, _EVENING = time(12, 0), time(17, 0)
 
@@ -88,6 +91,23 @@ def _ts(at: datetime) -> int:
 
 def _dt(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
+
+
+_UNIX_EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001  (SQLite keeps UTC as naive text)
+
+
+@lru_cache(maxsize=65536)
+def _text_seconds(stored: str) -> int:
+    """Whole seconds since 1970 of a timestamp as SQLite stores it (naive UTC text), as strftime('%s') gives them.
+
+    Cached: a practice's visits start and end on the same few grid times every day.
+    """
+    return (datetime.fromisoformat(stored) - _UNIX_EPOCH) // timedelta(seconds=1)
+
+
+# Written out in the statement rather than bound, so that it repeats the condition of appt_provider_live_busy_idx
+# word for word: SQLite only uses a partial index when the query states its condition.
+_LIVE_SQL = ", ".join(f"'{status}'" for status in LIVE_STATUSES)
 
 
 class _Timeline:
@@ -176,13 +196,13 @@ class _BusyWindow:
         if room_ids:
             who = f"({who} OR room_id IN ({', '.join(['%s'] * len(room_ids))}))"
             params += list(room_ids)
-        where = (
-            f"{who} AND status IN ({', '.join(['%s'] * len(LIVE_STATUSES))}) "
-            f"AND busy_from >= %s AND busy_from < %s AND busy_until > %s"
-        )
-        params += [str(status) for status in LIVE_STATUSES] + [adapt(lo), adapt(end), adapt(start)]
+        where = f"{who} AND status IN ({_LIVE_SQL}) AND busy_from >= %s AND busy_from < %s AND busy_until > %s"
+        params += [adapt(lo), adapt(end), adapt(start)]
         if gap_seconds is not None and not room_ids and not detail:
-            self._load_gaps(table, epoch, where, params, gap_seconds)
+            if connection.vendor == "postgresql":
+                self._load_gaps(table, epoch, where, params, gap_seconds)
+            else:
+                self._scan_gaps(table, where, params, gap_seconds)
         else:
             self._load_rows(table, epoch, where, params, provider_ids=provider_ids, room_ids=room_ids, detail=detail)
         if equipment_ids:
@@ -221,16 +241,17 @@ class _BusyWindow:
     def _load_gaps(self, table, epoch, where, params, gap_seconds: int) -> None:
         # For each busy stretch in time order: how far the provider's time is taken so far (a running maximum,
         # so overlapping group sessions count once) and where the next stretch begins. The gap between the two
-        # is kept when the visit fits in it; the first stretch is kept for the gap before it.
+        # is kept when the visit fits in it; the first stretch is kept for the gap before it. The window runs over
+        # the raw columns, in the order of appt_provider_live_busy_idx, so nothing is sorted; only the rows sent
+        # back are turned into seconds.
         sql = (
-            f"SELECT provider_id, bf, reach, next_bf, n FROM ("  # noqa: S608  (placeholders only)
-            f"SELECT provider_id, bf, "
-            f"MAX(bu) OVER (PARTITION BY provider_id ORDER BY bf, bu ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS reach, "
-            f"LEAD(bf) OVER (PARTITION BY provider_id ORDER BY bf, bu) AS next_bf, "
-            f"ROW_NUMBER() OVER (PARTITION BY provider_id ORDER BY bf, bu) AS n "
-            f"FROM (SELECT provider_id, {epoch.format('busy_from')} AS bf, {epoch.format('busy_until')} AS bu "
-            f"FROM {table} WHERE {where}) AS busy"
-            f") AS ordered WHERE n = 1 OR next_bf IS NULL OR next_bf - reach >= %s"
+            f"SELECT provider_id, {epoch.format('bf')}, {epoch.format('reach')}, {epoch.format('next_bf')}, n FROM ("  # noqa: S608
+            f"SELECT provider_id, busy_from AS bf, MAX(busy_until) OVER w AS reach, LEAD(busy_from) OVER w AS next_bf, "
+            f"ROW_NUMBER() OVER w AS n FROM {table} WHERE {where} "
+            f"WINDOW w AS (PARTITION BY provider_id ORDER BY busy_from, busy_until "
+            f"ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+            f") AS ordered WHERE n = 1 OR next_bf IS NULL "
+            f"OR (next_bf > reach AND {epoch.format('next_bf')} - {epoch.format('reach')} >= %s)"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, [*params, gap_seconds])
@@ -250,6 +271,46 @@ class _BusyWindow:
                 ends.append(next_from)
         self.gaps = gaps
 
+    def _scan_gaps(self, table, where, params, gap_seconds: int) -> None:
+        """The same gaps as `_load_gaps`, worked out here from the provider's busy stretches in time order.
+
+        SQLite's window functions cost several times more than reading the index in order and walking it here;
+        the stored timestamps (UTC text) compare in time order as they are, so only a gap's two ends are turned
+        into seconds.
+        """
+        # As text: a bare timestamp column would go through the driver's datetime converter, row by row.
+        sql = (
+            f"SELECT provider_id, CAST(busy_from AS TEXT), CAST(busy_until AS TEXT) FROM {table} "  # noqa: S608
+            f"WHERE {where} ORDER BY provider_id, busy_from, busy_until"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        gaps: dict[int, tuple[list[int], list[int]]] = {}
+        seconds = _text_seconds
+        provider = reach = None
+        starts: list[int] = []
+        ends: list[int] = []
+        for provider_id, busy_from, busy_until in rows:
+            if provider_id != provider:
+                if provider is not None:
+                    starts.append(seconds(reach))
+                    ends.append(_FOREVER)
+                starts, ends = gaps[provider_id] = ([_NEVER], [seconds(busy_from)])
+                provider, reach = provider_id, busy_until
+                continue
+            if busy_from > reach:
+                gap_from, gap_until = seconds(reach), seconds(busy_from)
+                if gap_until - gap_from >= gap_seconds:
+                    starts.append(gap_from)
+                    ends.append(gap_until)
+            if busy_until > reach:
+                reach = busy_until
+        if provider is not None:
+            starts.append(seconds(reach))
+            ends.append(_FOREVER)
+        self.gaps = gaps
+
 
 def equipment_in_use(overlaps: list[_Busy]) -> int:
     """Units in use: each exclusive visit takes one; a group session takes one however many attend."""
@@ -265,7 +326,7 @@ class _Search:
     """
 
     def __init__(self, *, kind: AppointmentType, index: AvailabilityIndex, pairs, start, end, earliest, time_of_day,
-                 provider_rank: dict[int, int]) -> None:
+                 provider_rank: dict[int, int], equipment_rows) -> None:
         self.kind = kind
         self.index = index
         self.start, self.end, self.earliest = start, end, earliest
@@ -284,9 +345,8 @@ class _Search:
                 self.rooms[location_id].append(room_id)
         self.equipment: dict[int, list[tuple[int, int]]] = defaultdict(list)
         # A type that needs equipment can only be booked where that equipment is (and active).
-        equipment = list(kind.equipment.values_list("id", "location_id", "quantity", "is_active"))
-        self.needs_equipment = bool(equipment)
-        for equipment_id, location_id, quantity, is_active in equipment:
+        self.needs_equipment = bool(equipment_rows)
+        for equipment_id, location_id, quantity, is_active in equipment_rows:
             if is_active:
                 self.equipment[location_id].append((equipment_id, quantity))
         self.pairs = [
@@ -303,6 +363,7 @@ class _Search:
         first, hi_ts, end_ts = _ts(first_dt), _ts(hi), _ts(self.end)
         duration, before, after = self.duration, self.before, self.after
         any_time = self.time_of_day == TimeOfDay.ANY
+        window_end = hi + timedelta(seconds=duration)
         for provider_id, location_id in self.pairs:
             clock: LocationClock = self.index.locations[location_id]
             step = clock.slot_step_minutes * 60
@@ -312,9 +373,7 @@ class _Search:
             else:
                 timeline = busy.providers.get(provider_id)
                 gap_starts, gap_ends = timeline.free_gaps() if timeline is not None and not self.group else _ALWAYS_FREE
-            for a_dt, b_dt, _types in self.index.windows(provider_id, location_id, first_dt, hi + timedelta(seconds=duration),
-                                                         self.kind.pk):
-                a, b = _ts(a_dt), _ts(b_dt)
+            for a, b in self.index.windows_seconds(provider_id, location_id, first_dt, window_end, self.kind.pk):
                 i = bisect_left(gap_ends, a + duration + after)  # the first gap that could hold a visit in this window
                 while i < len(gap_starts) and gap_starts[i] < b:
                     lo_s = max(a, gap_starts[i] + before, first)
@@ -361,8 +420,18 @@ class _Search:
                     if len(found) >= limit:
                         break
             lo = hi
-            span *= WINDOW_GROWTH
+            span = self._next_span(span, searched=hi - self.earliest, found=len(found), limit=limit)
         return found
+
+    @staticmethod
+    def _next_span(span: timedelta, *, searched: timedelta, found: int, limit: int) -> timedelta:
+        """How far the next window reaches: twice as far, or, once some slots are found, about as far as the rate
+        found so far says the rest needs (with a margin), if that is less. Reading days the search does not need
+        is what a nearly finished search would otherwise spend most of its time on."""
+        grown = span * WINDOW_GROWTH
+        if not found or found >= limit:
+            return grown
+        return max(FIRST_WINDOW, min(grown, searched * ((limit - found) / found) * NEEDED_MARGIN))
 
     def _free(self, busy: _BusyWindow, per_day, s: int, provider_id: int, location_id: int) -> bool:
         kind = self.kind
@@ -407,6 +476,17 @@ def _grid_ceil(at: datetime, clock: LocationClock, step_minutes: int) -> datetim
     return result if result >= at else result + timedelta(minutes=step_minutes)
 
 
+def _equipment_sql(kind: AppointmentType) -> tuple[str, list]:
+    """The equipment the type needs, (id, location, quantity, active): sent with the availability reads."""
+    through = AppointmentType.equipment.through._meta.db_table
+    table = AppointmentType.equipment.field.related_model._meta.db_table
+    sql = (
+        f"SELECT e.id, e.location_id, e.quantity, e.is_active FROM {table} e "  # noqa: S608  (placeholders only)
+        f"JOIN {through} t ON t.equipment_id = e.id WHERE t.appointmenttype_id = %s ORDER BY e.id"
+    )
+    return sql, [kind.pk]
+
+
 def find_slots(*, organization, appointment_type, start: datetime, end: datetime, provider_ids=None, location=None,
                time_of_day: str = TimeOfDay.ANY, limit: int = 20, now: datetime | None = None) -> list[Slot]:
     """The first `limit` free slots for the type between `start` and `end`, earliest first (then by provider).
@@ -429,8 +509,9 @@ def find_slots(*, organization, appointment_type, start: datetime, end: datetime
             return []
     index = availability_index(
         organization_id=organization_id, start=earliest, end=end + timedelta(minutes=kind.duration_minutes),
-        provider_ids=provider_ids, location_ids=location_ids,
+        provider_ids=provider_ids, location_ids=location_ids, extra_reads=[_equipment_sql(kind)],
     )
+    (equipment_rows,) = index.extra_rows
     pairs = index.pairs(location_id=location.pk if location is not None else None, provider_ids=provider_ids)
     if not pairs:
         return []
@@ -442,7 +523,7 @@ def find_slots(*, organization, appointment_type, start: datetime, end: datetime
     rank = {p: i for i, p in enumerate(provider_ids)} if provider_ids is not None else {}
     search = _Search(
         kind=kind, index=index, pairs=pairs, start=start, end=end, earliest=earliest,
-        time_of_day=time_of_day, provider_rank=rank,
+        time_of_day=time_of_day, provider_rank=rank, equipment_rows=equipment_rows,
     )
     return search.run(limit)
 

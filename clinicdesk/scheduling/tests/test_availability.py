@@ -19,7 +19,15 @@ from clinicdesk.scheduling.selectors.availability import (
 )
 from clinicdesk.scheduling.services import availability as setup
 
-from .factories import AppointmentFactory, AppointmentTypeFactory, Clinic, LocationScheduleFactory, ProviderFactory
+from .factories import (
+    AppointmentFactory,
+    AppointmentTypeFactory,
+    AvailabilityTemplateFactory,
+    Clinic,
+    LocationScheduleFactory,
+    ProviderFactory,
+    ScheduleExceptionFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -241,3 +249,34 @@ def test_a_location_without_settings_gets_them(clinic, manager):
     new = LocationFactory(organization=clinic.organization)
     assert setup.location_schedule_update(actor=manager, location=new, observe_holidays=False).pk
     LocationScheduleFactory(location=new)  # get_or_create: the same row
+
+
+def test_windows_in_seconds_are_the_windows_rounded_down(clinic, manager):
+    """Slot search walks `windows_seconds`: the same windows as `windows()`, with or without exceptions, across
+    the change to summer time (2027-03-14), a public holiday (Memorial Day, 2027-05-31) and type-only blocks."""
+    import math
+
+    # given: a second provider with exceptions and extra hours, and blocks kept for one type
+    kind = AppointmentTypeFactory(organization=clinic.organization)
+    other_kind = AppointmentTypeFactory(organization=clinic.organization)
+    clinic.template.blocks.get(weekday=2, start_time=time(13)).appointment_types.add(kind)
+    busy = ProviderFactory(organization=clinic.organization)
+    AvailabilityTemplateFactory(provider=busy, location=clinic.location)
+    for kind_, start, end in ((ExceptionKind.VACATION, clinic.at(2027, 3, 16, 11), clinic.at(2027, 3, 18, 10)),
+                              (ExceptionKind.EXTRA, clinic.at(2027, 3, 20, 9), clinic.at(2027, 3, 20, 12)),
+                              (ExceptionKind.EXTRA, clinic.at(2027, 5, 31, 10), clinic.at(2027, 5, 31, 12))):
+        ScheduleExceptionFactory(provider=busy, location=clinic.location, kind=kind_, starts_at=start, ends_at=end)
+    start = clinic.at(2027, 3, 8, 7) + timedelta(minutes=7, seconds=13, microseconds=500)
+    end = clinic.at(2027, 6, 4, 0)
+    index = availability_index(organization_id=clinic.organization.pk, start=start, end=end)
+
+    for provider in (clinic.provider, busy):
+        for type_id in (kind.pk, other_kind.pk):
+            for lo, hi in ((start, end), (clinic.at(2027, 3, 14, 1), clinic.at(2027, 3, 15, 12, 30)),
+                           (clinic.at(2027, 5, 30, 0), clinic.at(2027, 6, 2, 0))):
+                # when
+                fast = index.windows_seconds(provider.pk, clinic.location.pk, lo, hi, type_id)
+                # then
+                assert fast == [(math.floor(a.timestamp()), math.floor(b.timestamp()))
+                                for a, b, _t in index.windows(provider.pk, clinic.location.pk, lo, hi, type_id)]
+                assert fast

@@ -264,3 +264,90 @@ def test_a_prep_buffer_may_reach_before_the_opening(clinic):
     occupy(clinic, clinic.at(2027, 3, 15, 8, 20))
     slots = search(clinic, appointment_type=prep, limit=2)
     assert starts(slots, clinic) == ["Mon 08:00", "Mon 08:45"]  # 08:30 would need 08:20-08:30 for its preparation
+
+
+# --- how the search reads (index, gaps, remembered templates) -------------------------------------------------
+
+
+def test_gaps_between_overlapping_and_touching_visits(clinic):
+    # given: a group session 09:00-10:00 with a shorter one inside it (the provider stays busy until 10:00),
+    # a visit touching its end (10:00-10:15), half an hour free, then 10:45-12:00 taken
+    group = AppointmentTypeFactory(organization=clinic.organization, duration_minutes=60, capacity=3)
+    inner = AppointmentTypeFactory(organization=clinic.organization, duration_minutes=15, capacity=3)
+    occupy(clinic, clinic.at(2027, 3, 15, 9), appointment_type=group, exclusive=False)
+    occupy(clinic, clinic.at(2027, 3, 15, 9, 30), appointment_type=inner, exclusive=False)
+    occupy(clinic, clinic.at(2027, 3, 15, 10))
+    occupy(clinic, clinic.at(2027, 3, 15, 10, 45), minutes=75)
+    half_hour = AppointmentTypeFactory(organization=clinic.organization, duration_minutes=30)
+
+    # when
+    slots = search(clinic, appointment_type=half_hour, end=clinic.at(2027, 3, 15, 12), limit=10)
+
+    # then
+    assert starts(slots, clinic) == ["Mon 08:00", "Mon 08:15", "Mon 08:30", "Mon 10:15"]
+
+
+def test_cancelled_visits_free_their_time(clinic):
+    occupy(clinic, clinic.at(2027, 3, 15, 8), status=AppointmentStatus.CANCELLED)
+    occupy(clinic, clinic.at(2027, 3, 15, 8, 15), status=AppointmentStatus.NO_SHOW)
+    occupy(clinic, clinic.at(2027, 3, 15, 8, 30))
+    assert starts(search(clinic, limit=3), clinic) == ["Mon 08:00", "Mon 08:15", "Mon 08:45"]
+
+
+def test_a_changed_template_or_time_zone_shows_in_the_next_search(clinic):
+    assert starts(search(clinic, limit=1), clinic) == ["Mon 08:00"]
+    clinic.template.blocks.filter(weekday=0, start_time="08:00").update(start_time="09:00")
+    assert starts(search(clinic, limit=1), clinic) == ["Mon 09:00"]
+    clinic.location.time_zone = "America/Chicago"
+    clinic.location.save(update_fields=["time_zone"])
+    assert starts(search(clinic, limit=1), clinic) == ["Mon 10:00"]  # 09:00 in Chicago
+
+
+def test_the_appointment_scan_reads_the_live_time_index_alone(clinic):
+    occupy(clinic, clinic.at(2027, 3, 15, 9))
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        search(clinic, limit=5)
+    scans = [(sql, params) for sql, params in statements if "FROM scheduling_appointment " in sql]
+    assert scans
+    with connection.cursor() as cursor:
+        for sql, params in scans:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL enable_seqscan = off")  # a test table is small enough to read whole
+                cursor.execute("EXPLAIN " + sql, params)
+                assert "Index Only Scan using appt_provider_live_busy_idx" in "\n".join(r[0] for r in cursor.fetchall())
+            else:
+                cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+                plan = "\n".join(str(r[-1]) for r in cursor.fetchall())
+                assert "COVERING INDEX appt_provider_live_busy_idx" in plan
+                assert "TEMP B-TREE" not in plan  # read in index order, nothing sorted
+
+
+def test_query_count_does_not_grow_with_providers_or_exceptions(clinic):
+    def count(provider_ids) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            search(clinic, limit=20, end=clinic.at(2027, 4, 15, 0), provider_ids=provider_ids)
+        return len(ctx.captured_queries)
+
+    few = count([clinic.provider.pk])
+    others = [ProviderFactory(organization=clinic.organization) for _ in range(4)]
+    for provider in others:
+        AvailabilityTemplateFactory(provider=provider, location=clinic.location)
+        ScheduleExceptionFactory(provider=provider, kind=ExceptionKind.BLOCKED, starts_at=clinic.at(2027, 3, 15, 8),
+                                 ends_at=clinic.at(2027, 3, 15, 10))
+    assert count([clinic.provider.pk, *(p.pk for p in others)]) == few
+
+
+def test_the_next_window_reaches_about_as_far_as_the_slots_still_needed():
+    from clinicdesk.scheduling.selectors.slots import _Search
+
+    days = timedelta(days=1)
+    assert _Search._next_span(4 * days, searched=7 * days, found=0, limit=20) == 8 * days  # nothing yet: twice as far
+    assert _Search._next_span(4 * days, searched=7 * days, found=10, limit=20) == 8 * days  # half found: at most twice
+    assert _Search._next_span(4 * days, searched=8 * days, found=16, limit=20) == 2.5 * days  # 4 more at 2 a day, +25%
+    assert _Search._next_span(4 * days, searched=7 * days, found=19, limit=20) == days  # never less than a day
