@@ -78,9 +78,16 @@ class FormResponse:
 class KeepAliveClient:
     """Form posts over HTTP/1.1 keep-alive with the standard library's client, one connection per host (a client
     belongs to one thread). A worker posts thousands of texts a minute and httpx costs about three times the CPU
-    per request. Like httpx's pool, a kept-alive connection the server has closed meanwhile is noticed before it
-    is used and opened again, and a request that fails is not repeated (the caller retries with the same key).
-    Errors are httpx's, so callers handle both clients alike."""
+    per request. Errors are httpx's, so callers handle both clients alike.
+
+    A kept-alive connection the server has closed is noticed before it is used (it reads as closed) and opened
+    again. One the server closes just as the request goes out fails before any answer (reset, or closed with no
+    status line): such a request is posted once more on a new connection, as HTTP clients do with idle pooled
+    connections; a server closes an idle connection only between requests, and the Idempotency-Key makes the
+    repeat harmless where it is honoured. Any other failure is not repeated: the caller retries later with the
+    same key."""
+
+    _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
@@ -89,35 +96,45 @@ class KeepAliveClient:
 
     def post(self, url: str, *, data: dict[str, str], auth: tuple[str, str], headers: dict[str, str]) -> FormResponse:
         parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
         credentials = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": f"Basic {credentials}",
                    **headers}
-        connection = self._connection(parts.scheme, parts.netloc)
-        try:
-            connection.request("POST", parts.path + (f"?{parts.query}" if parts.query else ""), body=urlencode(data),
-                               headers=headers)
-            response = connection.getresponse()
-            content = response.read()
-        except TimeoutError as exc:
-            self._drop(parts.scheme, parts.netloc)
-            raise httpx.ReadTimeout(str(exc) or "timed out") from None
-        except (http.client.HTTPException, OSError) as exc:
-            self._drop(parts.scheme, parts.netloc)
-            raise httpx.ConnectError(str(exc) or type(exc).__name__) from None
-        if response.will_close:
-            self._drop(parts.scheme, parts.netloc)
-        return FormResponse(status_code=response.status, reason_phrase=response.reason, content=content)
+        path, body = parts.path + (f"?{parts.query}" if parts.query else ""), urlencode(data)
+        for attempt in (1, 2):
+            connection, reused = self._connection(*key)
+            try:
+                connection.request("POST", path, body=body, headers=headers)
+                response = connection.getresponse()
+                content = response.read()
+            except TimeoutError as exc:
+                self._drop(*key)
+                raise httpx.ReadTimeout(str(exc) or "timed out") from None
+            except self._STALE as exc:
+                self._drop(*key)
+                if reused and attempt == 1:
+                    continue
+                raise httpx.ConnectError(str(exc) or type(exc).__name__) from None
+            except (http.client.HTTPException, OSError) as exc:
+                self._drop(*key)
+                raise httpx.ConnectError(str(exc) or type(exc).__name__) from None
+            if response.will_close:
+                self._drop(*key)
+            return FormResponse(status_code=response.status, reason_phrase=response.reason, content=content)
+        raise httpx.ConnectError("The connection was closed.")  # not reached: the second attempt returns or raises
 
-    def _connection(self, scheme: str, netloc: str) -> http.client.HTTPConnection:
+    def _connection(self, scheme: str, netloc: str) -> tuple[http.client.HTTPConnection, bool]:
+        """The kept-alive connection to the host and True, or a new one and False."""
         connection = self._connections.get((scheme, netloc))
         if connection is not None and connection.sock is not None and select.select([connection.sock], [], [], 0)[0]:
             # Readable while idle: the server closed it (its keep-alive ran out). Open a new one.
             self._drop(scheme, netloc)
             connection = None
-        if connection is None:
-            kind = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
-            connection = self._connections[(scheme, netloc)] = kind(netloc, timeout=self.timeout)
-        return connection
+        if connection is not None:
+            return connection, True
+        kind = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+        connection = self._connections[(scheme, netloc)] = kind(netloc, timeout=self.timeout)
+        return connection, False
 
     def _drop(self, scheme: str, netloc: str) -> None:
         connection = self._connections.pop((scheme, netloc), None)
