@@ -145,6 +145,7 @@ def register_merge_source(namespace: str, fields: Mapping[str, str], provide: Ca
         if key not in CATALOGUE:
             CATALOGUE[key] = MergeField(key, label, label)
     NAMESPACES = frozenset(k.split(".")[0] for k in CATALOGUE)
+    _NAMES.clear()
     _SOURCES[namespace] = MergeSource(namespace, provide)
 
 
@@ -286,8 +287,15 @@ def _location_values(location) -> dict[str, str]:
     return {"name": location.name, "address": _address_one_line(location), "phone": location.phone}
 
 
+# The field names of each namespace, worked out once (register_merge_source adds fields and clears it).
+_NAMES: dict[str, tuple[str, ...]] = {}
+
+
 def _empty(namespace: str, value: str = "") -> dict[str, str]:
-    return {f.key.split(".", 1)[1]: value for f in fields_of(namespace) if "." in f.key}
+    names = _NAMES.get(namespace)
+    if names is None:
+        names = _NAMES[namespace] = tuple(f.key.split(".", 1)[1] for f in fields_of(namespace) if "." in f.key)
+    return dict.fromkeys(names, value)
 
 
 def _today(location) -> str:

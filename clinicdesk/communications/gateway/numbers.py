@@ -27,6 +27,8 @@ PERMANENT = {
     "+15005550009": (21614, "'To' number is not a valid mobile number."),
 }
 UNDELIVERABLE_ERROR = (30003, "Unreachable destination handset.")
+# The numbers `undeliverable` names, as a SQL LIKE pattern (the gateway writes receipts with one UPDATE).
+UNDELIVERABLE_LIKE = "+150055503__"
 
 
 def _in_block(number: str, block: int) -> bool:

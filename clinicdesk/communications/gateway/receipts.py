@@ -20,12 +20,13 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from ..channels.sms import SIGNATURE_HEADER, twilio_signature
+from . import numbers
 from .models import GatewayMessage, GatewayStatus
-from .numbers import UNDELIVERABLE_ERROR, undeliverable
+from .numbers import UNDELIVERABLE_ERROR
 
 logger = logging.getLogger(__name__)
 API_VERSION = "2010-04-01"
@@ -111,24 +112,31 @@ def receipts_deliver(sid: str) -> list[str]:
 
 
 def receipts_deliver_many(sids: list[str]) -> dict[str, list[str]]:
-    """`receipts_deliver` for many texts: their final statuses written with one locking read and one UPDATE per
-    status, then each receipt posted (one signed request per text, as the provider makes them). A text another
-    call took from queued meanwhile is skipped: the locking read sees it no longer queued."""
-    with transaction.atomic():
-        texts = list(GatewayMessage.objects.select_for_update().filter(sid__in=sids, status=GatewayStatus.QUEUED)
-                     .order_by("pk"))
-        by_status: dict[str, list[GatewayMessage]] = {}
-        for text in texts:
-            by_status.setdefault(
-                GatewayStatus.UNDELIVERED if undeliverable(text.to_number) else GatewayStatus.DELIVERED, []).append(text)
-        for final, group in by_status.items():
-            fields = {"status": final, "updated_at": timezone.now()}
-            if final == GatewayStatus.UNDELIVERED:
-                fields.update(error_code=UNDELIVERABLE_ERROR[0], error_message=UNDELIVERABLE_ERROR[1])
-            GatewayMessage.objects.filter(pk__in=[t.pk for t in group]).update(**fields)
-            for text in group:
-                text.status = final
-                text.error_code = fields.get("error_code", text.error_code)
+    """`receipts_deliver` for many texts: their final statuses written with one UPDATE that returns what the
+    receipts need, then each receipt posted (one signed request per text, as the provider makes them). A text
+    another call took from queued meanwhile is skipped: the UPDATE matches only texts still queued (on
+    PostgreSQL a concurrent one waits for the other's row lock, then finds the row no longer queued)."""
+    if not sids:
+        return {}
+    table = GatewayMessage._meta.db_table
+    undelivered = numbers.UNDELIVERABLE_LIKE
+    code, reason = UNDELIVERABLE_ERROR
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {table} SET
+                    status = CASE WHEN to_number LIKE %s THEN %s ELSE %s END,
+                    error_code = CASE WHEN to_number LIKE %s THEN %s ELSE error_code END,
+                    error_message = CASE WHEN to_number LIKE %s THEN %s ELSE error_message END,
+                    updated_at = %s
+                WHERE sid IN ({", ".join(["%s"] * len(sids))}) AND status = %s
+                RETURNING id, sid, account_sid, from_number, to_number, status, error_code, status_callback""",  # noqa: S608  (our table; every value is a parameter)
+            [undelivered, GatewayStatus.UNDELIVERED, GatewayStatus.DELIVERED, undelivered, code, undelivered, reason,
+             connection.ops.adapt_datetimefield_value(timezone.now()), *sids, GatewayStatus.QUEUED],
+        )
+        rows = sorted(cursor.fetchall())
+    texts = [GatewayMessage(id=pk, sid=sid, account_sid=account, from_number=sender, to_number=to, status=status,
+                            error_code=error, status_callback=callback)
+             for pk, sid, account, sender, to, status, error, callback in rows]
     for text in texts:
         if text.status_callback:
             post_signed(text.status_callback, status_params(text, text.status))

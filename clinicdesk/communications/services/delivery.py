@@ -53,10 +53,16 @@ def backoff(attempt: int) -> timedelta:
     return timedelta(minutes=BACKOFF_MINUTES[min(attempt, len(BACKOFF_MINUTES)) - 1])
 
 
-def sms_status_callback_url(message: Message) -> str:
+def sms_status_callback_url(message: Message, *, webhook: str | None = None) -> str:
     """Where the provider posts this text's delivery receipts; names the message, so a receipt that arrives
-    before the worker has recorded the provider's id still finds it."""
-    return f"{settings.PUBLIC_BASE_URL}{reverse('communications_public:sms_status')}?m={message.public_id}"
+    before the worker has recorded the provider's id still finds it. `webhook` is the receipt webhook's
+    address (`sms_status_webhook_url`) when a batch has looked it up once already."""
+    return f"{webhook or sms_status_webhook_url()}?m={message.public_id}"
+
+
+def sms_status_webhook_url() -> str:
+    """The absolute address of the SMS receipt webhook (without the message's name)."""
+    return f"{settings.PUBLIC_BASE_URL}{reverse('communications_public:sms_status')}"
 
 
 def _due() -> Q:
@@ -131,7 +137,7 @@ def messages_deliver(*, message_ids: list[int]) -> dict[int, str]:
             outcomes[message.pk] = _finish(message, MessageState.SUPPRESSED, reason)
         else:
             to_send.append(message)
-    results = _send_all(to_send, lease_end)
+    results = _send_all(to_send, lease_end, webhook=sms_status_webhook_url())
     receipts = [(message, result) for message, result in results if isinstance(result, ProviderReceipt)]
     _record_sent(receipts)
     outcomes.update((message.pk, "sent") for message, _ in receipts)
@@ -166,7 +172,7 @@ def _executor() -> ThreadPoolExecutor:
         return _pool[0]
 
 
-def _send_all(messages: list[Message], lease_end: float) -> list[tuple[Message, object]]:
+def _send_all(messages: list[Message], lease_end: float, *, webhook: str) -> list[tuple[Message, object]]:
     """Each message with its receipt, its failure, another exception, or None when its lease had run out
     before its turn (another worker may hold it by now, so it is not sent)."""
 
@@ -174,7 +180,7 @@ def _send_all(messages: list[Message], lease_end: float) -> list[tuple[Message, 
         if time.monotonic() >= lease_end:
             return None
         try:
-            return _send(message)
+            return _send(message, webhook=webhook)
         except Exception as exc:  # noqa: BLE001  (reported per message; the batch records the others first)
             return exc
 
@@ -193,11 +199,11 @@ def _release(message_ids: list[int]) -> None:
         send_batches_on_commit(message_ids)
 
 
-def _send(message: Message) -> ProviderReceipt:
+def _send(message: Message, *, webhook: str | None = None) -> ProviderReceipt:
     if message.channel == MessageChannel.SMS:
         return sms_provider().send(to=message.to_address, from_=settings.SMS_FROM_NUMBER, body=message.body,
                                    idempotency_key=message.idempotency_key,
-                                   status_callback=sms_status_callback_url(message))
+                                   status_callback=sms_status_callback_url(message, webhook=webhook))
     return email_send(to=message.to_address, subject=message.subject, body=message.body, html_body=message.html_body,
                       idempotency_key=message.idempotency_key)
 

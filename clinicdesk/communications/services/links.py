@@ -34,7 +34,7 @@ from clinicdesk.scheduling.services.appointments import (
 )
 
 from ..choices import LinkAction
-from ..links import LinkRequest, link_path, link_use, links_issue_many
+from ..links import LinkRequest, link_paths, link_use, links_issue_many
 from ..models import ActionLink, StaffTask
 from .tasks import call_task_create
 
@@ -71,9 +71,8 @@ def appointment_links_many(*, appointments: list[Appointment], message=None,
                     expires_at=appointment.starts_at if valid_until is None else min(valid_until, appointment.starts_at))
         for appointment in appointments for action in APPOINTMENT_ACTIONS
     ]
-    issued = iter(links_issue_many(links=requests))
-    return [{f"{action}_url": base + link_path(next(issued)[1]) for action in APPOINTMENT_ACTIONS}
-            for _ in appointments]
+    paths = iter(link_paths([token for _, token in links_issue_many(links=requests)]))
+    return [{f"{action}_url": base + next(paths) for action in APPOINTMENT_ACTIONS} for _ in appointments]
 
 
 # --- what a patient is told ----------------------------------------------------------------------------------
