@@ -4,10 +4,15 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from clinicdesk.core.choices import Role
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+
+# Property tests check behaviour, never speed: no per-example deadline (a busy machine would fail them at random).
+hypothesis_settings.register_profile("clinicdesk", deadline=None)
+hypothesis_settings.load_profile("clinicdesk")
 
 SHARED_DATA = Path(__file__).resolve().parent.parent / "shared" / "data"
 PASSWORD = "correct-horse-battery"  # noqa: S105  (test accounts only)
