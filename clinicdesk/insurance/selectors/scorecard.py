@@ -26,6 +26,11 @@ UNSENT = (ClaimStatus.DRAFT, ClaimStatus.SCRUBBED)
 DENIED = (ClaimStatus.DENIED, ClaimStatus.APPEALED)
 
 
+def _money(value) -> Decimal:
+    """A database sum as money (SQLite hands back sums without their scale)."""
+    return round_money(Decimal(value or 0))
+
+
 def _percent(part: Decimal, whole: Decimal) -> Decimal | None:
     return None if not whole else (Decimal(part) * HUNDRED / Decimal(whole)).quantize(Decimal("0.1"))
 
@@ -140,7 +145,7 @@ def payer_scorecard(*, user, start: date, end: date, reference_schedule: Referen
         denied=Count("id", filter=Q(adjudicated_on__isnull=False, status__in=DENIED)),
     ).order_by():
         s = score(row["payer_id"])
-        s.claims, s.billed, s.allowed, s.paid = row["n"], row["billed"] or ZERO, row["allowed"] or ZERO, row["paid"] or ZERO
+        s.claims, s.billed, s.allowed, s.paid = row["n"], _money(row["billed"]), _money(row["allowed"]), _money(row["paid"])
         s.adjudicated, s.denied = row["adjudicated"], row["denied"]
     # Days to pay, as a histogram per payer (at most a few hundred distinct values each).
     waited = ExpressionWrapper(F("adjudicated_on") - TruncDate("submitted_at"), output_field=DurationField())
@@ -151,7 +156,7 @@ def payer_scorecard(*, user, start: date, end: date, reference_schedule: Referen
         histogram[days] = histogram.get(days, 0) + row["n"]
     lines = ClaimLine.objects.filter(claim__in=claims)
     for row in lines.filter(underpaid_amount__gt=0).values("claim__payer_id").annotate(u=Sum("underpaid_amount")).order_by():
-        score(row["claim__payer_id"]).underpaid = row["u"] or ZERO
+        score(row["claim__payer_id"]).underpaid = _money(row["u"])
     if reference_schedule is None:
         reference_schedule = default_reference_schedule(user=user, on=end)
     if reference_schedule is not None:
@@ -162,7 +167,7 @@ def payer_scorecard(*, user, start: date, end: date, reference_schedule: Referen
                               r=Sum(ExpressionWrapper(F("ref") * F("units"), output_field=MONEY_FIELD)))
                     .order_by()):
             s = score(row["claim__payer_id"])
-            s.reference_allowed, s.reference_total = row["a"] or ZERO, round_money(Decimal(row["r"] or 0))
+            s.reference_allowed, s.reference_total = _money(row["a"]), _money(row["r"])
     return Scorecard(start=start, end=end, reference_schedule=reference_schedule,
                      payers=sorted(scores.values(), key=lambda s: (-s.claims, s.payer_name)))
 
@@ -234,7 +239,7 @@ def negotiation_packet(*, user, start: date, end: date, top: int = 10,
                           .values_list("procedure_code", "amount"))
     adjudicated = Q(claim__adjudicated_on__isnull=False)
     grouped = (lines.filter(procedure_code__in=codes).values("procedure_code", "claim__payer_id")
-               .annotate(n=Count("id"), units=Sum("units"),
+               .annotate(n=Count("id"),
                          allowed=Sum("allowed_amount", filter=adjudicated & Q(allowed_amount__gt=0)),
                          allowed_units=Sum("units", filter=adjudicated & Q(allowed_amount__gt=0)),
                          paid=Sum("paid_amount", filter=adjudicated & Q(allowed_amount__gt=0)),
