@@ -24,6 +24,7 @@ urlpatterns = [
     path("ledger/", include("clinicdesk.ledger.urls")),
     path("billing/", include("clinicdesk.billing.urls")),
     path("", include("clinicdesk.billing.urls_public")),
+    path("insurance/", include("clinicdesk.insurance.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

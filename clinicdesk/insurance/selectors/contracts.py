@@ -218,13 +218,12 @@ def cost_estimate(patient, procedure_codes: list[str], on: date) -> CostEstimate
     return estimate
 
 
-def estimate_patients(*, user, query: str) -> QuerySet:
-    """Patients of the practice matching a name or MRN, for the estimate page's picker."""
+def patient_by_mrn(*, user, mrn: str):
+    """The practice's patient with this MRN (or public id), or None."""
     from clinicdesk.patients.models import Patient
 
-    query = (query or "").strip()
-    patients = Patient.objects.filter(organization=user.organization)
-    if not query:
-        return patients.none()
-    return patients.filter(Q(last_name__istartswith=query) | Q(first_name__istartswith=query)
-                           | Q(mrn=query) | Q(public_id=query)).order_by("last_name", "first_name")[:20]
+    mrn = (mrn or "").strip()
+    if not mrn:
+        return None
+    return (Patient.objects.filter(organization=user.organization).filter(Q(mrn=mrn) | Q(public_id=mrn))
+            .order_by("pk").first())

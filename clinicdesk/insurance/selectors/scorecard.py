@@ -85,7 +85,7 @@ class PayerScore:
             return ordered[-1][0]
 
         if n % 2:
-            return Decimal(nth(n // 2))
+            return Decimal(nth(n // 2)).quantize(Decimal("0.1"))
         return (Decimal(nth(n // 2 - 1) + nth(n // 2)) / 2).quantize(Decimal("0.1"))
 
 
