@@ -14,9 +14,9 @@ from django.db.models.functions import Coalesce, TruncDate
 
 from clinicdesk.core.money import round_money
 
-from ..choices import ClaimFrequency, ClaimStatus
-from ..models import Claim, ClaimLine, Payer, ReferenceRate, ReferenceSchedule
-from ..services.contracts import contract_allowed
+from ..choices import ClaimFrequency, ClaimStatus, ContractBasis
+from ..models import Claim, ClaimLine, ContractRate, Payer, ReferenceRate, ReferenceSchedule
+from ..services.contracts import contract_in_force
 
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
@@ -222,6 +222,31 @@ class NegotiationPacket:
     summaries: list[PayerSummary]
 
 
+def _contract_amounts(payer_ids: set[int], codes: list[str], on: date):
+    """What each payer's contract on `on` allows per unit of each code (without modifiers), in a query per payer
+    and two for every amount: the same rule as services.contracts.contract_rate, for many codes at once."""
+    contracts = {payer_id: contract_in_force(payer_id, on) for payer_id in payer_ids}
+    in_force = [c for c in contracts.values() if c is not None]
+    fees = {(r.contract_id, r.procedure_code): r.allowed_amount for r in ContractRate.objects.filter(
+        contract__in=in_force, procedure_code__in=codes, modifiers="")}
+    references = {(r.schedule_id, r.procedure_code): r.amount for r in ReferenceRate.objects.filter(
+        schedule_id__in={c.reference_schedule_id for c in in_force if c.reference_schedule_id},
+        procedure_code__in=codes, modifiers="")}
+
+    def allowed(payer_id: int, code: str) -> Decimal | None:
+        contract = contracts.get(payer_id)
+        if contract is None:
+            return None
+        if contract.basis == ContractBasis.FEE_LIST and (contract.pk, code) in fees:
+            return fees[(contract.pk, code)]
+        base = references.get((contract.reference_schedule_id, code))
+        if base is None or contract.percent_of_reference is None:
+            return None
+        return round_money(base * contract.percent_of_reference / HUNDRED)
+
+    return allowed
+
+
 def negotiation_packet(*, user, start: date, end: date, top: int = 10,
                        reference_schedule: ReferenceSchedule | None = None) -> NegotiationPacket:
     """For the office's `top` codes by units billed, each payer side by side: the contract's allowed amount (on
@@ -246,7 +271,9 @@ def negotiation_packet(*, user, start: date, end: date, top: int = 10,
                          adjudicated=Count("id", filter=adjudicated),
                          denied=Count("id", filter=adjudicated & Q(claim__status__in=DENIED)))
                .order_by())
+    grouped = list(grouped)
     payers = {p.pk: p for p in Payer.objects.filter(organization=user.organization)}
+    allowed_for = _contract_amounts({row["claim__payer_id"] for row in grouped}, codes, end)
     by_code: dict[str, list[PacketCell]] = defaultdict(list)
     per_payer: dict[int, dict] = defaultdict(lambda: {"lines": 0, "adjudicated": 0, "denied": 0, "ratios": []})
     for row in grouped:
@@ -256,7 +283,7 @@ def negotiation_packet(*, user, start: date, end: date, top: int = 10,
         average_paid = round_money(row["paid"] / units) if units else None
         code = row["procedure_code"]
         cell = PacketCell(payer_id=payer.pk, payer_name=payer.name,
-                          contract_allowed=contract_allowed(payer, code, "", end), lines=row["n"],
+                          contract_allowed=allowed_for(payer.pk, code), lines=row["n"],
                           average_allowed=average_allowed, average_paid=average_paid, reference=references.get(code),
                           denial_rate=_percent(row["denied"], row["adjudicated"]))
         by_code[code].append(cell)

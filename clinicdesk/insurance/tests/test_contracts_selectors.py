@@ -187,3 +187,14 @@ def test_estimate_shares_add_up_and_are_never_negative(allowed, copay, percent, 
         assert min(d, c, p, insurance) >= 0
     assert sum(s[0] for s in shares) <= deductible
     assert sum(s[2] for s in shares) <= copay
+
+
+def test_packet_contract_amounts_agree_with_contract_allowed(book, biller, django_assert_max_num_queries):
+    from clinicdesk.insurance.services.contracts import contract_allowed
+
+    with django_assert_max_num_queries(7 + 2):  # seven, and one per payer for the contract in force
+        packet = negotiation_packet(user=biller, start=START, end=END, top=5)
+    payers = {p.name: p for p in (book["acme"], book["zen"])}
+    for code in packet.codes:
+        for cell in code.payers:
+            assert cell.contract_allowed == contract_allowed(payers[cell.payer_name], code.procedure_code, "", END)
