@@ -233,3 +233,24 @@ def test_estimate_does_not_find_another_practices_patient(world, other_org, make
     outsider = make_user(Role.FRONT_DESK, organization=other_org, username="outsider")
     params = {"patient": world["maker"].patient.mrn, "codes": "99213", "on": "2026-03-10"}
     assert client_as(outsider).get(reverse("insurance:cost_estimate"), params).status_code == 400
+
+
+def test_contract_and_reference_lists_query_count_does_not_grow(world, biller, client_as):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_as(biller)
+    urls = [reverse("insurance:contract_list"), reverse("insurance:reference_schedule_list")]
+    for u in urls:
+        client.get(u)
+    with CaptureQueriesContext(connection) as few:
+        for u in urls:
+            client.get(u)
+    for i in range(4):
+        payer = make_payer(world["payer"].organization, f"Payer {i}")
+        make_contract(payer, rates={"99213": "80.00"}, reference=make_reference(payer.organization, {}, name=f"R{i}"),
+                      percent="100")
+    with CaptureQueriesContext(connection) as many:
+        for u in urls:
+            assert client.get(u).status_code == 200
+    assert len(many) == len(few)
