@@ -100,7 +100,7 @@ def test_scorecard_sees_only_its_practice(book, other_org, make_user):
 
 
 def test_scorecard_query_count_does_not_grow_with_claims(book, biller, django_assert_max_num_queries):
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         payer_scorecard(user=biller, start=START, end=END)
 
 
