@@ -178,6 +178,11 @@ def build():
                           underpaid_amount=(expected - allowed) if allowed and expected > allowed else Decimal(0))
                 for (ci, seq, day, code, expected, allowed, paid), service in zip(claim_lines, services, strict=True)])
             print(f"  {chunk_start + n:,} claims", flush=True)
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
     return user
 
 
