@@ -1,8 +1,9 @@
 """Staff pages of the insurance app, under /insurance/: each sub-domain keeps its own urls_<name>.py."""
 
 from .urls_claims import urlpatterns as _claims
+from .urls_contracts import urlpatterns as _contracts
 from .urls_coverage import urlpatterns as _coverage
 
 app_name = "insurance"
 
-urlpatterns = [*_coverage, *_claims]
+urlpatterns = [*_coverage, *_claims, *_contracts]

@@ -44,6 +44,8 @@ OBJECT_KWARGS |= {"encounter_id", "superbill_id"}
 OBJECT_KWARGS |= {"clearinghouse_id", "payer_id", "insurance_plan_id", "coverage_id", "authorization_id"}
 # Claims (insurance): a draft claim of the practice's patient, by its public id.
 OBJECT_KWARGS |= {"claim_id"}
+# Payer contracts and reference schedules (insurance contracts).
+OBJECT_KWARGS |= {"contract_id", "reference_schedule_id"}
 
 
 class UnfillableKwarg(Exception):
@@ -144,6 +146,9 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
     # Day close (billing).
     if name == "close_id":
         return _billing_day_close(practice).public_id
+    # Payer contracts (insurance).
+    if name in ("contract_id", "reference_schedule_id"):
+        return _insurance_contracts(practice)[name]
     raise UnfillableKwarg(name)
 
 
@@ -297,6 +302,27 @@ def _billing_fee_schedule(practice):
         made = FeeSchedule.objects.create(organization=practice.org, name=f"{practice.patient.last_name} fees",
                                           is_default=True)
         practice._billing_fee_schedule = made
+    return made
+
+
+def _insurance_contracts(practice) -> dict:
+    """A payer of the practice with a contract and a reference schedule named after its marker patient, made once
+    per practice."""
+    made = getattr(practice, "_insurance_contracts", None)
+    if made is None:
+        from datetime import date
+
+        from clinicdesk.insurance.models import Payer, PayerContract, ReferenceSchedule
+
+        marker = practice.patient.last_name
+        payer = Payer.objects.create(organization=practice.org, name=f"{marker} Health",
+                                     payer_identifier=f"SEC{practice.org.pk}")
+        schedule = ReferenceSchedule.objects.create(organization=practice.org, name=f"{marker} reference",
+                                                    effective_from=date(2026, 1, 1))
+        contract = PayerContract.objects.create(organization=practice.org, payer=payer, name=f"{marker} contract",
+                                                effective_from=date(2026, 1, 1))
+        made = {"contract_id": contract.pk, "reference_schedule_id": schedule.pk}
+        practice._insurance_contracts = made
     return made
 
 
