@@ -16,3 +16,10 @@ class InsuranceConfig(AppConfig):
         for model in (models.Payer, models.InsurancePlan, models.Clearinghouse, models.Coverage,
                       models.PriorAuthorization, models.PayerContract, models.PayerRule):
             auditlog.register(model)
+
+        # --- eligibility: the next business day's appointments, checked every night ---
+        from datetime import timedelta
+
+        from clinicdesk.core.periodic import register_periodic
+
+        register_periodic("clinicdesk.insurance.tasks.eligibility_check_tomorrow_task", every=timedelta(days=1))
