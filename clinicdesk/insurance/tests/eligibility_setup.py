@@ -81,3 +81,38 @@ def enrol(clearinghouse, coverage, **fields) -> RosterMember:
                           **values)
     roster_put(clearinghouse, member)
     return member
+
+
+def make_claim(coverage, *, number="C1001", status="scrubbed", charges=("110.00", "18.00"), day=date(2026, 11, 2),
+               rank=1, primary=None, doctor=None, location=None):
+    """A scrubbed claim with lines, on an encounter at a location with a ZIP+4 (rows saved directly)."""
+    from clinicdesk.billing.models import ServiceLine
+    from clinicdesk.billing.services.charges import encounter_create
+    from clinicdesk.core.choices import Role
+    from clinicdesk.core.tests.factories import DepartmentFactory, LocationFactory, UserFactory
+    from clinicdesk.insurance.models import Claim, ClaimLine
+
+    organization = coverage.organization
+    if doctor is None:
+        doctor = UserFactory(organization=organization, role=Role.CLINICIAN, first_name="Ana", last_name="Lopez",
+                             department=DepartmentFactory(organization=organization), npi="1245319599")
+    if location is None:
+        location = LocationFactory(organization=organization, address_line1="200 Main St", city="Springfield",
+                                   state="IL", postal_code="62701-1234", phone="(217) 555-0100")
+    encounter = encounter_create(patient=coverage.patient, provider=doctor, location=location, service_date=day,
+                                 actor=doctor)
+    total = sum((Decimal(c) for c in charges), Decimal("0"))
+    claim = Claim.objects.create(
+        organization=organization, claim_number=number, encounter=encounter, patient=coverage.patient,
+        coverage=coverage, payer=coverage.payer, rank=rank, primary_claim=primary, status=status,
+        place_of_service="11", service_from=day, service_to=day, diagnosis_codes=["J06.9", "I10"],
+        rendering_provider=doctor, total_charge=total)
+    codes = ["99213", "36415", "93000", "99214"]
+    for sequence, charge in enumerate(charges, 1):
+        service = ServiceLine.objects.create(
+            encounter=encounter, sequence=sequence, procedure_code=codes[sequence - 1], description="Service",
+            unit_price=Decimal(charge), amount=Decimal(charge), diagnosis_pointers="1,2")
+        ClaimLine.objects.create(claim=claim, sequence=sequence, service_line=service, service_date=day,
+                                 procedure_code=service.procedure_code, charge=Decimal(charge),
+                                 diagnosis_pointers="1,2")
+    return claim

@@ -13,17 +13,8 @@ from clinicdesk.insurance.services.eligibility import eligibility_check
 from clinicdesk.insurance.x12.x270 import read_270
 from clinicdesk.patients.tests.factories import PatientFactory
 
-from .eligibility_setup import (  # noqa: F401
-    clearinghouse,
-    clearinghouse_dir,
-    coverage,
-    enrol,
-    make_coverage,
-    patient,
-    payer,
-    plan,
-    practice,
-)
+from .eligibility_setup import *  # noqa: F403  (the shared fixtures)
+from .eligibility_setup import enrol, make_coverage
 
 DAY = date(2026, 12, 1)
 
@@ -126,7 +117,7 @@ def test_someone_of_another_practice_may_not_check(coverage, make_user, other_or
 
 
 class Broken:
-    def __init__(self, clearinghouse):
+    def __init__(self, row):
         pass
 
     def send_270(self, content):
