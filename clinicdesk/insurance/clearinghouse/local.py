@@ -35,7 +35,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from clinicdesk.insurance.x12.records import Adjustment
+from clinicdesk.insurance.x12.records import Address, Adjustment
 from clinicdesk.insurance.x12.segments import Envelope, X12Error, read_interchange
 from clinicdesk.insurance.x12.x270 import read_270
 from clinicdesk.insurance.x12.x271 import Benefit, Eligibility, EligibilityResponse, Rejection, write_271
@@ -50,6 +50,12 @@ ALLOWED_SHARE = Decimal("0.80")
 CENT = Decimal("0.01")
 ORIGINATOR = "9LOCALCH01"  # TRN03 of the answers: "9" and an id that is not an EIN
 PAYER_PHONE = "8005550100"
+# the simulated payers' claims office on every 835 (the 837 does not carry a payer's address)
+PAYER_ADDRESS = Address(line1="PO BOX 1000", city="HARTFORD", state="CT", postal_code="061010001")
+# CLP06 on the 835 takes fewer codes than SBR09 on the 837: commercial (CI) and Blue Cross (BL) become a PPO (12),
+# anything else it does not know "other" (ZZ)
+FILING_835 = frozenset(["12", "13", "14", "15", "16", "17", "AM", "CH", "DS", "HM", "LM", "MA", "MB", "MC", "OF",
+                        "TV", "VA", "WC", "ZZ"])
 _lock = threading.Lock()
 
 
@@ -112,6 +118,10 @@ def roster_get(clearinghouse, payer_id: str, member_id: str) -> RosterMember | N
 
 def _money(value: str) -> Decimal | None:
     return Decimal(value) if value not in ("", None) else None
+
+
+def _filing_835(code: str) -> str:
+    return code if code in FILING_835 else "12" if code in ("CI", "BL") else "ZZ"
 
 
 def _cents(value: Decimal) -> Decimal:
@@ -287,7 +297,8 @@ class LocalClearinghouse:
                 remittance = Remittance(
                     payment_amount=total, credit_debit="C", payment_method="CHK" if total else "NON",
                     payment_date=today, trace_number=f"LCK{self._next('check'):09d}",
-                    payer=RemitParty(claims[0]["payer_name"], "XV", payer, contact_phone=PAYER_PHONE),
+                    payer=RemitParty(claims[0]["payer_name"], "XV", payer, address=PAYER_ADDRESS,
+                                     contact_phone=PAYER_PHONE),
                     payee=RemitParty(claims[0]["provider_name"], "XX", claims[0]["provider_npi"]),
                     payer_trace_id="1" + payer.rjust(9, "0")[-9:], production_date=today, claims=payments,
                 )
@@ -319,7 +330,7 @@ class LocalClearinghouse:
         patient = sum((a.amount for line in lines for a in line.adjustments if a.group == "PR"), Decimal("0"))
         return ClaimPayment(
             claim_id=record["claim_id"], status="2" if record["responsibility"] == "S" else "1", charge=charge,
-            paid=paid, patient_responsibility=patient, filing_indicator=record["filing"],
+            paid=paid, patient_responsibility=patient, filing_indicator=_filing_835(record["filing"]),
             payer_claim_control_number=record["payer_claim_number"], facility_type=record["place"],
             patient_last_name=record["patient"][0], patient_first_name=record["patient"][1],
             patient_id=record["member_id"], insured_last_name=record["insured"][0],
