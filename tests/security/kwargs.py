@@ -40,6 +40,8 @@ OBJECT_KWARGS |= {"payment_id", "item_id", "plan_id"}
 OBJECT_KWARGS |= {"close_id"}
 # Encounters (by public id) and superbill templates (billing charges).
 OBJECT_KWARGS |= {"encounter_id", "superbill_id"}
+# Eligibility answers and claim batches (insurance).
+OBJECT_KWARGS |= {"check_id", "batch_id"}
 
 
 class UnfillableKwarg(Exception):
@@ -136,7 +138,34 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
     # Day close (billing).
     if name == "close_id":
         return _billing_day_close(practice).public_id
+    if name in ("check_id", "batch_id"):
+        return _insurance_eligibility(practice)[name]
     raise UnfillableKwarg(name)
+
+
+def _insurance_eligibility(practice) -> dict:
+    """An eligibility check of the practice's patient and a built claim batch, made once per practice."""
+    made = getattr(practice, "_insurance_eligibility", None)
+    if made is not None:
+        return made
+    from datetime import date
+
+    from clinicdesk.insurance.models import ClaimBatch, Clearinghouse, Coverage, EligibilityCheck, Payer
+
+    org, patient = practice.org, practice.patient
+    house = Clearinghouse.objects.create(organization=org, name=f"House {org.pk}", submitter_id="S", receiver_id="R")
+    payer = Payer.objects.create(organization=org, name=f"Payer {org.pk}", payer_identifier=f"P{org.pk}",
+                                 clearinghouse=house)
+    coverage = Coverage.objects.create(organization=org, patient=patient, payer=payer, member_id="M1",
+                                       subscriber_first_name=patient.first_name,
+                                       subscriber_last_name=patient.last_name)
+    check = EligibilityCheck.objects.create(organization=org, coverage=coverage, service_date=date(2026, 12, 1),
+                                            trace_number="T1", status="active")
+    batch = ClaimBatch.objects.create(organization=org, clearinghouse=house, interchange_control_number=1,
+                                      group_control_number=1, file_name="837P-000000001.x12", content="ISA~")
+    made = {"check_id": check.pk, "batch_id": batch.pk}
+    practice._insurance_eligibility = made
+    return made
 
 
 def _scheduling_online(practice) -> dict:

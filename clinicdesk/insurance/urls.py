@@ -1,0 +1,5 @@
+from .urls_eligibility import urlpatterns as _eligibility
+
+app_name = "insurance"
+
+urlpatterns = [*_eligibility]
