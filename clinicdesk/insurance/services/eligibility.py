@@ -66,7 +66,7 @@ def _benefit_row(benefit: Benefit) -> dict:
         "info": benefit.info, "info_name": benefit.info_name, "coverage_level": benefit.coverage_level,
         "service_types": list(benefit.service_types), "service_type_names": benefit.service_type_names,
         "time_period": benefit.time_period, "time_period_name": benefit.time_period_name,
-        "amount": str(benefit.amount) if benefit.amount is not None else None,
+        "amount": str(benefit.amount.quantize(Decimal("0.01"))) if benefit.amount is not None else None,
         "percent": str((benefit.percent * 100).normalize()) if benefit.percent is not None else None,
         "in_network": benefit.in_network, "plan_name": benefit.plan_name, "messages": list(benefit.messages),
     }
