@@ -284,6 +284,9 @@ PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # The local SMS gateway speaks the hosted provider's HTTP API (send, delivery receipts, replies) under
 # /sms-gateway/, so the embedded setup, the demo and the tests send real HTTP without leaving the machine.
 SMS_LOCAL_GATEWAY = env_bool("SMS_LOCAL_GATEWAY", not PRODUCTION)
+# Insurance: the clearinghouse adapter (270/271, 837P with 999 and 277CA, 835) and the local one's state folder.
+CLEARINGHOUSE_ADAPTER = env("CLEARINGHOUSE_ADAPTER", "clinicdesk.insurance.clearinghouse.local.LocalClearinghouse")
+CLEARINGHOUSE_LOCAL_DIR = env("CLEARINGHOUSE_LOCAL_DIR", str(VAR_DIR / "clearinghouse"))
 SMS_PROVIDER = env("SMS_PROVIDER", "twilio")  # the adapter: Twilio's Programmable Messaging REST API
 SMS_API_BASE_URL = env(
     "SMS_API_BASE_URL", f"{PUBLIC_BASE_URL}/sms-gateway" if SMS_LOCAL_GATEWAY else "https://api.twilio.com"

@@ -32,6 +32,8 @@ NAV = [
     ("Underpayments", "insurance:underpayments", Perm.CLAIMS_VIEW),
     ("Payer contracts", "insurance:contract_list", Perm.CONTRACTS_VIEW),
     ("Payer scorecard", "insurance:scorecard", Perm.CONTRACTS_VIEW),
+    ("Eligibility", "insurance:eligibility_day", Perm.COVERAGE_VIEW),
+    ("Claim batches", "insurance:batch_list", Perm.CLAIMS_VIEW),
     ("Ledger", "ledger:journal", Perm.LEDGER_VIEW),
     ("Audit log", "core:audit_log", Perm.AUDIT_VIEW),
     ("Users", "core:user_list", Perm.USERS_MANAGE),

@@ -33,3 +33,10 @@ class InsuranceConfig(AppConfig):
         register_check_in_panel(CheckInPanel("coverage", "Coverage", "insurance/coverage/check_in_panel.html",
                                              check_in_panel, order=20))
         register_copay_source(copay_from_coverage)
+
+        # --- eligibility: the next business day's appointments, checked every night ---
+        from datetime import timedelta
+
+        from clinicdesk.core.periodic import register_periodic
+
+        register_periodic("clinicdesk.insurance.tasks.eligibility_check_tomorrow_task", every=timedelta(days=1))

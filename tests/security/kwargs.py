@@ -46,6 +46,8 @@ OBJECT_KWARGS |= {"clearinghouse_id", "payer_id", "insurance_plan_id", "coverage
 OBJECT_KWARGS |= {"claim_id"}
 # Payer contracts and reference schedules (insurance contracts).
 OBJECT_KWARGS |= {"contract_id", "reference_schedule_id"}
+# Eligibility answers and claim batches (insurance).
+OBJECT_KWARGS |= {"check_id", "batch_id"}
 
 
 class UnfillableKwarg(Exception):
@@ -149,7 +151,31 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
     # Payer contracts (insurance).
     if name in ("contract_id", "reference_schedule_id"):
         return _insurance_contracts(practice)[name]
+    if name in ("check_id", "batch_id"):
+        return _insurance_eligibility(practice)[name]
     raise UnfillableKwarg(name)
+
+
+def _insurance_eligibility(practice) -> dict:
+    """An eligibility check of the practice's patient and a built claim batch, made once per practice."""
+    made = getattr(practice, "_insurance_eligibility", None)
+    if made is not None:
+        return made
+    from datetime import date
+
+    from clinicdesk.insurance.models import ClaimBatch, Coverage, EligibilityCheck
+
+    org = practice.org
+    # The practice's one coverage and clearinghouse (a second active primary coverage would be refused).
+    coverage = Coverage.objects.select_related("payer").get(public_id=_insurance_coverage(practice)["coverage_id"])
+    house = coverage.payer.clearinghouse
+    check = EligibilityCheck.objects.create(organization=org, coverage=coverage, service_date=date(2026, 12, 1),
+                                            trace_number="T1", status="active")
+    batch = ClaimBatch.objects.create(organization=org, clearinghouse=house, interchange_control_number=1,
+                                      group_control_number=1, file_name="837P-000000001.x12", content="ISA~")
+    made = {"check_id": check.pk, "batch_id": batch.pk}
+    practice._insurance_eligibility = made
+    return made
 
 
 def _scheduling_online(practice) -> dict:

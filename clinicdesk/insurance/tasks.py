@@ -1,0 +1,25 @@
+"""Background work of insurance (django.tasks); each task is thin and calls a service."""
+
+from django.tasks import task
+
+
+@task
+def eligibility_check_day_task(*, organization_id: int, day: str, actor_id: int | None = None) -> dict[str, int]:
+    """Check eligibility for every appointment of a day (ISO date) of one practice; progress shows on its page."""
+    from datetime import date
+
+    from clinicdesk.core.models import Organization, User
+
+    from .services.eligibility import eligibility_check_day
+
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    return eligibility_check_day(organization=Organization.objects.get(pk=organization_id),
+                                 day=date.fromisoformat(day), actor=actor)
+
+
+@task
+def eligibility_check_tomorrow_task() -> dict[str, int]:
+    """Nightly: every practice's next business day, checked before the office opens."""
+    from .services.eligibility import eligibility_check_tomorrow
+
+    return eligibility_check_tomorrow()
