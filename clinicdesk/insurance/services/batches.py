@@ -14,6 +14,7 @@ from django.utils import timezone
 from clinicdesk.core.audit import audit_event
 from clinicdesk.core.permissions import Perm, role_has
 from clinicdesk.insurance.choices import (
+    CLAIM_TRANSITIONS,
     BatchStatus,
     ClaimEventKind,
     ClaimStatus,
@@ -46,9 +47,16 @@ def _digits(value: str) -> str:
 
 
 def _claim_status_set(claim: Claim, to_status: str, *, actor, text: str = "", kind: str = ClaimEventKind.STATUS) -> None:
-    """Move a claim and leave its ClaimEvent (the claims service's `claim_transition` takes this over)."""
+    """Move a claim one allowed step as a file or an acknowledgement says, with its ClaimEvent and audit row (the
+    caller saves the claim with its other fields; `claim_transition` is the same rule for people's actions)."""
+    if to_status not in CLAIM_TRANSITIONS[claim.status]:
+        raise ValidationError({"claims": f"Claim {claim.claim_number} is {claim.get_status_display().lower()} and "
+                                         f"cannot become {ClaimStatus(to_status).label.lower()}."})
     ClaimEvent.objects.create(claim=claim, kind=kind, from_status=claim.status, to_status=to_status, text=text,
                               actor=actor)
+    audit_event(action="claim.status_changed", actor=actor, target=claim, patient=claim.patient,
+                summary=f"Claim {claim.claim_number}: {ClaimStatus(claim.status).label} → {ClaimStatus(to_status).label}"
+                        + (f" ({text[:80]})" if text else ""))
     claim.status = to_status
 
 
@@ -216,8 +224,6 @@ def claim_batch_build(*, organization, claims, actor) -> list[ClaimBatch]:
                 _claim_status_set(claim, ClaimStatus.SUBMITTED, actor=actor, text=f"In batch {batch.file_name}.")
                 claim.batch, claim.submitted_at = batch, now
                 claim.save(update_fields=["status", "batch", "submitted_at", "updated_at"])
-                audit_event(action="claim.submitted", actor=actor, target=claim, patient=claim.patient,
-                            summary=f"Claim {claim.claim_number} in batch {batch.file_name}")
             batches.append(batch)
     return batches
 
