@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("clinicdesk.communications.urls_public")),
     path("ledger/", include("clinicdesk.ledger.urls")),
     path("billing/", include("clinicdesk.billing.urls")),
+    path("insurance/", include("clinicdesk.insurance.urls")),
     path("", include("clinicdesk.billing.urls_public")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

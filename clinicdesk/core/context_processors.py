@@ -26,6 +26,7 @@ NAV = [
     ("Billing reports", "billing:reports", Perm.BILLING_REPORTS),
     ("Fee schedules", "billing:fee_schedule_list", Perm.FEES_MANAGE),
     ("Superbills", "billing:superbill_list", Perm.FEES_MANAGE),
+    ("Remittances", "insurance:remittance_list", Perm.REMITTANCES_POST),
     ("Ledger", "ledger:journal", Perm.LEDGER_VIEW),
     ("Audit log", "core:audit_log", Perm.AUDIT_VIEW),
     ("Users", "core:user_list", Perm.USERS_MANAGE),

@@ -38,6 +38,8 @@ OBJECT_KWARGS |= {"statement_run_id", "statement_id", "account_public_id"}
 OBJECT_KWARGS |= {"payment_id", "item_id", "plan_id"}
 # Day close (billing): one counted and closed day of the practice's drawer, waiting for approval.
 OBJECT_KWARGS |= {"close_id"}
+# Remittances (insurance): an imported 835 with one claim payment waiting in exceptions.
+OBJECT_KWARGS |= {"remittance_id", "remittance_claim_id"}
 # Encounters (by public id) and superbill templates (billing charges).
 OBJECT_KWARGS |= {"encounter_id", "superbill_id"}
 
@@ -136,7 +138,27 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
     # Day close (billing).
     if name == "close_id":
         return _billing_day_close(practice).public_id
+    # Remittances (insurance).
+    if name in ("remittance_id", "remittance_claim_id"):
+        return _insurance_remittance(practice)[name]
     raise UnfillableKwarg(name)
+
+
+def _insurance_remittance(practice) -> dict:
+    """A remittance of the practice whose one claim payment (named after the marker patient) waits in exceptions."""
+    made = getattr(practice, "_insurance_remittance", None)
+    if made is None:
+        from decimal import Decimal
+
+        from clinicdesk.insurance.models import Remittance, RemittanceClaim
+
+        remittance = Remittance.objects.create(organization=practice.org, payer_name="Acme Health", check_number=f"CHK{practice.org.pk}",
+                                               total_paid=Decimal("10.00"), sha256=f"{practice.org.pk:064d}")
+        claim = RemittanceClaim.objects.create(remittance=remittance, claim_number="UNKNOWN1", status_code="1",
+                                               charge=Decimal("20.00"), paid=Decimal("10.00"), state="exception",
+                                               patient_name=practice.patient.last_name, exception_reason="unknown claim")
+        made = practice._insurance_remittance = {"remittance_id": remittance.pk, "remittance_claim_id": claim.pk}
+    return made
 
 
 def _scheduling_online(practice) -> dict:
