@@ -13,6 +13,7 @@ matched posts nothing until it is resolved from the exceptions queue.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -20,14 +21,14 @@ from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinicdesk.core.audit import audit_event, audit_event_rows
 from clinicdesk.core.models import Organization
 from clinicdesk.ledger.choices import AccountRole, EntryKind, PartyKind
 from clinicdesk.ledger.models import JournalEntry, OpenItem
-from clinicdesk.ledger.services import EntrySpec, LineSpec, entries_post, entry_reverse, open_items_create
+from clinicdesk.ledger.services import EntrySpec, LineSpec, account_for, entries_post, entry_reverse, open_items_create
 
 from ..choices import ClaimEventKind, ClaimStatus, RemitClaimState, RemittanceStatus, TransactionKind
 from ..models import (
@@ -81,7 +82,7 @@ def _x12_message(error: X12Error, text: str) -> str:
     if error.ordinal is not None:
         terminator = text[105] if len(text) > 105 and text.startswith("ISA") else "~"
         before = terminator.join(text.split(terminator)[: error.ordinal - 1])
-        line = f"line {before.count(chr(10)) + 1}, " if "\n" in text else ""
+        line = f"line {before.count(chr(10)) + 1}, "
     return f"{line}{error}"
 
 
@@ -293,7 +294,7 @@ def _post_claims(*, organization, remit: Remit835, record: Remittance, rows, pay
     claims = {
         c.claim_number: c
         for c in Claim.objects.filter(organization=organization, claim_number__in=numbers)
-        .select_related("patient").prefetch_related("lines__item")
+        .select_related("patient").prefetch_related("lines__item__account")
     }
     postings: list[_Posting] = []
     reversals: list[RemittanceClaim] = []
@@ -360,9 +361,22 @@ def _reverse(*, claim: Claim, rclaim: RemittanceClaim, earlier: RemittanceClaim,
     claim.save(update_fields=["status", "paid_amount", "allowed_amount", "patient_responsibility", "updated_at"])
 
 
+def _with_accounts(organization, lines: list[LineSpec], cache: dict) -> list[LineSpec]:
+    """Role names replaced by the practice's accounts, looked up once per import rather than once per line."""
+    out = []
+    for line in lines:
+        if isinstance(line.account, str):
+            if line.account not in cache:
+                cache[line.account] = account_for(organization, line.account)
+            line = dataclasses.replace(line, account=cache[line.account])
+        out.append(line)
+    return out
+
+
 def _post(*, organization, remit: Remit835, postings: list[_Posting], actor, events, audits) -> None:
     if not postings:
         return
+    accounts: dict = {}
     new_items = [item for p in postings for _, item, _, _ in p.patient_items]
     if new_items:
         open_items_create(organization=organization, items=new_items)
@@ -375,7 +389,8 @@ def _post(*, organization, remit: Remit835, postings: list[_Posting], actor, eve
                                     memo=lines[index].memo)
         if len(lines) < 2:
             continue  # a zero-paid claim with nothing adjusted: nothing moves
-        specs.append((p, EntrySpec(entry_date=entry_date, kind=EntryKind.PAYMENT, lines=lines,
+        specs.append((p, EntrySpec(entry_date=entry_date, kind=EntryKind.PAYMENT,
+                                   lines=_with_accounts(organization, lines, accounts),
                                    memo=f"ERA {remit.trace_number}: claim {p.claim.claim_number}"[:300])))
     posted = entries_post(organization=organization, entries=[s for _, s in specs], actor=actor)
     for (p, _), entry in zip(specs, posted, strict=True):
@@ -415,6 +430,14 @@ def remittance_import(*, organization: Organization, content: str, file_name: st
                 f"{remit.payment_amount:.2f} but claims paid {remit.claims_paid:.2f} less provider adjustments "
                 f"{remit.provider_adjustment_total:.2f} = {remit.claims_paid - remit.provider_adjustment_total:.2f}."
             )})
+    try:
+        return _import(organization=organization, read=read, content=content, file_name=file_name, actor=actor)
+    except IntegrityError:
+        # the same transaction imported at the same moment by someone else: this run answers "already imported"
+        return _import(organization=organization, read=read, content=content, file_name=file_name, actor=actor)
+
+
+def _import(*, organization, read, content: str, file_name: str, actor) -> ImportResult:
     known = set(Remittance.objects.filter(organization=organization, sha256__in=[s for _, s in read])
                 .values_list("sha256", flat=True))
     result = ImportResult(file_name=file_name, exchange=None)
@@ -474,7 +497,7 @@ def remittance_claim_resolve(*, remittance_claim: RemittanceClaim, actor, claim:
             raise ValidationError({"claim": "Choose a claim of this practice."})
         remit = _remit_of(remittance, rc)
         cp = remit
-        claim = Claim.objects.select_related("patient").prefetch_related("lines__item").get(pk=claim.pk)
+        claim = Claim.objects.select_related("patient").prefetch_related("lines__item__account").get(pk=claim.pk)
         matched: list[ClaimLine] = []
         line_rows = list(rc.lines.all())
         if cp.lines:
