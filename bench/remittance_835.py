@@ -4,7 +4,7 @@ PLB) imported by `remittance_import` into a practice whose 10,000 submitted clai
 items, charges posted) are made untimed in the benchmark's own database, clinicdesk_bench_remit. Prints wall and CPU
 time of the import, the load average, and checks the file balanced and the ledger's bank line equals BPR02.
 
-    .venv/bin/python bench/remittance_835.py [--rebuild]      (BENCH_REMIT_CLAIMS=10000)
+    .venv/bin/python bench/remittance_835.py [--rebuild]      (BENCH_REMIT_CLAIMS=10000, BENCH_REMIT_PROFILE=1)
 
 Target: 10,000 claim payments posted in <= 20 s on PostgreSQL. Never run as a test.
 """
@@ -62,9 +62,20 @@ def run_engine(engine: str, *, rebuild: bool) -> int:
         cursor.execute("ANALYZE")
     print(f"made {CLAIMS:,} claims ({2 * CLAIMS:,} lines, charges posted) and an 835 of {len(text) / 1e6:.1f} MB "
           f"in {time.perf_counter() - started:.1f} s (untimed)", flush=True)
+    profile = None
+    if os.environ.get("BENCH_REMIT_PROFILE"):
+        import cProfile
+
+        profile = cProfile.Profile()
+        profile.enable()
     wall, cpu = time.perf_counter(), time.process_time()
     result = remittance_import(organization=org, content=text, file_name="bench.835", actor=biller)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    if profile is not None:
+        import pstats
+
+        profile.disable()
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
     load = os.getloadavg()
     [tr] = result.transactions
     bank = JournalLine.objects.filter(organization=org, account__role=AccountRole.UNDEPOSITED_FUNDS).aggregate(
