@@ -28,7 +28,7 @@ from clinicdesk.core.audit import audit_event, audit_event_rows
 from clinicdesk.core.models import Organization
 from clinicdesk.ledger.choices import AccountRole, EntryKind, PartyKind
 from clinicdesk.ledger.models import JournalEntry, OpenItem
-from clinicdesk.ledger.services import EntrySpec, LineSpec, account_for, entries_post, entry_reverse, open_items_create
+from clinicdesk.ledger.services import EntrySpec, LineSpec, account_for, entries_post, entry_reverse
 
 from ..choices import ClaimEventKind, ClaimStatus, RemitClaimState, RemittanceStatus, TransactionKind
 from ..models import (
@@ -406,7 +406,11 @@ def _post(*, organization, remit: Remit835, postings: list[_Posting], actor, eve
     accounts: dict = {}
     new_items = [item for p in postings for _, item, _, _ in p.patient_items]
     if new_items:
-        open_items_create(organization=organization, items=new_items)
+        # open_items_create looks the account up per item; one lookup serves the whole file
+        receivable = account_for(organization, AccountRole.PATIENT_RECEIVABLE)
+        for item in new_items:
+            item.organization, item.account = organization, receivable
+        OpenItem.objects.bulk_create(new_items, batch_size=2000)
     specs = []
     entry_date = remit.payment_date or timezone.localdate()
     for p in postings:
