@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import demo_remittances
 from .demo_claims import seed_claims
 from .demo_contracts import seed_contracts
 from .demo_coverage import seed_coverage
@@ -14,4 +15,5 @@ def seed(ctx, *, patients: int, seed: int, stdout=None) -> int:
     made += seed_eligibility(ctx, stdout=stdout)
     made += seed_contracts(ctx, stdout=stdout)
     made += seed_claims(ctx, seed=seed, stdout=stdout)
+    made += demo_remittances.seed(ctx, patients=patients, seed=seed, stdout=stdout)
     return made

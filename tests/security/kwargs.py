@@ -38,6 +38,8 @@ OBJECT_KWARGS |= {"statement_run_id", "statement_id", "account_public_id"}
 OBJECT_KWARGS |= {"payment_id", "item_id", "plan_id"}
 # Day close (billing): one counted and closed day of the practice's drawer, waiting for approval.
 OBJECT_KWARGS |= {"close_id"}
+# Remittances (insurance): an imported 835 with one claim payment waiting in exceptions.
+OBJECT_KWARGS |= {"remittance_id", "remittance_claim_id"}
 # Encounters (by public id) and superbill templates (billing charges).
 OBJECT_KWARGS |= {"encounter_id", "superbill_id"}
 # Insurance coverage: a clearinghouse, a payer and its plan, the practice patient's coverage and an authorisation.
@@ -153,6 +155,9 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return _insurance_contracts(practice)[name]
     if name in ("check_id", "batch_id"):
         return _insurance_eligibility(practice)[name]
+    # Remittances (insurance).
+    if name in ("remittance_id", "remittance_claim_id"):
+        return _insurance_remittance(practice)[name]
     raise UnfillableKwarg(name)
 
 
@@ -175,6 +180,23 @@ def _insurance_eligibility(practice) -> dict:
                                       group_control_number=1, file_name="837P-000000001.x12", content="ISA~")
     made = {"check_id": check.pk, "batch_id": batch.pk}
     practice._insurance_eligibility = made
+    return made
+
+
+def _insurance_remittance(practice) -> dict:
+    """A remittance of the practice whose one claim payment (named after the marker patient) waits in exceptions."""
+    made = getattr(practice, "_insurance_remittance", None)
+    if made is None:
+        from decimal import Decimal
+
+        from clinicdesk.insurance.models import Remittance, RemittanceClaim
+
+        remittance = Remittance.objects.create(organization=practice.org, payer_name="Acme Health", check_number=f"CHK{practice.org.pk}",
+                                               total_paid=Decimal("10.00"), sha256=f"{practice.org.pk:064d}")
+        claim = RemittanceClaim.objects.create(remittance=remittance, claim_number="UNKNOWN1", status_code="1",
+                                               charge=Decimal("20.00"), paid=Decimal("10.00"), state="exception",
+                                               patient_name=practice.patient.last_name, exception_reason="unknown claim")
+        made = practice._insurance_remittance = {"remittance_id": remittance.pk, "remittance_claim_id": claim.pk}
     return made
 
 
