@@ -167,6 +167,10 @@ def _match_lines(claim: Claim, lines_835, claim_lines: list[ClaimLine]) -> tuple
     return matched, ""
 
 
+# A payment for a claim in one of these states is not posted blindly: a biller looks at it in the exceptions queue.
+_NOT_PAYABLE = frozenset({ClaimStatus.DRAFT, ClaimStatus.SCRUBBED, ClaimStatus.CLOSED})
+
+
 def _set_claim_status(claim: Claim, status: str, *, actor, text: str, events: list, audits: list) -> None:
     """The claim's new status with its ClaimEvent and audit row (queued; written in bulk by the caller)."""
     if claim.status == status:
@@ -264,10 +268,8 @@ def _plb_lines(remit: Remit835, bank: str) -> list[LineSpec]:
 
 def contract_check_point(remittance: Remittance) -> None:
     """Underpayments against the payer's contract: services.contracts provides `remittance_lines_check`."""
-    try:
-        from .contracts import remittance_lines_check  # type: ignore[attr-defined]
-    except ImportError:
-        return
+    from .contracts import remittance_lines_check
+
     remittance_lines_check(remittance)
 
 
@@ -337,6 +339,8 @@ def _post_claims(*, organization, remit: Remit835, record: Remittance, rows, pay
             reason = f"unknown claim: no claim {cp.claim_id} in the practice"
         elif payer is not None and claim.payer_id != payer.pk:
             reason = f"payer mismatch: claim {cp.claim_id} was billed to another payer"
+        elif not cp.is_reversal and claim.status in _NOT_PAYABLE:
+            reason = f"claim {cp.claim_id} is {claim.get_status_display().lower()}: it was never sent or is closed"
         if not reason and cp.is_reversal:
             earlier = (RemittanceClaim.objects.filter(claim=claim, state=RemitClaimState.POSTED, entry__isnull=False,
                                                       entry__reversed_by__isnull=True)
