@@ -6,9 +6,10 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
+from clinicdesk.billing.services.codes import MAX_IMPORT_BYTES
+
 from .choices import ClaimFilingIndicator, ClearinghouseKind, CoverageRank, Sex, SubscriberRelationship
 from .models import Clearinghouse, InsurancePlan, Payer
-from .services.coverage import MAX_IMPORT_BYTES
 
 DATE = forms.DateInput(attrs={"type": "date"})
 MONEY = {"max_digits": 14, "decimal_places": 2, "required": False, "min_value": 0}

@@ -60,8 +60,25 @@ def fee_schedule_create(*, organization: Organization, name: str, is_default: bo
 # --- import ------------------------------------------------------------------------------------------------
 
 
+class RowOutcome:
+    """What one line of an imported CSV file does (or would do), and why not when it fails; every importer's row
+    dataclass mixes it in and has `line`, `outcome` and `messages` fields."""
+
+    line: int
+    outcome: str
+    messages: list[str]
+
+    @property
+    def message(self) -> str:
+        return " ".join(self.messages)
+
+    def fail(self, column: str, text: str) -> None:
+        self.outcome = ImportOutcome.ERROR
+        self.messages.append(f"Line {self.line}, column {column}: {text}")
+
+
 @dataclass
-class ImportRow:
+class ImportRow(RowOutcome):
     """One line of the file and what it does (or would do)."""
 
     line: int
@@ -75,25 +92,18 @@ class ImportRow:
     outcome: str = ImportOutcome.UNCHANGED
     messages: list[str] = field(default_factory=list)
 
-    @property
-    def message(self) -> str:
-        return " ".join(self.messages)
-
-    def fail(self, column: str, text: str) -> None:
-        self.outcome = ImportOutcome.ERROR
-        self.messages.append(f"Line {self.line}, column {column}: {text}")
-
 
 @dataclass
 class ImportResult:
-    """The outcome of every row; `saved` is true only when the file was imported (no dry run, no error)."""
+    """The outcome of every row (of any importer); `saved` is true only when the file was imported (no dry run,
+    no error)."""
 
-    rows: list[ImportRow]
+    rows: list[RowOutcome]
     dry_run: bool
     saved: bool = False
 
     @property
-    def errors(self) -> list[ImportRow]:
+    def errors(self) -> list[RowOutcome]:
         return [r for r in self.rows if r.outcome == ImportOutcome.ERROR]
 
     @property

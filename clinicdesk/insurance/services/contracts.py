@@ -18,7 +18,7 @@ from django.db.models import Q
 
 from clinicdesk.billing.choices import ImportOutcome
 from clinicdesk.billing.models.codes import modifiers_normalise
-from clinicdesk.billing.services.codes import decode_import_file
+from clinicdesk.billing.services.codes import ImportResult, RowOutcome, decode_import_file
 from clinicdesk.core.audit import audit_event
 from clinicdesk.core.models import Organization
 from clinicdesk.core.money import round_money
@@ -48,7 +48,7 @@ ZERO = Decimal("0.00")
 
 
 @dataclass
-class RateRow:
+class RateRow(RowOutcome):
     """One line of a rates file and what it does (or would do)."""
 
     line: int
@@ -58,33 +58,9 @@ class RateRow:
     outcome: str = ImportOutcome.UNCHANGED
     messages: list[str] = field(default_factory=list)
 
-    @property
-    def message(self) -> str:
-        return " ".join(self.messages)
 
-    def fail(self, column: str, text: str) -> None:
-        self.outcome = ImportOutcome.ERROR
-        self.messages.append(f"Line {self.line}, column {column}: {text}")
-
-
-@dataclass
-class RateImportResult:
-    """Every row's outcome; `saved` only when the file was imported (no dry run, no error)."""
-
-    rows: list[RateRow]
-    dry_run: bool
-    saved: bool = False
-
-    @property
-    def errors(self) -> list[RateRow]:
-        return [r for r in self.rows if r.outcome == ImportOutcome.ERROR]
-
-    @property
-    def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(ImportOutcome.values, 0)
-        for row in self.rows:
-            counts[row.outcome] += 1
-        return counts
+# The outcome of every line of a rates file (billing's import result serves every CSV importer).
+RateImportResult = ImportResult
 
 
 def _parse_amount(row: RateRow, text: str) -> None:

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from clinicdesk.billing.services.codes import ImportResult, RowOutcome, decode_import_file
 from clinicdesk.core.audit import audit_event
 from clinicdesk.core.models import Organization, User
 from clinicdesk.patients.choices import AdministrativeSex, DocumentCategory
@@ -34,7 +35,6 @@ COVERAGE_FIELDS = ("payer", "plan", "rank", "relationship", "subscriber_first_na
                    "effective_from", "effective_to", "copay", "coinsurance_percent", "deductible")
 AUTH_FIELDS = ("number", "procedure_codes", "units_authorized", "units_used", "starts_on", "ends_on", "notes")
 _SEX_FROM_PATIENT = {AdministrativeSex.FEMALE: Sex.FEMALE, AdministrativeSex.MALE: Sex.MALE}
-MAX_IMPORT_BYTES = 2 * 1024 * 1024
 
 
 def _same_org(organization_id: int, *objects, field_name: str = "__all__") -> None:
@@ -121,7 +121,7 @@ PAYER_CSV_HEADER = ["payer_id", "name", "claim_filing_indicator", "address_line1
 
 
 @dataclass
-class PayerImportRow:
+class PayerImportRow(RowOutcome):
     """One line of a payer file and what it does (or would do)."""
 
     line: int
@@ -131,46 +131,9 @@ class PayerImportRow:
     outcome: str = "unchanged"
     messages: list[str] = field(default_factory=list)
 
-    @property
-    def message(self) -> str:
-        return " ".join(self.messages)
 
-    def fail(self, column: str, text: str) -> None:
-        self.outcome = "error"
-        self.messages.append(f"Line {self.line}, column {column}: {text}")
-
-
-@dataclass
-class PayerImportResult:
-    rows: list[PayerImportRow]
-    dry_run: bool
-    saved: bool = False
-
-    @property
-    def errors(self) -> list[PayerImportRow]:
-        return [r for r in self.rows if r.outcome == "error"]
-
-    @property
-    def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(("new", "updated", "unchanged", "error"), 0)
-        for row in self.rows:
-            counts[row.outcome] += 1
-        return counts
-
-
-def decode_import_file(file) -> str:
-    """The text of an uploaded file (UTF-8, with or without a byte order mark) or of a string."""
-    data = file.read() if hasattr(file, "read") else file
-    if isinstance(data, bytes | bytearray):
-        if len(data) > MAX_IMPORT_BYTES:
-            raise ValidationError({"file": "The file is larger than 2 MB."})
-        try:
-            data = bytes(data).decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ValidationError({"file": "The file is not UTF-8 text; save it from the spreadsheet as CSV UTF-8."}) from exc
-    if not isinstance(data, str):
-        raise ValidationError({"file": "Choose a CSV file."})
-    return data.removeprefix("\ufeff")
+# The outcome of every line of a payer file (billing's import result serves every CSV importer).
+PayerImportResult = ImportResult
 
 
 def _read_payer_rows(text: str, *, organization: Organization) -> list[PayerImportRow]:
