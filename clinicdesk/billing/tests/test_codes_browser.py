@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
@@ -24,30 +22,6 @@ FILE = (
     "93000,\"26,TC\",ECG,65.00,2026-01-01,\n"
 )
 
-
-# The fixtures of tests/browser/conftest.py, for a browser test that lives with its app.
-@pytest.fixture
-def page(page: Page) -> Page:
-    page.set_default_timeout(5_000)
-    page.set_default_navigation_timeout(10_000)
-    return page
-
-
-@pytest.fixture
-def url(live_server):
-    return lambda path: f"{live_server.url}{path}"
-
-
-@pytest.fixture
-def sign_in(page: Page, live_server):
-    def sign_in_as(user) -> Page:
-        client = Client()
-        client.force_login(user)
-        cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-        page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
-        return page
-
-    return sign_in_as
 
 
 def test_check_a_fee_file_then_import_it(page: Page, url, sign_in, make_user, org):

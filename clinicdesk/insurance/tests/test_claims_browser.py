@@ -4,8 +4,6 @@ and adds a note from the keyboard."""
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
@@ -14,30 +12,6 @@ from clinicdesk.insurance.services.claims import claims_build
 from .claims_world import ClaimsWorld
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def page(page: Page) -> Page:
-    page.set_default_timeout(5_000)
-    page.set_default_navigation_timeout(10_000)
-    return page
-
-
-@pytest.fixture
-def url(live_server):
-    return lambda path: f"{live_server.url}{path}"
-
-
-@pytest.fixture
-def sign_in(page: Page, live_server):
-    def sign_in_as(user) -> Page:
-        client = Client()
-        client.force_login(user)
-        cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-        page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
-        return page
-
-    return sign_in_as
 
 
 def test_work_a_claim_from_the_queue(page: Page, url, sign_in, org):

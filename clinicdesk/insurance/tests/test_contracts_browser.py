@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
@@ -17,30 +15,6 @@ from clinicdesk.insurance.models import ContractRate, PayerContract
 from .contracts_world import ClaimMaker, make_payer, make_reference
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def page(page: Page) -> Page:
-    page.set_default_timeout(8_000)
-    page.set_default_navigation_timeout(15_000)
-    return page
-
-
-@pytest.fixture
-def url(live_server):
-    return lambda path: f"{live_server.url}{path}"
-
-
-@pytest.fixture
-def sign_in(page: Page, live_server):
-    def sign_in_as(user) -> Page:
-        client = Client()
-        client.force_login(user)
-        cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-        page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
-        return page
-
-    return sign_in_as
 
 
 def test_create_a_contract_and_import_its_fee_list(page: Page, url, sign_in, make_user, org, tmp_path):
