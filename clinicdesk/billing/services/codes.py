@@ -156,8 +156,9 @@ def _parse_date(row: ImportRow, column: str, text: str, *, required: bool) -> da
         return None
 
 
-def _read_rows(text: str, *, code_system: str) -> list[ImportRow]:
-    """Every data line parsed and checked on its own (formats, dates in order)."""
+def csv_header_read(text: str, *, required, expected) -> tuple:
+    """A CSV reader past its header line and the header's column names (lower case, spaces as underscores);
+    refuses an empty or unreadable file, or a header that lacks a required column, naming them."""
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
@@ -166,10 +167,16 @@ def _read_rows(text: str, *, code_system: str) -> list[ImportRow]:
     except csv.Error as exc:
         raise ValidationError({"file": f"The file is not readable as CSV: {exc}"}) from exc
     names = [h.strip().lower().replace(" ", "_") for h in header]
-    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    missing = [c for c in required if c not in names]
     if missing:
         raise ValidationError({"file": f"Line 1 (the header) lacks the column{'s' if len(missing) > 1 else ''} "
-                                       f"{', '.join(missing)}; expected {', '.join(IMPORT_COLUMNS)}."})
+                                       f"{', '.join(missing)}; expected {', '.join(expected)}."})
+    return reader, names
+
+
+def _read_rows(text: str, *, code_system: str) -> list[ImportRow]:
+    """Every data line parsed and checked on its own (formats, dates in order)."""
+    reader, names = csv_header_read(text, required=REQUIRED_COLUMNS, expected=IMPORT_COLUMNS)
     has_system = "code_system" in names
     if not has_system and code_system not in CodeSystem.values:
         raise ValidationError({"code_system": "Choose the code system (CPT or HCPCS), or add a code_system column."})

@@ -5,7 +5,6 @@ for a code, and the underpayment check the 835 posting runs on every posted line
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from django.db.models import Q
 
 from clinicdesk.billing.choices import ImportOutcome
 from clinicdesk.billing.models.codes import modifiers_normalise
-from clinicdesk.billing.services.codes import ImportResult, RowOutcome, decode_import_file
+from clinicdesk.billing.services.codes import ImportResult, RowOutcome, csv_header_read, decode_import_file
 from clinicdesk.core.audit import audit_event
 from clinicdesk.core.models import Organization
 from clinicdesk.core.money import round_money
@@ -78,18 +77,7 @@ def _parse_amount(row: RateRow, text: str) -> None:
 
 def rates_read(text: str) -> list[RateRow]:
     """Every data line of a rates file parsed and checked on its own, and repeats of a code and modifiers."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ValidationError({"file": "The file is empty."}) from None
-    except csv.Error as exc:
-        raise ValidationError({"file": f"The file is not readable as CSV: {exc}"}) from exc
-    names = [h.strip().lower().replace(" ", "_") for h in header]
-    missing = [c for c in REQUIRED_RATE_COLUMNS if c not in names]
-    if missing:
-        raise ValidationError({"file": f"Line 1 (the header) lacks the column{'s' if len(missing) > 1 else ''} "
-                                       f"{', '.join(missing)}; expected {', '.join(RATE_COLUMNS)}."})
+    reader, names = csv_header_read(text, required=REQUIRED_RATE_COLUMNS, expected=RATE_COLUMNS)
     rows: list[RateRow] = []
     seen: dict[tuple[str, str], RateRow] = {}
     ended = reader.line_num
