@@ -33,6 +33,7 @@ from ..models import (
     Remittance,
     RemittanceLine,
 )
+from .bulk_rows import rows_set
 
 RATE_COLUMNS = ("code", "modifiers", "amount")
 REQUIRED_RATE_COLUMNS = ("code", "amount")
@@ -335,6 +336,7 @@ def underpayments_flag(lines: Iterable[ClaimLine | RemittanceLine]) -> list:
     cache: dict[tuple, Decimal | None] = {}
     contracts: dict[tuple, PayerContract | None] = {}
     underpaid = []
+    changed = []
     for line in lines:
         payer_id, on, units, allowed = _line_terms(line)
         expected = None
@@ -352,10 +354,14 @@ def underpayments_flag(lines: Iterable[ClaimLine | RemittanceLine]) -> list:
         shortfall = ZERO
         if expected is not None and allowed is not None and allowed > 0 and expected > allowed:
             shortfall = round_money(expected - allowed)
-        line.expected_allowed, line.underpaid_amount = expected, shortfall
-        line.save(update_fields=["expected_allowed", "underpaid_amount"])
+        if (line.expected_allowed, line.underpaid_amount) != (expected, shortfall):
+            line.expected_allowed, line.underpaid_amount = expected, shortfall
+            changed.append(line)
         if shortfall > 0:
             underpaid.append(line)
+    # a whole remittance is checked at once: one statement per thousand changed lines, none for unchanged ones
+    for model in {type(line) for line in changed}:
+        rows_set(model, [line for line in changed if type(line) is model], ["expected_allowed", "underpaid_amount"])
     return underpaid
 
 

@@ -21,7 +21,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinicdesk.core.audit import audit_event, audit_event_rows
@@ -46,39 +46,12 @@ from ..models import (
 from ..x12.segments import X12Error, only_transactions
 from ..x12.x835 import Remittance as Remit835
 from ..x12.x835 import _read_transaction
+from .bulk_rows import rows_set
 
 ZERO = Decimal("0")
 ELECTRONIC = frozenset({"ACH", "FWT", "BOP"})
 INTEREST = "L6"
 WRITE_OFF_GROUPS = frozenset({"CO", "PI", "OA", "CR"})
-
-
-def _bulk_set(model, objs, fields: list[str], batch_size: int = 1000) -> None:
-    """`bulk_update` without its CASE WHEN per object and field: on PostgreSQL one UPDATE ... FROM (VALUES ...)
-    per batch, which costs next to nothing in Python; elsewhere Django's bulk_update."""
-    objs = list(objs)
-    if not objs:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_update(objs, fields, batch_size=batch_size)
-        return
-    meta = model._meta
-    columns = [meta.get_field(name) for name in fields]
-    pk = meta.pk
-    sets = ", ".join(f'"{f.column}" = CAST(v."{f.column}" AS {f.db_type(connection)})' for f in columns)
-    names = ", ".join(f'"{c}"' for c in [pk.column, *(f.column for f in columns)])
-    with connection.cursor() as cursor:
-        for start in range(0, len(objs), batch_size):
-            chunk = objs[start:start + batch_size]
-            row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
-            params = []
-            for obj in chunk:
-                params.append(obj.pk)
-                params += [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns]
-            values = ", ".join([row] * len(chunk))
-            sql = (f'UPDATE "{meta.db_table}" AS t SET {sets} FROM (VALUES {values}) AS v({names}) '  # noqa: S608  (names from the model; values are parameters)
-                   f'WHERE t."{pk.column}" = CAST(v."{pk.column}" AS {pk.db_type(connection)})')
-            cursor.execute(sql, params)
 
 
 @dataclass
@@ -367,9 +340,9 @@ def _post_claims(*, organization, remit: Remit835, record: Remittance, rows, pay
         postings.append(_claim_posting(organization=organization, remit=remit, cp=cp, claim=claim, matched=matched,
                                        bank=bank, rclaim=rclaim, line_rows=line_rows))
     _post(organization=organization, remit=remit, postings=postings, actor=actor, events=events, audits=audits)
-    _bulk_set(RemittanceClaim, [p.rclaim for p in postings] + exceptions + reversals,
+    rows_set(RemittanceClaim, [p.rclaim for p in postings] + exceptions + reversals,
               ["claim", "state", "exception_reason", "entry"])
-    _bulk_set(RemittanceLine, [r for _, _, rows_ in rows for r in rows_], ["claim_line", "allowed"])
+    rows_set(RemittanceLine, [r for _, _, rows_ in rows for r in rows_], ["claim_line", "allowed"])
     ClaimEvent.objects.bulk_create(events, batch_size=2000)
     audit_event_rows(audits)
     return len(postings) + len(reversals), len(exceptions)
@@ -445,9 +418,9 @@ def _post(*, organization, remit: Remit835, postings: list[_Posting], actor, eve
     now = timezone.now()
     for claim in claims:
         claim.updated_at = now
-    _bulk_set(Claim, claims, ["status", "paid_amount", "allowed_amount", "patient_responsibility",
+    rows_set(Claim, claims, ["status", "paid_amount", "allowed_amount", "patient_responsibility",
                               "payer_claim_number", "adjudicated_on", "denial_reason", "updated_at"])
-    _bulk_set(ClaimLine, lines, ["paid_amount", "allowed_amount", "patient_responsibility"])
+    rows_set(ClaimLine, lines, ["paid_amount", "allowed_amount", "patient_responsibility"])
 
 
 def _open_after(posting: _Posting) -> bool:
