@@ -366,13 +366,15 @@ def underpayments_flag(lines: Iterable[ClaimLine | RemittanceLine]) -> list:
 
 
 @transaction.atomic
-def remittance_lines_check(remittance: Remittance) -> list:
+def remittance_lines_check(remittance: Remittance, lines: list[RemittanceLine] | None = None) -> list:
     """Check every line of a posted remittance (and the claim line it paid) against the payer's contract;
-    reversals are skipped. Returns the underpaid remittance lines; an audit row names their total."""
-    lines = list(RemittanceLine.objects.filter(remittance_claim__remittance=remittance)
-                 .exclude(remittance_claim__status_code="22")
-                 .select_related("remittance_claim__remittance", "remittance_claim__claim", "claim_line__claim")
-                 .prefetch_related("adjustments"))
+    reversals are skipped. Returns the underpaid remittance lines; an audit row names their total. The posting
+    passes the `lines` it holds (with their claims and claim lines), so a large file is not read back."""
+    if lines is None:
+        lines = list(RemittanceLine.objects.filter(remittance_claim__remittance=remittance)
+                     .exclude(remittance_claim__status_code="22")
+                     .select_related("remittance_claim__remittance", "remittance_claim__claim", "claim_line__claim")
+                     .prefetch_related("adjustments"))
     underpaid = underpayments_flag(lines)
     underpayments_flag([line.claim_line for line in lines if line.claim_line_id])
     if underpaid:
