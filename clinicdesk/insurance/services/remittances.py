@@ -191,12 +191,13 @@ def allocate(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
 
 
 class _LineMoney:
-    """What one claim line gets from a claim payment: paid, and each adjustment as (group, CARC, amount, claim-level)."""
+    """What one claim line gets from a claim payment: paid, each adjustment as (group, CARC, amount, claim-level), and
+    how much more than its own paid and adjusted amounts the payment settles on its item (`extra`)."""
 
-    __slots__ = ("adjustments", "paid", "touched")
+    __slots__ = ("adjustments", "extra", "paid", "touched")
 
     def __init__(self) -> None:
-        self.paid = ZERO
+        self.paid = self.extra = ZERO
         self.adjustments: list[tuple[str, str, Decimal, bool]] = []
         self.touched = False  # a line the payment does not name keeps what earlier payments set
 
@@ -204,10 +205,21 @@ class _LineMoney:
         return sum((amount for group, _, amount, level in self.adjustments
                     if (group == "PR") == patient and (claim_level is None or level == claim_level)), ZERO)
 
+    @property
+    def cash(self) -> Decimal:
+        """What the payer actually paid for the line: claim-level CAS comes out of its service line's payment."""
+        return self.paid + self.extra - self.total(patient=False, claim_level=True) - self.total(patient=True, claim_level=True)
+
+    @property
+    def settled(self) -> Decimal:
+        """What comes off the line's insurance item."""
+        return self.paid + self.extra + sum((a for _, _, a, level in self.adjustments if not level), ZERO)
+
 
 def _line_money(cp, ordered: list[ClaimLine], matched: list[ClaimLine], balances: dict[int, Decimal]) -> dict[int, _LineMoney]:
     """Each claim line's share of the payment: service lines by their match; without service lines the payment is
-    spread in line order up to each line's charge; claim-level CAS is allocated over what each line still has open."""
+    spread in line order up to each line's charge. Claim-level CAS is allocated over the lines by what each still
+    has open after its own amounts (by its balance before the payment when the lines settle everything)."""
     per_line = {cl.pk: _LineMoney() for cl in ordered}
     if cp.lines and matched:
         for svc, cl in zip(cp.lines, matched, strict=True):
@@ -222,17 +234,28 @@ def _line_money(cp, ordered: list[ClaimLine], matched: list[ClaimLine], balances
             per_line[cl.pk].paid += share
             per_line[cl.pk].touched = True
             remaining -= share
-    if cp.adjustments and ordered:
-        # open before this payment (the item's balance, or the charge for a line without one), less what the
-        # payment's own lines settle
-        weights = [balances.get(cl.item_id, cl.charge) if cl.item_id else cl.charge for cl in ordered]
-        weights = [w - per_line[cl.pk].paid - per_line[cl.pk].total(patient=False) - per_line[cl.pk].total(patient=True)
-                   for w, cl in zip(weights, ordered, strict=True)]
-        for a in cp.adjustments:
-            for cl, piece in zip(ordered, allocate(a.amount, weights), strict=True):
-                if piece:
-                    per_line[cl.pk].adjustments.append((a.group, a.reason, piece, True))
-                    per_line[cl.pk].touched = True
+    if not cp.adjustments or not ordered:
+        return per_line
+    before = [balances.get(cl.item_id, cl.charge) if cl.item_id else cl.charge for cl in ordered]
+    after = [b - per_line[cl.pk].settled for b, cl in zip(before, ordered, strict=True)]
+    weights = after if any(w > 0 for w in after) else before
+    for a in cp.adjustments:
+        for cl, piece in zip(ordered, allocate(a.amount, weights), strict=True):
+            if piece:
+                per_line[cl.pk].adjustments.append((a.group, a.reason, piece, True))
+                per_line[cl.pk].touched = True
+    # The claim balances as CLP03 - all CAS = CLP04. With service lines each line balances on its own, so claim-level
+    # CAS takes money out of the lines' payments and settles nothing more; without them (or when the payer left the
+    # lines paying what the claim paid) the claim-level amounts settle the items too.
+    claim_level = sum((a.amount for a in cp.adjustments), ZERO)
+    beyond = cp.paid + claim_level - sum((m.paid for m in per_line.values()), ZERO)
+    if beyond == claim_level:
+        for money in per_line.values():
+            money.extra = money.total(patient=False, claim_level=True) + money.total(patient=True, claim_level=True)
+    elif beyond:
+        for cl, piece in zip(ordered, allocate(beyond, weights), strict=True):
+            per_line[cl.pk].extra = piece
+            per_line[cl.pk].touched = True
     return per_line
 
 
@@ -260,7 +283,7 @@ def _claim_posting(*, remit: Remit835, cp, claim: Claim, matched: list[ClaimLine
         if hold:
             cl.paid_amount = cl.patient_responsibility = cl.allowed_amount = ZERO
             continue
-        settled = money.paid + money.total(patient=False) + money.total(patient=True)
+        settled = money.settled
         if settled:
             target = item.account if item is not None else AccountRole.INSURANCE_RECEIVABLE
             spec.append(LineSpec(account=target, amount=-settled, item=item, patient=claim.patient_id, memo=memo))
@@ -287,9 +310,9 @@ def _claim_posting(*, remit: Remit835, cp, claim: Claim, matched: list[ClaimLine
             patient_items.append((len(spec), patient_item, pr, cl))
             spec.append(LineSpec(account=AccountRole.PATIENT_RECEIVABLE, amount=pr, patient=claim.patient_id,
                                  memo=f"{memo}: patient responsibility"))
-        cl.paid_amount = money.paid
+        cl.paid_amount = money.cash
         cl.patient_responsibility = pr
-        cl.allowed_amount = money.paid + pr
+        cl.allowed_amount = money.cash + pr
         total_pr += pr
     for row, svc in zip(line_rows, cp.lines, strict=False):
         if row.allowed is None:
