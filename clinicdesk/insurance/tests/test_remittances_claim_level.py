@@ -3,7 +3,6 @@ adding up exactly, and shown as claim-level on the remittance detail."""
 
 from __future__ import annotations
 
-import dataclasses
 from decimal import Decimal
 
 import pytest
@@ -11,15 +10,13 @@ from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clinicdesk.core.choices import Role
 from clinicdesk.insurance.models import RemittanceClaim
 from clinicdesk.insurance.services.remittances import allocate
 from clinicdesk.insurance.x12.records import Adjustment
 from clinicdesk.ledger.choices import AccountRole
 from clinicdesk.ledger.models import JournalLine
-from clinicdesk.patients.tests.factories import PatientFactory
 
-from .remittances_world import claims_build, payer_for, payment_for, remit_835
+from .remittances_world import payment_for, remit_835, world_build
 from .test_remittances_services import balance, do_import, item_balance
 
 cents = st.decimals(min_value=Decimal("-5000"), max_value=Decimal("5000"), places=2)
@@ -47,11 +44,7 @@ def test_proportional_with_the_remainder_on_the_largest():
 
 @pytest.fixture
 def world(org, make_user):
-    biller = make_user(Role.BILLER)
-    payer = payer_for(org)
-    claims = claims_build(org, payer=payer, provider=make_user(Role.CLINICIAN),
-                          patients=[PatientFactory(organization=org)], count=1)
-    return dataclasses.make_dataclass("World", ["org", "biller", "payer", "claims"])(org, biller, payer, claims)
+    return world_build(org, make_user, count=1)
 
 
 def claim_level_payment(claim, *, with_lines=True):

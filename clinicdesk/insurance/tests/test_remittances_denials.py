@@ -11,7 +11,6 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
 
-from clinicdesk.core.choices import Role
 from clinicdesk.insurance.choices import ClaimStatus, DenialReview
 from clinicdesk.insurance.models import RemittanceClaim
 from clinicdesk.insurance.services.remittances import remittance_denial_decide
@@ -19,9 +18,8 @@ from clinicdesk.insurance.x12.records import Adjustment
 from clinicdesk.insurance.x12.x835 import ClaimPayment, ServiceLinePayment
 from clinicdesk.ledger.choices import AccountRole, PartyKind
 from clinicdesk.ledger.models import JournalEntry, JournalLine, OpenItem
-from clinicdesk.patients.tests.factories import PatientFactory
 
-from .remittances_world import DAY, LINES, claims_build, payer_for, payment_for, remit_835
+from .remittances_world import DAY, LINES, payment_for, remit_835, world_build
 from .test_remittances_services import balance, do_import, item_balance
 
 pytestmark = pytest.mark.django_db
@@ -29,11 +27,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def world(org, make_user):
-    biller = make_user(Role.BILLER)
-    payer = payer_for(org)
-    claims = claims_build(org, payer=payer, provider=make_user(Role.CLINICIAN),
-                          patients=[PatientFactory(organization=org)], count=2)
-    return dataclasses.make_dataclass("World", ["org", "biller", "payer", "claims"])(org, biller, payer, claims)
+    return world_build(org, make_user, count=2)
 
 
 def denial_for(claim, *, group="CO", reason="50", status="4") -> ClaimPayment:
