@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('day', models.DateField()),
                 ('total', models.PositiveIntegerField(default=0)),
                 ('done', models.PositiveIntegerField(default=0)),
-                ('failed', models.PositiveIntegerField(default=0, help_text='Checks that ended in an error or a rejection.')),
+                ('failed', models.PositiveIntegerField(default=0, help_text='Checks that ended in an error (no answer from the payer).')),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('started_at', models.DateTimeField(blank=True, null=True)),
                 ('finished_at', models.DateTimeField(blank=True, null=True)),

@@ -14,7 +14,7 @@ class EligibilityRun(models.Model):
     day = models.DateField()
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
-    failed = models.PositiveIntegerField(default=0, help_text="Checks that ended in an error or a rejection.")
+    failed = models.PositiveIntegerField(default=0, help_text="Checks that ended in an error (no answer from the payer).")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from clinicdesk.insurance.choices import ClaimStatus, CoverageRank
-from clinicdesk.insurance.models import Claim, ClaimBatch, Coverage, EligibilityCheck, X12Exchange
+from clinicdesk.insurance.models import Claim, ClaimBatch, Coverage, EligibilityCheck, EligibilityRun, X12Exchange
 from clinicdesk.insurance.services.eligibility import day_appointments
 
 
@@ -36,6 +36,11 @@ def eligibility_day(*, user, day: date) -> list[DayRow]:
         latest[check.coverage_id] = check
     return [DayRow(a, coverages[a.patient_id], latest.get(coverages[a.patient_id].pk)) for a in appointments
             if a.patient_id in coverages]
+
+
+def eligibility_run_latest(*, user, day: date) -> EligibilityRun | None:
+    """The latest run of the day's checks for the user's practice, for the progress line."""
+    return EligibilityRun.objects.filter(organization_id=user.organization_id, day=day).order_by("-created_at", "-id").first()
 
 
 def eligibility_check_get(*, user, check_id: int) -> EligibilityCheck:
