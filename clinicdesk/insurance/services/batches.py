@@ -9,9 +9,11 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 
-from clinicdesk.core.audit import audit_event
+from clinicdesk.billing.services.batch_sql import rows_insert
+from clinicdesk.core.audit import audit_event, audit_event_rows
 from clinicdesk.core.permissions import Perm, role_has
 from clinicdesk.insurance.choices import (
     CLAIM_TRANSITIONS,
@@ -23,7 +25,14 @@ from clinicdesk.insurance.choices import (
     TransactionKind,
 )
 from clinicdesk.insurance.clearinghouse.adapter import ClearinghouseError, clearinghouse_adapter
-from clinicdesk.insurance.models import Claim, ClaimBatch, ClaimEvent, RemittanceClaim
+from clinicdesk.insurance.models import (
+    Claim,
+    ClaimBatch,
+    ClaimEvent,
+    RemittanceAdjustment,
+    RemittanceClaim,
+    RemittanceLine,
+)
 from clinicdesk.insurance.x12 import x837p
 from clinicdesk.insurance.x12.codes import ACK_CODES, ACK_REJECTED, CLAIM_STATUS_CATEGORIES, describe
 from clinicdesk.insurance.x12.records import Address, Adjustment
@@ -95,7 +104,7 @@ def _other_payers(claim: Claim) -> tuple[tuple[x837p.OtherPayer, ...], dict[int,
     primary = claim.primary_claim
     if primary is None:
         return (), {}
-    rows = list(RemittanceClaim.objects.filter(claim=primary).prefetch_related("adjustments", "lines__adjustments"))
+    rows = list(primary.remittance_claims.all())  # prefetched with their adjustments and lines by the batch
     paid = sum((row.paid for row in rows), Decimal("0")) if rows else None
     claim_adjustments = tuple(Adjustment(a.group_code, a.reason_code, a.amount, a.quantity)
                               for row in rows for a in row.adjustments.all() if a.line_id is None)
@@ -172,6 +181,22 @@ def _problems(claim: Claim, organization) -> list[str]:
     return problems
 
 
+def _claims_submitted(claims: list[Claim], *, batch: ClaimBatch, actor, now) -> None:
+    """The batch's claims move from scrubbed to submitted together: one update, one insert of their ClaimEvents and
+    one of their audit rows, whatever the number of claims (each was checked scrubbed under the row lock)."""
+    text = f"In batch {batch.file_name}."
+    label = f"{ClaimStatus(ClaimStatus.SCRUBBED).label} → {ClaimStatus(ClaimStatus.SUBMITTED).label} ({text})"
+    rows_insert(ClaimEvent, [
+        ClaimEvent(claim=claim, kind=ClaimEventKind.STATUS, from_status=claim.status, to_status=ClaimStatus.SUBMITTED,
+                   text=text, actor=actor) for claim in claims])
+    audit_event_rows([{"action": "claim.status_changed", "actor": actor, "target": claim, "patient": claim.patient,
+                       "summary": f"Claim {claim.claim_number}: {label}"} for claim in claims])
+    Claim.objects.filter(pk__in=[claim.pk for claim in claims]).update(
+        status=ClaimStatus.SUBMITTED, batch=batch, submitted_at=now, updated_at=now)
+    for claim in claims:
+        claim.status, claim.batch, claim.submitted_at, claim.updated_at = ClaimStatus.SUBMITTED, batch, now, now
+
+
 def claim_batch_build(*, organization, claims, actor) -> list[ClaimBatch]:
     """Write scrubbed electronic claims into 837P files, one ClaimBatch per clearinghouse; the claims are submitted."""
     _allowed(actor, organization)
@@ -184,11 +209,17 @@ def claim_batch_build(*, organization, claims, actor) -> list[ClaimBatch]:
     with transaction.atomic():
         locked = list(Claim.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
         locked = list(Claim.objects.filter(pk__in=[c.pk for c in locked]).select_related(
-            "payer__clearinghouse", "coverage__patient", "coverage__plan", "coverage__payer", "patient",
+            "payer__clearinghouse", "coverage__patient", "coverage__plan__payer", "coverage__payer", "patient",
             "encounter__location", "rendering_provider", "prior_authorization", "original_claim",
-            "primary_claim__payer", "primary_claim__coverage__patient", "primary_claim__coverage__plan",
+            "primary_claim__payer", "primary_claim__coverage__patient", "primary_claim__coverage__plan__payer",
             "primary_claim__coverage__payer",
-        ).prefetch_related("lines").order_by("pk"))
+        ).prefetch_related(
+            "lines", "primary_claim__lines",
+            Prefetch("primary_claim__remittance_claims", queryset=RemittanceClaim.objects.prefetch_related(
+                Prefetch("adjustments", queryset=RemittanceAdjustment.objects.order_by("id")),
+                Prefetch("lines", queryset=RemittanceLine.objects.prefetch_related(
+                    Prefetch("adjustments", queryset=RemittanceAdjustment.objects.order_by("id"))))))
+        ).order_by("pk"))
         problems = [problem for claim in locked for problem in _problems(claim, organization)]
         if len(locked) != len(set(ids)):
             problems.append("Some claims were not found.")
@@ -221,10 +252,7 @@ def claim_batch_build(*, organization, claims, actor) -> list[ClaimBatch]:
                 group_control_number=group_number, file_name=f"837P-{interchange:09d}.x12", content=content,
                 claim_count=len(group), total_charge=sum((c.total_charge for c in group), Decimal("0")),
                 status=BatchStatus.BUILT, created_by=actor)
-            for claim in group:
-                _claim_status_set(claim, ClaimStatus.SUBMITTED, actor=actor, text=f"In batch {batch.file_name}.")
-                claim.batch, claim.submitted_at = batch, now
-                claim.save(update_fields=["status", "batch", "submitted_at", "updated_at"])
+            _claims_submitted(group, batch=batch, actor=actor, now=now)
             batches.append(batch)
     return batches
 
