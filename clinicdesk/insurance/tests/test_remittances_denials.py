@@ -175,3 +175,24 @@ def test_a_reversal_of_a_denial_in_review_posts_nothing(world):
     claim.refresh_from_db()
     assert rc.review == DenialReview.CLOSED and claim.status == ClaimStatus.SUBMITTED
     assert not JournalEntry.objects.filter(kind="payment").exists()
+
+
+def test_the_remittance_detail_offers_the_decisions_and_posts_them(world, client):
+    from django.urls import reverse
+
+    w = world
+    rc = import_denial(w, w.claims[0])
+    client.force_login(w.biller)
+    detail = reverse("insurance:remittance_detail", args=[rc.remittance_id])
+    page = client.get(detail).content.decode()
+    assert "Denied - in review" in page and 'value="appealed"' in page
+    decide = reverse("insurance:remittance_denial_decide", args=[rc.pk])
+    response = client.post(decide, {"decision": "transferred"})
+    assert response.status_code == 302
+    rc.refresh_from_db()
+    assert rc.review == DenialReview.PENDING  # CO cannot go to the patient: refused, nothing changed
+    assert "no patient responsibility" in client.get(detail).content.decode()
+    client.post(decide, {"decision": "written_off"})
+    rc.refresh_from_db()
+    assert rc.review == DenialReview.WRITTEN_OFF and insurance_open(w.claims[0]) == 0
+    assert 'value="written_off"' not in client.get(detail).content.decode()
