@@ -130,8 +130,10 @@ def _biller_task(plan: PaymentPlan, installment: PaymentPlanInstallment, patient
 
 def payment_plans_check(*, today: date | None = None) -> dict[str, int]:
     """The daily check of every active plan: flag each newly missed installment once (audit + a task for the
-    billers), break a plan after repeated misses, complete a plan that is paid. Safe to run again."""
+    billers), break a plan after repeated misses, complete a plan that is paid. Safe to run again. An installment
+    autopay is still retrying is flagged only once autopay gives up (see services.autopay)."""
     from ..selectors.plans import plan_installments
+    from .autopay import autopay_still_trying
 
     today = today or timezone.localdate()
     counts = {"flagged": 0, "completed": 0, "broken": 0}
@@ -146,6 +148,8 @@ def payment_plans_check(*, today: date | None = None) -> dict[str, int]:
                 patient = first.patient if first else None
             for row in rows:
                 if row.state == InstallmentState.MISSED and row.installment.missed_flagged_at is None:
+                    if autopay_still_trying(plan=plan, installment=row.installment, today=today):
+                        continue  # the card is tried again first; the installment is missed once autopay gives up
                     row.installment.missed_flagged_at = timezone.now()
                     row.installment.save(update_fields=["missed_flagged_at"])
                     plan.missed_count += 1
