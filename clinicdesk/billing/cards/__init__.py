@@ -360,7 +360,7 @@ class StripeProcessor:
             raise TemporaryFailure("The card processor did not answer in time.") from None
         except httpx.HTTPError as exc:
             raise TemporaryFailure(f"The card processor could not be reached ({type(exc).__name__}).") from None
-        return _answer(response)
+        return _answer(response, list_answer=list_answer)
 
     @staticmethod
     def _authorization(payload: dict) -> CardAuthorization:
