@@ -4,28 +4,15 @@ all run their real code inside the test's transaction; and a test card helper.""
 
 from __future__ import annotations
 
-import httpx
 import pytest
-from django.test.client import ClientHandler
 
 from ..cardprocessor import events
+from ..cardprocessor.inprocess import in_process_client
 from ..cards import StripeProcessor
 
 TEST_BASE = "http://testserver"
 SECRET_KEY = "sk_test_cards_suite"  # noqa: S105  (test value)
 WEBHOOK_SECRET = "whsec_cards_suite"  # noqa: S105  (test value)
-
-
-class InProcessWsgi:
-    """A WSGI app over Django's test handler (which keeps the test's database connection open)."""
-
-    def __init__(self) -> None:
-        self.handler = ClientHandler(enforce_csrf_checks=True)
-
-    def __call__(self, environ, start_response):
-        response = self.handler(environ)
-        start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
-        return [b"".join(response.streaming_content) if response.streaming else response.content]
 
 
 def processor_settings(settings, base: str) -> None:
@@ -40,7 +27,7 @@ def processor_settings(settings, base: str) -> None:
 def processor_http(settings):
     """An httpx client whose requests go to the app in-process; the processor's webhooks are posted through it."""
     processor_settings(settings, TEST_BASE)
-    client = httpx.Client(transport=httpx.WSGITransport(app=InProcessWsgi()), base_url=TEST_BASE)
+    client = in_process_client(TEST_BASE)
     previous = events.poster
     events.poster = lambda url, body, headers: client.post(url, content=body, headers=headers).status_code
     yield client
