@@ -370,8 +370,8 @@ def charges_vs_payments(*, user, start: date, end: date) -> list[dict]:
 
 
 def card_settlement(*, user, on: date, location: Location | None = None) -> list[dict]:
-    """Card payments of a day by brand, less card refunds, as the card clearing account should see them. Matching
-    the processor's payout is a later step."""
+    """Card payments of a day by brand, less card refunds, as the card clearing account should see them (the
+    processor's payouts are matched to them in services.payouts)."""
     org = user.organization_id
     pays = Payment.objects.filter(organization_id=org, method=PaymentMethod.CARD, status=PaymentStatus.POSTED,
                                   received_on=on)
