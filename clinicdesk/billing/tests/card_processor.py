@@ -41,6 +41,15 @@ def processor(processor_http) -> StripeProcessor:
     return StripeProcessor(base_url=f"{TEST_BASE}/card-processor", secret_key=SECRET_KEY, client=processor_http)
 
 
+@pytest.fixture
+def local_processor(processor, monkeypatch) -> StripeProcessor:
+    """The adapter standing in for `cards.card_processor()`, so billing's services charge through the local processor."""
+    from .. import cards
+
+    monkeypatch.setattr(cards, "card_processor", lambda: processor)
+    return processor
+
+
 def card(processor: StripeProcessor, number: str = "4242424242424242", *, exp_year: int = 2035, cvc: str = ""):
     return processor.payment_method_create(number=number, exp_month=12, exp_year=exp_year,
                                            cvc=cvc or ("1234" if number.startswith("3") else "123"))

@@ -36,14 +36,9 @@ from .card_processor import card
 
 processor_http = card_processor.processor_http
 processor = card_processor.processor
+local_processor = card_processor.local_processor
 D = Decimal
 TODAY = date(2026, 11, 2)
-
-
-@pytest.fixture
-def local_processor(processor, monkeypatch):
-    monkeypatch.setattr(cards, "card_processor", lambda: processor)
-    return processor
 
 
 @pytest.fixture

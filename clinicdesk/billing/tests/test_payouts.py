@@ -10,7 +10,6 @@ import pytest
 from django.core.exceptions import ValidationError
 from freezegun import freeze_time
 
-from clinicdesk.billing import cards
 from clinicdesk.billing.cardprocessor.models import ProcessorPayout
 from clinicdesk.billing.cardprocessor.payouts import fee_cents, payouts_make
 from clinicdesk.billing.cards import CardBalanceLine, CardPayout
@@ -29,15 +28,10 @@ from .card_processor import card
 
 processor_http = card_processor.processor_http
 processor = card_processor.processor
+local_processor = card_processor.local_processor
 pytestmark = pytest.mark.django_db
 D = Decimal
 DAY = date(2026, 11, 2)
-
-
-@pytest.fixture
-def local_processor(processor, monkeypatch):
-    monkeypatch.setattr(cards, "card_processor", lambda: processor)
-    return processor
 
 
 def clearing_balance(org) -> Decimal:
