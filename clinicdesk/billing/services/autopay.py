@@ -17,7 +17,6 @@ missed-installment check as any unpaid one.
 from __future__ import annotations
 
 import logging
-import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -30,6 +29,7 @@ from clinicdesk.core.money import format_money
 
 from ..choices import AutopayAttemptStatus, InstallmentState, PaymentMethod, PaymentStatus, PlanStatus
 from ..models import AutopayAttempt, Payment, PaymentPlan, PaymentPlanInstallment
+from .plans import PROCESSOR_CARD_ID
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,6 @@ AUTOPAY_MAX_ATTEMPTS = 3
 AUTOPAY_RETRY_DAYS = (3, 4)
 AUTOPAY_WINDOW_DAYS = 8
 ACTOR_LABEL = "plan autopay"
-_PM_ID = re.compile(r"^pm_[A-Za-z0-9_]{3,76}$")
 
 
 def autopay_key(*, plan: PaymentPlan, installment: PaymentPlanInstallment, key_number: int) -> str:
@@ -229,7 +228,7 @@ def plan_autopay_card_change(*, plan: PaymentPlan, payment_method_id: str, actor
     from ..cards import CardFailure, card_processor
 
     method_id = (payment_method_id or "").strip()
-    if not _PM_ID.match(method_id):
+    if not PROCESSOR_CARD_ID.match(method_id):
         raise ValidationError({"payment_method_id": "Choose a stored card: a processor card id such as pm_… "
                                                     "(never a card number)."})
     plan = PaymentPlan.objects.select_for_update().select_related("account").get(pk=plan.pk)

@@ -205,3 +205,13 @@ def test_two_workers_at_once_make_one_charge_and_one_payment(family, post_charge
     assert Payment.objects.filter(status=PaymentStatus.POSTED).count() == 1
     assert plan.autopay_attempts.count() == 1
     assert PaymentPlan.objects.get(pk=plan.pk).status == PlanStatus.ACTIVE
+
+
+@pytest.mark.django_db
+def test_a_plan_never_stores_a_card_number(family, post_charge):
+    post_charge(family["parent"], "90.00", service_date=date(2026, 9, 1))
+    with pytest.raises(ValidationError) as refused:
+        payment_plan_create(account=family["account"], total="90.00", installments=3, frequency="monthly",
+                            start_date=date.today(), actor=None, autopay_payment_method_id="4242424242424242")
+    assert "never a card number" in refused.value.message_dict["autopay_payment_method_id"][0]
+    assert not PaymentPlan.objects.exists()
