@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
@@ -63,7 +64,9 @@ def seed_payouts(ctx, *, patients: int, seed: int = 0, stdout=None) -> int:
     desk = ctx.users.get("maria")
     today = timezone.localdate()
     added = 0
-    with _in_process_processor() as processor:
+    # One transaction: a demo that stops half-way leaves nothing behind to block the next run. Its webhooks go out
+    # when it commits, still in this process.
+    with _in_process_processor() as processor, transaction.atomic():
         card = processor.payment_method_create(number="4242424242424242", exp_month=12, exp_year=today.year + 3,
                                                cvc="123")
         booked: dict[str, int] = {}
@@ -80,16 +83,15 @@ def seed_payouts(ctx, *, patients: int, seed: int = 0, stdout=None) -> int:
                 booked[payment.processor_id] = days_ago
                 added += 3
                 n += 1
-        # Paid 10.00 more than owed, and the difference given back to the card the same day.
+        # A copay of 30.00 taken where 20.00 was due (a copay waits as a credit), the 10.00 given back to the card.
         patient = everyone[-1]
-        _charge(org, patient, days_ago=23, description="Flu vaccine", amount="50.00")
-        over = payment_post(account=account_for_patient(patient=patient), amount="60.00", method="card",
+        over = payment_post(account=account_for_patient(patient=patient), amount="30.00", method="card",
                             card_payment_method_id=card.id, actor=desk, received_on=today - timedelta(days=3),
-                            idempotency_key=f"{KEY_PREFIX}over", allow_credit=True, memo="Card at the desk")
-        refund_post(patient=patient, amount="10.00", method="card", reason="Paid more than owed", actor=desk,
+                            idempotency_key=f"{KEY_PREFIX}over", is_copay=True, memo="Copay at check-in")
+        refund_post(patient=patient, amount="10.00", method="card", reason="The copay is 20.00", actor=desk,
                     idempotency_key=f"{KEY_PREFIX}refund", payment=over)
         booked[over.processor_id] = 3
-        added += 5
+        added += 4
         # A card sale run on the processor's terminal that was never posted here: the payout's exception.
         stray = processor.charge(amount=Decimal("45.00"), payment_method_id=card.id,
                                  idempotency_key=f"{KEY_PREFIX}terminal-sale", description="Terminal sale")
