@@ -178,9 +178,9 @@ def _tell_declined(*, plan: PaymentPlan, attempt: AutopayAttempt, patient) -> No
     """Tell the patient (text or e-mail, as they prefer) that the card was declined and what happens next."""
     from clinicdesk.communications.choices import MessageChannel, MessagePurpose
     from clinicdesk.communications.services.outbox import message_queue
-    from clinicdesk.communications.services.reminders import _channel_for
+    from clinicdesk.communications.services.reminders import written_channel_for
 
-    channel = _channel_for(patient)
+    channel = written_channel_for(patient)
     if channel is None:
         return
     practice = plan.account.organization.name

@@ -163,7 +163,8 @@ def card_settlement(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("format", None)
     return render(request, "billing/dayclose/cards.html", {
-        "form": form, "rows": rows, "total": sum((r["net"] for r in rows), 0) if rows else 0, "query": query.urlencode()},
+        "form": form, "rows": rows, "total": sum((r["net"] for r in rows), 0) if rows else 0, "query": query.urlencode(),
+        "can_see_payouts": request.user.has_perm_code(Perm.BILLING_REPORTS)},
         status=200 if form.is_valid() else 400)
 
 
