@@ -101,7 +101,8 @@ def payer_edit(request: HttpRequest, payer_id: int | None = None) -> HttpRespons
 @requires(Perm.PAYERS_MANAGE)
 def payer_detail(request: HttpRequest, payer_id: int) -> HttpResponse:
     payer = sel.payer_get(actor=request.user, payer_id=payer_id)
-    return render(request, "insurance/coverage/payer_detail.html", {"payer": payer, "plans": list(payer.plans.all())})
+    return render(request, "insurance/coverage/payer_detail.html", {"payer": payer, "plans": list(payer.plans.all()),
+                                                                     "rule_count": payer.rules.count()})
 
 
 @require_http_methods(["GET", "POST"])
