@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -36,7 +37,7 @@ def _contracted(org):
 def _download(page: Page, name: str) -> str:
     with page.expect_download() as info:
         page.get_by_role("link", name=name).click()
-    return open(info.value.path(), encoding="utf-8-sig").read()
+    return Path(info.value.path()).read_text(encoding="utf-8-sig")
 
 
 def _fetch_pdf(page: Page, link_id: str) -> bytes:
