@@ -52,6 +52,8 @@ OBJECT_KWARGS |= {"claim_id"}
 OBJECT_KWARGS |= {"contract_id", "reference_schedule_id"}
 # Eligibility answers and claim batches (insurance).
 OBJECT_KWARGS |= {"check_id", "batch_id"}
+# Payer rules (insurance claims): one rule for the practice's payer.
+OBJECT_KWARGS |= {"payer_rule_id"}
 
 
 class UnfillableKwarg(Exception):
@@ -134,6 +136,8 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return _insurance_coverage(practice)[name]
     if name == "claim_id":
         return _insurance_claim(practice, world).public_id
+    if name == "payer_rule_id":
+        return _insurance_payer_rule(practice).pk
     # The local SMS gateway's provider API: the configured account, a message id it does not hold.
     if name == "account_sid":
         from django.conf import settings
@@ -649,6 +653,18 @@ def _insurance_coverage(practice):
         made = {"clearinghouse_id": house.pk, "payer_id": payer.pk, "insurance_plan_id": plan.pk,
                 "coverage_id": coverage.public_id, "authorization_id": auth.pk}
         practice._insurance_coverage = made
+    return made
+
+
+def _insurance_payer_rule(practice):
+    """A payer rule for the practice's payer, made once per practice."""
+    made = getattr(practice, "_insurance_payer_rule", None)
+    if made is None:
+        from clinicdesk.insurance.models import PayerRule
+
+        made = PayerRule.objects.create(organization=practice.org, payer_id=_insurance_coverage(practice)["payer_id"],
+                                        kind="forbid_code", codes="99999")
+        practice._insurance_payer_rule = made
     return made
 
 
