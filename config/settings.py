@@ -328,6 +328,9 @@ CARD_PROCESSOR_TIMEOUT_SECONDS = float(env("CARD_PROCESSOR_TIMEOUT_SECONDS", "20
 # an unacknowledged event again after 1, 2, 4 ... minutes, this many times in all.
 CARD_PROCESSOR_WEBHOOK_THREAD = env_bool("CARD_PROCESSOR_WEBHOOK_THREAD", not TESTING)
 CARD_PROCESSOR_WEBHOOK_ATTEMPTS = int(env("CARD_PROCESSOR_WEBHOOK_ATTEMPTS", "8"))
+# The local processor's fee per captured charge: a percentage plus a fixed part (Decimal strings).
+CARD_PROCESSOR_FEE_PERCENT = env("CARD_PROCESSOR_FEE_PERCENT", "2.9")
+CARD_PROCESSOR_FEE_FIXED = env("CARD_PROCESSOR_FEE_FIXED", "0.30")
 
 # --- Billing: code sets ---
 # Each web process builds the ICD-10-CM search index in the background as it starts (seconds of one core), so

@@ -26,6 +26,8 @@ class BillingConfig(AppConfig):
         if settings.CARD_LOCAL_PROCESSOR:
             register_periodic("clinicdesk.billing.cardprocessor.tasks.card_processor_events_redeliver",
                               every=timedelta(minutes=1))
+            register_periodic("clinicdesk.billing.cardprocessor.tasks.card_processor_payouts_make",
+                              every=timedelta(hours=1))
 
         # --- patient accounts, payments, receipts and payment plans ---
         from clinicdesk.scheduling.views.flow import CheckInPanel, register_check_in_panel
@@ -40,6 +42,13 @@ class BillingConfig(AppConfig):
         register_check_in_panel(CheckInPanel("copay", "Copay", "billing/payments/check_in_copay.html", copay_panel,
                                              order=110))
         register_periodic("clinicdesk.billing.tasks.payment_plans_check", every=timedelta(days=1))
+
+        # --- card payouts: the processor's payout.paid event imports and reconciles the payout ---
+        from .cards.webhooks import PAYOUT_PAID, register_card_event_handler
+        from .services.payouts import payout_paid_received
+
+        register_card_event_handler(PAYOUT_PAID, payout_paid_received)
+        register_periodic("clinicdesk.billing.tasks.card_payouts_sync", every=timedelta(days=1))
 
         # --- encounters, charges and the charge review queue ---
         from . import receivers  # noqa: F401  (a completed visit gets its encounter)

@@ -109,6 +109,14 @@ class InstallmentState(models.TextChoices):
     MISSED = "missed", "Missed"
 
 
+class AutopayAttemptStatus(models.TextChoices):
+    """What one autopay charge of a plan installment came to."""
+
+    CHARGED = "charged", "Charged"
+    DECLINED = "declined", "Declined"
+    FAILED = "failed", "Processor did not answer"
+
+
 # The communications link action of the pay link (communications.LinkAction has no PAY choice yet).
 PAY_LINK_ACTION = "pay"
 
@@ -174,3 +182,34 @@ class DepositStatus(models.TextChoices):
 
 # Bills and coins a drawer is counted in, as strings of their face value (keys of DayClose.denominations).
 CASH_DENOMINATIONS = ("100", "50", "20", "10", "5", "2", "1", "0.25", "0.10", "0.05", "0.01")
+
+
+# --- card payouts ------------------------------------------------------------------------------------------
+
+
+class CardPayoutStatus(models.TextChoices):
+    """A processor payout as reconciled here: waiting while any line is an exception, then posted (or posted with
+    its exceptions accepted by a manager)."""
+
+    EXCEPTIONS = "exceptions", "Has exceptions"
+    POSTED = "posted", "Reconciled and posted"
+    ACCEPTED = "accepted", "Posted, exceptions accepted"
+
+
+class PayoutLineKind(models.TextChoices):
+    """A balance transaction of a payout (Stripe's type words)."""
+
+    CHARGE = "charge", "Charge"
+    REFUND = "refund", "Refund"
+    OTHER = "adjustment", "Other"
+
+
+class PayoutLineMatch(models.TextChoices):
+    """How a payout line compares with our card payments and refunds."""
+
+    MATCHED = "matched", "Matched"
+    UNKNOWN = "unknown", "Not one of our card payments"
+    AMOUNT_DIFFERS = "amount_differs", "Amount differs"
+    NOT_POSTED = "not_posted", "Our payment is not posted"
+    DUPLICATE = "duplicate", "Already in another payout"
+    OTHER = "other", "Not a charge or refund"

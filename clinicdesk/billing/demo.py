@@ -7,6 +7,7 @@ from .demo_charges import seed_charges
 from .demo_codes import seed_codes
 from .demo_dayclose import seed_dayclose
 from .demo_payments import seed_payments
+from .demo_payouts import seed_payouts
 from .demo_statements import seed_statements
 
 
@@ -17,4 +18,5 @@ def seed(ctx, *, patients: int, seed: int, stdout=None) -> int:
     added += seed_payments(ctx, patients=patients, seed=seed, stdout=stdout)
     added += seed_statements(ctx, patients=patients, seed=seed, stdout=stdout)
     added += seed_dayclose(ctx, patients=patients, seed=seed, stdout=stdout)
+    added += seed_payouts(ctx, patients=patients, seed=seed, stdout=stdout)
     return added

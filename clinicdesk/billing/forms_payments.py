@@ -50,14 +50,18 @@ class PaymentForm(ServiceErrorsMixin, forms.Form):
                                    initial="oldest", widget=forms.RadioSelect, label="Apply to")
     allow_credit = forms.BooleanField(required=False, label="Keep anything over the balance as a credit on the account")
     patient = forms.ChoiceField(required=False, label="For patient")
+    location = forms.ChoiceField(required=False, label="Taken at", help_text="Cash and checks go in this location's drawer.")
     memo = forms.CharField(max_length=200, required=False)
     is_copay = forms.BooleanField(required=False, widget=forms.HiddenInput)
     appointment = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
     idempotency_key = forms.CharField(max_length=100, widget=forms.HiddenInput)
 
-    def __init__(self, *args, charges=(), members=(), **kwargs):
+    def __init__(self, *args, charges=(), members=(), locations=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.charges = list(charges)
+        self.locations = {str(loc.pk): loc for loc in locations}
+        self.fields["location"].choices = [("", "No location (in no drawer)")] + [
+            (key, loc.name) for key, loc in self.locations.items()]
         self.fields["patient"].choices = [("", "The account")] + [(m.patient.public_id, f"{m.patient.first_name} "
                                                                    f"{m.patient.last_name}") for m in members]
         for charge in self.charges:
@@ -75,6 +79,15 @@ class PaymentForm(ServiceErrorsMixin, forms.Form):
             self.add_error("check_number", "Enter the check number.")
         if method == PaymentMethod.CARD and not data.get("payment_method_id") and not data.get("card_number"):
             self.add_error("card_number", "Enter the card number, or a saved card.")
+        data["location"] = self.locations.get(data.get("location") or "")
+        if method in (PaymentMethod.CASH, PaymentMethod.CHECK) and data["location"] is None:
+            # Cash and checks without a location are in no drawer and no day close: with several locations the
+            # desk must say which drawer; with one, it is that one.
+            if len(self.locations) > 1:
+                self.add_error("location", f"Choose where the {PaymentMethod(method).label.lower()} was taken: "
+                                           "without a location it is in no drawer and no day close.")
+            elif len(self.locations) == 1:
+                data["location"] = next(iter(self.locations.values()))
         return data
 
     def chosen_amounts(self) -> list[tuple[object, str]]:
@@ -160,3 +173,24 @@ class PayLinkForm(ServiceErrorsMixin, forms.Form):
     card_cvc = forms.CharField(max_length=4, label="Security code",
                                widget=forms.PasswordInput(attrs={"autocomplete": "cc-csc", "inputmode": "numeric"}))
     idempotency_key = forms.CharField(max_length=100, widget=forms.HiddenInput)
+
+
+class AutopayCardForm(ServiceErrorsMixin, forms.Form):
+    """Another of the processor's stored cards for a plan: one the account has paid with, or a card id from the
+    processor's terminal or hosted card form. Never a card number."""
+
+    card_on_file = forms.ChoiceField(required=False, label="A card the account has paid with")
+    payment_method_id = forms.CharField(max_length=80, required=False, label="Or a stored card's processor id",
+                                        help_text="pm_… from the card terminal or the processor's card form")
+
+    def __init__(self, *args, cards=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["card_on_file"].choices = [("", "—")] + [(c["id"], c["label"]) for c in cards]
+
+    def clean(self):
+        data = super().clean()
+        chosen = (data.get("payment_method_id") or "").strip() or data.get("card_on_file") or ""
+        if not chosen:
+            self.add_error("payment_method_id", "Choose a card on file or give a stored card's processor id.")
+        data["chosen"] = chosen
+        return data

@@ -147,3 +147,23 @@ def parse_day(value: str | None) -> date | None:
         return date.fromisoformat(value) if value else None
     except ValueError:
         return None
+
+
+class PayoutFilterForm(forms.Form):
+    """The card payouts list's filters: status and arrival dates."""
+
+    status = forms.ChoiceField(required=False, choices=[("", "Any")])
+    start = forms.DateField(required=False, label="Arriving from", widget=_date_input())
+    end = forms.DateField(required=False, label="Arriving to", widget=_date_input())
+
+    def __init__(self, *args, **kwargs):
+        from .choices import CardPayoutStatus
+
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", "Any"), *CardPayoutStatus.choices]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            self.add_error("end", "The end date is before the start date.")
+        return data

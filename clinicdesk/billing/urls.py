@@ -63,6 +63,8 @@ urlpatterns += [
     path("payments/<str:payment_id>/receipt/email/", payment_views.payment_receipt_email, name="payment_receipt_email"),
     path("plans/<int:plan_id>/", plan_views.plan_detail, name="plan_detail"),
     path("plans/<int:plan_id>/cancel/", plan_views.plan_cancel, name="plan_cancel"),
+    path("plans/<int:plan_id>/autopay/", plan_views.plan_autopay, name="plan_autopay"),
+    path("plans/<int:plan_id>/autopay/card/", plan_views.plan_autopay_card, name="plan_autopay_card"),
 ]
 
 # --- statements, day close and reports ---------------------------------------------------------------------
@@ -98,4 +100,15 @@ urlpatterns += [
     path("day-close/<str:close_id>/", dayclose_views.day_close_detail, name="day_close_detail"),
     path("day-close/<str:close_id>/approve/", dayclose_views.day_close_approve, name="day_close_approve"),
     path("day-close/<str:close_id>/reopen/", dayclose_views.day_close_reopen, name="day_close_reopen"),
+]
+
+# --- card payouts ------------------------------------------------------------------------------------------
+from .views import payouts as payout_views  # noqa: E402
+
+urlpatterns += [
+    path("card-payouts/", payout_views.payout_list, name="payout_list"),
+    path("card-payouts/sync/", payout_views.payouts_sync, name="payouts_sync"),
+    path("card-payouts/<str:card_payout_id>/", payout_views.payout_detail, name="payout_detail"),
+    path("card-payouts/<str:card_payout_id>/rematch/", payout_views.payout_rematch, name="payout_rematch"),
+    path("card-payouts/<str:card_payout_id>/accept/", payout_views.payout_accept, name="payout_accept"),
 ]

@@ -28,6 +28,7 @@ NAV = [
     ("Fee schedules", "billing:fee_schedule_list", Perm.FEES_MANAGE),
     ("Superbills", "billing:superbill_list", Perm.FEES_MANAGE),
     ("Payers", "insurance:payer_list", Perm.PAYERS_MANAGE),
+    ("Payer rules", "insurance:payer_rule_list", Perm.PAYERS_MANAGE),
     ("Cost estimate", "insurance:cost_estimate", Perm.COVERAGE_VIEW),
     ("Underpayments", "insurance:underpayments", Perm.CLAIMS_VIEW),
     ("Payer contracts", "insurance:contract_list", Perm.CONTRACTS_VIEW),

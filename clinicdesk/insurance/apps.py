@@ -34,6 +34,13 @@ class InsuranceConfig(AppConfig):
                                              check_in_panel, order=20))
         register_copay_source(copay_from_coverage)
 
+        # --- booking: a non-blocking warning when the visit needs an authorisation or there is no coverage ---
+        from clinicdesk.scheduling.booking_advisories import register_booking_advisory
+
+        from .selectors.coverage import booking_advisory
+
+        register_booking_advisory(booking_advisory)
+
         # --- eligibility: the next business day's appointments, checked every night ---
         from datetime import timedelta
 

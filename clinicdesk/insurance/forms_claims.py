@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
-from .choices import ClaimFrequency, ClaimStatus
+from .choices import AppealStatus, ClaimFrequency, ClaimStatus
 from .selectors.claims import AGE_BUCKETS
 
 
@@ -66,3 +66,30 @@ class CorrectForm(ServiceErrorsForm):
 class AppealForm(ServiceErrorsForm):
     prefix = "appeal"  # several forms share the claim page
     reason = forms.CharField(max_length=4000, widget=forms.Textarea(attrs={"rows": 5}), label="Why it should be paid")
+
+
+class AppealDecideForm(ServiceErrorsForm):
+    """What became of an appeal: sent to the payer, then won or lost (a loss needs the payer's reason)."""
+
+    prefix = "decide"  # several forms share the claim page
+    appeal = forms.IntegerField(widget=forms.HiddenInput)
+    status = forms.ChoiceField(choices=[], label="Outcome")
+    on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(required=False, max_length=500, label="Note (for a loss: the payer's reason)")
+
+    def __init__(self, *args, appeal, **kwargs):
+        # one form per open appeal on the page: its fields' ids carry the appeal's
+        super().__init__(*args, auto_id=f"id_%s-{appeal.pk}", **kwargs)
+        self.fields["status"].choices = APPEAL_NEXT.get(appeal.status, [])
+        self.appeal_pk = appeal.pk
+
+    def clean(self):
+        data = super().clean()
+        if data.get("status") == AppealStatus.LOST and not (data.get("note") or "").strip():
+            self.add_error("note", "Say why the payer upheld the denial (its letter's reason or reference).")
+        return data
+
+
+# What an appeal may become next, as the outcome form offers it.
+APPEAL_NEXT = {AppealStatus.DRAFT: [(AppealStatus.SENT, "Sent to the payer")],
+               AppealStatus.SENT: [(AppealStatus.WON, "Won"), (AppealStatus.LOST, "Lost")]}

@@ -17,5 +17,6 @@ urlpatterns = [
     path("claims/<str:claim_id>/correct/", claims.claim_correct_view, name="claim_correct"),
     path("claims/<str:claim_id>/resend/", claims.claim_resend_view, name="claim_resend"),
     path("claims/<str:claim_id>/appeal/", claims.claim_appeal_view, name="claim_appeal"),
+    path("claims/<str:claim_id>/appeal/outcome/", claims.claim_appeal_decide_view, name="claim_appeal_decide"),
     path("claims/<str:claim_id>/cms1500.pdf", claims.claim_cms1500, name="claim_cms1500"),
 ]

@@ -38,6 +38,8 @@ OBJECT_KWARGS |= {"statement_run_id", "statement_id", "account_public_id"}
 OBJECT_KWARGS |= {"payment_id", "item_id", "plan_id"}
 # Day close (billing): one counted and closed day of the practice's drawer, waiting for approval.
 OBJECT_KWARGS |= {"close_id"}
+# Card payouts (billing): one payout of the practice with an exception, waiting for a manager.
+OBJECT_KWARGS |= {"card_payout_id"}
 # Remittances (insurance): an imported 835 with one claim payment waiting in exceptions.
 OBJECT_KWARGS |= {"remittance_id", "remittance_claim_id"}
 # Encounters (by public id) and superbill templates (billing charges).
@@ -50,6 +52,8 @@ OBJECT_KWARGS |= {"claim_id"}
 OBJECT_KWARGS |= {"contract_id", "reference_schedule_id"}
 # Eligibility answers and claim batches (insurance).
 OBJECT_KWARGS |= {"check_id", "batch_id"}
+# Payer rules (insurance claims): one rule for the practice's payer.
+OBJECT_KWARGS |= {"payer_rule_id"}
 
 
 class UnfillableKwarg(Exception):
@@ -132,6 +136,8 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return _insurance_coverage(practice)[name]
     if name == "claim_id":
         return _insurance_claim(practice, world).public_id
+    if name == "payer_rule_id":
+        return _insurance_payer_rule(practice).pk
     # The local SMS gateway's provider API: the configured account, a message id it does not hold.
     if name == "account_sid":
         from django.conf import settings
@@ -144,12 +150,18 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return "pi_" + "0" * 24
     if name == "refund_id":
         return "re_" + "0" * 24
+    if name == "pm_id":
+        return "pm_" + "0" * 24
+    if name == "processor_payout_id":
+        return "po_" + "0" * 24
     # Statements (billing).
     if name in ("statement_run_id", "statement_id", "account_public_id"):
         return _billing_statements(practice)[name]
     # Day close (billing).
     if name == "close_id":
         return _billing_day_close(practice).public_id
+    if name == "card_payout_id":
+        return _billing_card_payout(practice).public_id
     # Payer contracts (insurance).
     if name in ("contract_id", "reference_schedule_id"):
         return _insurance_contracts(practice)[name]
@@ -550,6 +562,26 @@ def _billing_day_close(practice):
     return made
 
 
+def _billing_card_payout(practice):
+    """A payout of one charge the practice's books do not know (an exception), made once per practice."""
+    made = getattr(practice, "_billing_card_payout", None)
+    if made is not None:
+        return made
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from clinicdesk.billing.cards import CardBalanceLine, CardPayout
+    from clinicdesk.billing.services.payouts import payout_record
+
+    line = CardBalanceLine(id=f"txn_sec_{practice.org.pk}", type="charge", amount=Decimal("20.00"),
+                           fee=Decimal("0.88"), net=Decimal("19.12"), source_id="ch_sec", payment_intent_id="pi_sec",
+                           created=datetime(2026, 11, 2, 15, tzinfo=UTC))
+    made = payout_record(organization=practice.org, lines=[line], payout=CardPayout(
+        id=f"po_sec_{practice.org.pk}", amount=Decimal("19.12"), arrival_date=date(2026, 11, 3), status="paid"))
+    practice._billing_card_payout = made
+    return made
+
+
 def sides(route: Route) -> list[str]:
     objects = [k for k in route.kwarg_names if k in OBJECT_KWARGS]
     if not objects:
@@ -621,6 +653,18 @@ def _insurance_coverage(practice):
         made = {"clearinghouse_id": house.pk, "payer_id": payer.pk, "insurance_plan_id": plan.pk,
                 "coverage_id": coverage.public_id, "authorization_id": auth.pk}
         practice._insurance_coverage = made
+    return made
+
+
+def _insurance_payer_rule(practice):
+    """A payer rule for the practice's payer, made once per practice."""
+    made = getattr(practice, "_insurance_payer_rule", None)
+    if made is None:
+        from clinicdesk.insurance.models import PayerRule
+
+        made = PayerRule.objects.create(organization=practice.org, payer_id=_insurance_coverage(practice)["payer_id"],
+                                        kind="forbid_code", codes="99999")
+        practice._insurance_payer_rule = made
     return made
 
 

@@ -34,6 +34,9 @@ PUBLIC |= {"billing_public:card_webhook", "billing_public:card_processor:payment
            "billing_public:card_processor:payment_intents", "billing_public:card_processor:payment_intent",
            "billing_public:card_processor:payment_intent_capture", "billing_public:card_processor:payment_intent_cancel",
            "billing_public:card_processor:refunds", "billing_public:card_processor:refund"}
+# The local card processor's stored cards, payouts and balance transactions (it checks its own secret key).
+PUBLIC |= {"billing_public:card_processor:payment_method", "billing_public:card_processor:payouts",
+           "billing_public:card_processor:payout", "billing_public:card_processor:balance_transactions"}
 # The e-mailed payment receipt link (billing): a signed, expiring token; asks the date of birth; throttled.
 PUBLIC |= {"billing_public:receipt_link"}
 ANY_SIGNED_IN = {"api:openapi-json", "api:openapi-view"}

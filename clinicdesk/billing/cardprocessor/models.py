@@ -135,3 +135,48 @@ class ProcessorEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.evt_id} {self.event_type}"
+
+
+class ProcessorPayout(models.Model):
+    """Money sent to the practice's bank: the net of the balance transactions of one settlement day (captured
+    charges less refunds and fees). The local processor pays at once, so a payout is made `paid`."""
+
+    po_id = models.CharField(max_length=40, unique=True)
+    amount = models.BigIntegerField(help_text="Net cents paid to the bank.")
+    currency = models.CharField(max_length=3, default="usd")
+    status = models.CharField(max_length=20, default="paid")
+    settlement_date = models.DateField(unique=True)
+    arrival_date = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.po_id} {self.amount}"
+
+
+class ProcessorBalanceTransaction(models.Model):
+    """One movement of the processor balance (Stripe's balance transaction): a captured charge (amount, fee,
+    net), a refund (negative, no fee back), or a payout (negative net of what it pays out)."""
+
+    txn_id = models.CharField(max_length=40, unique=True)
+    type = models.CharField(max_length=20)
+    amount = models.BigIntegerField()
+    fee = models.BigIntegerField(default=0)
+    net = models.BigIntegerField()
+    source_id = models.CharField(max_length=40, help_text="The charge, refund or payout it is about.")
+    payment_intent = models.ForeignKey(ProcessorPaymentIntent, null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="+")
+    refund = models.ForeignKey(ProcessorRefund, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    payout = models.ForeignKey(ProcessorPayout, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="transactions", help_text="The payout that paid it out.")
+    settlement_date = models.DateField(help_text="The processor's day (UTC) the movement belongs to.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["payout", "settlement_date"], name="processor_txn_payout_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.txn_id} {self.type} {self.amount}"

@@ -27,7 +27,7 @@ from ..cards.webhooks import (
     PAYMENT_INTENT_PAYMENT_FAILED,
     PAYMENT_INTENT_SUCCEEDED,
 )
-from . import events, testcards
+from . import events, payouts, testcards
 from .models import (
     ProcessorIdempotencyKey,
     ProcessorPaymentIntent,
@@ -320,6 +320,7 @@ def intent_create(params: dict, *, idempotency_key: str = "", expand: tuple[str,
     else:
         intent.status, intent.amount_received = CardIntentStatus.SUCCEEDED, amount
         intent.save(force_insert=True)
+        payouts.charge_booked(intent)
         events.event_emit(PAYMENT_INTENT_SUCCEEDED, intent_object(intent), idempotency_key=idempotency_key)
     return 200, intent_object(intent, expand=expand)
 
@@ -348,6 +349,7 @@ def intent_capture(pi_id: str, params: dict, *, idempotency_key: str = "",
                       f"amount ({intent.amount_capturable}).", code="amount_too_large", param="amount_to_capture")
     intent.status, intent.amount_received, intent.amount_capturable = CardIntentStatus.SUCCEEDED, amount, 0
     intent.save(update_fields=["status", "amount_received", "amount_capturable", "updated_at"])
+    payouts.charge_booked(intent)
     events.event_emit(PAYMENT_INTENT_SUCCEEDED, intent_object(intent), idempotency_key=idempotency_key)
     return 200, intent_object(intent, expand=expand)
 
@@ -403,5 +405,6 @@ def refund_create(params: dict, *, idempotency_key: str = "") -> tuple[int, dict
     intent.save(update_fields=["amount_refunded", "updated_at"])
     refund = ProcessorRefund.objects.create(re_id=new_id("re"), payment_intent=intent, amount=amount,
                                             status=CardRefundStatus.SUCCEEDED, reason=reason, metadata=metadata)
+    payouts.refund_booked(refund)
     events.event_emit(CHARGE_REFUNDED, charge_object(intent), idempotency_key=idempotency_key)
     return 200, refund_object(refund)

@@ -9,3 +9,11 @@ def card_processor_events_redeliver() -> int:
     from .events import events_redeliver
 
     return events_redeliver()
+
+
+@task
+def card_processor_payouts_make() -> int:
+    """Pay out the finished settlement days (daily, as a processor's automatic payouts)."""
+    from .payouts import payouts_make
+
+    return len(payouts_make())

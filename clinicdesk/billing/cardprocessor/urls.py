@@ -14,4 +14,8 @@ urlpatterns = [
     path("v1/payment_intents/<str:intent_id>/cancel", views.payment_intent_cancel, name="payment_intent_cancel"),
     path("v1/refunds", views.refunds, name="refunds"),
     path("v1/refunds/<str:refund_id>", views.refund, name="refund"),
+    path("v1/payment_methods/<str:pm_id>", views.payment_method, name="payment_method"),
+    path("v1/payouts", views.payouts, name="payouts"),
+    path("v1/payouts/<str:processor_payout_id>", views.payout, name="payout"),
+    path("v1/balance_transactions", views.balance_transactions, name="balance_transactions"),
 ]

@@ -22,8 +22,15 @@ from django.views.decorators.http import require_GET, require_POST
 from clinicdesk.core.access import public
 
 from ..cards import IDEMPOTENCY_HEADER
+from . import payouts as payout_store
 from . import store
-from .models import ProcessorPaymentIntent, ProcessorRefund
+from .models import (
+    ProcessorBalanceTransaction,
+    ProcessorPaymentIntent,
+    ProcessorPaymentMethod,
+    ProcessorPayout,
+    ProcessorRefund,
+)
 from .store import ApiError, invalid
 
 _BRACKET = re.compile(r"^([A-Za-z_]+)\[([A-Za-z0-9_\-.]*)\]$")
@@ -35,7 +42,9 @@ ALLOWED = {
     "capture": {"amount_to_capture", "expand"},
     "cancel": {"cancellation_reason", "expand"},
     "refunds": {"payment_intent", "amount", "reason", "metadata", "expand"},
+    "list": {"limit", "starting_after", "payout", "type", "expand"},
 }
+LIST_EXPANDS = {"data.source"}
 
 
 def _answer(status: int, body: dict, *, replayed: bool = False) -> JsonResponse:
@@ -91,8 +100,9 @@ def _checked(request: HttpRequest, endpoint: str) -> tuple[dict, tuple[str, ...]
         name = sorted(unknown)[0]
         raise invalid(f"Received unknown parameter: {name[:40]}", code="parameter_unknown", param=name[:40])
     expand = params.pop("expand", [])
-    if not isinstance(expand, list) or any(e != "payment_method" for e in expand):
-        raise invalid("The local processor can expand payment_method only.", param="expand")
+    allowed = LIST_EXPANDS if endpoint == "list" else {"payment_method"}
+    if not isinstance(expand, list) or any(e not in allowed for e in expand):
+        raise invalid(f"The local processor can expand {', '.join(sorted(allowed))} only here.", param="expand")
     return params, tuple(expand)
 
 
@@ -174,14 +184,89 @@ def refunds(request: HttpRequest) -> JsonResponse:
     return _write(request, "refunds", lambda params, expand, key: store.refund_create(params, idempotency_key=key))
 
 
+def _one(request: HttpRequest, rows, id_field: str, object_id: str, what: str, object_of) -> JsonResponse:
+    """GET of one object by its id: authorised, or Stripe's 404 naming the id."""
+    if not _authorized(request):
+        return _refused()
+    found = rows.filter(**{id_field: object_id}).first()
+    if found is None:
+        return _answer(*invalid(f"No such {what}: '{object_id[:60]}'", code="resource_missing", param="id",
+                                status=404).response())
+    return _answer(200, object_of(found))
+
+
 @public
 @require_GET
 def refund(request: HttpRequest, refund_id: str) -> JsonResponse:
     """One refund."""
+    return _one(request, ProcessorRefund.objects.select_related("payment_intent"), "re_id", refund_id, "refund",
+                store.refund_object)
+
+
+@public
+@require_GET
+def payment_method(request: HttpRequest, pm_id: str) -> JsonResponse:
+    """One stored card: brand, last 4 and expiry (never the number)."""
+    return _one(request, ProcessorPaymentMethod.objects.all(), "pm_id", pm_id, "PaymentMethod", store.payment_method_object)
+
+
+MAX_LIMIT = 100
+
+
+def _page(request: HttpRequest, rows, object_of, url: str, cursor_field: str) -> JsonResponse:
+    """Stripe's list: `limit` (1..100, default 10) objects after `starting_after`, newest first, with has_more."""
+    try:
+        params, expand = _checked(request, "list")
+        limit = store.integer_param(params, "limit", required=False) or 10
+        if not 1 <= limit <= MAX_LIMIT:
+            raise invalid("Invalid limit: must be between 1 and 100.", param="limit")
+        after = str(params.get("starting_after") or "")
+        if after:
+            cursor = rows.filter(**{cursor_field: after}).first()
+            if cursor is None:
+                raise invalid(f"No such object: '{after[:60]}'", code="resource_missing", param="starting_after")
+            rows = rows.filter(pk__lt=cursor.pk)
+    except ApiError as error:
+        return _answer(*error.response())
+    found = list(rows.order_by("-pk")[:limit + 1])
+    return _answer(200, {"object": "list", "url": url, "has_more": len(found) > limit,
+                         "data": [object_of(row, expand) for row in found[:limit]]})
+
+
+@public
+@require_GET
+def payouts(request: HttpRequest) -> JsonResponse:
+    """The payouts made, newest first."""
     if not _authorized(request):
         return _refused()
-    found = ProcessorRefund.objects.select_related("payment_intent").filter(re_id=refund_id).first()
-    if found is None:
-        return _answer(*invalid(f"No such refund: '{refund_id[:60]}'", code="resource_missing", param="id",
-                                status=404).response())
-    return _answer(200, store.refund_object(found))
+    return _page(request, ProcessorPayout.objects.all(), lambda row, expand: payout_store.payout_object(row),
+                 "/v1/payouts", "po_id")
+
+
+@public
+@require_GET
+def payout(request: HttpRequest, processor_payout_id: str) -> JsonResponse:
+    """One payout."""
+    return _one(request, ProcessorPayout.objects.all(), "po_id", processor_payout_id, "payout", payout_store.payout_object)
+
+
+@public
+@require_GET
+def balance_transactions(request: HttpRequest) -> JsonResponse:
+    """Balance transactions, newest first; `payout=po_...` lists what one payout paid out (and the payout's own)."""
+    if not _authorized(request):
+        return _refused()
+    rows = ProcessorBalanceTransaction.objects.select_related(
+        "payout", "refund__payment_intent", "payment_intent__payment_method")
+    payout_id = request.GET.get("payout", "")
+    if payout_id:
+        found = ProcessorPayout.objects.filter(po_id=payout_id).first()
+        if found is None:
+            return _answer(*invalid(f"No such payout: '{payout_id[:60]}'", code="resource_missing",
+                                    param="payout", status=404).response())
+        rows = rows.filter(payout=found)
+    kind = request.GET.get("type", "")
+    if kind:
+        rows = rows.filter(type=kind)
+    return _page(request, rows, lambda row, expand: payout_store.balance_transaction_object(
+        row, expand_source="data.source" in expand), "/v1/balance_transactions", "txn_id")

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
@@ -163,6 +164,32 @@ class CardDeclined(CardFailure):
         self.code, self.decline_code, self.intent_id = code, decline_code, intent_id
 
 
+@dataclass(frozen=True)
+class CardPayout:
+    """A payout of the processor to the practice's bank: `amount` is the net paid."""
+
+    id: str
+    amount: Decimal
+    arrival_date: date
+    status: str
+    settlement_date: date | None = None
+
+
+@dataclass(frozen=True)
+class CardBalanceLine:
+    """A balance transaction of a payout: `type` charge, refund, payout or another of the processor's words;
+    `amount` signed (a refund is negative), `fee`, `net`; the charge or refund it is about and its payment intent."""
+
+    id: str
+    type: str
+    amount: Decimal
+    fee: Decimal
+    net: Decimal
+    source_id: str
+    payment_intent_id: str
+    created: datetime
+
+
 # --- the interface ----------------------------------------------------------------------------------------------
 
 
@@ -187,6 +214,14 @@ class CardProcessor(Protocol):
     def refund(self, *, intent_id: str, amount: Decimal | None = None, idempotency_key: str) -> CardRefund: ...
 
     def retrieve(self, *, intent_id: str) -> CardAuthorization: ...
+
+    def payment_method_retrieve(self, *, payment_method_id: str) -> CardMethod: ...
+
+    def payouts_list(self, *, limit: int = 100) -> list[CardPayout]: ...
+
+    def payout_retrieve(self, *, payout_id: str) -> CardPayout: ...
+
+    def payout_lines(self, *, payout_id: str) -> list[CardBalanceLine]: ...
 
 
 # One connection pool per process and thread, as for text messages.
@@ -221,13 +256,10 @@ class StripeProcessor:
 
     def payment_method_create(self, *, number: str, exp_month: int, exp_year: int, cvc: str) -> CardMethod:
         """Server-side tokenisation (see the module's docstring): the local processor, the demo and the tests."""
-        payload = self._request("POST", "/v1/payment_methods", {
+        return _card_method(self._request("POST", "/v1/payment_methods", {
             "type": "card", "card[number]": "".join(str(number).split()), "card[exp_month]": str(exp_month),
             "card[exp_year]": str(exp_year), "card[cvc]": str(cvc),
-        })
-        card = payload.get("card") or {}
-        return CardMethod(id=str(payload["id"]), brand=str(card.get("brand", "")), last4=str(card.get("last4", "")),
-                          exp_month=int(card.get("exp_month") or 0), exp_year=int(card.get("exp_year") or 0))
+        }))
 
     def authorize(self, *, amount: Decimal, payment_method_id: str, idempotency_key: str, description: str = "",
                   metadata: dict[str, str] | None = None) -> CardAuthorization:
@@ -267,7 +299,36 @@ class StripeProcessor:
         """The intent as the processor holds it now (after a TemporaryFailure, to learn what happened)."""
         return self._authorization(self._request("GET", f"/v1/payment_intents/{_id(intent_id)}", EXPAND))
 
+    def payment_method_retrieve(self, *, payment_method_id: str) -> CardMethod:
+        """A stored card's brand, last 4 and expiry (to show it and to check it exists before it is used)."""
+        return _card_method(self._request("GET", f"/v1/payment_methods/{_id(payment_method_id)}", None))
+
+    def payouts_list(self, *, limit: int = 100) -> list[CardPayout]:
+        """The newest `limit` payouts, newest first."""
+        return [_payout(p) for p in self._list("/v1/payouts", {}, limit=limit)]
+
+    def payout_retrieve(self, *, payout_id: str) -> CardPayout:
+        return _payout(self._request("GET", f"/v1/payouts/{_id(payout_id)}", None))
+
+    def payout_lines(self, *, payout_id: str) -> list[CardBalanceLine]:
+        """Every balance transaction a payout paid out, with its source expanded to learn the payment intent."""
+        rows = self._list("/v1/balance_transactions", {"payout": _id(payout_id), "expand[]": "data.source"})
+        return [_balance_line(row) for row in rows]
+
     # -- plumbing --
+
+    def _list(self, path: str, params: dict[str, str], *, limit: int | None = None) -> list[dict]:
+        """All pages of a Stripe list (or the first `limit` objects)."""
+        rows: list[dict] = []
+        after = ""
+        while True:
+            page = {**params, "limit": "100"} | ({"starting_after": after} if after else {})
+            payload = self._request("GET", path, page, list_answer=True)
+            data = payload.get("data") if isinstance(payload.get("data"), list) else []
+            rows.extend(d for d in data if isinstance(d, dict) and "id" in d)
+            if (limit is not None and len(rows) >= limit) or not payload.get("has_more") or not data:
+                return rows[:limit] if limit is not None else rows
+            after = str(data[-1].get("id", ""))
 
     def _create_intent(self, amount, payment_method_id, idempotency_key, description, metadata, capture_method):
         data = {
@@ -281,7 +342,8 @@ class StripeProcessor:
         return self._authorization(self._request("POST", "/v1/payment_intents", data,
                                                  idempotency_key=idempotency_key))
 
-    def _request(self, method: str, path: str, data: dict[str, str] | None, *, idempotency_key: str = "") -> dict:
+    def _request(self, method: str, path: str, data: dict[str, str] | None, *, idempotency_key: str = "",
+                 list_answer: bool = False) -> dict:
         if not self.secret_key:
             raise PermanentFailure("The card processor is not configured (CARD_PROCESSOR_SECRET_KEY).")
         if method == "POST" and not idempotency_key and path != "/v1/payment_methods":
@@ -298,7 +360,7 @@ class StripeProcessor:
             raise TemporaryFailure("The card processor did not answer in time.") from None
         except httpx.HTTPError as exc:
             raise TemporaryFailure(f"The card processor could not be reached ({type(exc).__name__}).") from None
-        return _answer(response)
+        return _answer(response, list_answer=list_answer)
 
     @staticmethod
     def _authorization(payload: dict) -> CardAuthorization:
@@ -311,6 +373,40 @@ def _id(value: str) -> str:
     if not value or not value.replace("_", "").isalnum() or not value.isascii():
         raise PermanentFailure(f"'{value[:40]}' is not a card processor id.")
     return value
+
+
+def _card_method(payload: dict) -> CardMethod:
+    card = payload.get("card") if isinstance(payload.get("card"), dict) else {}
+    return CardMethod(id=str(payload["id"]), brand=str(card.get("brand", "")), last4=str(card.get("last4", "")),
+                      exp_month=int(card.get("exp_month") or 0), exp_year=int(card.get("exp_year") or 0))
+
+
+def _unix_date(value) -> date:
+    return datetime.fromtimestamp(int(value or 0), tz=UTC).date()
+
+
+def _payout(payload: dict) -> CardPayout:
+    settled = payload.get("settlement_date")
+    try:
+        settlement = date.fromisoformat(settled) if isinstance(settled, str) else None
+    except ValueError:
+        settlement = None
+    return CardPayout(id=str(payload["id"]), amount=from_cents(int(payload.get("amount") or 0)),
+                      arrival_date=_unix_date(payload.get("arrival_date")), status=str(payload.get("status", "")),
+                      settlement_date=settlement)
+
+
+def _balance_line(payload: dict) -> CardBalanceLine:
+    source = payload.get("source")
+    intent = ""
+    if isinstance(source, dict):
+        intent = str(source.get("payment_intent") or "")
+        source = source.get("id")
+    return CardBalanceLine(
+        id=str(payload["id"]), type=str(payload.get("type", "")), amount=from_cents(int(payload.get("amount") or 0)),
+        fee=from_cents(int(payload.get("fee") or 0)), net=from_cents(int(payload.get("net") or 0)),
+        source_id=str(source or ""), payment_intent_id=intent,
+        created=datetime.fromtimestamp(int(payload.get("created") or 0), tz=UTC))
 
 
 def _authorization_from(payload: dict) -> CardAuthorization:
@@ -326,7 +422,7 @@ def _authorization_from(payload: dict) -> CardAuthorization:
     )
 
 
-def _answer(response: httpx.Response) -> dict:
+def _answer(response: httpx.Response, *, list_answer: bool = False) -> dict:
     try:
         payload = response.json()
     except ValueError:
@@ -334,7 +430,7 @@ def _answer(response: httpx.Response) -> dict:
     if not isinstance(payload, dict):
         payload = {}
     if 200 <= response.status_code < 300:
-        if "id" not in payload:
+        if "id" not in payload and not (list_answer and payload.get("object") == "list"):
             raise TemporaryFailure("The card processor answered without an id.")
         return payload
     error = payload.get("error") if isinstance(payload.get("error"), dict) else {}

@@ -26,6 +26,7 @@ PAYMENT_INTENT_PAYMENT_FAILED = "payment_intent.payment_failed"
 PAYMENT_INTENT_AMOUNT_CAPTURABLE_UPDATED = "payment_intent.amount_capturable_updated"
 PAYMENT_INTENT_CANCELED = "payment_intent.canceled"
 CHARGE_REFUNDED = "charge.refunded"
+PAYOUT_PAID = "payout.paid"
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from clinicdesk.billing.cardprocessor.models import ProcessorIdempotencyKey  # n
 from clinicdesk.billing.cardprocessor.models import ProcessorPaymentIntent  # noqa: F401
 from clinicdesk.billing.cardprocessor.models import ProcessorPaymentMethod  # noqa: F401
 from clinicdesk.billing.cardprocessor.models import ProcessorRefund  # noqa: F401
+from clinicdesk.billing.cardprocessor.models import ProcessorBalanceTransaction  # noqa: F401
+from clinicdesk.billing.cardprocessor.models import ProcessorPayout  # noqa: F401
 
 from .accounts import AccountMember, PatientAccount  # noqa: F401
 from .cards import CardWebhookEvent  # noqa: F401
@@ -14,5 +16,6 @@ from .codes import Fee, FeeSchedule, ProcedureCode  # noqa: F401
 from .charges import Encounter, EncounterDiagnosis, ServiceLine, SuperbillTemplate  # noqa: F401
 from .payments import Adjustment, BalanceTransfer, Payment, Refund  # noqa: F401
 from .statements import AccountDunning, DunningPolicy, Statement, StatementRun  # noqa: F401
-from .plans import PaymentPlan, PaymentPlanInstallment  # noqa: F401
+from .plans import AutopayAttempt, PaymentPlan, PaymentPlanInstallment  # noqa: F401
 from .dayclose import CashDrawer, DayClose, Deposit, DepositLine  # noqa: F401
+from .payouts import CardPayout, CardPayoutLine  # noqa: F401

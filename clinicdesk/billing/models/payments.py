@@ -35,7 +35,10 @@ class Payment(models.Model):
     card_brand = models.CharField(max_length=20, blank=True)
     card_last4 = models.CharField(max_length=4, blank=True)
     processor_id = models.CharField(max_length=80, blank=True, help_text="The card processor's payment id.")
+    payment_method_id = models.CharField(max_length=80, blank=True,
+                                         help_text="The processor's id of the card charged (never its number).")
     decline_reason = models.CharField(max_length=200, blank=True)
+    decline_code = models.CharField(max_length=60, blank=True, help_text="The processor's decline code.")
     is_copay = models.BooleanField(default=False)
     appointment = models.ForeignKey("scheduling.Appointment", null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")

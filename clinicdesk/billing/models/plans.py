@@ -7,7 +7,7 @@ from django.db import models
 
 from clinicdesk.core.models import Organization
 
-from ..choices import PlanFrequency, PlanStatus
+from ..choices import AutopayAttemptStatus, PlanFrequency, PlanStatus
 from .accounts import PatientAccount
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -26,6 +26,12 @@ class PaymentPlan(models.Model):
     start_date = models.DateField(help_text="The first installment is due on this day.")
     status = models.CharField(max_length=10, choices=PlanStatus.choices, default=PlanStatus.ACTIVE)
     autopay_payment_method_id = models.CharField(max_length=80, blank=True)
+    autopay_enabled = models.BooleanField(default=True, help_text="Charge the stored card on each due date.")
+    # What the processor says of the stored card, to show it: never its number.
+    card_brand = models.CharField(max_length=20, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+    card_exp_month = models.PositiveSmallIntegerField(null=True, blank=True)
+    card_exp_year = models.PositiveSmallIntegerField(null=True, blank=True)
     notes = models.CharField(max_length=300, blank=True)
     missed_count = models.PositiveSmallIntegerField(default=0, help_text="Installments flagged as missed so far.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
@@ -43,6 +49,19 @@ class PaymentPlan(models.Model):
 
     def __str__(self) -> str:
         return f"Plan {self.total} on {self.account.number}"
+
+    @property
+    def autopay_on(self) -> bool:
+        return bool(self.autopay_enabled and self.autopay_payment_method_id)
+
+    @property
+    def card_label(self) -> str:
+        """The stored card as staff see it: brand and last four only."""
+        if not self.autopay_payment_method_id:
+            return ""
+        if not self.card_last4:
+            return "Card on file"
+        return f"{(self.card_brand or 'Card').title()} ending {self.card_last4}"
 
     def clean(self) -> None:
         if self.installment_amount is not None and self.total is not None and self.installment_amount > self.total:
@@ -68,3 +87,36 @@ class PaymentPlanInstallment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sequence}. {self.amount} due {self.due_date:%m/%d/%Y}"
+
+
+class AutopayAttempt(models.Model):
+    """One charge of a plan installment to the plan's stored card: when, how much, and what came of it (the
+    payment it posted, or the processor's decline code and message). Declines are retried on a schedule;
+    `key_number` names the idempotency key the attempt used, which only a decline moves on (a processor that did
+    not answer is asked again under the same key, so the card is never charged twice)."""
+
+    plan = models.ForeignKey(PaymentPlan, on_delete=models.CASCADE, related_name="autopay_attempts")
+    installment = models.ForeignKey(PaymentPlanInstallment, on_delete=models.CASCADE, related_name="autopay_attempts")
+    key_number = models.PositiveSmallIntegerField()
+    attempted_at = models.DateTimeField()
+    attempted_on = models.DateField()
+    amount = models.DecimalField(**MONEY)
+    status = models.CharField(max_length=10, choices=AutopayAttemptStatus.choices)
+    payment = models.OneToOneField("billing.Payment", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="autopay_attempt")
+    card_label = models.CharField(max_length=40, blank=True)
+    decline_code = models.CharField(max_length=60, blank=True)
+    message = models.CharField(max_length=300, blank=True)
+    next_attempt_on = models.DateField(null=True, blank=True, help_text="When a declined charge is tried again.")
+
+    class Meta:
+        ordering = ["plan", "installment__sequence", "attempted_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="billing_autopay_amount_positive"),
+            models.UniqueConstraint(fields=["installment", "key_number"],
+                                    condition=models.Q(status__in=["charged", "declined"]),
+                                    name="billing_autopay_one_outcome_per_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Autopay {self.amount} on {self.attempted_on:%m/%d/%Y}: {self.get_status_display()}"

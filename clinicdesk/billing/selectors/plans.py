@@ -15,7 +15,7 @@ from django.utils import timezone
 from clinicdesk.core.models import User
 
 from ..choices import InstallmentState, PaymentStatus
-from ..models import Payment, PaymentPlan, PaymentPlanInstallment
+from ..models import AutopayAttempt, Payment, PaymentPlan, PaymentPlanInstallment
 from .accounts import _may_view
 
 ZERO = Decimal("0.00")
@@ -72,3 +72,8 @@ def plan_get(*, actor: User, plan_id: int) -> PaymentPlan:
 
 def plans_for_account(*, account) -> list[PaymentPlan]:
     return list(PaymentPlan.objects.filter(account=account).order_by("-created_at"))
+
+
+def plan_autopay_attempts(*, plan: PaymentPlan) -> list[AutopayAttempt]:
+    """Every autopay charge of the plan, newest first, with its installment and payment."""
+    return list(plan.autopay_attempts.select_related("installment", "payment").order_by("-attempted_at", "-id"))

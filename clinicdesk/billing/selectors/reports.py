@@ -116,6 +116,32 @@ def deposit_report(*, user, start: date, end: date, location: Location | None = 
     return report
 
 
+@dataclass(frozen=True)
+class PaymentsWithoutLocation:
+    """Cash and check payments posted with no location: they are in no drawer, so no day close counts them."""
+
+    count: int
+    total: Decimal
+    payments: list[Payment]
+    shown: int
+
+
+NO_LOCATION_SHOWN = 50
+
+
+def payments_without_location(*, user, start: date, end: date) -> PaymentsWithoutLocation:
+    """The period's posted cash and check payments that name no location (two queries; the first 50 listed)."""
+    rows = Payment.objects.filter(organization_id=user.organization_id, status=PaymentStatus.POSTED,
+                                  method__in=(PaymentMethod.CASH, PaymentMethod.CHECK), location__isnull=True,
+                                  received_on__range=(start, end))
+    totals = rows.aggregate(count=Count("id"), total=Sum("amount"))
+    if not totals["count"]:
+        return PaymentsWithoutLocation(count=0, total=ZERO, payments=[], shown=0)
+    listed = list(rows.select_related("account", "taken_by").order_by("received_on", "id")[:NO_LOCATION_SHOWN])
+    return PaymentsWithoutLocation(count=totals["count"], total=_money(totals["total"]), payments=listed,
+                                   shown=len(listed))
+
+
 # --- day sheet ---------------------------------------------------------------------------------------------
 
 
@@ -344,8 +370,8 @@ def charges_vs_payments(*, user, start: date, end: date) -> list[dict]:
 
 
 def card_settlement(*, user, on: date, location: Location | None = None) -> list[dict]:
-    """Card payments of a day by brand, less card refunds, as the card clearing account should see them. Matching
-    the processor's payout is a later step."""
+    """Card payments of a day by brand, less card refunds, as the card clearing account should see them (the
+    processor's payouts are matched to them in services.payouts)."""
     org = user.organization_id
     pays = Payment.objects.filter(organization_id=org, method=PaymentMethod.CARD, status=PaymentStatus.POSTED,
                                   received_on=on)

@@ -15,9 +15,11 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from clinicdesk.core.audit import audit_event, audit_event_rows
+from clinicdesk.core.batch_sql import column_set
 from clinicdesk.core.models import Location, Organization
 from clinicdesk.core.money import format_money, round_money
 from clinicdesk.ledger.choices import AccountRole, EntryKind, PartyKind
@@ -28,7 +30,6 @@ from clinicdesk.ledger.services import EntrySpec, LineSpec, account_for, entries
 from ..choices import EncounterStatus, PlaceOfService
 from ..models import Encounter, EncounterDiagnosis, ServiceLine
 from ..models.charges import MAX_DIAGNOSES, MAX_MODIFIERS, MAX_POINTERS
-from .batch_sql import column_set
 
 # Appointments that were seen can be billed; the others were not.
 BILLABLE_APPOINTMENT_STATUSES = ("arrived", "roomed", "with_provider", "completed")
@@ -336,10 +337,13 @@ def encounters_post(*, encounters: Sequence[Encounter], actor) -> list[Encounter
     if not encounters:
         return []
     ids = [e.pk for e in encounters]
-    # Diagnoses and services come with the encounters (two queries for the batch, not two per encounter).
+    # Diagnoses and services come with the encounters (two queries for the batch, not two per encounter), ordered
+    # by their own columns: their default ordering goes through the encounter and would join it in.
     locked = {e.pk: e for e in Encounter.objects.select_for_update(of=("self",))
               .select_related("patient", "provider")
-              .prefetch_related("diagnoses", "services").filter(pk__in=ids)}
+              .prefetch_related(Prefetch("diagnoses", EncounterDiagnosis.objects.order_by("encounter_id", "sequence")),
+                                Prefetch("services", ServiceLine.objects.order_by("encounter_id", "sequence")))
+              .filter(pk__in=ids)}
     organization_ids = {e.organization_id for e in locked.values()}
     if len(organization_ids) > 1:
         raise ValidationError({"encounters": "Encounters of several organizations cannot be posted together."})
@@ -422,10 +426,13 @@ def _apply_credit_to_new_charges(*, organization, encounters, actor, services_by
 
     from .payments import credit_apply
 
+    # By the credit account's id and without ordering, so the (patient, account) index answers it.
+    credit = account_for(organization, AccountRole.PATIENT_CREDIT)
     holding = set(
         JournalLine.objects.filter(organization_id=organization.pk, patient_id__in={e.patient_id for e in encounters},
-                                   account__role=AccountRole.PATIENT_CREDIT)
-        .values("patient_id").annotate(total=Sum("amount")).filter(total__lt=0).values_list("patient_id", flat=True))
+                                   account=credit)
+        .order_by().values("patient_id").annotate(total=Sum("amount")).filter(total__lt=0)
+        .values_list("patient_id", flat=True))
     for encounter in encounters:
         if encounter.patient_id in holding:
             lines = (services_by_encounter or {}).get(encounter.pk) or encounter.services.all()

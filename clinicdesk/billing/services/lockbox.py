@@ -24,6 +24,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from clinicdesk.core.audit import audit_event_rows
+from clinicdesk.core.batch_sql import column_set, next_ids, rows_insert
 from clinicdesk.core.money import format_money
 from clinicdesk.ledger.choices import AccountRole, EntryKind, PartyKind
 from clinicdesk.ledger.models import OpenItem
@@ -32,7 +33,6 @@ from clinicdesk.patients.models import Patient
 
 from ..choices import DayCloseStatus, PaymentMethod
 from ..models import AccountMember, DayClose, PatientAccount, Payment
-from .batch_sql import column_set, next_ids, rows_insert
 from .payments import MONEY_IN, IdempotencyConflict, _fingerprint, money_check
 
 ZERO = Decimal("0")
@@ -95,7 +95,9 @@ def payments_post(*, organization, payments: Sequence[PaymentInput], actor) -> l
         checked.append((p, amount, key, received_on, fingerprint))
 
     account_ids = sorted({p.account.pk for p in payments})
-    accounts = {a.pk: a for a in PatientAccount.objects.select_for_update().filter(pk__in=account_ids).order_by("pk")}
+    # Only the columns posting reads: a batch's worth of whole rows costs more to build than to lock.
+    accounts = {a.pk: a for a in PatientAccount.objects.select_for_update().filter(pk__in=account_ids).order_by("pk")
+                .only("organization_id", "number", "guarantor_patient_id")}
     existing = {x.idempotency_key: x for x in Payment.objects.filter(organization=organization, idempotency_key__in=keys)}
     closed = set()
     places = {(p.location.pk, received_on) for p, _, _, received_on, _ in checked if p.location is not None}
@@ -114,6 +116,7 @@ def payments_post(*, organization, payments: Sequence[PaymentInput], actor) -> l
     items_by_account: dict[int, list[list]] = defaultdict(list)  # [item, balance left]
     open_items = (OpenItem.objects.filter(organization=organization, patient_id__in=list(patient_account),
                                           party_kind=PartyKind.PATIENT)
+                  .only("organization_id", "patient_id", "service_date")
                   .annotate(balance=Sum("lines__amount")).filter(balance__gt=0).order_by("service_date", "id"))
     for item in open_items:
         items_by_account[patient_account[item.patient_id]].append([item, item.balance])
@@ -171,6 +174,7 @@ def payments_post(*, organization, payments: Sequence[PaymentInput], actor) -> l
     book = {role: account_for(organization, role) for role in (
         *{MONEY_IN[x[1].method] for x in new}, AccountRole.PATIENT_RECEIVABLE, AccountRole.PATIENT_CREDIT)}
     specs = []
+    method_names = dict(PaymentMethod.choices)
     for _, payment, plan, leftover, credit_patient in new:
         lines = [LineSpec(account=book[MONEY_IN[payment.method]], amount=payment.amount,
                           patient=plan[0][0].patient_id if plan else credit_patient)]
@@ -179,7 +183,7 @@ def payments_post(*, organization, payments: Sequence[PaymentInput], actor) -> l
             lines.append(LineSpec(account=book[AccountRole.PATIENT_CREDIT], amount=-leftover, patient=credit_patient,
                                   memo="Unapplied: credit on the account"))
         specs.append(EntrySpec(entry_date=payment.received_on, kind=EntryKind.PAYMENT, lines=lines,
-                               memo=f"{payment.get_method_display()} payment on account {payment.account.number}",
+                               memo=f"{method_names[payment.method]} payment on account {payment.account.number}",
                                reference=f"payment:{payment.pk}"))
     posted = entries_post(organization=organization, entries=specs, actor=actor)
     for (_, payment, _, _, _), entry in zip(new, posted, strict=True):
@@ -188,11 +192,13 @@ def payments_post(*, organization, payments: Sequence[PaymentInput], actor) -> l
         rows_insert(Payment, [x[1] for x in new])
     else:
         column_set(Payment, "entry", [(x[1].pk, x[1].entry.pk) for x in new])
-    named = {pt.pk: pt for pt in Patient.objects.filter(pk__in={x[4] for x in new if x[4] and not x[1].patient_id})}
+    # Only what the audit row's patient label needs.
+    named = {pt.pk: pt for pt in Patient.objects.filter(pk__in={x[4] for x in new if x[4] and not x[1].patient_id})
+             .only("organization_id", "mrn", "first_name", "preferred_name", "last_name")}
     audit_event_rows([
         {"action": "payment.posted", "actor": actor, "target": payment, "organization_id": organization.pk,
          "patient": payment.patient if payment.patient_id else named.get(credit_patient),
-         "summary": f"{payment.get_method_display()} {format_money(payment.amount)}"
+         "summary": f"{method_names[payment.method]} {format_money(payment.amount)}"
                     + (f", {format_money(leftover)} held as credit" if leftover > 0 else "") + " (batch)"}
         for _, payment, _, leftover, credit_patient in new
     ])

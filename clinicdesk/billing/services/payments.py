@@ -237,6 +237,7 @@ def _payment_post_locked(*, account, amount, method, key, fingerprint, actor, re
         except CardDeclined as declined:
             payment.status = PaymentStatus.DECLINED
             payment.decline_reason = str(declined)[:200]
+            payment.decline_code = (getattr(declined, "decline_code", "") or getattr(declined, "code", ""))[:60]
             payment.save()
             audit_event(action="payment.declined", actor=actor, target=payment, patient=credit_patient,
                         summary=f"Card declined: {payment.decline_reason}")
@@ -245,6 +246,7 @@ def _payment_post_locked(*, account, amount, method, key, fingerprint, actor, re
             raise ValidationError({"card": f"The card processor did not answer: {failure}. Nothing was charged "
                                            "or posted; try again."}) from failure
         payment.processor_id = charged.id
+        payment.payment_method_id = card_payment_method_id[:80]
         payment.card_brand = charged.brand[:20]
         payment.card_last4 = charged.last4[:4]
     payment.full_clean(exclude=["entry", "void_entry", "appointment", "location", "taken_by", "patient"])

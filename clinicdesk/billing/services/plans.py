@@ -3,6 +3,7 @@ installments (a staff task for the biller, once per installment) and closes plan
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 
@@ -20,6 +21,8 @@ from ..models import PatientAccount, PaymentPlan, PaymentPlanInstallment
 from .payments import money_check
 
 MAX_INSTALLMENTS = 120
+# A processor's stored-card id; anything else (a card number above all) is refused before it could be stored.
+PROCESSOR_CARD_ID = re.compile(r"^pm_[A-Za-z0-9_]{3,76}$")
 BROKEN_AFTER_MISSED = 2  # a plan with this many missed installments is broken
 
 
@@ -57,6 +60,9 @@ def payment_plan_create(
         errors["frequency"] = f"Choose one of: {', '.join(PlanFrequency.values)}."
     if installment_amount in (None, "") and installments is None:
         errors["installment_amount"] = "Give the installment amount or the number of installments."
+    card_id = (autopay_payment_method_id or "").strip()
+    if card_id and not PROCESSOR_CARD_ID.match(card_id):
+        errors["autopay_payment_method_id"] = ("Give the processor's id of a stored card (pm_…), never a card number.")
     if not isinstance(start_date, date):
         errors["start_date"] = "Give the first due date."
     elif start_date < timezone.localdate() - timedelta(days=31):
@@ -88,7 +94,7 @@ def payment_plan_create(
                                                      f"{MAX_INSTALLMENTS}."})
     plan = PaymentPlan(organization_id=account.organization_id, account=account, total=total, installment_amount=amount,
                        frequency=frequency, start_date=start_date, notes=(notes or "").strip()[:300],
-                       autopay_payment_method_id=(autopay_payment_method_id or "").strip()[:80],
+                       autopay_payment_method_id=card_id,
                        created_by=actor if getattr(actor, "is_authenticated", False) else None)
     plan.full_clean(exclude=["organization", "account", "created_by"])
     plan.save()
@@ -130,8 +136,10 @@ def _biller_task(plan: PaymentPlan, installment: PaymentPlanInstallment, patient
 
 def payment_plans_check(*, today: date | None = None) -> dict[str, int]:
     """The daily check of every active plan: flag each newly missed installment once (audit + a task for the
-    billers), break a plan after repeated misses, complete a plan that is paid. Safe to run again."""
+    billers), break a plan after repeated misses, complete a plan that is paid. Safe to run again. An installment
+    autopay is still retrying is flagged only once autopay gives up (see services.autopay)."""
     from ..selectors.plans import plan_installments
+    from .autopay import autopay_still_trying
 
     today = today or timezone.localdate()
     counts = {"flagged": 0, "completed": 0, "broken": 0}
@@ -146,6 +154,8 @@ def payment_plans_check(*, today: date | None = None) -> dict[str, int]:
                 patient = first.patient if first else None
             for row in rows:
                 if row.state == InstallmentState.MISSED and row.installment.missed_flagged_at is None:
+                    if autopay_still_trying(plan=plan, installment=row.installment, today=today):
+                        continue  # the card is tried again first; the installment is missed once autopay gives up
                     row.installment.missed_flagged_at = timezone.now()
                     row.installment.save(update_fields=["missed_flagged_at"])
                     plan.missed_count += 1

@@ -4,28 +4,15 @@ all run their real code inside the test's transaction; and a test card helper.""
 
 from __future__ import annotations
 
-import httpx
 import pytest
-from django.test.client import ClientHandler
 
 from ..cardprocessor import events
+from ..cardprocessor.inprocess import in_process_client
 from ..cards import StripeProcessor
 
 TEST_BASE = "http://testserver"
 SECRET_KEY = "sk_test_cards_suite"  # noqa: S105  (test value)
 WEBHOOK_SECRET = "whsec_cards_suite"  # noqa: S105  (test value)
-
-
-class InProcessWsgi:
-    """A WSGI app over Django's test handler (which keeps the test's database connection open)."""
-
-    def __init__(self) -> None:
-        self.handler = ClientHandler(enforce_csrf_checks=True)
-
-    def __call__(self, environ, start_response):
-        response = self.handler(environ)
-        start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
-        return [b"".join(response.streaming_content) if response.streaming else response.content]
 
 
 def processor_settings(settings, base: str) -> None:
@@ -40,7 +27,7 @@ def processor_settings(settings, base: str) -> None:
 def processor_http(settings):
     """An httpx client whose requests go to the app in-process; the processor's webhooks are posted through it."""
     processor_settings(settings, TEST_BASE)
-    client = httpx.Client(transport=httpx.WSGITransport(app=InProcessWsgi()), base_url=TEST_BASE)
+    client = in_process_client(TEST_BASE)
     previous = events.poster
     events.poster = lambda url, body, headers: client.post(url, content=body, headers=headers).status_code
     yield client
@@ -52,6 +39,15 @@ def processor_http(settings):
 def processor(processor_http) -> StripeProcessor:
     """The adapter, talking to the local processor at http://testserver/card-processor."""
     return StripeProcessor(base_url=f"{TEST_BASE}/card-processor", secret_key=SECRET_KEY, client=processor_http)
+
+
+@pytest.fixture
+def local_processor(processor, monkeypatch) -> StripeProcessor:
+    """The adapter standing in for `cards.card_processor()`, so billing's services charge through the local processor."""
+    from .. import cards
+
+    monkeypatch.setattr(cards, "card_processor", lambda: processor)
+    return processor
 
 
 def card(processor: StripeProcessor, number: str = "4242424242424242", *, exp_year: int = 2035, cvc: str = ""):

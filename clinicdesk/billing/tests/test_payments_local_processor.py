@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from clinicdesk.billing import cards
 from clinicdesk.billing.choices import PaymentStatus
 from clinicdesk.billing.models import Payment
 from clinicdesk.billing.selectors.accounts import account_balance
@@ -18,13 +17,8 @@ from . import card_processor
 
 processor_http = card_processor.processor_http
 processor = card_processor.processor
+local_processor = card_processor.local_processor
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def local_processor(processor, monkeypatch):
-    monkeypatch.setattr(cards, "card_processor", lambda: processor)
-    return processor
 
 
 def test_a_typed_card_is_charged_once_and_a_declining_card_says_why(client, make_user, family, post_charge,

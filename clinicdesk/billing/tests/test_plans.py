@@ -128,7 +128,7 @@ def test_a_paid_plan_completes_and_a_cancelled_plan_is_left_alone(owing, biller)
         payment_plan_cancel(plan=plan, reason="x", actor=biller)
 
 
-def test_the_daily_task_runs_the_check(owing, biller):
+def test_the_daily_task_runs_autopay_then_the_check(owing, biller):
     from clinicdesk.billing.tasks import payment_plans_check as task
     from clinicdesk.core.periodic import periodic_tasks
 
@@ -137,4 +137,5 @@ def test_the_daily_task_runs_the_check(owing, biller):
         payment_plan_create(account=owing, total="100.00", installments=1, frequency=PlanFrequency.MONTHLY,
                             start_date=date(2026, 11, 3), actor=biller)
     with freeze_time("2026-11-10"):
-        assert task.call() == {"flagged": 1, "completed": 0, "broken": 0}
+        assert task.call() == {"autopay_charged": 0, "autopay_declined": 0, "autopay_failed": 0,
+                               "flagged": 1, "completed": 0, "broken": 0}

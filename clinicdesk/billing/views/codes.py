@@ -9,10 +9,12 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clinicdesk.core.access import requires
 from clinicdesk.core.csv_export import csv_response
+from clinicdesk.core.csv_import_views import CsvImport, imported_counts
 from clinicdesk.core.permissions import Perm
 
 from .. import icd10
@@ -173,46 +175,10 @@ def fee_schedule_detail(request: HttpRequest, fee_schedule_id: int) -> HttpRespo
 def fee_schedule_import(request: HttpRequest, fee_schedule_id: int) -> HttpResponse:
     """Step 1: choose a file, see what every row would do (nothing saved). Step 2: confirm, and it is imported."""
     schedule = selectors.fee_schedule_get(user=request.user, schedule_id=fee_schedule_id)
-    form = FeeImportForm()
-    result = confirm = None
-    problems: list[str] = []
-    status = 200
-    if request.method == "POST" and request.POST.get("step") == "import":
-        posted = FeeImportConfirmForm(request.POST)
-        if posted.is_valid():
-            data = posted.cleaned_data
-            try:
-                result = services.fee_schedule_import(schedule=schedule, file=data["content"], code_system=data["code_system"],
-                                                      actor=request.user, dry_run=False)
-            except ValidationError as exc:
-                problems.extend(exc.messages)
-            else:
-                if result.saved:
-                    counts = result.counts
-                    messages.success(request, f"Imported {data['file_name'] or 'the file'}: {counts['new']} new, "
-                                              f"{counts['updated']} updated, {counts['unchanged']} unchanged.")
-                    return redirect("billing:fee_schedule_detail", fee_schedule_id=schedule.pk)
-                # The schedule changed since the preview: the new errors are shown and the file must be chosen again.
-        else:
-            problems.append("The preview was lost; choose the file again.")
-        status = 400
-    elif request.method == "POST":
-        form = FeeImportForm(request.POST, request.FILES)
-        if form.is_valid():
-            upload = form.cleaned_data["file"]
-            content = upload.read()
-            try:
-                text = services.decode_import_file(content)
-                result = services.fee_schedule_import(schedule=schedule, file=text, code_system=form.cleaned_data["code_system"],
-                                                      actor=request.user, dry_run=True)
-            except ValidationError as exc:
-                form.add_service_errors(exc)
-            else:
-                if not result.errors:
-                    confirm = FeeImportConfirmForm(initial={"content": text, "file_name": upload.name[:200],
-                                                            "code_system": form.cleaned_data["code_system"]})
-        if form.errors or (result is not None and result.errors):
-            status = 400
-    return render(request, "billing/codes/fee_import.html", {
-        "schedule": schedule, "form": form, "result": result, "confirm": confirm, "problems": problems,
-    }, status=status)
+    return CsvImport(
+        upload_form=FeeImportForm, confirm_form=FeeImportConfirmForm, template="billing/codes/fee_import.html",
+        run=lambda **kw: services.fee_schedule_import(schedule=schedule, actor=request.user, **kw),
+        decode=services.decode_import_file, carry=("code_system",), context={"schedule": schedule},
+        done_url=reverse("billing:fee_schedule_detail", kwargs={"fee_schedule_id": schedule.pk}),
+        done_message=imported_counts,
+    ).response(request)

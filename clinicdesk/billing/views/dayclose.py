@@ -50,7 +50,8 @@ def day_close_list(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     return render(request, "billing/dayclose/list.html", {
         "page": page, "query": query.urlencode(), "drawers": selectors.drawers(user=request.user),
-        "statuses": DayCloseStatus.choices, "status": request.GET.get("status", "")})
+        "statuses": DayCloseStatus.choices, "status": request.GET.get("status", ""),
+        "can_see_payouts": request.user.has_perm_code(Perm.BILLING_REPORTS)})
 
 
 @require_http_methods(["GET", "POST"])
@@ -64,7 +65,8 @@ def day_close_count(request: HttpRequest) -> HttpResponse:
         return render(request, "billing/dayclose/count.html", context, status=200 if not drawers else 400)
     location, on = pick.cleaned_data["location"], pick.cleaned_data["on"]
     drawer = selectors.drawer_for(user=request.user, location=location)
-    context.update(location=location, on=on, drawer=drawer)
+    context.update(location=location, on=on, drawer=drawer,
+                   unplaced=selectors.payments_without_location(user=request.user, start=on, end=on))
     if drawer is None:
         return render(request, "billing/dayclose/count.html", context)
     existing = selectors.day_closes(user=request.user, start=on, end=on, location=location).first()
@@ -161,7 +163,8 @@ def card_settlement(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("format", None)
     return render(request, "billing/dayclose/cards.html", {
-        "form": form, "rows": rows, "total": sum((r["net"] for r in rows), 0) if rows else 0, "query": query.urlencode()},
+        "form": form, "rows": rows, "total": sum((r["net"] for r in rows), 0) if rows else 0, "query": query.urlencode(),
+        "can_see_payouts": request.user.has_perm_code(Perm.BILLING_REPORTS)},
         status=200 if form.is_valid() else 400)
 
 

@@ -17,6 +17,7 @@ from clinicdesk.core.access import requires
 from clinicdesk.core.audit import audit_event, audit_events
 from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.csv_export import csv_response
+from clinicdesk.core.models import Location
 from clinicdesk.core.money import format_money
 from clinicdesk.core.permissions import Perm
 from clinicdesk.ledger.choices import AccountRole
@@ -92,8 +93,25 @@ def _take(request: HttpRequest, account, form: PaymentForm) -> Payment:
         actor=request.user, patient=patient, allocations=allocations, allow_credit=data.get("allow_credit", False),
         check_number=data.get("check_number", "") if data["method"] == PaymentMethod.CHECK else "",
         card_payment_method_id=method_id, is_copay=bool(data.get("is_copay")), appointment=appointment,
-        memo=data.get("memo", ""), location=appointment.location if appointment else None,
+        memo=data.get("memo", ""), location=data.get("location") or (appointment.location if appointment else None),
     )
+
+
+def _desk_locations(user) -> list[Location]:
+    """The active locations where this user may take money (all of the organization's when not limited)."""
+    rows = Location.objects.filter(organization_id=user.organization_id, is_active=True).order_by("name")
+    allowed = user.allowed_location_ids()
+    return [loc for loc in rows if allowed is None or loc.pk in allowed]
+
+
+def _default_location(user, locations: list[Location], appointment_id: str) -> str:
+    """Where the form starts: the visit's location for a copay, else the desk's only location."""
+    if appointment_id:
+        found = (Appointment.objects.filter(public_id=appointment_id, organization_id=user.organization_id)
+                 .values_list("location_id", flat=True).first())
+        if found and any(loc.pk == found for loc in locations):
+            return str(found)
+    return str(locations[0].pk) if len(locations) == 1 else ""
 
 
 @require_http_methods(["GET", "POST"])
@@ -105,13 +123,16 @@ def payment_take(request: HttpRequest, account_public_id: str) -> HttpResponse:
     account = account_get(actor=request.user, public_id=account_public_id)
     summary = account_summary(actor=request.user, account=account, audit=False)
     copay = request.GET.get("copay") == "1"
+    locations = _desk_locations(request.user)
     initial = {"idempotency_key": new_idempotency_key(), "is_copay": copay,
                "appointment": request.GET.get("appointment", "")[:20]}
+    initial["location"] = _default_location(request.user, locations, initial["appointment"])
     if not copay and summary.patient_owes > 0:
         initial["amount"] = str(summary.patient_owes)
     elif copay and (due := _copay_due(account, initial["appointment"])) is not None:
         initial["amount"] = str(due)
-    form = PaymentForm(request.POST or None, initial=initial, charges=summary.open_charges, members=summary.members)
+    form = PaymentForm(request.POST or None, initial=initial, charges=summary.open_charges, members=summary.members,
+                       locations=locations)
     status = 200
     if request.method == "POST":
         status = 400
@@ -137,7 +158,8 @@ def payment_take(request: HttpRequest, account_public_id: str) -> HttpResponse:
                     data["idempotency_key"] = new_idempotency_key()  # the next card is a new attempt
                     data["card_number"] = data["card_cvc"] = ""
                     errors = form.errors
-                    form = PaymentForm(data, charges=summary.open_charges, members=summary.members)
+                    form = PaymentForm(data, charges=summary.open_charges, members=summary.members,
+                                       locations=locations)
                     form._errors = errors
                 else:
                     what = "Copay" if payment.is_copay else "Payment"

@@ -65,7 +65,9 @@ def report_deposits(request: HttpRequest) -> HttpResponse:
             return csv_response(f"deposits-{report.start}-{report.end}.csv",
                                 ["section", "method or date", "user or location", "count", "amount", "refunds", "net"],
                                 rows)
-    return render(request, "billing/reports/deposits.html", {"form": form, "report": report,
+    unplaced = (selectors.payments_without_location(user=request.user, start=report.start, end=report.end)
+                if report is not None else None)
+    return render(request, "billing/reports/deposits.html", {"form": form, "report": report, "unplaced": unplaced,
                                                               "query": _query_without_format(request)},
                   status=200 if form.is_valid() else 400)
 

@@ -21,7 +21,7 @@ from ..merge import format_date, merge_context
 from ..models import Message
 from ..rendering import render
 from .outbox import message_queue
-from .reminders import _channel_for
+from .reminders import written_channel_for
 from .templates import template_current
 
 BILL_KINDS = {"statement": MessagePurpose.STATEMENT, "balance": MessagePurpose.BALANCE}
@@ -42,7 +42,7 @@ def bill_message_queue(
         raise ValidationError({"amount": "The amount must be a Decimal."})
     if amount <= 0:
         raise ValidationError({"amount": "Only a balance above zero is announced."})
-    channel = channel or _channel_for(patient)
+    channel = channel or written_channel_for(patient)
     if channel is None:
         return None
     if kind == "statement" and channel != MessageChannel.EMAIL:

@@ -168,7 +168,7 @@ def _longest_plan_hours() -> int:
 # --- waitlist offers -------------------------------------------------------------------------------------
 
 
-def _channel_for(patient) -> str | None:
+def written_channel_for(patient) -> str | None:
     """The patient's preferred written channel when they have its address, else the other one, else None."""
     preferred = patient.preferred_channel if patient.preferred_channel in MessageChannel.values else MessageChannel.SMS
     other = MessageChannel.EMAIL if preferred == MessageChannel.SMS else MessageChannel.SMS
@@ -183,7 +183,7 @@ def waitlist_offer_tell(*, offer: WaitlistOffer) -> Message | None:
     reply of Y or N works too); a patient with neither gets a call task for the front desk."""
     entry = offer.entry
     patient = entry.patient
-    channel = _channel_for(patient)
+    channel = written_channel_for(patient)
     if channel is None:
         call_task_create(patient=patient, reason="Offer an earlier appointment from the waitlist",
                          reference=f"waitlist-offer:{offer.pk}")
@@ -217,7 +217,7 @@ def _offer_fields(offer: WaitlistOffer) -> dict:
 def recall_remind(*, actor, recall: Recall, attempt: int = 1) -> Message | None:
     """Ask a patient due for a recall to book, by their preferred written channel, with the booking link."""
     patient = recall.patient
-    channel = _channel_for(patient)
+    channel = written_channel_for(patient)
     if channel is None:
         call_task_create(patient=patient, reason=f"Recall: {recall.rule} due {recall.due_date:%b %d}", actor=actor,
                          reference=f"recall:{recall.pk}:{attempt}")

@@ -181,3 +181,33 @@ def test_rows_are_sealed_once_their_transaction_commits_at_most_once_a_second(
         second = audit_event(action="test.event", actor=front_desk)
     assert not AuditSeal.objects.filter(event=second).exists()
     assert audit_seal() == 1
+
+
+def test_bulk_rows_keep_every_field_and_the_sealer_hashes_what_a_reader_sees(front_desk):
+    from clinicdesk.core.audit import RequestContext, audit_event_rows, request_context
+
+    # given rows with quotes, backslashes, non-ASCII text, nested changes and a client address
+    token = request_context.set(RequestContext(ip_address="203.0.113.7", user_agent='Desk "A"\\1', request_id="r-1",
+                                               path="/billing/batch"))
+    try:
+        ids = audit_event_rows([
+            {"action": "test.bulk", "actor": front_desk, "summary": 'Paid "$10" \\ café {1,2}',
+             "changes": {"amount": ["1.00", "2.00"], "note": {"a": None, "b": 'x"y'}}},
+            {"action": "test.bulk", "actor": None, "actor_label": "nightly job", "summary": "", "changes": {}},
+        ])
+    finally:
+        request_context.reset(token)
+    # when the sealer chains them
+    audit_seal()
+    # then each stored row reads back as written, and its seal is the hash of the row as read back
+    stored = {e.pk: e for e in AuditEvent.objects.filter(pk__in=ids)}
+    first, second = stored[ids[0]], stored[ids[1]]
+    assert ids == sorted(ids)
+    assert first.summary == 'Paid "$10" \\ café {1,2}'
+    assert first.changes == {"amount": ["1.00", "2.00"], "note": {"a": None, "b": 'x"y'}}
+    assert (first.ip_address, first.user_agent, first.path) == ("203.0.113.7", 'Desk "A"\\1', "/billing/batch")
+    assert (second.actor_id, second.actor_label, second.changes) == (None, "nightly job", {})
+    for event in (first, second):
+        seal = AuditSeal.objects.get(event=event)
+        assert seal.hash == AuditSeal.compute_hash(seal.prev_hash, event)
+    assert audit_verify()[1] is None

@@ -177,13 +177,30 @@ def authorization_warnings(patient: Patient, codes, on: date) -> list[str]:
 def appointment_codes_needing_authorization(appointment) -> list[str]:
     """Procedure codes an appointment will bill that a require-authorisation rule lists, known by the rule naming
     the appointment type in its values (e.g. values "Physical therapy" on codes 97110,97140)."""
-    type_name = (appointment.appointment_type.name if appointment.appointment_type_id else "").strip().upper()
+    if not appointment.appointment_type_id:
+        return []
+    return appointment_type_codes_needing_authorization(appointment.appointment_type)
+
+
+def appointment_type_codes_needing_authorization(appointment_type) -> list[str]:
+    """Procedure codes a visit of this type bills that some require-authorisation rule lists (by naming the type)."""
+    type_name = (appointment_type.name or "").strip().upper()
     if not type_name:
         return []
-    rules = PayerRule.objects.filter(organization_id=appointment.organization_id, kind=PayerRuleKind.REQUIRE_AUTH,
-                                     is_active=True)
+    rules = PayerRule.objects.filter(organization_id=appointment_type.organization_id,
+                                     kind=PayerRuleKind.REQUIRE_AUTH, is_active=True)
     codes: list[str] = []
     for rule in rules:
         if type_name in rule.value_list:
             codes.extend(c for c in rule.code_list if c not in codes)
     return codes
+
+
+def booking_advisory(*, patient: Patient, appointment_type, on: date) -> list[str]:
+    """What the front desk should know before booking the visit (never a refusal): no coverage in force on the day,
+    or a payer that needs a prior authorisation for the visit's codes with none covering the day or units left."""
+    if not coverages_in_force(patient, on=on):
+        return [f"No active insurance coverage on {on:%m/%d/%Y}: ask for the card, or the visit is billed to the "
+                "patient."]
+    codes = appointment_type_codes_needing_authorization(appointment_type)
+    return authorization_warnings(patient, codes, on) if codes else []

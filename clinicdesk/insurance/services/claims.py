@@ -357,8 +357,9 @@ def appeal_create(*, claim: Claim, reason: str, actor) -> Appeal:
 
 
 @transaction.atomic
-def appeal_decide(*, appeal: Appeal, status: str, actor, on: date | None = None) -> Appeal:
-    """Record that the appeal was sent, won or lost (won and lost settle the claim as paid or denied)."""
+def appeal_decide(*, appeal: Appeal, status: str, actor, on: date | None = None, note: str = "") -> Appeal:
+    """Record that the appeal was sent, won or lost (a lost appeal puts the claim back to denied); `note` (the
+    payer's words, a reference) goes on the claim's history."""
     if appeal.organization_id != actor.organization_id:
         raise ValidationError({"appeal": "The appeal belongs to another practice."})
     allowed = {AppealStatus.DRAFT: {AppealStatus.SENT}, AppealStatus.SENT: {AppealStatus.WON, AppealStatus.LOST}}
@@ -366,6 +367,12 @@ def appeal_decide(*, appeal: Appeal, status: str, actor, on: date | None = None)
         raise ValidationError({"status": f"An appeal that is {appeal.get_status_display().lower()} cannot become "
                                          f"{status}."})
     on = on or timezone.localdate()
+    if on > timezone.localdate():
+        raise ValidationError({"on": "The date is in the future; record it on the day it happens."})
+    if status != AppealStatus.SENT and appeal.sent_on and on < appeal.sent_on:
+        raise ValidationError({"on": f"The appeal was sent on {appeal.sent_on:%m/%d/%Y}; the payer's answer cannot "
+                                     "come before that."})
+    note = (note or "").strip()
     appeal.status = status
     if status == AppealStatus.SENT:
         appeal.sent_on = on
@@ -375,7 +382,8 @@ def appeal_decide(*, appeal: Appeal, status: str, actor, on: date | None = None)
     claim = appeal.claim
     if status == AppealStatus.LOST and claim.status == ClaimStatus.APPEALED:
         claim_transition(claim=claim, to_status=ClaimStatus.DENIED, actor=actor, note="Appeal lost")
-    _event(claim, ClaimEventKind.NOTE, actor=actor, text=f"Appeal {appeal.get_status_display().lower()}")
+    text = f"Appeal {appeal.get_status_display().lower()} on {on:%m/%d/%Y}" + (f": {note}" if note else "")
+    _event(claim, ClaimEventKind.NOTE, actor=actor, text=text)
     audit_event(action="appeal.decided", actor=actor, target=appeal, patient=claim.patient,
                 summary=f"Appeal of claim {claim.claim_number}: {appeal.get_status_display()}")
     return appeal

@@ -169,10 +169,11 @@ def _duplicates(claim: Claim, lines: list[ClaimLine]) -> list[Finding]:
     return out
 
 
-def _payer_rules(claim: Claim, lines: list[ClaimLine]) -> list[Finding]:
-    rules = list(PayerRule.objects.filter(organization_id=claim.organization_id, is_active=True)
-                 .filter(payer__isnull=True) | PayerRule.objects.filter(organization_id=claim.organization_id,
-                                                                          is_active=True, payer_id=claim.payer_id))
+def _payer_rules(claim: Claim, lines: list[ClaimLine], rules: list[PayerRule] | None = None) -> list[Finding]:
+    if rules is None:
+        rules = list(PayerRule.objects.filter(organization_id=claim.organization_id, is_active=True)
+                     .filter(payer__isnull=True) | PayerRule.objects.filter(organization_id=claim.organization_id,
+                                                                              is_active=True, payer_id=claim.payer_id))
     if not rules:
         return []
     auths = list(PriorAuthorization.objects.filter(patient_id=claim.patient_id, coverage_id=claim.coverage_id,
@@ -215,6 +216,11 @@ def _payer_rules(claim: Claim, lines: list[ClaimLine]) -> list[Finding]:
                                        f"diagnosis starting {', '.join(values)}.{extra}", "diagnosis_pointers", ln,
                                        rule.severity))
     return out
+
+
+def payer_rule_findings(claim: Claim, rules: list[PayerRule]) -> list[Finding]:
+    """What these rules alone (active or not) find on the claim, saving nothing: the payer rule page's preview."""
+    return _payer_rules(claim, list(claim.lines.all()), rules=rules)
 
 
 def claim_findings(claim: Claim, *, today: date | None = None) -> list[Finding]:

@@ -58,3 +58,15 @@ class ClaimsWorld:
         encounter_code(encounter=encounter, actor=self.provider, diagnoses=list(diagnoses), services=[
             ServiceInput(code=code, modifiers=mods, units=units, pointers="1") for code, mods, units in services])
         return encounter_post(encounter=encounter, actor=self.biller)
+
+    def appealed(self, patient=None, *, reason: str = "The visit was medically necessary."):
+        """A claim sent, denied (CO-50) and appealed: its draft appeal waits to be sent."""
+        from clinicdesk.insurance.services.claims import appeal_create, claim_transition, claims_build
+        from clinicdesk.insurance.services.scrubber import claim_scrub
+
+        [claim] = claims_build(actor=self.biller, encounters=[self.posted(patient)])
+        claim_scrub(claim=claim, actor=self.biller, today=TODAY)
+        for status in ("submitted", "denied"):
+            claim_transition(claim=claim, to_status=status, actor=self.biller, note="CO-50")
+        appeal = appeal_create(claim=claim, reason=reason, actor=self.biller)
+        return claim, appeal

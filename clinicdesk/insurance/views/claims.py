@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinicdesk.core.access import requires
@@ -19,8 +20,17 @@ from clinicdesk.core.permissions import Perm
 
 from ..choices import CLAIM_TRANSITIONS, ClaimStatus
 from ..cms1500 import cms1500_pdf
-from ..forms_claims import AppealForm, AssignForm, CorrectForm, NoteForm, QueueFilterForm, TransitionForm
-from ..models import Payer
+from ..forms_claims import (
+    APPEAL_NEXT,
+    AppealDecideForm,
+    AppealForm,
+    AssignForm,
+    CorrectForm,
+    NoteForm,
+    QueueFilterForm,
+    TransitionForm,
+)
+from ..models import Appeal, Payer
 from ..selectors import claims as selectors
 from ..services import claims as services
 from ..services.scrubber import claim_scrub
@@ -107,7 +117,7 @@ def _detail(request: HttpRequest, claim, *, forms=None, status=200) -> HttpRespo
     transition.fields["to_status"].choices = next_statuses
     return render(request, "insurance/claims/detail.html", {
         "claim": claim, "lines": list(claim.lines.all()), "findings": list(claim.findings.all()),
-        "events": claim.history, "appeals": list(claim.appeals.all()), "balance": selectors.claim_balance(claim),
+        "events": claim.history, "appeals": _appeal_rows(claim, forms.get("decide")), "balance": selectors.claim_balance(claim),
         "primary_paid": selectors.primary_payments(claim), "may_work": may_work,
         "may_submit": user.has_perm_code(Perm.CLAIMS_SUBMIT), "next_statuses": next_statuses,
         "transition_form": transition,
@@ -120,6 +130,19 @@ def _detail(request: HttpRequest, claim, *, forms=None, status=200) -> HttpRespo
         "can_appeal": claim.status in (ClaimStatus.DENIED, ClaimStatus.PARTIALLY_PAID, ClaimStatus.PAID),
         "can_resend": claim.status == ClaimStatus.REJECTED,
     }, status=status)
+
+
+def _appeal_rows(claim, posted: AppealDecideForm | None) -> list[tuple]:
+    """Each appeal with its outcome form while it is still open (the posted one, errors and all, for its appeal)."""
+    today = timezone.localdate()
+    rows = []
+    for appeal in claim.appeals.all():
+        form = None
+        if appeal.status in APPEAL_NEXT:
+            form = posted if posted is not None and posted.appeal_pk == appeal.pk else AppealDecideForm(
+                appeal=appeal, initial={"appeal": appeal.pk, "on": today})
+        rows.append((appeal, form))
+    return rows
 
 
 @require_GET
@@ -224,6 +247,24 @@ def claim_appeal_view(request: HttpRequest, claim_id: str) -> HttpResponse:
         services.appeal_create(claim=claim, reason=data["reason"], actor=request.user)
         return "Appeal drafted."
     return _act(request, claim_id, "appeal", AppealForm(request.POST), do)
+
+
+@require_POST
+@requires(Perm.CLAIMS_WORK)
+def claim_appeal_decide_view(request: HttpRequest, claim_id: str) -> HttpResponse:
+    """Record an appeal's outcome: sent (with the date), won, or lost (with the date and the payer's reason)."""
+    chosen = request.POST.get("decide-appeal", "")
+    appeal = (Appeal.objects.filter(organization_id=request.user.organization_id, claim__public_id=claim_id,
+                                    pk=int(chosen)).select_related("claim__patient").first()
+              if chosen.isdigit() else None)
+    if appeal is None:
+        raise Http404("No such appeal of this claim.")
+
+    def do(claim, data):
+        services.appeal_decide(appeal=appeal, status=data["status"], actor=request.user, on=data["on"],
+                               note=data["note"])
+        return f"Appeal {appeal.get_status_display().lower()}."
+    return _act(request, claim_id, "decide", AppealDecideForm(request.POST, appeal=appeal), do)
 
 
 @require_GET

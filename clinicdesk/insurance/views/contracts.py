@@ -10,13 +10,16 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from clinicdesk.billing.services.codes import decode_import_file
 from clinicdesk.core.access import requires
 from clinicdesk.core.audit import audit_event, audit_events
 from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.csv_export import csv_response
+from clinicdesk.core.csv_import_views import CsvImport, imported_counts
 from clinicdesk.core.permissions import Perm
 
 from ..forms_contracts import (
@@ -125,61 +128,21 @@ def reference_schedule_detail(request: HttpRequest, reference_schedule_id: int) 
     })
 
 
-def _rate_import(request: HttpRequest, *, target, run, back_url, title) -> HttpResponse:
+def _rate_import(request: HttpRequest, *, run, back_url, title) -> HttpResponse:
     """Step 1: choose a file, see what every row would do (nothing saved). Step 2: confirm, and it is imported."""
-    form = RateImportForm()
-    result = confirm = None
-    problems: list[str] = []
-    status = 200
-    if request.method == "POST" and request.POST.get("step") == "import":
-        posted = RateImportConfirmForm(request.POST)
-        if posted.is_valid():
-            try:
-                result = run(file=posted.cleaned_data["content"], dry_run=False)
-            except ValidationError as exc:
-                problems.extend(exc.messages)
-            else:
-                if result.saved:
-                    counts = result.counts
-                    messages.success(request, f"Imported {posted.cleaned_data['file_name'] or 'the file'}: "
-                                              f"{counts['new']} new, {counts['updated']} updated, "
-                                              f"{counts['unchanged']} unchanged.")
-                    return redirect(back_url)
-        else:
-            problems.append("The preview was lost; choose the file again.")
-        status = 400
-    elif request.method == "POST":
-        form = RateImportForm(request.POST, request.FILES)
-        if form.is_valid():
-            upload = form.cleaned_data["file"]
-            try:
-                from clinicdesk.billing.services.codes import decode_import_file
-
-                content = decode_import_file(upload)
-                result = run(file=content, dry_run=True)
-            except ValidationError as exc:
-                form.add_service_errors(exc)
-                status = 400
-            else:
-                if result.errors:
-                    status = 400
-                else:
-                    confirm = RateImportConfirmForm(initial={"content": content, "file_name": upload.name[:200]})
-        else:
-            status = 400
-    return render(request, "insurance/contracts/rate_import.html", {
-        "form": form, "result": result, "confirm": confirm, "problems": problems, "title": title, "back_url": back_url,
-    }, status=status)
+    return CsvImport(
+        upload_form=RateImportForm, confirm_form=RateImportConfirmForm, template="insurance/contracts/rate_import.html",
+        run=run, decode=decode_import_file, done_url=back_url, done_message=imported_counts,
+        context={"title": title, "back_url": back_url},
+    ).response(request)
 
 
 @require_http_methods(["GET", "POST"])
 @requires(Perm.CONTRACTS_MANAGE)
 def reference_schedule_import(request: HttpRequest, reference_schedule_id: int) -> HttpResponse:
     schedule = selectors.reference_schedule_get(user=request.user, schedule_id=reference_schedule_id)
-    from django.urls import reverse
-
     return _rate_import(
-        request, target=schedule, title=f"Import amounts · {schedule.name}",
+        request, title=f"Import amounts · {schedule.name}",
         back_url=reverse("insurance:reference_schedule_detail", kwargs={"reference_schedule_id": schedule.pk}),
         run=lambda **kw: services.reference_schedule_import(schedule=schedule, actor=request.user, **kw))
 
@@ -276,10 +239,8 @@ def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
 @requires(Perm.CONTRACTS_MANAGE)
 def contract_rates_import(request: HttpRequest, contract_id: int) -> HttpResponse:
     contract = selectors.contract_get(user=request.user, contract_id=contract_id)
-    from django.urls import reverse
-
     return _rate_import(
-        request, target=contract, title=f"Import the fee list · {contract.name}",
+        request, title=f"Import the fee list · {contract.name}",
         back_url=reverse("insurance:contract_detail", kwargs={"contract_id": contract.pk}),
         run=lambda **kw: services.contract_rates_import(contract=contract, actor=request.user, **kw))
 

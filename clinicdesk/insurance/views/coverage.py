@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clinicdesk.core.access import requires
 from clinicdesk.core.csv_export import csv_response
+from clinicdesk.core.csv_import_views import CsvImport
 from clinicdesk.core.permissions import Perm
 from clinicdesk.patients.selectors.records import patient_for_change
 
@@ -101,7 +102,8 @@ def payer_edit(request: HttpRequest, payer_id: int | None = None) -> HttpRespons
 @requires(Perm.PAYERS_MANAGE)
 def payer_detail(request: HttpRequest, payer_id: int) -> HttpResponse:
     payer = sel.payer_get(actor=request.user, payer_id=payer_id)
-    return render(request, "insurance/coverage/payer_detail.html", {"payer": payer, "plans": list(payer.plans.all())})
+    return render(request, "insurance/coverage/payer_detail.html", {"payer": payer, "plans": list(payer.plans.all()),
+                                                                     "rule_count": payer.rules.count()})
 
 
 @require_http_methods(["GET", "POST"])
@@ -130,41 +132,18 @@ def plan_edit(request: HttpRequest, payer_id: int, insurance_plan_id: int | None
 @requires(Perm.PAYERS_MANAGE)
 def payer_import(request: HttpRequest) -> HttpResponse:
     """Step 1: choose a file, see what every line would do (nothing saved). Step 2: confirm, and it is imported."""
-    form, result, confirm, problems, status = f.PayerImportForm(), None, None, [], 200
-    if request.method == "POST" and request.POST.get("step") == "import":
-        posted = f.PayerImportConfirmForm(request.POST)
-        status = 400
-        if posted.is_valid():
-            try:
-                result = svc.payer_import(organization=request.user.organization, file=posted.cleaned_data["content"],
-                                          actor=request.user, dry_run=False)
-            except ValidationError as exc:
-                problems.extend(exc.messages)
-            else:
-                if result.saved:
-                    c = result.counts
-                    messages.success(request, f"Payers imported: {c['new']} new, {c['updated']} updated, "
-                                              f"{c['unchanged']} unchanged.")
-                    return redirect("insurance:payer_list")
-        else:
-            problems.append("The preview was lost; choose the file again.")
-    elif request.method == "POST":
-        form = f.PayerImportForm(request.POST, request.FILES)
-        status = 400
-        if form.is_valid():
-            upload = form.cleaned_data["file"]
-            try:
-                text = svc.decode_import_file(upload.read())
-                result = svc.payer_import(organization=request.user.organization, file=text, actor=request.user,
-                                          dry_run=True)
-            except ValidationError as exc:
-                form.add_service_errors(exc)
-            else:
-                if not result.errors:
-                    status = 200
-                    confirm = f.PayerImportConfirmForm(initial={"content": text, "file_name": upload.name[:200]})
-    return render(request, "insurance/coverage/payer_import.html",
-                  {"form": form, "result": result, "confirm": confirm, "problems": problems}, status=status)
+    return CsvImport(
+        upload_form=f.PayerImportForm, confirm_form=f.PayerImportConfirmForm,
+        template="insurance/coverage/payer_import.html",
+        run=lambda **kw: svc.payer_import(organization=request.user.organization, actor=request.user, **kw),
+        decode=svc.decode_import_file, done_url=reverse("insurance:payer_list"), done_message=_payers_imported,
+        context={"unit": "line"},
+    ).response(request)
+
+
+def _payers_imported(result, file_name: str) -> str:
+    c = result.counts
+    return f"Payers imported: {c['new']} new, {c['updated']} updated, {c['unchanged']} unchanged."
 
 
 # --- the patient chart's Insurance tab -----------------------------------------------------------------------

@@ -22,6 +22,7 @@ from clinicdesk.patients.models import Patient
 from clinicdesk.patients.selectors import patient_search
 
 from ..appointment_forms import BookForm, CancelForm, MoveForm, SlotSearchForm, add_service_errors, locations_of
+from ..booking_advisories import booking_advisories
 from ..choices import AppointmentStatus, SeriesEditScope
 from ..models import Appointment
 from ..selectors.availability import location_tz
@@ -262,10 +263,22 @@ def book(request: HttpRequest) -> HttpResponse:
             slot["local"] = datetime.fromisoformat(str(slot["starts_at"]))
         except ValueError:
             slot = None
+    slot_type = (form.fields["appointment_type"].queryset.filter(pk=slot["appointment_type"]).first()
+                 if slot and str(slot["appointment_type"]).isdigit() else None)
+    if slot_type is not None:
+        _advise(matches, slot_type, slot, form.fields["location"].queryset)
     return render(request, "scheduling/book.html", {
         "form": form, "matches": matches, "query": query, "slot": slot, "posted": request.method == "POST",
-        "slot_type": form.fields["appointment_type"].queryset.filter(pk=slot["appointment_type"]).first()
-        if slot and str(slot["appointment_type"]).isdigit() else None,
+        "slot_type": slot_type,
         "slot_provider": form.fields["provider"].queryset.filter(pk=slot["provider"]).first()
         if slot and str(slot["provider"]).isdigit() else None,
     }, status=status)  # fmt: skip
+
+
+def _advise(patients: list[Patient], appointment_type, slot: dict, locations) -> None:
+    """Give each patient offered for the slot the registered booking advisories' warnings (they never block)."""
+    location = locations.filter(pk=slot["location"]).first() if str(slot["location"]).isdigit() else None
+    at = slot["local"]
+    on = (_local(at, location) if location is not None and at.tzinfo is not None else at).date()
+    for patient in patients:
+        patient.booking_warnings = booking_advisories(patient=patient, appointment_type=appointment_type, on=on)

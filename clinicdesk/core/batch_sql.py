@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from django.db import connection
 
-from clinicdesk.ledger.pg_arrays import array_literal, int_array_literal
+from .pg_arrays import array_literal, int_array_literal
 
 CHUNK = 1000
 
