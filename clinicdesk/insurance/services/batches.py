@@ -12,8 +12,8 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from clinicdesk.billing.services.batch_sql import rows_insert
 from clinicdesk.core.audit import audit_event, audit_event_rows
+from clinicdesk.core.batch_sql import rows_insert
 from clinicdesk.core.permissions import Perm, role_has
 from clinicdesk.insurance.choices import (
     CLAIM_TRANSITIONS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import connection
 
-from clinicdesk.ledger.pg_arrays import array_literal, int_array_literal
+from clinicdesk.core.pg_arrays import array_literal, int_array_literal
 
 CHUNK = 5000
 

@@ -24,8 +24,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
-from clinicdesk.billing.services.batch_sql import rows_insert
 from clinicdesk.core.audit import audit_event, audit_event_rows
+from clinicdesk.core.batch_sql import rows_insert
 from clinicdesk.core.models import Organization
 from clinicdesk.core.money import round_money
 from clinicdesk.ledger.choices import AccountRole, EntryKind, PartyKind
