@@ -1,9 +1,13 @@
 #!/usr/bin/env python
 """837P batch building: 10,000 claims (200 subscribers, a quarter of the claims for dependents, one in ten a
 secondary claim with the primary's line adjudication, one to four lines each) written by `build_837p`, then read
-back by `read_837p`. Prints wall and CPU time of each, the file size and the load average. Pure Python, no database.
+back by `read_837p`: pure Python, no database. Then the whole path on PostgreSQL (database clinicdesk_bench_837p):
+10,000 scrubbed claims in the database (two lines each; one in ten a secondary claim whose primary was paid on a
+remittance) built by `claim_batch_build` (claims read, 837P written, batch stored, claims submitted with their
+events and audit rows) and the file written to var/bench/. Prints wall and CPU time of each, the file size and the
+load average.
 
-    .venv/bin/python bench/claims_837p.py [--claims N] [--repeat R]
+    .venv/bin/python bench/claims_837p.py [--claims N] [--repeat R] [--no-db] [--rebuild]   (BENCH_837P_PROFILE=1)
 
 Target: 10,000 claims built in well under 10 s. Never run as a test.
 """
@@ -15,6 +19,7 @@ import dataclasses
 import os
 import random
 import statistics
+import subprocess  # noqa: S404  (runs the database part in its own process)
 import sys
 import time
 from datetime import date, datetime, timedelta
@@ -105,11 +110,127 @@ def timed(function, *args, **kwargs):
     return result, time.perf_counter() - wall, time.process_time() - cpu
 
 
+PG_URL = os.environ.get("BENCH_837P_PG_URL", "postgres://postgres@127.0.0.1:5432/clinicdesk_bench_837p")
+
+
+def db_claims(count: int):
+    """`count` scrubbed claims of a new practice, one in ten a secondary claim whose primary was paid (untimed)."""
+    from decimal import Decimal as D
+
+    from django.db import connection
+
+    from clinicdesk.core.choices import Role
+    from clinicdesk.core.models import Location, Organization
+    from clinicdesk.core.tests.factories import UserFactory
+    from clinicdesk.insurance.choices import ClaimStatus, ClearinghouseKind
+    from clinicdesk.insurance.models import (
+        Claim,
+        Clearinghouse,
+        Coverage,
+        Remittance,
+        RemittanceAdjustment,
+        RemittanceClaim,
+        RemittanceLine,
+    )
+    from clinicdesk.insurance.tests.remittances_world import claims_build, payer_for
+    from clinicdesk.patients.tests.factories import PatientFactory
+
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    org = Organization.objects.create(slug=f"x837-bench-{stamp}", name="Claims Bench Practice", mrn_prefix="CB",
+                                      npi="1234567893", tax_id="741234567")
+    biller = UserFactory(organization=org, role=Role.BILLER, username=f"x837-biller-{stamp}")
+    doctor = UserFactory(organization=org, role=Role.CLINICIAN, username=f"x837-doctor-{stamp}", npi="1245319599")
+    house = Clearinghouse.objects.create(organization=org, name="Bench house", kind=ClearinghouseKind.LOCAL,
+                                         submitter_id="BENCH01", receiver_id="LOCALCH", usage="T")
+    first, second = payer_for(org), payer_for(org, name="Second Mutual", identifier="SEC22")
+    for payer in (first, second):
+        payer.clearinghouse = house
+        payer.save(update_fields=["clearinghouse"])
+    patients = [PatientFactory(organization=org, mrn=f"CB{stamp[-6:]}{n:04d}", address_line1=f"{n} Elm St",
+                               city="Austin", state="TX", postal_code="78701") for n in range(200)]
+    Coverage.objects.bulk_create([Coverage(
+        organization=org, patient=p, payer=second, relationship="18", rank=2, subscriber_first_name=p.first_name,
+        subscriber_last_name=p.last_name, member_id=f"S{p.pk:08d}") for p in patients])
+    secondaries = count // 10
+    claims = claims_build(org, payer=first, provider=doctor, patients=patients, count=count - secondaries)
+    primaries = claims_build(org, payer=first, provider=doctor, patients=patients, count=secondaries, prefix="PR")
+    later = claims_build(org, payer=second, provider=doctor, patients=patients, count=secondaries, prefix="SE")
+    Location.objects.filter(organization=org).update(address_line1="1 Main St", city="Austin", state="TX",
+                                                     postal_code="78701-1234")
+    Claim.objects.filter(pk__in=[c.pk for c in primaries]).update(status=ClaimStatus.PAID)
+    for claim, primary in zip(later, primaries, strict=True):
+        claim.primary_claim, claim.rank = primary, 2
+    Claim.objects.bulk_update(later, ["primary_claim", "rank"], batch_size=1000)
+    remittance = Remittance.objects.create(organization=org, payer=first, payer_name=first.name,
+                                           check_number="BENCH1", total_paid=D("0"), sha256=stamp)
+    rows = RemittanceClaim.objects.bulk_create([
+        RemittanceClaim(remittance=remittance, claim=p, claim_number=p.claim_number, status_code="1",
+                        charge=p.total_charge, paid=p.total_charge * D("0.6")) for p in primaries])
+    lines = RemittanceLine.objects.bulk_create([
+        RemittanceLine(remittance_claim=row, claim_line=cl, procedure_code=cl.procedure_code, charge=cl.charge,
+                       paid=cl.charge * D("0.6"), service_date=cl.service_date)
+        for row, p in zip(rows, primaries, strict=True) for cl in p.lines.all()])
+    RemittanceAdjustment.objects.bulk_create([
+        RemittanceAdjustment(remittance_claim_id=line.remittance_claim_id, line=line, group_code="CO",
+                             reason_code="45", amount=line.charge * D("0.4")) for line in lines])
+    scrubbed = [*claims, *later]
+    Claim.objects.filter(pk__in=[c.pk for c in scrubbed]).update(status=ClaimStatus.SCRUBBED)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return org, biller, scrubbed
+
+
+def db_child(count: int, rebuild: bool) -> int:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from _engines import open_engine
+
+    open_engine("postgresql", pg_url=PG_URL, sqlite_path=ROOT / "var" / "bench" / "unused.sqlite3", rebuild=rebuild)
+    from django.core.management import call_command
+
+    from clinicdesk.insurance.services.batches import claim_batch_build
+
+    call_command("migrate", verbosity=0)
+    (org, biller, claims), wall, _ = timed(db_claims, count)
+    print(f"made {len(claims):,} scrubbed claims in PostgreSQL ({len(claims) // 10:,} of them secondary) in "
+          f"{wall:.1f} s (untimed)", flush=True)
+    out = ROOT / "var" / "bench" / "837p-bench.x12"
+
+    def build_and_write():
+        batches = claim_batch_build(organization=org, claims=claims, actor=biller)
+        out.write_text(batches[0].content)
+        return batches
+
+    profile = None
+    if os.environ.get("BENCH_837P_PROFILE"):
+        import cProfile
+
+        profile = cProfile.Profile()
+        profile.enable()
+    batches, wall, cpu = timed(build_and_write)
+    if profile is not None:
+        import pstats
+
+        profile.disable()
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
+    load = os.getloadavg()
+    [batch] = batches
+    print(f"claim_batch_build (postgresql): {batch.claim_count:,} claims, {len(batch.content) / 1e6:.1f} MB written "
+          f"to {out.relative_to(ROOT)}, {wall:.2f} s wall, {cpu:.2f} s CPU (this process); "
+          f"{batch.claim_count / wall:,.0f} claims/s")
+    print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    return 0 if batch.claim_count == len(claims) else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="837P batch building benchmark")
     parser.add_argument("--claims", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-db", action="store_true", help="only the pure build and read, no database")
+    parser.add_argument("--rebuild", action="store_true", help="drop the benchmark database and build it again")
+    parser.add_argument("--db-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.db_child:
+        return db_child(args.claims, args.rebuild)
     claims, wall, cpu = timed(make_claims, args.claims)
     print(f"made {len(claims):,} claim dataclasses ({sum(len(c.lines) for c in claims):,} lines) "
           f"in {wall:.2f} s wall, {cpu:.2f} s CPU")
@@ -136,7 +257,13 @@ def main() -> int:
               f"(min {min(walls):.2f}, max {max(walls):.2f}), median {statistics.median(cpus):.2f} s CPU; "
               f"{len(claims) / statistics.median(walls):,.0f} claims/s")
     print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    return 0
+    if args.no_db:
+        return 0
+    # Django reads its database settings once at start-up: the database part runs in its own process
+    env = {**os.environ, "DATABASE_URL": PG_URL, "DEBUG": "0", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    command = [sys.executable, __file__, "--db-child", "--claims", str(args.claims)] + (
+        ["--rebuild"] if args.rebuild else [])
+    return subprocess.call(command, env=env, cwd=ROOT)  # noqa: S603  (our own script)
 
 
 if __name__ == "__main__":

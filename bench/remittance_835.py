@@ -4,7 +4,7 @@ PLB) imported by `remittance_import` into a practice whose 10,000 submitted clai
 items, charges posted) are made untimed in the benchmark's own database, clinicdesk_bench_remit. Prints wall and CPU
 time of the import, the load average, and checks the file balanced and the ledger's bank line equals BPR02.
 
-    .venv/bin/python bench/remittance_835.py [--rebuild]      (BENCH_REMIT_CLAIMS=10000, BENCH_REMIT_PROFILE=1)
+    .venv/bin/python bench/remittance_835.py [--rebuild]      (BENCH_REMIT_CLAIMS=10000, BENCH_REMIT_PROFILE=1, BENCH_REMIT_SQL=1)
 
 Target: 10,000 claim payments posted in <= 20 s on PostgreSQL. Never run as a test.
 """
@@ -68,14 +68,30 @@ def run_engine(engine: str, *, rebuild: bool) -> int:
 
         profile = cProfile.Profile()
         profile.enable()
+    statements: dict[str, list[float]] = {}
+
+    def timed_statement(execute, sql, params, many, context):
+        # BENCH_REMIT_SQL=1: the database's share, by statement (its first 90 characters)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            statements.setdefault(sql[:90], []).append(time.perf_counter() - started)
+
     wall, cpu = time.perf_counter(), time.process_time()
-    result = remittance_import(organization=org, content=text, file_name="bench.835", actor=biller)
+    if os.environ.get("BENCH_REMIT_SQL"):
+        with connection.execute_wrapper(timed_statement):
+            result = remittance_import(organization=org, content=text, file_name="bench.835", actor=biller)
+    else:
+        result = remittance_import(organization=org, content=text, file_name="bench.835", actor=biller)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    for sql, times in sorted(statements.items(), key=lambda kv: -sum(kv[1]))[:12]:
+        print(f"{sum(times):7.2f} s {len(times):6d}x  {sql}")
     if profile is not None:
         import pstats
 
         profile.disable()
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
+        pstats.Stats(profile).sort_stats(os.environ.get("BENCH_REMIT_PROFILE_SORT", "cumulative")).print_stats(25)
     load = os.getloadavg()
     [tr] = result.transactions
     bank = JournalLine.objects.filter(organization=org, account__role=AccountRole.UNDEPOSITED_FUNDS).aggregate(

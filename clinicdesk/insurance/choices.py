@@ -172,6 +172,20 @@ class RemitClaimState(models.TextChoices):
     RESOLVED = "resolved", "Resolved by hand"
 
 
+class DenialReview(models.TextChoices):
+    """A fully denied claim payment: nothing is written off until the biller decides what to do with the balance."""
+
+    NONE = "", "Not a denial"
+    PENDING = "pending", "Denied - in review"
+    APPEALED = "appealed", "Appealed"
+    WRITTEN_OFF = "written_off", "Written off"
+    TRANSFERRED = "transferred", "Transferred to the patient"
+    CLOSED = "closed", "Closed by a later remittance"
+
+
+OPEN_DENIAL_REVIEWS = frozenset({DenialReview.PENDING, DenialReview.APPEALED})
+
+
 class AdjustmentGroup(models.TextChoices):
     """CAS01: who carries an adjustment."""
 

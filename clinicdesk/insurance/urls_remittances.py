@@ -9,4 +9,5 @@ urlpatterns = [
     path("remittances/exceptions/<int:remittance_claim_id>/resolve/", views.exception_resolve,
          name="remittance_exception_resolve"),
     path("remittances/<int:remittance_id>/", views.remittance_detail, name="remittance_detail"),
+    path("remittances/claims/<int:remittance_claim_id>/denial/", views.denial_decide, name="remittance_denial_decide"),
 ]

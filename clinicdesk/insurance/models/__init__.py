@@ -8,3 +8,4 @@ from .claims import ScrubFinding, X12Exchange  # noqa: F401
 from .remittances import ProviderAdjustment, Remittance, RemittanceAdjustment  # noqa: F401
 from .remittances import RemittanceClaim, RemittanceLine  # noqa: F401
 from .contracts import ContractRate, PayerContract, ReferenceRate, ReferenceSchedule  # noqa: F401
+from .eligibility_runs import EligibilityRun  # noqa: F401

@@ -6,7 +6,7 @@ from django.db import models
 
 from clinicdesk.core.models import Organization
 
-from ..choices import AdjustmentGroup, RemitClaimState, RemittanceStatus
+from ..choices import AdjustmentGroup, DenialReview, RemitClaimState, RemittanceStatus
 from .claims import Claim, ClaimLine
 from .payers import Payer
 
@@ -63,11 +63,16 @@ class RemittanceClaim(models.Model):
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     resolved_at = models.DateTimeField(null=True, blank=True)
     entry = models.ForeignKey("ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                              help_text="The ledger entry that posted this claim payment.")
+                              help_text="The ledger entry that posted this claim payment (for a denial: the biller's "
+                                        "write-off or transfer, once decided).")
+    review = models.CharField(max_length=12, choices=DenialReview.choices, blank=True, default=DenialReview.NONE,
+                              help_text="A full denial waits here for the biller: appeal, write off or transfer.")
 
     class Meta:
         ordering = ["remittance", "id"]
-        indexes = [models.Index(fields=["state"], name="ins_remit_claim_state")]
+        indexes = [models.Index(fields=["state"], name="ins_remit_claim_state"),
+                   models.Index(fields=["review"], name="ins_remit_claim_review",
+                                condition=~models.Q(review=""))]
 
     def __str__(self) -> str:
         return f"CLP {self.claim_number} paid {self.paid}"

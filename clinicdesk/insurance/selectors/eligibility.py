@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from clinicdesk.insurance.choices import CoverageRank
-from clinicdesk.insurance.models import ClaimBatch, Coverage, EligibilityCheck, X12Exchange
+from clinicdesk.insurance.choices import ClaimStatus, CoverageRank
+from clinicdesk.insurance.models import Claim, ClaimBatch, Coverage, EligibilityCheck, EligibilityRun, X12Exchange
 from clinicdesk.insurance.services.eligibility import day_appointments
 
 
@@ -37,6 +38,11 @@ def eligibility_day(*, user, day: date) -> list[DayRow]:
             if a.patient_id in coverages]
 
 
+def eligibility_run_latest(*, user, day: date) -> EligibilityRun | None:
+    """The latest run of the day's checks for the user's practice, for the progress line."""
+    return EligibilityRun.objects.filter(organization_id=user.organization_id, day=day).order_by("-created_at", "-id").first()
+
+
 def eligibility_check_get(*, user, check_id: int) -> EligibilityCheck:
     return EligibilityCheck.objects.select_related("coverage__payer", "coverage__patient", "requested_by",
                                                    "appointment").get(organization_id=user.organization_id,
@@ -59,3 +65,15 @@ def claim_batch_get(*, user, batch_id: int) -> ClaimBatch:
 
 def batch_exchanges(*, batch: ClaimBatch) -> QuerySet[X12Exchange]:
     return X12Exchange.objects.filter(batch=batch).order_by("created_at", "id")
+
+
+# Payers usually send their 277CA within a few days; after this many the biller asks the clearinghouse.
+ACK_FOLLOW_UP_DAYS = 5
+
+
+def claims_awaiting_acknowledgement(*, user, days: int = ACK_FOLLOW_UP_DAYS) -> QuerySet[Claim]:
+    """Claims sent at least `days` ago that no 277CA has accepted or rejected yet (the 999 took their file, or said
+    nothing about it): the follow-up queue, oldest batch first."""
+    return (Claim.objects.filter(organization_id=user.organization_id, status=ClaimStatus.SUBMITTED,
+                                 batch__sent_at__lte=timezone.now() - timedelta(days=days))
+            .select_related("patient", "payer", "batch").order_by("batch__sent_at", "claim_number"))

@@ -9,9 +9,11 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 
-from clinicdesk.core.audit import audit_event
+from clinicdesk.core.audit import audit_event, audit_event_rows
+from clinicdesk.core.batch_sql import rows_insert
 from clinicdesk.core.permissions import Perm, role_has
 from clinicdesk.insurance.choices import (
     CLAIM_TRANSITIONS,
@@ -23,12 +25,20 @@ from clinicdesk.insurance.choices import (
     TransactionKind,
 )
 from clinicdesk.insurance.clearinghouse.adapter import ClearinghouseError, clearinghouse_adapter
-from clinicdesk.insurance.models import Claim, ClaimBatch, ClaimEvent, RemittanceClaim
+from clinicdesk.insurance.models import (
+    Claim,
+    ClaimBatch,
+    ClaimEvent,
+    RemittanceAdjustment,
+    RemittanceClaim,
+    RemittanceLine,
+)
 from clinicdesk.insurance.x12 import x837p
-from clinicdesk.insurance.x12.codes import CLAIM_STATUS_CATEGORIES, describe
+from clinicdesk.insurance.x12.codes import ACK_CODES, ACK_REJECTED, CLAIM_STATUS_CATEGORIES, describe
 from clinicdesk.insurance.x12.records import Address, Adjustment
 from clinicdesk.insurance.x12.segments import Envelope, X12Error
 from clinicdesk.insurance.x12.x277ca import read_277ca
+from clinicdesk.insurance.x12.x837p import claim_ids_by_transaction
 from clinicdesk.insurance.x12.x999 import read_999
 
 from .x12files import control_numbers_take, x12_exchange_keep
@@ -94,7 +104,7 @@ def _other_payers(claim: Claim) -> tuple[tuple[x837p.OtherPayer, ...], dict[int,
     primary = claim.primary_claim
     if primary is None:
         return (), {}
-    rows = list(RemittanceClaim.objects.filter(claim=primary).prefetch_related("adjustments", "lines__adjustments"))
+    rows = list(primary.remittance_claims.all())  # prefetched with their adjustments and lines by the batch
     paid = sum((row.paid for row in rows), Decimal("0")) if rows else None
     claim_adjustments = tuple(Adjustment(a.group_code, a.reason_code, a.amount, a.quantity)
                               for row in rows for a in row.adjustments.all() if a.line_id is None)
@@ -171,6 +181,22 @@ def _problems(claim: Claim, organization) -> list[str]:
     return problems
 
 
+def _claims_submitted(claims: list[Claim], *, batch: ClaimBatch, actor, now) -> None:
+    """The batch's claims move from scrubbed to submitted together: one update, one insert of their ClaimEvents and
+    one of their audit rows, whatever the number of claims (each was checked scrubbed under the row lock)."""
+    text = f"In batch {batch.file_name}."
+    label = f"{ClaimStatus(ClaimStatus.SCRUBBED).label} → {ClaimStatus(ClaimStatus.SUBMITTED).label} ({text})"
+    rows_insert(ClaimEvent, [
+        ClaimEvent(claim=claim, kind=ClaimEventKind.STATUS, from_status=claim.status, to_status=ClaimStatus.SUBMITTED,
+                   text=text, actor=actor) for claim in claims])
+    audit_event_rows([{"action": "claim.status_changed", "actor": actor, "target": claim, "patient": claim.patient,
+                       "summary": f"Claim {claim.claim_number}: {label}"} for claim in claims])
+    Claim.objects.filter(pk__in=[claim.pk for claim in claims]).update(
+        status=ClaimStatus.SUBMITTED, batch=batch, submitted_at=now, updated_at=now)
+    for claim in claims:
+        claim.status, claim.batch, claim.submitted_at, claim.updated_at = ClaimStatus.SUBMITTED, batch, now, now
+
+
 def claim_batch_build(*, organization, claims, actor) -> list[ClaimBatch]:
     """Write scrubbed electronic claims into 837P files, one ClaimBatch per clearinghouse; the claims are submitted."""
     _allowed(actor, organization)
@@ -183,11 +209,17 @@ def claim_batch_build(*, organization, claims, actor) -> list[ClaimBatch]:
     with transaction.atomic():
         locked = list(Claim.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
         locked = list(Claim.objects.filter(pk__in=[c.pk for c in locked]).select_related(
-            "payer__clearinghouse", "coverage__patient", "coverage__plan", "coverage__payer", "patient",
+            "payer__clearinghouse", "coverage__patient", "coverage__plan__payer", "coverage__payer", "patient",
             "encounter__location", "rendering_provider", "prior_authorization", "original_claim",
-            "primary_claim__payer", "primary_claim__coverage__patient", "primary_claim__coverage__plan",
+            "primary_claim__payer", "primary_claim__coverage__patient", "primary_claim__coverage__plan__payer",
             "primary_claim__coverage__payer",
-        ).prefetch_related("lines").order_by("pk"))
+        ).prefetch_related(
+            "lines", "primary_claim__lines",
+            Prefetch("primary_claim__remittance_claims", queryset=RemittanceClaim.objects.prefetch_related(
+                Prefetch("adjustments", queryset=RemittanceAdjustment.objects.order_by("id")),
+                Prefetch("lines", queryset=RemittanceLine.objects.prefetch_related(
+                    Prefetch("adjustments", queryset=RemittanceAdjustment.objects.order_by("id"))))))
+        ).order_by("pk"))
         problems = [problem for claim in locked for problem in _problems(claim, organization)]
         if len(locked) != len(set(ids)):
             problems.append("Some claims were not found.")
@@ -220,10 +252,7 @@ def claim_batch_build(*, organization, claims, actor) -> list[ClaimBatch]:
                 group_control_number=group_number, file_name=f"837P-{interchange:09d}.x12", content=content,
                 claim_count=len(group), total_charge=sum((c.total_charge for c in group), Decimal("0")),
                 status=BatchStatus.BUILT, created_by=actor)
-            for claim in group:
-                _claim_status_set(claim, ClaimStatus.SUBMITTED, actor=actor, text=f"In batch {batch.file_name}.")
-                claim.batch, claim.submitted_at = batch, now
-                claim.save(update_fields=["status", "batch", "submitted_at", "updated_at"])
+            _claims_submitted(group, batch=batch, actor=actor, now=now)
             batches.append(batch)
     return batches
 
@@ -254,7 +283,37 @@ def claim_batch_send(*, batch: ClaimBatch, actor) -> ClaimBatch:
     return claim_batch_read_answers(batch=batch, ack_999=ack_999, ack_277=ack_277, actor=actor)
 
 
+def _set_errors(tx) -> str:
+    return "; ".join(str(error) for error in tx.errors)[:300]
+
+
+def _rejected_sets(acks, batch: ClaimBatch, sets: dict[tuple[str, str], list[str]]) -> dict[tuple[str, str], str]:
+    """The transaction sets of the batch that a 999 turned away, each with why: every set of a group the AK9
+    rejects, and each set whose IK5 rejects it. A set the 999 does not name in a group it accepts (A, E) or partly
+    accepts (P) is not rejected: only what an acknowledgement actually rejects is."""
+    rejected: dict[tuple[str, str], str] = {}
+    for ack in acks:
+        group = ack.group_control_number.lstrip("0") or "0"
+        if group != str(batch.group_control_number):
+            continue  # an answer about another file
+        for tx in ack.transactions:
+            if tx.status in ACK_REJECTED:
+                errors = _set_errors(tx)
+                rejected[(group, tx.control_number)] = (f"the 999 rejected transaction set {tx.control_number} that "
+                                                        f"carried it ({describe(ACK_CODES, tx.status)})"
+                                                        + (f": {errors}" if errors else ""))
+        if ack.status in ACK_REJECTED:
+            for key in sets:
+                if key[0] == group:
+                    rejected.setdefault(key, f"the 999 rejected the whole functional group {group} "
+                                             f"({describe(ACK_CODES, ack.status)})")
+    return rejected
+
+
 def claim_batch_read_answers(*, batch: ClaimBatch, ack_999: str, ack_277: str, actor) -> ClaimBatch:
+    """The 999 and (when it came with it) the 277CA of a sent batch. A claim is rejected only when an
+    acknowledgement rejects it: its transaction set by the 999, or itself by a 277CA STC; the others stay submitted
+    until a 277CA takes them into adjudication, and wait in the follow-up queue if none comes."""
     organization = batch.organization
     with transaction.atomic():
         batch = ClaimBatch.objects.select_for_update().get(pk=batch.pk)
@@ -268,57 +327,86 @@ def claim_batch_read_answers(*, batch: ClaimBatch, ack_999: str, ack_277: str, a
                 for segment_error in tx.errors:
                     errors.append({"segment": segment_error.segment_id, "line": segment_error.position,
                                    "message": f"ST {tx.control_number}: {segment_error}"})
-        if acks and all(ack.accepted for ack in acks):
+        sets = claim_ids_by_transaction(batch.content)
+        rejected_sets = _rejected_sets(acks, batch, sets)
+        if not acks:
+            batch.status = BatchStatus.SENT  # no readable 999: nothing is known yet, nothing is rejected
+        elif not rejected_sets:
             batch.status = BatchStatus.ACCEPTED
-        elif acks and all(ack.rejected for ack in acks):
-            batch.status = BatchStatus.REJECTED
         else:
-            batch.status = BatchStatus.PARTIAL if acks else BatchStatus.REJECTED
+            batch.status = BatchStatus.REJECTED if len(rejected_sets) == len(sets) else BatchStatus.PARTIAL
         x12_exchange_keep(organization=organization, transaction=TransactionKind.X999, direction="in",
                           content=ack_999, clearinghouse=batch.clearinghouse, batch=batch,
                           file_name=f"{batch.file_name}.999", summary=f"Batch {batch.get_status_display()}",
                           errors=errors)
-        claims = {claim.claim_number: claim for claim in Claim.objects.select_for_update().filter(batch=batch)}
-        seen: set[str] = set()
-        answer_errors: list[dict] = []
-        try:
-            answers = read_277ca(ack_277) if ack_277 else []
-        except X12Error as error:
-            answers, answer_errors = [], [{"segment": error.segment_id, "line": error.ordinal, "message": str(error)}]
-        accepted = rejected = 0
-        for answer in answers:
-            for ack in answer.claims:
-                claim = claims.get(ack.claim_id)
-                if claim is None or claim.status != ClaimStatus.SUBMITTED:
-                    continue
-                seen.add(ack.claim_id)
-                if ack.rejected:
+        claims = {claim.claim_number: claim for claim in
+                  Claim.objects.select_for_update().select_related("patient").filter(batch=batch)}
+        rejected = 0
+        for key, why in rejected_sets.items():
+            for number in sets[key]:
+                claim = claims.get(number)
+                if claim is not None and claim.status == ClaimStatus.SUBMITTED:
                     rejected += 1
                     _claim_status_set(claim, ClaimStatus.REJECTED, actor=actor, kind=ClaimEventKind.ACK,
-                                      text=f"Rejected by {answer.payer_name}: {_stc_text(ack)}")
-                else:
-                    accepted += 1
-                    _claim_status_set(claim, ClaimStatus.ACCEPTED, actor=actor, kind=ClaimEventKind.ACK,
-                                      text=f"Accepted by {answer.payer_name}"
-                                           + (f", claim number {ack.payer_claim_control_number}"
-                                              if ack.payer_claim_control_number else ""))
-                    claim.payer_claim_number = ack.payer_claim_control_number or claim.payer_claim_number
-                claim.save(update_fields=["status", "payer_claim_number", "updated_at"])
-        if batch.status != BatchStatus.ACCEPTED:
-            for number, claim in claims.items():
-                if number not in seen and claim.status == ClaimStatus.SUBMITTED:
-                    rejected += 1
-                    _claim_status_set(claim, ClaimStatus.REJECTED, actor=actor, kind=ClaimEventKind.ACK,
-                                      text="The clearinghouse's 999 rejected the file that carried it.")
+                                      text=f"Rejected: {why}")
                     claim.save(update_fields=["status", "updated_at"])
+        counts = {"accepted": 0, "rejected": rejected, "pending": 0}
         if ack_277:
-            x12_exchange_keep(organization=organization, transaction=TransactionKind.X277CA, direction="in",
-                              content=ack_277, clearinghouse=batch.clearinghouse, batch=batch,
-                              file_name=f"{batch.file_name}.277", errors=answer_errors,
-                              summary=f"{accepted} accepted, {rejected} rejected")
-        batch.sent_at = timezone.now()
+            _read_277ca(batch=batch, claims=claims, ack_277=ack_277, actor=actor, counts=counts)
+        batch.sent_at = batch.sent_at or timezone.now()
         batch.save(update_fields=["status", "sent_at"])
         audit_event(action="claim_batch.sent", actor=actor, target=batch,
-                    summary=f"Batch {batch.file_name}: {batch.get_status_display()}, {accepted} accepted, "
-                            f"{rejected} rejected")
+                    summary=f"Batch {batch.file_name}: {batch.get_status_display()}, {counts['accepted']} accepted, "
+                            f"{counts['rejected']} rejected, {counts['pending']} received and pending")
     return batch
+
+
+def claim_batch_read_277ca(*, batch: ClaimBatch, ack_277: str, actor) -> dict[str, int]:
+    """A 277CA that came after the batch was sent (the payer's, days later): each claim it names is accepted,
+    rejected or noted as received; claims it does not name are left as they are."""
+    _allowed(actor, batch.organization)
+    with transaction.atomic():
+        batch = ClaimBatch.objects.select_for_update().get(pk=batch.pk)
+        claims = {claim.claim_number: claim for claim in
+                  Claim.objects.select_for_update().select_related("patient").filter(batch=batch)}
+        counts = {"accepted": 0, "rejected": 0, "pending": 0}
+        _read_277ca(batch=batch, claims=claims, ack_277=ack_277, actor=actor, counts=counts)
+    return counts
+
+
+def _read_277ca(*, batch: ClaimBatch, claims: dict[str, Claim], ack_277: str, actor, counts: dict[str, int]) -> None:
+    answer_errors: list[dict] = []
+    try:
+        answers = read_277ca(ack_277)
+    except X12Error as error:
+        answers, answer_errors = [], [{"segment": error.segment_id, "line": error.ordinal, "message": str(error)}]
+    for answer in answers:
+        for ack in answer.claims:
+            claim = claims.get(ack.claim_id)
+            if claim is None or claim.status not in (ClaimStatus.SUBMITTED, ClaimStatus.ACCEPTED):
+                continue
+            outcome = ack.outcome
+            counts[outcome] += 1
+            if outcome == "rejected":
+                _claim_status_set(claim, ClaimStatus.REJECTED, actor=actor, kind=ClaimEventKind.ACK,
+                                  text=f"Rejected by {answer.payer_name}: {_stc_text(ack)}")
+            elif outcome == "accepted" and claim.status == ClaimStatus.SUBMITTED:
+                _claim_status_set(claim, ClaimStatus.ACCEPTED, actor=actor, kind=ClaimEventKind.ACK,
+                                  text=f"Accepted by {answer.payer_name}"
+                                       + (f", claim number {ack.payer_claim_control_number}"
+                                          if ack.payer_claim_control_number else ""))
+                claim.payer_claim_number = ack.payer_claim_control_number or claim.payer_claim_number
+            elif outcome == "pending":
+                # a receipt, not a decision: the history says so and the claim stays submitted
+                ClaimEvent.objects.create(claim=claim, kind=ClaimEventKind.ACK, actor=actor,
+                                          text=f"Received by {answer.payer_name}, not yet accepted for "
+                                               f"adjudication: {_stc_text(ack)}")
+                continue
+            else:
+                continue
+            claim.save(update_fields=["status", "payer_claim_number", "updated_at"])
+    x12_exchange_keep(organization=batch.organization, transaction=TransactionKind.X277CA, direction="in",
+                      content=ack_277, clearinghouse=batch.clearinghouse, batch=batch,
+                      file_name=f"{batch.file_name}.277", errors=answer_errors,
+                      summary=f"{counts['accepted']} accepted, {counts['rejected']} rejected, "
+                              f"{counts['pending']} received and pending")

@@ -33,6 +33,7 @@ from ..models import (
     Remittance,
     RemittanceLine,
 )
+from .bulk_rows import rows_set
 
 RATE_COLUMNS = ("code", "modifiers", "amount")
 REQUIRED_RATE_COLUMNS = ("code", "amount")
@@ -335,6 +336,7 @@ def underpayments_flag(lines: Iterable[ClaimLine | RemittanceLine]) -> list:
     cache: dict[tuple, Decimal | None] = {}
     contracts: dict[tuple, PayerContract | None] = {}
     underpaid = []
+    changed = []
     for line in lines:
         payer_id, on, units, allowed = _line_terms(line)
         expected = None
@@ -352,21 +354,27 @@ def underpayments_flag(lines: Iterable[ClaimLine | RemittanceLine]) -> list:
         shortfall = ZERO
         if expected is not None and allowed is not None and allowed > 0 and expected > allowed:
             shortfall = round_money(expected - allowed)
-        line.expected_allowed, line.underpaid_amount = expected, shortfall
-        line.save(update_fields=["expected_allowed", "underpaid_amount"])
+        if (line.expected_allowed, line.underpaid_amount) != (expected, shortfall):
+            line.expected_allowed, line.underpaid_amount = expected, shortfall
+            changed.append(line)
         if shortfall > 0:
             underpaid.append(line)
+    # a whole remittance is checked at once: one statement per thousand changed lines, none for unchanged ones
+    for model in {type(line) for line in changed}:
+        rows_set(model, [line for line in changed if type(line) is model], ["expected_allowed", "underpaid_amount"])
     return underpaid
 
 
 @transaction.atomic
-def remittance_lines_check(remittance: Remittance) -> list:
+def remittance_lines_check(remittance: Remittance, lines: list[RemittanceLine] | None = None) -> list:
     """Check every line of a posted remittance (and the claim line it paid) against the payer's contract;
-    reversals are skipped. Returns the underpaid remittance lines; an audit row names their total."""
-    lines = list(RemittanceLine.objects.filter(remittance_claim__remittance=remittance)
-                 .exclude(remittance_claim__status_code="22")
-                 .select_related("remittance_claim__remittance", "remittance_claim__claim", "claim_line__claim")
-                 .prefetch_related("adjustments"))
+    reversals are skipped. Returns the underpaid remittance lines; an audit row names their total. The posting
+    passes the `lines` it holds (with their claims and claim lines), so a large file is not read back."""
+    if lines is None:
+        lines = list(RemittanceLine.objects.filter(remittance_claim__remittance=remittance)
+                     .exclude(remittance_claim__status_code="22")
+                     .select_related("remittance_claim__remittance", "remittance_claim__claim", "claim_line__claim")
+                     .prefetch_related("adjustments"))
     underpaid = underpayments_flag(lines)
     underpayments_flag([line.claim_line for line in lines if line.claim_line_id])
     if underpaid:

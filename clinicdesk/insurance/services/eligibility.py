@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from clinicdesk.core.audit import audit_event
@@ -25,7 +25,7 @@ from clinicdesk.insurance.choices import (
     TransactionKind,
 )
 from clinicdesk.insurance.clearinghouse.adapter import ClearinghouseError, clearinghouse_adapter
-from clinicdesk.insurance.models import Coverage, EligibilityCheck
+from clinicdesk.insurance.models import Coverage, EligibilityCheck, EligibilityRun
 from clinicdesk.insurance.x12.segments import Envelope, X12Error
 from clinicdesk.insurance.x12.x270 import EligibilityInquiry, InquiryPerson, build_270
 from clinicdesk.insurance.x12.x271 import Benefit, Eligibility, read_271
@@ -253,27 +253,35 @@ def day_appointments(*, organization, day: date):
     ).select_related("patient").distinct().order_by("starts_at", "pk"))
 
 
-def progress_key(organization_id: int, day: date) -> str:
-    return f"insurance:eligibility-run:{organization_id}:{day.isoformat()}"
+def eligibility_run_start(*, organization, day: date, actor=None) -> EligibilityRun:
+    """A run of the whole day, waiting for the worker; the page shows its progress from this row."""
+    return EligibilityRun.objects.create(organization=organization, day=day,
+                                         requested_by=actor if getattr(actor, "is_authenticated", False) else None)
 
 
-def eligibility_check_day(*, organization, day: date, actor=None) -> dict[str, int]:
-    """Check every appointment of `day` (see `day_appointments`); progress is kept in the cache for the page."""
+def eligibility_check_day(*, organization, day: date, actor=None, run: EligibilityRun | None = None) -> dict[str, int]:
+    """Check every appointment of `day` (see `day_appointments`). Progress is written to the run's row after each
+    check and committed at once, so the page, served by another process, sees it while the worker goes on."""
     appointments = list(day_appointments(organization=organization, day=day))
     coverages = {c.patient_id: c for c in Coverage.objects.filter(
         organization=organization, patient_id__in={a.patient_id for a in appointments}, is_active=True,
         rank=CoverageRank.PRIMARY).select_related("payer__clearinghouse", "patient", "organization")}
+    if run is None:
+        run = eligibility_run_start(organization=organization, day=day, actor=actor)
+    runs = EligibilityRun.objects.filter(pk=run.pk)
+    runs.update(total=len(appointments), done=0, failed=0, started_at=timezone.now(), finished_at=None)
     counts = {"total": len(appointments), "done": 0}
-    key = progress_key(organization.pk, day)
-    cache.set(key, counts, 3600)
-    for appointment in appointments:
-        check = eligibility_check(coverage=coverages[appointment.patient_id], service_date=day, actor=actor,
-                                  appointment=appointment)
-        counts["done"] += 1
-        counts[check.status] = counts.get(check.status, 0) + 1
-        cache.set(key, counts, 3600)
-    counts["finished"] = 1
-    cache.set(key, counts, 3600)
+    try:
+        for appointment in appointments:
+            check = eligibility_check(coverage=coverages[appointment.patient_id], service_date=day, actor=actor,
+                                      appointment=appointment)
+            failed = check.status == EligibilityStatus.ERROR
+            runs.update(done=F("done") + 1, failed=F("failed") + int(failed))
+            counts["done"] += 1
+            counts[check.status] = counts.get(check.status, 0) + 1
+    finally:
+        # a run that stopped half way still ends, so the page stops waiting and shows how far it got
+        runs.update(finished_at=timezone.now())
     return counts
 
 

@@ -15,22 +15,33 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
 from clinicdesk.core.audit import audit_event, audit_event_rows
+from clinicdesk.core.batch_sql import rows_insert
 from clinicdesk.core.models import Organization
+from clinicdesk.core.money import round_money
 from clinicdesk.ledger.choices import AccountRole, EntryKind, PartyKind
 from clinicdesk.ledger.models import JournalEntry, OpenItem
+from clinicdesk.ledger.selectors import item_balances
 from clinicdesk.ledger.services import EntrySpec, LineSpec, account_for, entries_post, entry_reverse
 
-from ..choices import ClaimEventKind, ClaimStatus, RemitClaimState, RemittanceStatus, TransactionKind
+from ..choices import (
+    OPEN_DENIAL_REVIEWS,
+    ClaimEventKind,
+    ClaimStatus,
+    DenialReview,
+    RemitClaimState,
+    RemittanceStatus,
+    TransactionKind,
+)
 from ..models import (
     Claim,
     ClaimEvent,
@@ -43,42 +54,16 @@ from ..models import (
     RemittanceLine,
     X12Exchange,
 )
+from ..x12.codes import carc
 from ..x12.segments import X12Error, only_transactions
 from ..x12.x835 import Remittance as Remit835
 from ..x12.x835 import _read_transaction
+from .bulk_rows import rows_set
 
 ZERO = Decimal("0")
 ELECTRONIC = frozenset({"ACH", "FWT", "BOP"})
 INTEREST = "L6"
 WRITE_OFF_GROUPS = frozenset({"CO", "PI", "OA", "CR"})
-
-
-def _bulk_set(model, objs, fields: list[str], batch_size: int = 1000) -> None:
-    """`bulk_update` without its CASE WHEN per object and field: on PostgreSQL one UPDATE ... FROM (VALUES ...)
-    per batch, which costs next to nothing in Python; elsewhere Django's bulk_update."""
-    objs = list(objs)
-    if not objs:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_update(objs, fields, batch_size=batch_size)
-        return
-    meta = model._meta
-    columns = [meta.get_field(name) for name in fields]
-    pk = meta.pk
-    sets = ", ".join(f'"{f.column}" = CAST(v."{f.column}" AS {f.db_type(connection)})' for f in columns)
-    names = ", ".join(f'"{c}"' for c in [pk.column, *(f.column for f in columns)])
-    with connection.cursor() as cursor:
-        for start in range(0, len(objs), batch_size):
-            chunk = objs[start:start + batch_size]
-            row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
-            params = []
-            for obj in chunk:
-                params.append(obj.pk)
-                params += [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns]
-            values = ", ".join([row] * len(chunk))
-            sql = (f'UPDATE "{meta.db_table}" AS t SET {sets} FROM (VALUES {values}) AS v({names}) '  # noqa: S608  (names from the model; values are parameters)
-                   f'WHERE t."{pk.column}" = CAST(v."{pk.column}" AS {pk.db_type(connection)})')
-            cursor.execute(sql, params)
 
 
 @dataclass
@@ -190,66 +175,160 @@ class _Posting:
     patient_items: list[tuple[int, OpenItem, Decimal, ClaimLine]]  # index in spec_lines of the placeholder
 
 
-def _claim_posting(*, organization, remit: Remit835, cp, claim: Claim, matched: list[ClaimLine], bank: str,
-                   rclaim: RemittanceClaim, line_rows: list[RemittanceLine]) -> _Posting:
-    """The entry for one claim payment, and the claim's and its lines' new amounts."""
-    ordered = sorted(claim.lines.all(), key=lambda cl: cl.sequence)
-    first = ordered[0] if ordered else None
-    per_line: dict[int, dict[str, Decimal]] = defaultdict(lambda: {"paid": ZERO, "adj": ZERO, "pr": ZERO})
-    line_by_pk = {cl.pk: cl for cl in ordered}
+def allocate(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """`amount` split in cents in proportion to `weights` (a weight below zero counts as nothing; all nothing: equal
+    shares); the rounding remainder goes to the largest weight, so the pieces add up to `amount` exactly."""
+    if not weights:
+        raise ValueError("nothing to allocate over")
+    clean = [w if w > 0 else ZERO for w in weights]
+    total = sum(clean, ZERO)
+    if total == 0:
+        clean, total = [Decimal(1)] * len(weights), Decimal(len(weights))
+    pieces = [round_money(amount * w / total) for w in clean]
+    largest = max(range(len(clean)), key=clean.__getitem__)
+    pieces[largest] += amount - sum(pieces, ZERO)
+    return pieces
+
+
+class _LineMoney:
+    """What one claim line gets from a claim payment: paid, each adjustment as (group, CARC, amount, claim-level), and
+    how much more than its own paid and adjusted amounts the payment settles on its item (`extra`)."""
+
+    __slots__ = ("adjustments", "extra", "paid", "touched")
+
+    def __init__(self) -> None:
+        self.paid = self.extra = ZERO
+        self.adjustments: list[tuple[str, str, Decimal, bool]] = []
+        self.touched = False  # a line the payment does not name keeps what earlier payments set
+
+    def total(self, *, patient: bool, claim_level: bool | None = None) -> Decimal:
+        return sum((amount for group, _, amount, level in self.adjustments
+                    if (group == "PR") == patient and (claim_level is None or level == claim_level)), ZERO)
+
+    @property
+    def cash(self) -> Decimal:
+        """What the payer actually paid for the line: claim-level CAS comes out of its service line's payment."""
+        return self.paid + self.extra - self.total(patient=False, claim_level=True) - self.total(patient=True, claim_level=True)
+
+    @property
+    def settled(self) -> Decimal:
+        """What comes off the line's insurance item."""
+        return self.paid + self.extra + sum((a for _, _, a, level in self.adjustments if not level), ZERO)
+
+
+def _line_money(cp, ordered: list[ClaimLine], matched: list[ClaimLine], balances: dict[int, Decimal]) -> dict[int, _LineMoney]:
+    """Each claim line's share of the payment: service lines by their match; without service lines the payment is
+    spread in line order up to each line's charge. Claim-level CAS is allocated over the lines by what each still
+    has open after its own amounts (by its balance before the payment when the lines settle everything)."""
+    per_line = {cl.pk: _LineMoney() for cl in ordered}
     if cp.lines and matched:
         for svc, cl in zip(cp.lines, matched, strict=True):
-            bucket = per_line[cl.pk]
-            bucket["paid"] += svc.paid
-            for a in svc.adjustments:
-                bucket["pr" if a.group == "PR" else "adj"] += a.amount
+            money = per_line[cl.pk]
+            money.paid += svc.paid
+            money.touched = True
+            money.adjustments += [(a.group, a.reason, a.amount, False) for a in svc.adjustments]
     else:
-        # no service lines: the payment is spread over the claim's lines in order, up to each line's charge
         remaining = cp.paid
         for cl in ordered:
             share = min(remaining, cl.charge) if cl is not ordered[-1] else remaining
-            per_line[cl.pk]["paid"] += share
+            per_line[cl.pk].paid += share
+            per_line[cl.pk].touched = True
             remaining -= share
-    if first is not None:
-        for a in cp.adjustments:
-            per_line[first.pk]["pr" if a.group == "PR" else "adj"] += a.amount
+    if not cp.adjustments or not ordered:
+        return per_line
+    before = [balances.get(cl.item_id, cl.charge) if cl.item_id else cl.charge for cl in ordered]
+    after = [b - per_line[cl.pk].settled for b, cl in zip(before, ordered, strict=True)]
+    weights = after if any(w > 0 for w in after) else before
+    for a in cp.adjustments:
+        for cl, piece in zip(ordered, allocate(a.amount, weights), strict=True):
+            if piece:
+                per_line[cl.pk].adjustments.append((a.group, a.reason, piece, True))
+                per_line[cl.pk].touched = True
+    # The claim balances as CLP03 - all CAS = CLP04. With service lines each line balances on its own, so claim-level
+    # CAS takes money out of the lines' payments and settles nothing more; without them (or when the payer left the
+    # lines paying what the claim paid) the claim-level amounts settle the items too.
+    claim_level = sum((a.amount for a in cp.adjustments), ZERO)
+    beyond = cp.paid + claim_level - sum((m.paid for m in per_line.values()), ZERO)
+    if beyond == claim_level:
+        for money in per_line.values():
+            money.extra = money.total(patient=False, claim_level=True) + money.total(patient=True, claim_level=True)
+    elif beyond:
+        for cl, piece in zip(ordered, allocate(beyond, weights), strict=True):
+            per_line[cl.pk].extra = piece
+            per_line[cl.pk].touched = True
+    return per_line
+
+
+def _claim_posting(*, remit: Remit835, cp, claim: Claim, matched: list[ClaimLine], bank: str,
+                   rclaim: RemittanceClaim, line_rows: list[RemittanceLine], balances: dict[int, Decimal],
+                   hold: bool = False, decision: str = "") -> _Posting:
+    """The entry for one claim payment, and the claim's and its lines' new amounts. `hold`: a full denial, nothing
+    moves until the biller decides. `decision`: the biller's write-off or transfer of a denial held earlier."""
+    ordered = sorted(claim.lines.all(), key=lambda cl: cl.sequence)
+    per_line = _line_money(cp, ordered, matched, balances)
     spec: list[LineSpec] = []
     patient_items = []
     memo = f"ERA {remit.trace_number} claim {claim.claim_number}"
-    if cp.paid:
+    if cp.paid and not hold:
         spec.append(LineSpec(account=bank, amount=cp.paid, patient=claim.patient_id, memo=memo))
-    for pk, amounts in per_line.items():
-        cl = line_by_pk.get(pk)
-        item = cl.item if cl is not None else None
-        target = item.account if item is not None else AccountRole.INSURANCE_RECEIVABLE
-        settled = amounts["paid"] + amounts["adj"] + amounts["pr"]
+    total_pr = ZERO
+    for cl in ordered:
+        money = per_line[cl.pk]
+        if not money.touched:
+            continue
+        item = cl.item
+        pr = money.total(patient=True)
+        if decision == DenialReview.WRITTEN_OFF:
+            pr = ZERO  # the practice absorbs the patient's share too
+        if hold:
+            cl.paid_amount = cl.patient_responsibility = cl.allowed_amount = ZERO
+            continue
+        settled = money.settled
         if settled:
+            target = item.account if item is not None else AccountRole.INSURANCE_RECEIVABLE
             spec.append(LineSpec(account=target, amount=-settled, item=item, patient=claim.patient_id, memo=memo))
-        if amounts["adj"]:
-            spec.append(LineSpec(account=AccountRole.CONTRACTUAL_ADJUSTMENT, amount=amounts["adj"],
-                                 patient=claim.patient_id, memo=f"{memo}: adjustment"))
-        if amounts["pr"]:
+        if decision:
+            # a denial settled by the biller: every amount written off names its group and CARC
+            for group, reason, amount, _ in money.adjustments:
+                if group != "PR" or decision == DenialReview.WRITTEN_OFF:
+                    spec.append(LineSpec(account=AccountRole.CONTRACTUAL_ADJUSTMENT, amount=amount,
+                                         patient=claim.patient_id,
+                                         memo=f"{memo}: denial written off {group}-{reason} {carc(reason)}"[:200]))
+        else:
+            line_adj = money.total(patient=False, claim_level=False)
+            if line_adj:
+                spec.append(LineSpec(account=AccountRole.CONTRACTUAL_ADJUSTMENT, amount=line_adj,
+                                     patient=claim.patient_id, memo=f"{memo}: adjustment"))
+            claim_adj = money.total(patient=False, claim_level=True)
+            if claim_adj:
+                spec.append(LineSpec(account=AccountRole.CONTRACTUAL_ADJUSTMENT, amount=claim_adj,
+                                     patient=claim.patient_id, memo=f"{memo}: claim-level adjustment"))
+        if pr:
             patient_item = OpenItem(patient_id=claim.patient_id, party_kind=PartyKind.PATIENT,
-                                    service_date=cl.service_date if cl else claim.service_from,
+                                    service_date=cl.service_date or claim.service_from,
                                     description=(item.description if item else f"Claim {claim.claim_number}")[:200])
-            patient_items.append((len(spec), patient_item, amounts["pr"], cl))
-            spec.append(LineSpec(account=AccountRole.PATIENT_RECEIVABLE, amount=amounts["pr"], patient=claim.patient_id,
+            patient_items.append((len(spec), patient_item, pr, cl))
+            spec.append(LineSpec(account=AccountRole.PATIENT_RECEIVABLE, amount=pr, patient=claim.patient_id,
                                  memo=f"{memo}: patient responsibility"))
-        if cl is not None:
-            cl.paid_amount = amounts["paid"]
-            cl.patient_responsibility = amounts["pr"]
-            cl.allowed_amount = amounts["paid"] + amounts["pr"]
+        cl.paid_amount = money.cash
+        cl.patient_responsibility = pr
+        cl.allowed_amount = money.cash + pr
+        total_pr += pr
     for row, svc in zip(line_rows, cp.lines, strict=False):
         if row.allowed is None:
             row.allowed = svc.charge - sum((a.amount for a in svc.adjustments if a.group in WRITE_OFF_GROUPS), ZERO)
-    claim.paid_amount = cp.paid
-    claim.patient_responsibility = sum((a["pr"] for a in per_line.values()), ZERO)
+    claim.paid_amount = ZERO if hold else cp.paid
+    claim.patient_responsibility = total_pr
     claim.allowed_amount = claim.paid_amount + claim.patient_responsibility
-    claim.payer_claim_number = cp.payer_claim_control_number[:50]
-    claim.adjudicated_on = remit.payment_date or timezone.localdate()
-    denial = next((a for a in cp.adjustments + [a for s in cp.lines for a in s.adjustments] if a.group != "PR"), None)
-    if cp.is_denied and denial is not None:
-        claim.denial_reason = f"{denial.group}-{denial.reason}"
+    if not decision:
+        claim.payer_claim_number = cp.payer_claim_control_number[:50]
+        claim.adjudicated_on = remit.payment_date or timezone.localdate()
+        denial = next((a for a in cp.adjustments + [a for s in cp.lines for a in s.adjustments] if a.group != "PR"),
+                      None) or next(iter(cp.adjustments + [a for s in cp.lines for a in s.adjustments]), None)
+        if (cp.is_denied or hold) and denial is not None:
+            claim.denial_reason = f"{denial.group}-{denial.reason}"
+    if hold:
+        rclaim.review = DenialReview.PENDING
     return _Posting(rclaim=rclaim, claim=claim, spec_lines=spec, patient_items=patient_items)
 
 
@@ -266,11 +345,15 @@ def _plb_lines(remit: Remit835, bank: str) -> list[LineSpec]:
     return lines
 
 
-def contract_check_point(remittance: Remittance) -> None:
-    """Underpayments against the payer's contract: services.contracts provides `remittance_lines_check`."""
+def contract_check_point(remittance: Remittance, rows) -> None:
+    """Underpayments against the payer's contract: services.contracts provides `remittance_lines_check`. It gets the
+    lines just posted, with their claims and claim lines in memory (reversals are not checked)."""
     from .contracts import remittance_lines_check
 
-    remittance_lines_check(remittance)
+    lines = [line for rclaim, _, line_rows in rows if rclaim.status_code != "22" for line in line_rows]
+    # the contract reads a line's adjustments only when the payer sent no allowed amount and none was worked out
+    prefetch_related_objects([line for line in lines if line.allowed is None], "adjustments")
+    remittance_lines_check(remittance, lines)
 
 
 def _store(organization, remit: Remit835, sha: str, exchange, payer, actor) -> tuple[Remittance, list]:
@@ -283,13 +366,13 @@ def _store(organization, remit: Remit835, sha: str, exchange, payer, actor) -> t
         sha256=sha, imported_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     record.save()
-    rclaims = RemittanceClaim.objects.bulk_create([
+    rclaims = rows_insert(RemittanceClaim, [
         RemittanceClaim(
             remittance=record, claim_number=cp.claim_id[:40], status_code=cp.status, charge=cp.charge, paid=cp.paid,
             patient_responsibility=cp.patient_responsibility, payer_claim_number=cp.payer_claim_control_number[:50],
             patient_name=f"{cp.patient_last_name}, {cp.patient_first_name}".strip(", ")[:120],
         ) for cp in remit.claims
-    ], batch_size=2000)
+    ])
     line_rows: list[list[RemittanceLine]] = []
     flat_lines = []
     for rc, cp in zip(rclaims, remit.claims, strict=True):
@@ -300,7 +383,7 @@ def _store(organization, remit: Remit835, sha: str, exchange, payer, actor) -> t
         ) for svc in cp.lines]
         line_rows.append(rows)
         flat_lines += rows
-    RemittanceLine.objects.bulk_create(flat_lines, batch_size=2000)
+    rows_insert(RemittanceLine, flat_lines)
     adjustments = []
     for rc, cp, rows in zip(rclaims, remit.claims, line_rows, strict=True):
         adjustments += [RemittanceAdjustment(remittance_claim=rc, group_code=a.group, reason_code=a.reason[:5],
@@ -309,7 +392,7 @@ def _store(organization, remit: Remit835, sha: str, exchange, payer, actor) -> t
             adjustments += [RemittanceAdjustment(remittance_claim=rc, line=row, group_code=a.group,
                                                  reason_code=a.reason[:5], amount=a.amount, quantity=a.quantity)
                             for a in svc.adjustments]
-    RemittanceAdjustment.objects.bulk_create(adjustments, batch_size=2000)
+    rows_insert(RemittanceAdjustment, adjustments)
     ProviderAdjustment.objects.bulk_create([
         ProviderAdjustment(remittance=record, reason_code=p.reason[:2], reference=p.reference[:50], amount=p.amount)
         for p in remit.provider_adjustments
@@ -326,12 +409,11 @@ def _post_claims(*, organization, remit: Remit835, record: Remittance, rows, pay
         for c in Claim.objects.filter(organization=organization, claim_number__in=numbers)
         .select_related("patient").prefetch_related("lines__item__account")
     }
-    postings: list[_Posting] = []
     reversals: list[RemittanceClaim] = []
     events: list[ClaimEvent] = []
     audits: list[dict] = []
     exceptions: list[RemittanceClaim] = []
-    matched_rows: list[RemittanceLine] = []
+    to_post: list[tuple[RemittanceClaim, object, Claim, list[ClaimLine], list[RemittanceLine]]] = []
     for rclaim, cp, line_rows in rows:
         claim = claims.get(cp.claim_id)
         reason = ""
@@ -342,9 +424,7 @@ def _post_claims(*, organization, remit: Remit835, record: Remittance, rows, pay
         elif not cp.is_reversal and claim.status in _NOT_PAYABLE:
             reason = f"claim {cp.claim_id} is {claim.get_status_display().lower()}: it was never sent or is closed"
         if not reason and cp.is_reversal:
-            earlier = (RemittanceClaim.objects.filter(claim=claim, state=RemitClaimState.POSTED, entry__isnull=False,
-                                                      entry__reversed_by__isnull=True)
-                       .exclude(status_code="22").order_by("-id").first())
+            earlier = _reversible(claim)
             if earlier is None:
                 reason = f"reversal: no earlier payment of claim {cp.claim_id} to reverse"
             else:
@@ -362,25 +442,50 @@ def _post_claims(*, organization, remit: Remit835, record: Remittance, rows, pay
             continue
         for row, cl in zip(line_rows, matched, strict=False):
             row.claim_line = cl
-            matched_rows.append(row)
         rclaim.claim = claim
-        postings.append(_claim_posting(organization=organization, remit=remit, cp=cp, claim=claim, matched=matched,
-                                       bank=bank, rclaim=rclaim, line_rows=line_rows))
+        to_post.append((rclaim, cp, claim, matched, line_rows))
+    # claim-level CAS is spread over what each line still has open: one query for the claims that carry it
+    balances = item_balances(item_ids=[cl.item_id for _, cp, claim, _, _ in to_post if cp.adjustments
+                                       for cl in claim.lines.all() if cl.item_id])
+    postings = [_claim_posting(remit=remit, cp=cp, claim=claim, matched=matched, bank=bank, rclaim=rclaim,
+                               line_rows=line_rows, balances=balances, hold=cp.is_full_denial)
+                for rclaim, cp, claim, matched, line_rows in to_post]
     _post(organization=organization, remit=remit, postings=postings, actor=actor, events=events, audits=audits)
-    _bulk_set(RemittanceClaim, [p.rclaim for p in postings] + exceptions + reversals,
-              ["claim", "state", "exception_reason", "entry"])
-    _bulk_set(RemittanceLine, [r for _, _, rows_ in rows for r in rows_], ["claim_line", "allowed"])
-    ClaimEvent.objects.bulk_create(events, batch_size=2000)
+    # a denial still open from an earlier remittance is settled by this one's answer for the claim; the practice's
+    # open denials are few (a partial index holds them), so they are read first rather than matched by 10,000 ids
+    posted = {p.claim.pk for p in postings}
+    settled = [pk for pk, claim_id in RemittanceClaim.objects.filter(
+        review__in=OPEN_DENIAL_REVIEWS, remittance__organization=organization).exclude(remittance=record)
+        .values_list("pk", "claim_id") if claim_id in posted]
+    if settled:
+        RemittanceClaim.objects.filter(pk__in=settled).update(review=DenialReview.CLOSED)
+    rows_set(RemittanceClaim, [p.rclaim for p in postings] + exceptions + reversals,
+             ["claim", "state", "exception_reason", "entry", "review"])
+    rows_set(RemittanceLine, [r for _, _, rows_ in rows for r in rows_], ["claim_line", "allowed"])
+    rows_insert(ClaimEvent, events)
     audit_event_rows(audits)
     return len(postings) + len(reversals), len(exceptions)
 
 
+def _reversible(claim: Claim) -> RemittanceClaim | None:
+    """The claim's latest answer a reversal (CLP02 22) takes back: a posting not yet reversed, or a denial still
+    waiting for the biller (nothing was posted for it)."""
+    return (RemittanceClaim.objects.filter(claim=claim, state=RemitClaimState.POSTED)
+            .filter(Q(entry__isnull=False, entry__reversed_by__isnull=True)
+                    | Q(entry__isnull=True, review__in=OPEN_DENIAL_REVIEWS))
+            .exclude(status_code="22").select_related("entry").order_by("-id").first())
+
+
 def _reverse(*, claim: Claim, rclaim: RemittanceClaim, earlier: RemittanceClaim, remit, actor, events, audits) -> None:
-    """CLP02=22: the earlier posting of the claim reversed in the ledger, and the claim back where it was."""
-    reversal = entry_reverse(entry=earlier.entry, actor=actor,
-                             memo=f"ERA {remit.trace_number}: reversal of claim {claim.claim_number}")
+    """CLP02=22: the earlier posting of the claim reversed in the ledger (a denial still in review has none to
+    reverse), and the claim back where it was."""
     rclaim.claim = claim
-    rclaim.entry = reversal
+    if earlier.entry is not None:
+        rclaim.entry = entry_reverse(entry=earlier.entry, actor=actor,
+                                     memo=f"ERA {remit.trace_number}: reversal of claim {claim.claim_number}")
+    if earlier.review:
+        earlier.review = DenialReview.CLOSED
+        earlier.save(update_fields=["review"])
     last = claim.events.filter(kind=ClaimEventKind.STATUS, to_status=claim.status).order_by("-id").first()
     restored = last.from_status if last and last.from_status else ClaimStatus.SUBMITTED
     claim.paid_amount = claim.allowed_amount = claim.patient_responsibility = ZERO
@@ -404,7 +509,10 @@ def _with_accounts(organization, lines: list[LineSpec], cache: dict) -> list[Lin
     return out
 
 
-def _post(*, organization, remit: Remit835, postings: list[_Posting], actor, events, audits) -> None:
+def _post(*, organization, remit: Remit835, postings: list[_Posting], actor, events, audits,
+          entry_date: date | None = None, memo: str = "", outcome: str = "") -> None:
+    """The postings' entries in one batch, then the claims' and lines' new amounts and statuses. `outcome` forces the
+    claims' status (a denial the biller settled); otherwise it follows from what was paid."""
     if not postings:
         return
     accounts: dict = {}
@@ -414,40 +522,42 @@ def _post(*, organization, remit: Remit835, postings: list[_Posting], actor, eve
         receivable = account_for(organization, AccountRole.PATIENT_RECEIVABLE)
         for item in new_items:
             item.organization, item.account = organization, receivable
-        OpenItem.objects.bulk_create(new_items, batch_size=2000)
+        rows_insert(OpenItem, new_items)
     specs = []
-    entry_date = remit.payment_date or timezone.localdate()
+    entry_date = entry_date or remit.payment_date or timezone.localdate()
     for p in postings:
         lines = list(p.spec_lines)
         for index, item, amount, _cl in p.patient_items:
             lines[index] = LineSpec(account=item.account, amount=amount, item=item, patient=p.claim.patient_id,
                                     memo=lines[index].memo)
         if len(lines) < 2:
-            continue  # a zero-paid claim with nothing adjusted: nothing moves
+            continue  # a zero-paid claim with nothing adjusted, or a denial held for review: nothing moves
         specs.append((p, EntrySpec(entry_date=entry_date, kind=EntryKind.PAYMENT,
                                    lines=_with_accounts(organization, lines, accounts),
-                                   memo=f"ERA {remit.trace_number}: claim {p.claim.claim_number}"[:300])))
+                                   memo=(memo or f"ERA {remit.trace_number}: claim {p.claim.claim_number}")[:300])))
     posted = entries_post(organization=organization, entries=[s for _, s in specs], actor=actor)
     for (p, _), entry in zip(specs, posted, strict=True):
         p.rclaim.entry = entry
     claims, lines = [], []
     for p in postings:
         p.rclaim.state = RemitClaimState.POSTED
-        cp_status = p.rclaim.status_code
-        if cp_status == "4" or p.claim.paid_amount == 0:
-            outcome = ClaimStatus.DENIED
+        if outcome:
+            status, text = outcome, f"Denial of ERA {remit.trace_number}: {DenialReview(p.rclaim.review).label.lower()}"
         else:
-            outcome = ClaimStatus.PARTIALLY_PAID if _open_after(p) else ClaimStatus.PAID
-        _set_claim_status(p.claim, outcome, actor=actor, text=f"ERA {remit.trace_number}: paid {p.claim.paid_amount}",
-                          events=events, audits=audits)
+            if p.rclaim.review == DenialReview.PENDING or (p.rclaim.status_code == "4" and p.claim.paid_amount == 0):
+                status = ClaimStatus.DENIED
+            else:
+                status = ClaimStatus.PARTIALLY_PAID if _open_after(p) else ClaimStatus.PAID
+            text = f"ERA {remit.trace_number}: paid {p.claim.paid_amount}"
+        _set_claim_status(p.claim, status, actor=actor, text=text, events=events, audits=audits)
         claims.append(p.claim)
         lines += list(p.claim.lines.all())
     now = timezone.now()
     for claim in claims:
         claim.updated_at = now
-    _bulk_set(Claim, claims, ["status", "paid_amount", "allowed_amount", "patient_responsibility",
-                              "payer_claim_number", "adjudicated_on", "denial_reason", "updated_at"])
-    _bulk_set(ClaimLine, lines, ["paid_amount", "allowed_amount", "patient_responsibility"])
+    rows_set(Claim, claims, ["status", "paid_amount", "allowed_amount", "patient_responsibility",
+                             "payer_claim_number", "adjudicated_on", "denial_reason", "updated_at"])
+    rows_set(ClaimLine, lines, ["paid_amount", "allowed_amount", "patient_responsibility"])
 
 
 def _open_after(posting: _Posting) -> bool:
@@ -508,7 +618,7 @@ def _import(*, organization, read, content: str, file_name: str, actor) -> Impor
             record.status = RemittanceStatus.EXCEPTIONS if tr.claims_exceptions else RemittanceStatus.POSTED
             record.message = (f"{tr.claims_matched} claim(s) posted, {tr.claims_exceptions} in exceptions")[:300]
             record.save(update_fields=["status", "message", "entry"])
-            contract_check_point(record)
+            contract_check_point(record, rows)
             audit_event(action="remittance.imported", actor=actor, target=record, organization_id=organization.pk,
                         summary=f"ERA {record.check_number} {record.payer_name} {record.total_paid}: {record.message}")
             tr.message = record.message
@@ -542,8 +652,10 @@ def remittance_claim_resolve(*, remittance_claim: RemittanceClaim, actor, claim:
             if reason:
                 raise ValidationError({"claim": reason})
         header = _Header(remittance)
-        posting = _claim_posting(organization=organization, remit=header, cp=cp, claim=claim, matched=matched,
-                                 bank=_bank_role(remittance.payment_method), rclaim=rc, line_rows=line_rows)
+        balances = item_balances(item_ids=[cl.item_id for cl in claim.lines.all() if cl.item_id]) if cp.adjustments else {}
+        posting = _claim_posting(remit=header, cp=cp, claim=claim, matched=matched,
+                                 bank=_bank_role(remittance.payment_method), rclaim=rc, line_rows=line_rows,
+                                 balances=balances, hold=cp.is_full_denial)
         events: list = []
         audits: list = []
         rc.claim = claim
@@ -563,6 +675,60 @@ def remittance_claim_resolve(*, remittance_claim: RemittanceClaim, actor, claim:
     audit_event(action="remittance.exception_resolved", actor=actor, target=rc, organization_id=organization.pk,
                 summary=f"ERA {remittance.check_number} claim {rc.claim_number}: "
                         f"{'posted to ' + claim.claim_number if claim else 'handled'}")
+    return rc
+
+
+DENIAL_DECISIONS = (DenialReview.APPEALED, DenialReview.WRITTEN_OFF, DenialReview.TRANSFERRED)
+
+
+@transaction.atomic
+def remittance_denial_decide(*, remittance_claim: RemittanceClaim, decision: str, actor) -> RemittanceClaim:
+    """The biller's decision on a full denial held for review: appeal (the balance stays on the insurance item), write
+    off (every denied amount posted now to contractual adjustments, each with its CARC), or transfer to the patient
+    (the PR amounts moved to a patient item, anything else written off with its CARC: it cannot be billed to them)."""
+    rc = RemittanceClaim.objects.select_for_update().select_related("remittance").get(pk=remittance_claim.pk)
+    if decision not in DENIAL_DECISIONS:
+        raise ValidationError({"decision": "Choose appeal, write off or transfer to the patient."})
+    if rc.review not in OPEN_DENIAL_REVIEWS or rc.claim_id is None:
+        raise ValidationError({"decision": f"Claim {rc.claim_number} is not a denial waiting for a decision."})
+    if decision == DenialReview.APPEALED and rc.review == DenialReview.APPEALED:
+        raise ValidationError({"decision": f"Claim {rc.claim_number} is already appealed."})
+    remittance = rc.remittance
+    organization = remittance.organization
+    claim = Claim.objects.select_related("patient").prefetch_related("lines__item__account").get(pk=rc.claim_id)
+    events: list = []
+    audits: list = []
+    if decision == DenialReview.APPEALED:
+        rc.review = decision
+        _set_claim_status(claim, ClaimStatus.APPEALED, actor=actor, events=events, audits=audits,
+                          text=f"Denial of ERA {remittance.check_number} appealed; the balance stays with the payer")
+        claim.save(update_fields=["status", "updated_at"])
+    else:
+        cp = _remit_of(remittance, rc)
+        line_rows = list(rc.lines.all())
+        by_pk = {cl.pk: cl for cl in claim.lines.all()}
+        matched = [by_pk[row.claim_line_id] for row in line_rows if row.claim_line_id in by_pk]
+        if len(matched) != len(line_rows):
+            matched = []
+        balances = item_balances(item_ids=list({cl.item_id for cl in by_pk.values() if cl.item_id}))
+        posting = _claim_posting(remit=_Header(remittance), cp=cp, claim=claim, matched=matched,
+                                 bank=_bank_role(remittance.payment_method), rclaim=rc, line_rows=[],
+                                 balances=balances, decision=decision)
+        if decision == DenialReview.TRANSFERRED and not posting.patient_items:
+            raise ValidationError({"decision": (
+                f"Claim {rc.claim_number}: the denial names no patient responsibility (PR) to transfer; appeal it or "
+                "write it off.")})
+        rc.review = decision
+        _post(organization=organization, remit=_Header(remittance), postings=[posting], actor=actor, events=events,
+              audits=audits, entry_date=timezone.localdate(), outcome=ClaimStatus.CLOSED,
+              memo=f"Denial of claim {claim.claim_number} (ERA {remittance.check_number}): "
+                   f"{DenialReview(decision).label.lower()}")
+    rc.save(update_fields=["review", "entry"])
+    ClaimEvent.objects.bulk_create(events)
+    audit_event_rows(audits)
+    audit_event(action="remittance.denial_decided", actor=actor, target=rc, organization_id=organization.pk,
+                patient=claim.patient,
+                summary=f"ERA {remittance.check_number} claim {rc.claim_number}: {DenialReview(decision).label}")
     return rc
 
 

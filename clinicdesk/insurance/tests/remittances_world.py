@@ -3,6 +3,7 @@ remittance tests and the 835 posting benchmark. Written with bulk inserts so tho
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -112,3 +113,15 @@ def remit_835(payments, *, payer: Payer, trace="CHK1001", method="CHK", plb=()) 
 def envelope(control: int = 1) -> Envelope:
     return Envelope(sender_id="ACMEHEALTH", receiver_id="CLINIC1", interchange_control_number=control,
                     group_control_number=control, created=datetime(2026, 11, 20, 9, 30))
+
+
+def world_build(org, make_user, *, patients: int = 1, count: int = 1):
+    """A biller, a payer and `count` submitted claims over `patients` patients: what most remittance tests start from."""
+    from clinicdesk.core.choices import Role
+    from clinicdesk.patients.tests.factories import PatientFactory
+
+    biller = make_user(Role.BILLER)
+    payer = payer_for(org)
+    claims = claims_build(org, payer=payer, provider=make_user(Role.CLINICIAN),
+                          patients=[PatientFactory(organization=org) for _ in range(patients)], count=count)
+    return dataclasses.make_dataclass("World", ["org", "biller", "payer", "claims"])(org, biller, payer, claims)

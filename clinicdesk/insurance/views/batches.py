@@ -104,3 +104,29 @@ def batch_send(request: HttpRequest, batch_id: int) -> HttpResponse:
     else:
         messages.success(request, f"Batch {batch.file_name} sent: {batch.get_status_display()}.")
     return redirect("insurance:batch_detail", batch_id=batch.pk)
+
+
+@require_GET
+@requires(Perm.CLAIMS_VIEW)
+def batch_follow_up(request: HttpRequest) -> HttpResponse:
+    """Claims sent some days ago that no 277CA has accepted or rejected: the biller asks the clearinghouse."""
+    raw = request.GET.get("days", "")
+    if raw and not raw.isdigit():
+        return render(request, "insurance/batches/follow_up.html", {
+            "error": "Days must be a whole number.", "days": selectors.ACK_FOLLOW_UP_DAYS, "page": []}, status=400)
+    days = int(raw) if raw else selectors.ACK_FOLLOW_UP_DAYS
+    rows = selectors.claims_awaiting_acknowledgement(user=request.user, days=days)
+    if request.GET.get("format") == "csv":
+        claims = list(rows)
+        if claims:
+            audit_events(action="claim.follow_up_exported", actor=request.user, targets=[c.patient for c in claims],
+                         summary=f"Claims without a 277CA after {days} days")
+        return csv_response(f"claims-without-277ca-{days}-days.csv", [
+            "claim", "patient", "payer", "charge", "batch", "sent"], (
+            [c.claim_number, str(c.patient), c.payer.name, c.total_charge, c.batch.file_name,
+             timezone.localtime(c.batch.sent_at).strftime("%m/%d/%Y")] for c in claims))
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    if page.object_list:
+        audit_events(action="claim.follow_up_viewed", actor=request.user, targets=[c.patient for c in page],
+                     summary=f"Claims without a 277CA after {days} days")
+    return render(request, "insurance/batches/follow_up.html", {"page": page, "days": days, "query": f"days={days}"})

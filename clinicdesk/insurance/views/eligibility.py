@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,7 +20,7 @@ from clinicdesk.core.permissions import Perm
 
 from ..models import Coverage, EligibilityCheck
 from ..selectors import eligibility as selectors
-from ..services.eligibility import eligibility_check, next_business_day, progress_key
+from ..services.eligibility import eligibility_check, eligibility_run_start, next_business_day
 
 
 def _day(value: str | None) -> date:
@@ -34,6 +33,8 @@ def _day(value: str | None) -> date:
 @require_GET
 @requires(Perm.COVERAGE_VIEW)
 def eligibility_day(request: HttpRequest) -> HttpResponse:
+    if request.headers.get("HX-Request") and request.GET.get("part") == "progress":
+        return _progress(request)
     try:
         day = _day(request.GET.get("day"))
     except ValidationError as error:
@@ -55,10 +56,24 @@ def eligibility_day(request: HttpRequest) -> HttpResponse:
              r.check.deductible_remaining if r.check else "",
              timezone.localtime(r.check.requested_at).strftime("%m/%d/%Y %H:%M") if r.check else "",
              r.check.message if r.check else ""] for r in rows))
-    progress = cache.get(progress_key(request.user.organization_id, day))
     return render(request, "insurance/eligibility/day.html", {
-        "day": day, "rows": rows, "progress": progress,
+        "day": day, "rows": rows, "run": selectors.eligibility_run_latest(user=request.user, day=day),
         "can_check": request.user.has_perm_code(Perm.ELIGIBILITY_CHECK)})
+
+
+def _progress(request: HttpRequest) -> HttpResponse:
+    """The progress line alone, polled by the page while the run goes on; once it ends the whole page is reloaded,
+    with the answers."""
+    try:
+        day = _day(request.GET.get("day"))
+    except ValidationError:
+        return HttpResponse(status=400)
+    run = selectors.eligibility_run_latest(user=request.user, day=day)
+    if run is not None and not run.is_running and request.GET.get("running"):
+        response = HttpResponse()
+        response["HX-Refresh"] = "true"
+        return response
+    return render(request, "insurance/eligibility/_progress.html", {"day": day, "run": run})
 
 
 @require_POST
@@ -93,9 +108,9 @@ def eligibility_run(request: HttpRequest) -> HttpResponse:
         raise Http404("No such day.") from None
     from ..tasks import eligibility_check_day_task
 
-    cache.set(progress_key(request.user.organization_id, day), {"total": 0, "done": 0, "queued": 1}, 3600)
+    run = eligibility_run_start(organization=request.user.organization, day=day, actor=request.user)
     eligibility_check_day_task.enqueue(organization_id=request.user.organization_id, day=day.isoformat(),
-                                       actor_id=request.user.pk)
+                                       actor_id=request.user.pk, run_id=run.pk)
     messages.info(request, f"Checking every appointment of {day:%m/%d/%Y}; this page shows the progress.")
     return redirect(f"{reverse('insurance:eligibility_day')}?day={day.isoformat()}")
 

@@ -15,9 +15,10 @@ from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.csv_export import csv_response
 from clinicdesk.core.permissions import Perm
 
+from ..choices import OPEN_DENIAL_REVIEWS, DenialReview
 from ..forms_remittances import ExceptionResolveForm, RemittanceUploadForm
 from ..selectors import remittances as selectors
-from ..services.remittances import remittance_claim_resolve, remittance_import
+from ..services.remittances import remittance_claim_resolve, remittance_denial_decide, remittance_import
 
 LIST_CSV_HEADER = ["imported", "payer", "check_number", "method", "payment_date", "total_paid", "claims", "exceptions",
                    "provider_adjustments", "balanced", "status"]
@@ -53,6 +54,7 @@ def remittance_detail(request: HttpRequest, remittance_id: int) -> HttpResponse:
     audit_events(action="remittance.viewed", actor=request.user, targets=patients,
                  summary=f"Shown on ERA {remittance.check_number}")
     for rc in claims:
+        rc.review_open = rc.review in OPEN_DENIAL_REVIEWS
         rc.adjustment_labels = [(selectors.adjustment_label(a), a.amount) for a in rc.adjustments.all() if a.line_id is None]
         for line in rc.lines.all():
             line.adjustment_labels = [(selectors.adjustment_label(a), a.amount) for a in line.adjustments.all()]
@@ -127,3 +129,18 @@ def exception_resolve(request: HttpRequest, remittance_claim_id: int) -> HttpRes
     rows = list(selectors.exceptions_list(actor=request.user))
     return render(request, "insurance/remittances/exceptions.html",
                   {"rows": rows, "form": form, "error": error, "error_row": rc.pk}, status=400)
+
+
+@require_POST
+@requires(Perm.REMITTANCES_POST)
+def denial_decide(request: HttpRequest, remittance_claim_id: int) -> HttpResponse:
+    """The biller's decision on a denied claim payment: appeal, write off, or transfer the patient's share."""
+    rc = selectors.exception_get(actor=request.user, remittance_claim_id=remittance_claim_id)
+    try:
+        remittance_denial_decide(remittance_claim=rc, decision=request.POST.get("decision", ""), actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        rc.refresh_from_db(fields=["review"])
+        messages.success(request, f"Claim {rc.claim_number}: {DenialReview(rc.review).label.lower()}.")
+    return redirect("insurance:remittance_detail", remittance_id=rc.remittance_id)

@@ -498,8 +498,13 @@ CLAIM_STATUS_CATEGORIES = {
 
 ACCEPTED_CATEGORIES = frozenset({"A0", "A1", "A2", "A5"})
 REJECTED_CATEGORIES = frozenset({"A3", "A4", "A6", "A7", "A8"})
+# Only these mean the payer took the claim into adjudication; A0 (forwarded) and A1 (received) are receipts, and the
+# E categories say no answer was possible yet: the claim stays submitted until a later 277CA decides.
+ADJUDICATION_CATEGORIES = frozenset({"A2", "A5"})
 
 # AK9/IK5 acknowledgement codes
+# IK501/AK901 codes that turn a transaction set (or the whole group) away
+ACK_REJECTED = frozenset({"M", "R", "W", "X"})
 ACK_CODES = {
     "A": "Accepted",
     "E": "Accepted with errors",

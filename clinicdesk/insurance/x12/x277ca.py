@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from clinicdesk.insurance.x12.codes import (
     ACCEPTED_CATEGORIES,
+    ADJUDICATION_CATEGORIES,
     CLAIM_STATUS_CATEGORIES,
     REJECTED_CATEGORIES,
     describe,
@@ -68,6 +69,16 @@ class ClaimAck:
     @property
     def rejected(self) -> bool:
         return any(status.category in REJECTED_CATEGORIES for status in self.statuses)
+
+    @property
+    def outcome(self) -> str:
+        """"rejected" when any status rejects the claim, "accepted" when one takes it into adjudication (A2, A5),
+        else "pending": a receipt (A0, A1) or no answer yet (E0 ...)."""
+        if self.rejected:
+            return "rejected"
+        if any(status.category in ADJUDICATION_CATEGORIES for status in self.statuses):
+            return "accepted"
+        return "pending"
 
 
 @dataclass(slots=True)

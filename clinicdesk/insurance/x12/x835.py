@@ -30,6 +30,9 @@ FILING_INDICATORS = frozenset(
     ["12", "13", "14", "15", "16", "17", "AM", "CH", "DS", "HM", "LM", "MA", "MB", "MC", "OF", "TV", "VA", "WC", "ZZ"]
 )
 ZERO = Decimal("0")
+# CARCs that price a claim or share its cost with the patient rather than refuse it: deductible, coinsurance,
+# copay, prior payer's adjudication, the fee schedule, blood deductible, sequestration.
+PRICING_AND_COST_SHARE = frozenset({"1", "2", "3", "23", "45", "66", "253"})
 
 
 @dataclass(slots=True)
@@ -96,6 +99,18 @@ class ClaimPayment:
     @property
     def is_denied(self) -> bool:
         return self.status == "4"
+
+    @property
+    def is_full_denial(self) -> bool:
+        """Nothing paid because the payer refused the claim: CLP02 4, or zero paid with a reason other than the
+        contract's price and the patient's share (deductible, coinsurance, copay). A claim paid nothing because
+        it all went to the deductible is not a denial."""
+        if self.paid != 0 or self.is_reversal:
+            return False
+        if self.is_denied:
+            return True
+        return any(a.amount and a.reason not in PRICING_AND_COST_SHARE
+                   for a in [*self.adjustments, *(a for line in self.lines for a in line.adjustments)])
 
 
 @dataclass(slots=True)

@@ -575,6 +575,16 @@ def _read_transaction(segments: list[Segment], batch: ClaimBatch) -> None:
     finish_claim()
 
 
+def claim_ids_by_transaction(text: str) -> dict[tuple[str, str], list[str]]:
+    """(GS06, ST02) of each transaction set of an 837P with the claim ids (CLM01) it carries: what a 999 that
+    accepts or rejects a set says about each claim."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for _, group, transaction in only_transactions(text, "837"):
+        found[(group.control_number.lstrip("0") or "0", transaction.control_number)] = [
+            segment.get(1) for segment in transaction.segments if segment.id == "CLM"]
+    return found
+
+
 def read_837p(text: str) -> ClaimBatch:
     """The claims of an 837P interchange (every transaction), with the submitter and receiver of the first."""
     batch = ClaimBatch(SUBMITTER_UNKNOWN, RECEIVER_UNKNOWN, "")
