@@ -236,26 +236,12 @@ def entry_post(
     )[0]
 
 
-# References looked up per statement on SQLite: a parameter per reference.
+# References looked up per statement: a parameter per reference.
 _REFERENCE_CHUNK = 100
 
 
 def _posted_references(organization: Organization, refs: list[str]) -> dict[str, JournalEntry]:
-    """The entries already posted under these references (usually none)."""
-    if connection.vendor == "postgresql":
-        # One probe of the unique (organization, reference) index per reference, whatever the statistics say (LIMIT
-        # keeps the subquery from being flattened into a join). A plain `IN` list is planned from the statistics, and
-        # for an organization whose entries grew since the last ANALYZE PostgreSQL reads all of its entries instead.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT e.id FROM unnest(%s::text[]) AS r(reference) CROSS JOIN LATERAL (SELECT id FROM "
-                "ledger_journalentry WHERE organization_id = %s AND reference = r.reference AND NOT reference = '' "
-                "LIMIT 1) e",
-                [array_literal(refs), organization.pk])
-            ids = [row[0] for row in cursor.fetchall()]
-        if not ids:
-            return {}
-        return {e.reference: e for e in JournalEntry.objects.filter(pk__in=ids).order_by().prefetch_related("lines")}
+    """The entries already posted under these references, with their lines."""
     known: dict[str, JournalEntry] = {}
     for start in range(0, len(refs), _REFERENCE_CHUNK):
         chunk = (JournalEntry.objects.filter(organization=organization, reference__in=refs[start:start + _REFERENCE_CHUNK])
@@ -285,7 +271,10 @@ def entries_post(
     refs = [spec.reference for spec in entries if spec.reference]
     if len(refs) != len(set(refs)):
         raise ValidationError({"reference": "The same reference appears twice in one batch."})
-    known = _posted_references(organization, refs) if refs else {}
+    # On PostgreSQL the insert itself finds references already posted (the unique index answers each row as it
+    # goes in, whatever the planner's statistics say); elsewhere they are looked up first.
+    insert_finds_replays = connection.vendor == "postgresql"
+    known = _posted_references(organization, refs) if refs and not insert_finds_replays else {}
     result: list[JournalEntry | None] = [None] * len(entries)
     to_write: list[int] = []
     for n, spec in enumerate(entries):
@@ -319,6 +308,19 @@ def entries_post(
         if not refs:
             raise
         return entries_post(organization=organization, entries=entries, actor=actor, reverses=reverses)
+    skipped = [(entry, n) for entry, n in zip(new_entries, to_write, strict=True) if entry.pk is None]
+    if skipped:
+        # References posted before (or by a transaction that committed while this insert waited on it).
+        posted = _posted_references(organization, [entry.reference for entry, _ in skipped])
+        for entry, n in skipped:
+            existing = posted[entry.reference]
+            if not _same_entry(existing, built[n][0]):
+                raise ValidationError({"reference": f"Reference {entry.reference} was already posted with other amounts."})
+            result[n] = existing
+        kept = [(entry, n) for entry, n in zip(new_entries, to_write, strict=True) if entry.pk is not None]
+        if not kept:
+            return result  # type: ignore[return-value]
+        new_entries, to_write = [entry for entry, _ in kept], [n for _, n in kept]
     _insert_lines(organization, [
         (entry.pk, entry.entry_date, row) for entry, n in zip(new_entries, to_write, strict=True) for row in built[n][0]
     ])
@@ -337,7 +339,8 @@ def entries_post(
 
 
 def _insert_entries(entries: list[JournalEntry]) -> None:
-    """Insert unposted entries and give them their ids, in order."""
+    """Insert unposted entries and give them their ids, in order. On PostgreSQL an entry whose reference is
+    already posted is not inserted and keeps no id (the caller answers with the posted one)."""
     if connection.vendor != "postgresql":
         JournalEntry.objects.bulk_create(entries)
         return
@@ -347,16 +350,24 @@ def _insert_entries(entries: list[JournalEntry]) -> None:
             "INSERT INTO ledger_journalentry (organization_id, created_by_id, created_at, entry_date, kind, memo, "
             "reference, reverses_id, total, line_count) "
             "SELECT %s, %s, %s, u.* FROM unnest(%s::date[], %s::text[], %s::text[], %s::text[], %s::bigint[], "
-            "%s::numeric[], %s::smallint[]) AS u RETURNING id",
+            "%s::numeric[], %s::smallint[]) AS u "
+            "ON CONFLICT (organization_id, reference) WHERE NOT reference = '' DO NOTHING RETURNING id, reference",
             [first.organization_id, first.created_by_id, first.created_at,
              array_literal(e.entry_date for e in entries), array_literal(e.kind for e in entries),
              array_literal(e.memo for e in entries), array_literal(e.reference for e in entries),
              int_array_literal(e.reverses_id for e in entries), array_literal(e.total for e in entries),
              int_array_literal(e.line_count for e in entries)],
         )
-        ids = cursor.fetchall()
+        rows = cursor.fetchall()
+    inserted = {reference for _, reference in rows if reference}
+    returned = iter(rows)
     db = connection.alias
-    for entry, (pk,) in zip(entries, ids, strict=True):
+    for entry in entries:
+        if entry.reference and entry.reference not in inserted:
+            continue
+        pk, reference = next(returned)
+        if reference != entry.reference:
+            raise RuntimeError("entries_post: ids came back out of order")
         entry.pk = pk
         entry._state.adding = False
         entry._state.db = db
