@@ -90,3 +90,30 @@ def test_the_patient_pays_by_pay_link(page: Page, url, org, monkeypatch):
     page.get_by_role("button", name="Pay").click()
     expect(page.locator("#paid-amount")).to_have_text("$80.00")
     expect(page.locator("#remaining")).to_have_text("$0.00")
+
+
+def test_cash_without_a_location_is_refused_where_the_practice_has_two(page: Page, url, sign_in, make_user, org):
+    from clinicdesk.core.models import Location
+
+    # given a practice with two offices, so cash must say whose drawer it goes in
+    for code, name in (("north", "North office"), ("south", "South office")):
+        Location.objects.get_or_create(organization=org, code=code,
+                                       defaults={"name": name, "time_zone": "America/New_York"})
+    patient = PatientFactory(organization=org)
+    _charge(patient, "40.00", date(2026, 9, 1))
+    account = account_for_patient(patient=patient)
+    sign_in(make_user(Role.FRONT_DESK))
+    page.goto(url(reverse("billing:payment_take", args=[account.public_id])))
+    # when the desk posts cash with no location
+    page.get_by_label("Cash").check()
+    page.get_by_role("textbox", name="Amount").fill("40.00")
+    page.get_by_label("Taken at").select_option("")
+    page.get_by_role("button", name="Post the payment").click()
+    # then the location field says why, and nothing is posted
+    expect(page.locator("#id_location-error")).to_contain_text("no drawer")
+    assert Payment.objects.count() == 0
+    # when the desk picks the office, the payment goes into that drawer
+    page.get_by_label("Taken at").select_option(label="South office")
+    page.get_by_role("button", name="Post the payment").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cash payment of 40.00")
+    assert Payment.objects.get().location.name == "South office"
