@@ -11,6 +11,7 @@ from pydantic import ConfigDict, StrictBool, StrictStr
 from clinicdesk.core.api_auth import api_requires
 from clinicdesk.core.audit import audit_event
 from clinicdesk.core.choices import AuditChannel
+from clinicdesk.core.models import Location
 from clinicdesk.core.permissions import Perm
 from clinicdesk.ledger.models import OpenItem
 from clinicdesk.patients.models import Patient
@@ -51,6 +52,7 @@ class PaymentIn(Strict):
     patient: StrictStr | None = None
     memo: StrictStr = ""
     is_copay: StrictBool = False
+    location: StrictStr | None = None
 
 
 class PaidLineOut(Schema):
@@ -72,6 +74,7 @@ class PaymentOut(Schema):
     card_last4: str
     decline_reason: str
     is_copay: bool
+    location: str | None = None
     applied: list[PaidLineOut]
 
 
@@ -103,10 +106,21 @@ def _payment(payment: Payment) -> dict:
         "method": payment.method, "status": payment.status if payment.status != PaymentStatus.VOIDED else PaymentStatus.POSTED,
         "received_on": payment.received_on.isoformat(), "check_number": payment.check_number,
         "card_brand": payment.card_brand, "card_last4": payment.card_last4, "decline_reason": payment.decline_reason,
-        "is_copay": payment.is_copay,
+        "is_copay": payment.is_copay, "location": payment.location.code if payment.location_id else None,
         "applied": [{"service_date": p.service_date.isoformat() if p.service_date else None, "description": p.description,
                      "amount": str(p.amount)} for p in payment_applied(payment=payment)],
     }
+
+
+def _location(user, code: str | None) -> Location | None:
+    """The office where cash or a check was taken, by its code, among the locations this user works at."""
+    if not code:
+        return None
+    location = Location.objects.filter(organization_id=user.organization_id, code=code, is_active=True).first()
+    allowed = user.allowed_location_ids()
+    if location is None or (allowed is not None and location.pk not in allowed):
+        raise ValidationError({"location": f"'{code}' is not a location where you take payments."})
+    return location
 
 
 def _item(account, value: str) -> OpenItem:
@@ -139,12 +153,13 @@ def post_payment(request: HttpRequest, payload: PaymentIn, idempotency_key: str 
     allocations = None
     if payload.allocations is not None:
         allocations = [Allocation(item=_item(account, a.item), amount=a.amount) for a in payload.allocations]
+    location = _location(request.user, payload.location)
     try:
         payment = payment_post(
             account=account, amount=payload.amount, method=payload.method, idempotency_key=key, actor=request.user,
             patient=patient, allocations=allocations, allow_credit=payload.allow_credit,
             check_number=payload.check_number, card_payment_method_id=payload.payment_method_id,
-            is_copay=payload.is_copay, memo=payload.memo,
+            is_copay=payload.is_copay, memo=payload.memo, location=location,
         )
     except IdempotencyConflict as exc:
         return Status(409, {"errors": exc.message_dict})

@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from .choices import AdjustmentKind, PaymentMethod, PaymentStatus, PlanFrequency, RefundMethod
+from .services.payments import drawer_location_message
 
 
 def new_idempotency_key() -> str:
@@ -84,8 +85,7 @@ class PaymentForm(ServiceErrorsMixin, forms.Form):
             # Cash and checks without a location are in no drawer and no day close: with several locations the
             # desk must say which drawer; with one, it is that one.
             if len(self.locations) > 1:
-                self.add_error("location", f"Choose where the {PaymentMethod(method).label.lower()} was taken: "
-                                           "without a location it is in no drawer and no day close.")
+                self.add_error("location", drawer_location_message(method))
             elif len(self.locations) == 1:
                 data["location"] = next(iter(self.locations.values()))
         return data

@@ -12,6 +12,7 @@ dozen per payment. Card payments are not taken here: each is a charge at the pro
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from clinicdesk.patients.models import Patient
 
 from ..choices import DayCloseStatus, PaymentMethod
 from ..models import AccountMember, DayClose, PatientAccount, Payment
-from .payments import MONEY_IN, IdempotencyConflict, _fingerprint, money_check
+from .payments import MONEY_IN, IdempotencyConflict, _fingerprint, drawer_location, money_check
 
 ZERO = Decimal("0")
 
@@ -63,6 +64,7 @@ def payments_post(*, organization, payments: Sequence[PaymentInput], actor) -> l
     today = timezone.localdate()
     checked = []
     keys: set[str] = set()
+    drawers: dict[str, object] = {}
     for n, p in enumerate(payments, start=1):
         where = f"Payment {n}: "
         try:
@@ -82,6 +84,15 @@ def payments_post(*, organization, payments: Sequence[PaymentInput], actor) -> l
             raise ValidationError({"check_number": where + "enter the check number."})
         if p.account.organization_id != organization.pk:
             raise ValidationError({"account": where + "the account belongs to another organization."})
+        if p.location is not None or p.method == PaymentMethod.CASH:
+            # Mailed checks need no drawer; cash does, and the practice's only office is the default (looked up once).
+            if p.location is None and "cash" not in drawers:
+                drawers["cash"] = drawer_location(organization_id=organization.pk, method=p.method, location=None,
+                                                  where=where)
+            location = drawer_location(organization_id=organization.pk, method=p.method, location=p.location,
+                                       mailed=True, where=where) if p.location is not None else drawers["cash"]
+            if location is not p.location:
+                p = dataclasses.replace(p, location=location)
         received_on = p.received_on or today
         if received_on > today:
             raise ValidationError({"received_on": where + "a payment cannot be dated in the future."})

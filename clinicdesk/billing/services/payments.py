@@ -123,6 +123,28 @@ def _plan(account: PatientAccount, amount: Decimal, chosen: Sequence[Allocation]
     return plan
 
 
+def drawer_location_message(method: str) -> str:
+    return (f"Choose where the {PaymentMethod(method).label.lower()} was taken: without a location it is in no drawer "
+            "and no day close.")
+
+
+def drawer_location(*, organization_id: int, method: str, location, mailed: bool = False, where: str = ""):
+    """The location whose drawer and day close hold this payment. Cash (and a check taken at the desk) must name
+    one when the practice has several offices; with one, it is that one. Cards and mailed checks need none."""
+    if location is not None:
+        if location.organization_id != organization_id:
+            raise ValidationError({"location": where + "That location belongs to another practice."})
+        return location
+    if method == PaymentMethod.CARD or (mailed and method == PaymentMethod.CHECK):
+        return None
+    from clinicdesk.core.models import Location
+
+    active = list(Location.objects.filter(organization_id=organization_id, is_active=True).order_by("pk")[:2])
+    if len(active) > 1:
+        raise ValidationError({"location": where + drawer_location_message(method)})
+    return active[0] if active else None
+
+
 def payment_post(
     *,
     account: PatientAccount,
@@ -155,6 +177,7 @@ def payment_post(
         raise ValidationError({"card": "Enter the card."})
     if patient is not None and patient.pk not in account_patient_ids(account):
         raise ValidationError({"patient": "That patient is not on this account."})
+    location = drawer_location(organization_id=account.organization_id, method=method, location=location)
     # The fingerprint names the date only when the caller gave one: a retry after midnight of a post that let the
     # date default to "today" is the same request, not a conflicting one.
     given_date = received_on.isoformat() if received_on is not None else None

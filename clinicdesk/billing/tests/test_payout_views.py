@@ -176,8 +176,12 @@ def test_the_deposit_report_and_the_count_page_warn_of_payments_without_a_locati
     from clinicdesk.billing.services.dayclose import drawer_save
 
     post_charge(family["parent"], "100.00", service_date=date(2026, 9, 1))
-    for n, amount in enumerate(("20.00", "15.50")):
-        payment_post(account=family["account"], amount=amount, method="cash", idempotency_key=f"nl-{n}", actor=None)
+    from clinicdesk.billing.services.lockbox import PaymentInput, payments_post
+
+    # Mailed checks are taken at no desk: a lockbox batch posts them without a location.
+    payments_post(organization=family["account"].organization, actor=None, payments=[
+        PaymentInput(account=family["account"], amount=amount, method="check", check_number=f"10{n}",
+                     idempotency_key=f"nl-{n}") for n, amount in enumerate(("20.00", "15.50"))])
     payment_post(account=family["account"], amount="5.00", method="cash", idempotency_key="placed", actor=None,
                  location=two_locations[0])
     drawer_save(location=two_locations[0], opening_float="0.00", actor=None)
