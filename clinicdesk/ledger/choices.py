@@ -23,6 +23,7 @@ class AccountRole(models.TextChoices):
     CASH = "cash", "Cash on hand (cash drawers)"
     UNDEPOSITED_FUNDS = "undeposited_funds", "Undeposited funds (checks waiting for the bank)"
     CARD_CLEARING = "card_clearing", "Card clearing (card payments not yet paid out)"
+    CARD_DIFFERENCES = "card_differences", "Card payout differences (to look into)"
     OPERATING_BANK = "operating_bank", "Operating bank account"
     PATIENT_RECEIVABLE = "patient_receivable", "Patient receivables"
     INSURANCE_RECEIVABLE = "insurance_receivable", "Insurance receivables"

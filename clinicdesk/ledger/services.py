@@ -38,6 +38,9 @@ DEFAULT_CHART: list[tuple[str, str, str, str, str]] = [
     ("1000", "Cash on hand", AccountType.ASSET, AccountRole.CASH, "Cash in the front-desk drawers."),
     ("1010", "Undeposited funds", AccountType.ASSET, AccountRole.UNDEPOSITED_FUNDS, "Checks taken, not yet deposited."),
     ("1020", "Card clearing", AccountType.ASSET, AccountRole.CARD_CLEARING, "Card payments the processor has not paid out yet."),
+    ("1030", "Card payout differences", AccountType.ASSET, AccountRole.CARD_DIFFERENCES,
+     "What an accepted card payout paid out or took back beyond our card payments and refunds; clear it with a "
+     "manual entry once explained."),
     ("1050", "Operating bank account", AccountType.ASSET, AccountRole.OPERATING_BANK, ""),
     ("1200", "Patient receivables", AccountType.ASSET, AccountRole.PATIENT_RECEIVABLE, "What patients and guarantors owe."),
     ("1210", "Insurance receivables", AccountType.ASSET, AccountRole.INSURANCE_RECEIVABLE, "What insurers are expected to pay."),

@@ -31,6 +31,10 @@ class CardPayout(models.Model):
     refunds = models.DecimalField(**MONEY, help_text="Refunds given back (a positive number).")
     fees = models.DecimalField(**MONEY)
     net = models.DecimalField(**MONEY, help_text="What the bank receives.")
+    difference = models.DecimalField(
+        max_digits=14, decimal_places=2, default=0,
+        help_text="On an accepted payout, what the processor's figures differ from our payments and refunds (booked "
+                  "to card payout differences, so card clearing stays exact).")
     status = models.CharField(max_length=12, choices=CardPayoutStatus.choices, default=CardPayoutStatus.EXCEPTIONS)
     exception_count = models.PositiveIntegerField(default=0)
     entry = models.ForeignKey("ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+")

@@ -1,5 +1,5 @@
 """Reads of card payouts: the list with its figures and exception counts, one payout with its lines and what they
-matched, and our card payments that no payout has paid out after PAYOUT_MISSING_DAYS. Scoped to the user's
+matched, and our card payments and card refunds that no payout has carried after PAYOUT_MISSING_DAYS. Scoped to the user's
 organization; a fixed number of queries whatever the number of rows."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from ..choices import CardPayoutStatus, PaymentMethod, PaymentStatus, PayoutLineMatch
-from ..models import CardPayout, CardPayoutLine, Payment
+from ..choices import CardPayoutStatus, PaymentMethod, PaymentStatus, PayoutLineMatch, RefundMethod, RefundStatus
+from ..models import CardPayout, CardPayoutLine, Payment, Refund
 from ..services.payouts import payouts_missing_since
 
 PAYOUT_MISSING_DAYS = 5
@@ -52,3 +52,16 @@ def card_payments_not_paid_out(*, user, days: int = PAYOUT_MISSING_DAYS, today: 
     return (Payment.objects.filter(organization_id=user.organization_id, method=PaymentMethod.CARD,
                                    status=PaymentStatus.POSTED, received_on__gte=since, received_on__lte=cutoff)
             .exclude(Exists(paid_out)).select_related("account").order_by("received_on", "id"))
+
+
+def card_refunds_not_paid_out(*, user, days: int = PAYOUT_MISSING_DAYS, today: date | None = None) -> QuerySet[Refund]:
+    """Our card refunds that no payout has taken back `days` days after they were given (from the first payout
+    received on): money the processor has not yet drawn, or a refund it never made."""
+    since = payouts_missing_since(organization_id=user.organization_id)
+    if since is None:
+        return Refund.objects.none()
+    cutoff = (today or timezone.localdate()) - timedelta(days=days)
+    taken_back = CardPayoutLine.objects.filter(refund=OuterRef("pk"), match=PayoutLineMatch.MATCHED)
+    return (Refund.objects.filter(organization_id=user.organization_id, method=RefundMethod.CARD,
+                                  status=RefundStatus.PAID, created_at__date__gte=since, created_at__date__lte=cutoff)
+            .exclude(Exists(taken_back)).select_related("payment", "payment__account").order_by("created_at", "id"))

@@ -8,7 +8,9 @@ so card clearing, debited by each card payment and credited by each card refund,
 a payout reconciles. A line that does not match (a charge we do not know, an amount that differs, a payment of ours
 that is not posted, one already paid out, anything but a charge or refund) is an exception with its reason, and
 the payout waits: matched again once the books are put right, or accepted by a manager, which posts the
-processor's figures (the difference then shows in card clearing, to be corrected by a manual entry).
+processor's figures: card clearing gives up only what our own payments and refunds put in it, and what the
+processor paid out or took back beyond that goes to the card payout differences account, named on the payout,
+to be cleared by a manual entry once explained. Card clearing therefore never carries another payout's error.
 """
 
 from __future__ import annotations
@@ -146,24 +148,43 @@ def _line_match(line: CardPayoutLine, payments, refunds, paid_out, refunded_out)
     return PayoutLineMatch.OTHER, f"A {line.get_kind_display().lower()} of {money} the books hold nothing for."
 
 
+def _ours(line: CardPayoutLine) -> Decimal:
+    """What our books hold in card clearing for one line: the matched amount, our own figure where the amounts
+    differ, and nothing for a line we never booked (unknown, not posted, already paid out, other)."""
+    if line.match == PayoutLineMatch.MATCHED:
+        return line.amount
+    if line.match == PayoutLineMatch.AMOUNT_DIFFERS:
+        if line.kind == PayoutLineKind.CHARGE and line.payment is not None:
+            return line.payment.amount
+        if line.kind == PayoutLineKind.REFUND and line.refund is not None:
+            return -line.refund.amount
+    return ZERO
+
+
 def _post(payout: CardPayout, *, actor, status: str) -> CardPayout:
-    """Post the payout's one entry: the bank gets the net, fees are an expense, card clearing gives up the rest."""
-    clearing = payout.net + payout.fees
+    """Post the payout's one entry: the bank gets the net, fees are an expense, card clearing gives up what our
+    payments and refunds put in it, and on an accepted payout the rest goes to card payout differences."""
+    lines = list(payout.lines.select_related("payment", "refund"))
+    clearing = sum((_ours(ln) for ln in lines), ZERO)
+    payout.difference = payout.net + payout.fees - clearing
     wanted = [(AccountRole.OPERATING_BANK, payout.net, "Payout"), (AccountRole.CARD_FEES, payout.fees, "Processing fees"),
-              (AccountRole.CARD_CLEARING, -clearing, "Card payments paid out")]
-    lines = [LineSpec(account=role, amount=amount, memo=memo) for role, amount, memo in wanted if amount != 0]
-    if lines:
+              (AccountRole.CARD_CLEARING, -clearing, "Card payments paid out"),
+              (AccountRole.CARD_DIFFERENCES, -payout.difference, "Accepted: not explained by our card payments and refunds")]
+    entry_lines = [LineSpec(account=role, amount=amount, memo=memo) for role, amount, memo in wanted if amount != 0]
+    if entry_lines:
         payout.entry = entry_post(
             organization=payout.organization, entry_date=min(payout.arrival_date, timezone.localdate()),
-            kind=EntryKind.DEPOSIT, lines=lines, actor=actor, reference=f"card-payout:{payout.pk}",
+            kind=EntryKind.DEPOSIT, lines=entry_lines, actor=actor, reference=f"card-payout:{payout.pk}",
             memo=f"Card payout {payout.processor_payout_id}: {format_money(payout.gross)} charges, "
                  f"{format_money(payout.refunds)} refunds, {format_money(payout.fees)} fees"[:300],
         )
     payout.status = status
-    payout.save(update_fields=["entry", "status", "updated_at"])
+    payout.save(update_fields=["entry", "status", "difference", "updated_at"])
+    summary = f"Payout {payout.processor_payout_id} posted: bank {format_money(payout.net)}, fees {format_money(payout.fees)}"
+    if payout.difference:
+        summary += f", {format_money(payout.difference)} to card payout differences"
     audit_event(action="card_payout.posted", actor=actor, target=payout, organization_id=payout.organization_id,
-                summary=f"Payout {payout.processor_payout_id} posted: bank {format_money(payout.net)}, fees "
-                        f"{format_money(payout.fees)}")
+                summary=summary)
     return payout
 
 

@@ -15,7 +15,7 @@ from clinicdesk.billing.cardprocessor.payouts import fee_cents, payouts_make
 from clinicdesk.billing.cards import CardBalanceLine, CardPayout
 from clinicdesk.billing.choices import CardPayoutStatus, PayoutLineMatch
 from clinicdesk.billing.models import CardPayout as CardPayoutRecord
-from clinicdesk.billing.selectors.payouts import card_payments_not_paid_out
+from clinicdesk.billing.selectors.payouts import card_payments_not_paid_out, card_refunds_not_paid_out
 from clinicdesk.billing.services.payments import payment_post, refund_post
 from clinicdesk.billing.services.payouts import payout_accept, payout_receive, payout_record, payout_rematch
 from clinicdesk.core.choices import Role
@@ -149,7 +149,16 @@ def test_lines_that_do_not_match_are_exceptions_and_hold_the_payout_until_a_mana
         accepted = payout_accept(payout=record, note="Processor confirmed the tip and a terminal sale", actor=manager)
     assert accepted.status == CardPayoutStatus.ACCEPTED and accepted.entry is not None
     assert accepted.accepted_by == manager
-    assert sum(line.amount for line in JournalLine.objects.filter(entry=accepted.entry)) == 0
+    posted = {line.account.role: line.amount for line in JournalLine.objects.filter(entry=accepted.entry)
+              .select_related("account")}
+    assert sum(posted.values()) == 0
+    # card clearing gives up only what our payments put in it (50.00 matched + our 80.00); the processor's extra
+    # 5.00 and the unknown 20.00 go to card payout differences, named on the payout
+    assert posted[AccountRole.CARD_CLEARING] == D("-130.00")
+    assert posted[AccountRole.CARD_DIFFERENCES] == D("-25.00") and accepted.difference == D("25.00")
+    assert posted[AccountRole.OPERATING_BANK] == record.net and posted[AccountRole.CARD_FEES] == D("5.40")
+    # the refund of 30.00 is not in this payout: it alone stays in clearing, waiting for the next one
+    assert clearing_balance(org) == D("-30.00")
     with pytest.raises(ValidationError):
         payout_accept(payout=accepted, note="again", actor=manager)
 
@@ -165,6 +174,29 @@ def test_our_card_payment_missing_from_every_payout_after_some_days_is_listed(ca
         payout_record(organization=card_day["org"], payout=payout, lines=lines)
     assert list(card_payments_not_paid_out(user=biller, today=DAY + timedelta(days=2))) == []
     assert list(card_payments_not_paid_out(user=biller, today=DAY + timedelta(days=5))) == [second]
+
+
+def test_our_card_refund_no_payout_took_back_after_some_days_is_listed(card_day, local_processor, make_user):
+    biller = make_user(Role.BILLER)
+    first, second = card_day["payments"]
+    refund = card_day["refund"]
+    assert list(card_refunds_not_paid_out(user=biller, today=DAY + timedelta(days=10))) == []
+    # a payout with both charges but not the refund
+    lines = [_line("t1", "charge", "50.00", "1.75", first.processor_id),
+             _line("t2", "charge", "80.00", "2.62", second.processor_id)]
+    with freeze_time("2026-11-03 09:00"):
+        payout_record(organization=card_day["org"], payout=CardPayout(
+            id="po_two", amount=sum((ln.net for ln in lines), D("0")), arrival_date=DAY, status="paid",
+            settlement_date=DAY), lines=lines)
+    assert list(card_refunds_not_paid_out(user=biller, today=DAY + timedelta(days=4))) == []
+    assert list(card_refunds_not_paid_out(user=biller, today=DAY + timedelta(days=5))) == [refund]
+    # once a payout takes it back, it is no longer listed
+    back = [_line("t3", "refund", "-30.00", "0.00", source=refund.processor_id)]
+    with freeze_time("2026-11-05 09:00"):
+        payout_record(organization=card_day["org"], payout=CardPayout(
+            id="po_three", amount=D("-30.00"), arrival_date=DAY + timedelta(days=3), status="paid",
+            settlement_date=DAY + timedelta(days=3)), lines=back)
+    assert list(card_refunds_not_paid_out(user=biller, today=DAY + timedelta(days=10))) == []
 
 
 def test_a_refund_heavy_day_is_carried_into_the_next_payout(family, local_processor):

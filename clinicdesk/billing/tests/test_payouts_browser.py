@@ -59,6 +59,7 @@ def test_the_manager_reviews_the_payouts_and_accepts_an_exception(page: Page, ur
     page.get_by_role("button", name="Accept and post").click()
     # then it is posted
     expect(page.locator("#payout-status")).to_have_text("Posted, exceptions accepted")
+    expect(page.locator("#payout-difference")).to_have_text("25.00 booked to card payout differences")
     held.refresh_from_db()
     assert held.status == CardPayoutStatus.ACCEPTED and held.entry_id is not None
     assert CardPayoutRecord.objects.filter(status=CardPayoutStatus.POSTED).count() == 1

@@ -47,8 +47,9 @@ def payout_list(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     query.pop("format", None)
     missing = list(selectors.card_payments_not_paid_out(user=request.user)[:MISSING_SHOWN])
+    missing_refunds = list(selectors.card_refunds_not_paid_out(user=request.user)[:MISSING_SHOWN])
     return render(request, "billing/payouts/list.html", {
-        "form": form, "page": page, "query": query.urlencode(), "missing": missing,
+        "form": form, "page": page, "query": query.urlencode(), "missing": missing, "missing_refunds": missing_refunds,
         "missing_days": selectors.PAYOUT_MISSING_DAYS, "can_adjust": request.user.has_perm_code(Perm.PAYMENTS_ADJUST),
     }, status=200 if valid else 400)
 
