@@ -41,27 +41,29 @@ def payout_lines(*, payout: CardPayout) -> list[CardPayoutLine]:
     return sorted(lines, key=lambda ln: (not ln.is_exception, ln.booked_on, ln.pk))
 
 
-def card_payments_not_paid_out(*, user, days: int = PAYOUT_MISSING_DAYS, today: date | None = None) -> QuerySet[Payment]:
-    """Our posted card payments that no payout has paid out `days` days after they were taken (from the first
-    payout received on: before that the practice was not reconciling)."""
+def _not_carried(model, *, user, days: int, today: date | None, link: str, day_field: str, **match) -> QuerySet:
+    """Rows of `model` (card payments or refunds) dated from the first payout received to `days` days ago that no
+    payout line matched: before the first payout the practice was not reconciling."""
     since = payouts_missing_since(organization_id=user.organization_id)
     if since is None:
-        return Payment.objects.none()
+        return model.objects.none()
     cutoff = (today or timezone.localdate()) - timedelta(days=days)
-    paid_out = CardPayoutLine.objects.filter(payment=OuterRef("pk"), match=PayoutLineMatch.MATCHED)
-    return (Payment.objects.filter(organization_id=user.organization_id, method=PaymentMethod.CARD,
-                                   status=PaymentStatus.POSTED, received_on__gte=since, received_on__lte=cutoff)
-            .exclude(Exists(paid_out)).select_related("account").order_by("received_on", "id"))
+    carried = CardPayoutLine.objects.filter(**{link: OuterRef("pk")}, match=PayoutLineMatch.MATCHED)
+    return (model.objects.filter(organization_id=user.organization_id, **match,
+                                 **{f"{day_field}__gte": since, f"{day_field}__lte": cutoff})
+            .exclude(Exists(carried)))
+
+
+def card_payments_not_paid_out(*, user, days: int = PAYOUT_MISSING_DAYS, today: date | None = None) -> QuerySet[Payment]:
+    """Our posted card payments that no payout has paid out `days` days after they were taken."""
+    return (_not_carried(Payment, user=user, days=days, today=today, link="payment", day_field="received_on",
+                         method=PaymentMethod.CARD, status=PaymentStatus.POSTED)
+            .select_related("account").order_by("received_on", "id"))
 
 
 def card_refunds_not_paid_out(*, user, days: int = PAYOUT_MISSING_DAYS, today: date | None = None) -> QuerySet[Refund]:
-    """Our card refunds that no payout has taken back `days` days after they were given (from the first payout
-    received on): money the processor has not yet drawn, or a refund it never made."""
-    since = payouts_missing_since(organization_id=user.organization_id)
-    if since is None:
-        return Refund.objects.none()
-    cutoff = (today or timezone.localdate()) - timedelta(days=days)
-    taken_back = CardPayoutLine.objects.filter(refund=OuterRef("pk"), match=PayoutLineMatch.MATCHED)
-    return (Refund.objects.filter(organization_id=user.organization_id, method=RefundMethod.CARD,
-                                  status=RefundStatus.PAID, created_at__date__gte=since, created_at__date__lte=cutoff)
-            .exclude(Exists(taken_back)).select_related("payment", "payment__account").order_by("created_at", "id"))
+    """Our card refunds that no payout has taken back `days` days after they were given: money the processor has
+    not yet drawn, or a refund it never made."""
+    return (_not_carried(Refund, user=user, days=days, today=today, link="refund", day_field="created_at__date",
+                         method=RefundMethod.CARD, status=RefundStatus.PAID)
+            .select_related("payment", "payment__account").order_by("created_at", "id"))
