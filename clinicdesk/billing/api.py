@@ -19,6 +19,7 @@ from clinicdesk.patients.models import Patient
 from .choices import PaymentStatus
 from .models import Payment
 from .selectors.accounts import account_get, account_summary, payment_applied, payment_get
+from .services.payment_import import payment_rows_post
 from .services.payments import Allocation, IdempotencyConflict, payment_post
 
 router = Router(tags=["billing"])
@@ -165,6 +166,59 @@ def post_payment(request: HttpRequest, payload: PaymentIn, idempotency_key: str 
         return Status(409, {"errors": exc.message_dict})
     body = _payment(payment)
     return Status(402 if payment.status == PaymentStatus.DECLINED else 201, body)
+
+
+class BatchPaymentIn(Strict):
+    reference: StrictStr
+    account: StrictStr
+    amount: StrictStr
+    method: StrictStr
+    check_number: StrictStr = ""
+    received_on: StrictStr = ""
+    patient: StrictStr = ""
+    memo: StrictStr = ""
+    allow_credit: StrictBool = False
+
+
+class PaymentBatchIn(Strict):
+    payments: list[BatchPaymentIn]
+    location: StrictStr | None = None
+    preview: StrictBool = False
+
+
+class BatchRowOut(Schema):
+    item: int
+    reference: str
+    outcome: str
+    message: str
+
+
+class PaymentBatchOut(Schema):
+    posted: bool
+    total: str
+    rows: list[BatchRowOut]
+
+
+@router.post("/payment-batches", response={200: PaymentBatchOut, 201: PaymentBatchOut, 400: PaymentBatchOut | ErrorsOut},
+             summary="Post a lockbox or batch of checks and cash (all or nothing)")
+@api_requires(Perm.BILLING_VIEW, Perm.PAYMENTS_TAKE)
+def post_payment_batch(request: HttpRequest, payload: PaymentBatchIn):
+    """Each item's `reference` (the lockbox item or receipt number) makes it idempotent: the same batch again posts
+    nothing twice (outcome `unchanged`). One bad item and nothing is posted: 400 with every item's outcome and the
+    message naming the field. `preview` checks and settles the batch, then rolls it back (200). `location` (a
+    location code) is where the batch's cash was taken."""
+    location = _location(request.user, payload.location)
+    rows = [{**item.model_dump(), "allow_credit": "yes" if item.allow_credit else ""} for item in payload.payments]
+    if not rows:
+        raise ValidationError({"payments": "Send at least one payment."})
+    result = payment_rows_post(organization=request.user.organization, rows=rows, actor=request.user,
+                               dry_run=payload.preview, location=location, first_line=1)
+    body = {"posted": result.saved, "total": str(result.total),
+            "rows": [{"item": r.line, "reference": r.reference, "outcome": r.outcome, "message": r.message}
+                     for r in result.rows]}
+    if result.errors:
+        return Status(400, body)
+    return Status(201 if result.saved else 200, body)
 
 
 @router.get("/payments/{payment_id}", response={200: PaymentOut, 404: DetailOut}, summary="One payment")

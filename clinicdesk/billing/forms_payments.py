@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from .choices import AdjustmentKind, PaymentMethod, PaymentStatus, PlanFrequency, RefundMethod
+from .services.codes import MAX_IMPORT_BYTES
 from .services.payments import drawer_location_message
 
 
@@ -194,3 +195,31 @@ class AutopayCardForm(ServiceErrorsMixin, forms.Form):
             self.add_error("payment_method_id", "Choose a card on file or give a stored card's processor id.")
         data["chosen"] = chosen
         return data
+
+
+class PaymentImportForm(ServiceErrorsMixin, forms.Form):
+    """A lockbox or batch file of checks and cash (services/payment_import.py names the columns)."""
+
+    file = forms.FileField(label="CSV file", help_text="Columns: reference, account, amount, method (check or cash), "
+                           "check_number, and optionally received_on, patient (MRN), memo, allow_credit.",
+                           widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv", "autofocus": True}))
+    location = forms.ChoiceField(required=False, label="Cash taken at",
+                                 help_text="Cash rows go in this location's drawer; mailed checks need none.")
+
+    def __init__(self, *args, locations=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["location"].choices = [("", "—")] + [(str(loc.pk), loc.name) for loc in locations]
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_IMPORT_BYTES:
+            raise ValidationError(f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB.")
+        return upload
+
+
+class PaymentImportConfirmForm(forms.Form):
+    """The previewed file, sent back to be posted (checked again in full: nothing trusted from the preview)."""
+
+    content = forms.CharField(widget=forms.HiddenInput, max_length=MAX_IMPORT_BYTES, strip=False)
+    file_name = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+    location = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)

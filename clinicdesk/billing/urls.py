@@ -56,6 +56,7 @@ urlpatterns += [
     path("copay/<str:appointment_id>/", payment_views.copay_start, name="copay_start"),
     path("payments/", payment_views.payments, name="payments"),
     path("payments/export.csv", payment_views.payments_export, name="payments_export"),
+    path("payments/import/", payment_views.payments_import, name="payments_import"),
     path("payments/<str:payment_id>/", payment_views.payment_detail, name="payment_detail"),
     path("payments/<str:payment_id>/void/", payment_views.payment_void_view, name="payment_void"),
     path("payments/<str:payment_id>/refund/", payment_views.payment_refund_view, name="payment_refund"),

@@ -134,5 +134,5 @@ def test_api_survives_hostile_input(route, world: World):
 
 
 def _as_template(regex_path: str) -> str:
-    """'/api/v1/patients/(?P<public_id>[^/]+)' -> '/api/v1/patients/<public_id>'."""
-    return re.sub(r"\(\?P<(\w+)>[^)]*\)", r"<\1>", regex_path)
+    """'/api/v1/patients/(?P<public_id>[^/]+)' -> '/api/v1/patients/<public_id>'; 'payment\\-batches' -> 'payment-batches'."""
+    return re.sub(r"\\(.)", r"\1", re.sub(r"\(\?P<(\w+)>[^)]*\)", r"<\1>", regex_path))

@@ -4,6 +4,8 @@ a payment's page with void (cash, check) and refund (PAYMENTS_ADJUST), and its r
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -17,6 +19,7 @@ from clinicdesk.core.access import requires
 from clinicdesk.core.audit import audit_event, audit_events
 from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.csv_export import csv_response
+from clinicdesk.core.csv_import_views import CsvImport
 from clinicdesk.core.models import Location
 from clinicdesk.core.money import format_money
 from clinicdesk.core.permissions import Perm
@@ -26,12 +29,22 @@ from clinicdesk.patients.models import Patient
 from clinicdesk.scheduling.models import Appointment
 
 from ..choices import PaymentMethod, PaymentStatus, RefundMethod
-from ..forms_payments import PaymentFilterForm, PaymentForm, ReasonForm, RefundForm, new_idempotency_key
+from ..forms_payments import (
+    PaymentFilterForm,
+    PaymentForm,
+    PaymentImportConfirmForm,
+    PaymentImportForm,
+    ReasonForm,
+    RefundForm,
+    new_idempotency_key,
+)
 from ..models import Payment
 from ..selectors.accounts import account_get, account_summary, payment_applied, payment_get, payment_list
 from ..services.accounts import account_for_patient
 from ..services.card_entry import card_method_create
+from ..services.codes import decode_import_file
 from ..services.copay_sources import copay_due
+from ..services.payment_import import payment_batch_import
 from ..services.payments import Allocation, IdempotencyConflict, payment_post, payment_void, refund_post
 from ..services.receipts import receipt_email, receipt_pdf
 
@@ -215,8 +228,30 @@ def payments(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "billing/payments/list.html",
-                  {"form": form, "page": page, "error": error, "query": query.urlencode()},
+                  {"form": form, "page": page, "error": error, "query": query.urlencode(),
+                   "can_import": request.user.has_perm_code(Perm.PAYMENTS_TAKE)},
                   status=400 if error or (form.is_bound and form.errors) else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.BILLING_VIEW, Perm.PAYMENTS_TAKE)
+def payments_import(request: HttpRequest) -> HttpResponse:
+    """A lockbox or batch file of checks and cash. Step 1: choose the file and see what each payment would do (the
+    batch is posted and rolled back). Step 2: confirm, and it is posted."""
+    locations = {str(loc.pk): loc for loc in _desk_locations(request.user)}
+    return CsvImport(
+        upload_form=partial(PaymentImportForm, locations=locations.values()), confirm_form=PaymentImportConfirmForm,
+        template="billing/payments/import.html", carry=("location",),
+        run=lambda location="", **kw: payment_batch_import(organization=request.user.organization, actor=request.user,
+                                                           location=locations.get(location or ""), **kw),
+        decode=decode_import_file, done_url=reverse("billing:payments"), done_message=_payments_imported,
+    ).response(request)
+
+
+def _payments_imported(result, file_name: str) -> str:
+    counts = result.counts
+    return (f"Posted {file_name or 'the file'}: {counts['new']} payment{'s' if counts['new'] != 1 else ''} of "
+            f"{format_money(result.total)}; {counts['unchanged']} were posted before.")
 
 
 @require_GET
