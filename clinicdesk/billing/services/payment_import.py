@@ -29,7 +29,7 @@ from clinicdesk.patients.models import Patient
 
 from ..choices import ImportOutcome, PaymentMethod
 from ..models import PatientAccount
-from .codes import decode_import_file
+from .codes import ImportResult, decode_import_file
 from .lockbox import PaymentInput, payments_post
 from .payments import money_check
 
@@ -63,21 +63,8 @@ class PaymentRow:
 
 
 @dataclass
-class PaymentImportResult:
-    rows: list[PaymentRow]
-    dry_run: bool
-    saved: bool = False
-
-    @property
-    def errors(self) -> list[PaymentRow]:
-        return [r for r in self.rows if r.outcome == ImportOutcome.ERROR]
-
-    @property
-    def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(ImportOutcome.values, 0)
-        for row in self.rows:
-            counts[row.outcome] += 1
-        return counts
+class PaymentImportResult(ImportResult):
+    """Every row's outcome (new, unchanged: posted before, error), as the code imports report theirs."""
 
     @property
     def total(self) -> Decimal:
