@@ -84,6 +84,9 @@ def test_staff_list_searches_filters_and_exports(client_as, manager, org, other_
 def test_staff_detail_tabs_are_audited_reads(client_as, manager, org):
     member = StaffMemberFactory(organization=org, last_name="Moore")
     CredentialFactory(staff=member, name="BLS", expires_on=timezone.localdate() - timedelta(days=1))
+    plan = OnboardingPlan.objects.create(organization=org, staff=member, start_date=timezone.localdate(),
+                                         template=ChecklistTemplate.objects.create(organization=org, name="MA"))
+    OnboardingTask.objects.create(plan=plan, title="Order the badge", due_date=timezone.localdate())  # nobody owns it
     client = client_as(manager)
     for tab in ("record", "credentials", "onboarding", "training"):
         response = client.get(reverse("staff:detail", args=[member.pk]), {"tab": tab})
