@@ -25,6 +25,18 @@ class ServiceErrorsMixin:
             self.add_error(field if field in self.fields else None, messages)
 
 
+class StaffChoiceField(forms.ModelMultipleChoiceField):
+    """Several staff members by id; an id that is not a number the database can hold is refused before any query."""
+
+    def _check_values(self, value):
+        for pk in value:
+            text = str(pk)
+            if not text.isdigit() or len(text) > 18:
+                raise ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value",
+                                      params={"pk": text[:20]})
+        return super()._check_values(value)
+
+
 class StaffFilterForm(forms.Form):
     q = forms.CharField(label="Name, title, e-mail or NPI", required=False, max_length=100,
                         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}))
@@ -132,7 +144,7 @@ class CourseForm(ServiceErrorsMixin, forms.ModelForm):
 
 
 class AssignForm(ServiceErrorsMixin, forms.Form):
-    staff = forms.ModelMultipleChoiceField(queryset=StaffMember.objects.none(), required=False,
+    staff = StaffChoiceField(queryset=StaffMember.objects.none(), required=False,
                                            help_text="Hold Ctrl (or Cmd) to choose several.")
     department = forms.ModelChoiceField(label="Or everyone in", queryset=Department.objects.none(), required=False,
                                         empty_label="No department")

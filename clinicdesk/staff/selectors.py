@@ -10,7 +10,16 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from .choices import AssignmentStatus, StaffStatus, TaskStatus
-from .models import Course, Credential, OnboardingPlan, OnboardingTask, StaffMember, TrainingAssignment
+from .models import (
+    ChecklistItem,
+    ChecklistTemplate,
+    Course,
+    Credential,
+    OnboardingPlan,
+    OnboardingTask,
+    StaffMember,
+    TrainingAssignment,
+)
 
 
 def _lapse_message(credential: Credential, *, start: date) -> str:
@@ -215,4 +224,11 @@ def course_list(*, user) -> QuerySet[Course]:
     return Course.objects.filter(organization_id=user.organization_id).annotate(
         open_count=Count("assignments", filter=Q(assignments__status=AssignmentStatus.ASSIGNED)),
         done_count=Count("assignments", filter=Q(assignments__status=AssignmentStatus.COMPLETED)),
+    ).order_by("name")
+
+
+def checklist_templates(*, user) -> QuerySet[ChecklistTemplate]:
+    """The practice's onboarding checklists with their items (and each item's course) prefetched."""
+    return ChecklistTemplate.objects.filter(organization_id=user.organization_id).prefetch_related(
+        Prefetch("items", queryset=ChecklistItem.objects.select_related("course").order_by("position", "pk"))
     ).order_by("name")

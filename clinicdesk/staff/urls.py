@@ -18,6 +18,7 @@ urlpatterns = [
     path("credentials/<int:credential_id>/delete/", credentials.credential_delete_view, name="credential_delete"),
     path("compliance/", credentials.compliance, name="compliance"),
     path("onboarding/", training.onboarding_board, name="onboarding_board"),
+    path("onboarding/checklists/", training.checklist_list, name="checklist_list"),
     path("onboarding/tasks/<int:onboarding_task_id>/", training.onboarding_task_toggle, name="onboarding_task"),
     path("training/", training.training_compliance_view, name="training_compliance"),
     path("training/courses/", training.course_list, name="course_list"),

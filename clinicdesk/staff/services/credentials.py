@@ -46,12 +46,7 @@ def credential_save(
     for name, value in data.items():
         setattr(credential, name, value.strip() if isinstance(value, str) else value)
     errors: dict = {}
-    content_type = ""
-    if file is not None:
-        try:
-            content_type = staff_document_check(file, field="document")
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
+    content_type = staff_document_check(file, field="document", errors=errors)
     full_clean_or_raise(credential, errors, exclude=["organization", "staff", "document", "verified_by"])
     changed = [name for name in CREDENTIAL_FIELDS if before[name] != getattr(credential, name)]
     if not creating and {"number", "state", "issued_on", "expires_on"} & set(changed):

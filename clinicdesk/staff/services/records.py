@@ -142,17 +142,22 @@ def staff_offboard(*, actor: User, member: StaffMember, end_date: date, reason: 
     return member
 
 
-def staff_document_check(file: UploadedFile | None, *, field: str = "file") -> str:
-    """The upload's sniffed content type, or a ValidationError on `field` (empty, too large, not a document)."""
+def staff_document_check(file: UploadedFile | None, *, field: str, errors: dict) -> str:
+    """The upload's sniffed content type ("" when there is no file); a problem (empty, too large, not a document)
+    goes into `errors` under `field`."""
     limit = settings.DOCUMENT_MAX_BYTES
-    if file is None or not file.size:
-        raise ValidationError({field: "Choose a file to upload; this one is empty."})
-    if file.size > limit:
-        raise ValidationError({field: f"The file is {filesizeformat(file.size)}; the limit is {filesizeformat(limit)}."})
-    try:
-        return sniff_content_type(file)
-    except ValidationError as exc:
-        raise ValidationError({field: exc.message_dict["file"]}) from exc
+    if file is None:
+        return ""
+    if not file.size:
+        errors[field] = ["Choose a file to upload; this one is empty."]
+    elif file.size > limit:
+        errors[field] = [f"The file is {filesizeformat(file.size)}; the limit is {filesizeformat(limit)}."]
+    else:
+        try:
+            return sniff_content_type(file)
+        except ValidationError as exc:
+            errors[field] = exc.message_dict["file"]
+    return ""
 
 
 def staff_document_store(*, actor: User, member: StaffMember, file: UploadedFile, content_type: str,

@@ -108,12 +108,7 @@ def training_complete(
     evidence_note = (evidence_note or "").strip()
     if file is None and not evidence_note:
         errors["evidence"] = ["Attach the certificate or say where the evidence is (certificate number, score)."]
-    content_type = ""
-    if file is not None:
-        try:
-            content_type = staff_document_check(file, field="evidence")
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
+    content_type = staff_document_check(file, field="evidence", errors=errors)
     if len(evidence_note) > 200:
         errors["evidence_note"] = ["Keep the note under 200 characters."]
     if errors:

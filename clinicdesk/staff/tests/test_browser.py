@@ -56,7 +56,13 @@ def test_scenario_10_priya_applies_the_medical_assistant_checklist(page: Page, u
                                 role=Role.NURSE, status=StaffStatus.ONBOARDING, hire_date=monday)
     sign_in(priya)
 
-    # when Priya finds her in the staff list and opens her onboarding tab
+    # when Priya looks the checklist over
+    page.goto(url(reverse("staff:checklist_list")))
+    checklist = page.locator("section.checklist").filter(has_text="Medical assistant")
+    expect(checklist.locator("tbody tr")).to_have_count(5)
+    expect(checklist).to_contain_text("HIPAA privacy and security")
+
+    # and finds Keisha in the staff list and opens her onboarding tab
     page.goto(url(reverse("staff:list")))
     page.get_by_label("Name, title, e-mail or NPI").fill("keisha")
     page.get_by_label("Name, title, e-mail or NPI").press("Enter")

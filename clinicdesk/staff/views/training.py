@@ -33,6 +33,13 @@ def onboarding_board(request: HttpRequest) -> HttpResponse:
     })
 
 
+@require_GET
+@requires(Perm.STAFF_VIEW)
+def checklist_list(request: HttpRequest) -> HttpResponse:
+    """The onboarding checklists by role, each with its tasks, owners and due days."""
+    return render(request, "staff/checklist_list.html", {"templates": selectors.checklist_templates(user=request.user)})
+
+
 @require_POST
 @requires(Perm.STAFF_MANAGE)
 def checklist_apply_view(request: HttpRequest, staff_id: int) -> HttpResponse:
