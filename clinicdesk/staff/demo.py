@@ -27,6 +27,7 @@ from .models import (
     StaffMember,
     TrainingAssignment,
 )
+from .services.credentials import credential_alerts_send
 from .services.onboarding import checklist_apply
 
 NURSES = 38
@@ -123,6 +124,8 @@ def seed(ctx, *, patients: int, seed: int, stdout=None) -> int:
         added += _credentials(ctx.organization, rng, today=today)
         added += _training(ctx.organization, rng, today=today)
         added += _new_hires(ctx, members, today=today)
+        # The expiry alerts the daily job would have sent by now: tasks for the nurses concerned and Priya.
+        added += credential_alerts_send(organization=ctx.organization, today=today)
     return added
 
 
