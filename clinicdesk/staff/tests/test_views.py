@@ -142,7 +142,7 @@ def test_compliance_shows_the_alerts_sent_and_exports(client_as, manager, org):
 
 def test_my_training_shows_only_my_own_record(client_as, make_user, org):
     me = make_user(Role.FRONT_DESK, username="maria")
-    mine = StaffMemberFactory(organization=org, user=me, last_name="Mine")
+    mine = StaffMemberFactory(organization=org, user=me, last_name="Mine", emergency_contact_name="Carlos Lopez")
     StaffMemberFactory(organization=org, last_name="Someoneelse")
     assignment = TrainingAssignment.objects.create(organization=org, staff=mine, course=CourseFactory(organization=org),
                                                    due_date=date(2030, 1, 1))
@@ -151,7 +151,7 @@ def test_my_training_shows_only_my_own_record(client_as, make_user, org):
     page = client.get(reverse("staff:my_training")).content.decode()
     done = client.post(reverse("staff:my_assignment_complete", args=[assignment.pk]), {"evidence_note": "Cert 77"})
 
-    assert "Mine" in page and "Someoneelse" not in page
+    assert "Mine" in page and "Someoneelse" not in page and "Carlos Lopez" in page
     assert done.status_code == 302
     assert client.get(reverse("staff:list")).status_code == 403
 
