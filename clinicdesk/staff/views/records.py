@@ -89,8 +89,11 @@ def _tab_context(request: HttpRequest, member, tab: str) -> dict:
             (plan, list(plan.tasks.select_related("owner").order_by("position", "pk")))
             for plan in member.onboarding_plans.select_related("template")
         ]
-        context["apply_form"] = ChecklistApplyForm(organization_id=request.user.organization_id,
-                                                   initial={"start_date": member.hire_date or day})
+        form = ChecklistApplyForm(organization_id=request.user.organization_id,
+                                  initial={"start_date": member.hire_date or day})
+        # The checklist named for the job (Medical assistant) is the likely one.
+        form.initial["template"] = form.fields["template"].queryset.filter(name__iexact=member.job_title).first()
+        context["apply_form"] = form
     elif tab == "training":
         context["assignments"] = selectors.training_assignments(user=request.user, staff=member).order_by(
             "-due_date", "-pk")
