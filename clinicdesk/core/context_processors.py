@@ -40,6 +40,11 @@ NAV = [
     ("Audit log", "core:audit_log", Perm.AUDIT_VIEW),
     ("Users", "core:user_list", Perm.USERS_MANAGE),
     ("Sign-in rules", "core:organization_settings", Perm.PRACTICE_MANAGE),
+    ("Staff", "staff:list", Perm.STAFF_VIEW),
+    ("Credentials", "staff:compliance", Perm.CREDENTIALS_MANAGE),
+    ("Onboarding", "staff:onboarding_board", Perm.STAFF_VIEW),
+    ("Training", "staff:training_compliance", Perm.TRAINING_MANAGE),
+    ("My training", "staff:my_training", Perm.STAFF_SELF),
 ]
 
 
