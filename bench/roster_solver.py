@@ -4,7 +4,7 @@
 Three shifts (day 07-15, evening 15-23, night 23-07; no day after an evening or a night, no evening
 after a night), two skills (every nurse is an RN, 10 are charge nurses), 28 full-time contracts (16-20
 shifts) and 12 part-time (8-12), at most 5 shifts in a row, at least 2 days off together, at most 2 of
-the 4 weekends, 14 day-only staff; hard minimum cover with a preferred level above it and a charge nurse
+the 4 weekends, at most 8 nights (4 for a third of the staff); hard minimum cover with a preferred level above it and a charge nurse
 on every shift; about 3 requests and 2 days off a person; nights, weekends and one public holiday
 spread fairly. The plan is generated from a fixed seed, so every run solves the same plan.
 
@@ -53,7 +53,7 @@ def unit(seed: int) -> RosterProblem:
     for i in range(40):
         full = i < 28
         skills = frozenset({"RN", "charge"}) if i % 4 == 0 else frozenset({"RN"})
-        max_by_type = {"N": 0} if i % 3 == 1 else {"N": 8}
+        max_by_type = {"N": 4} if i % 3 == 1 else {"N": 8}
         emps.append(
             Employee(
                 id=f"n{i:02d}",

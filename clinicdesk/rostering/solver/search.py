@@ -177,6 +177,17 @@ class Search:
         if self.on_progress:
             self.on_progress(p)
 
+    def report_running(self, objective: int, bound: int) -> None:
+        """Progress from inside a CP-SAT run (the roster itself is read when the run ends)."""
+        if self.best_obj is not None and objective >= self.best_obj:
+            return
+        self.solutions += 1
+        p = Progress(seconds=round(self.elapsed(), 3), objective=objective, bound=max(bound, 0), solutions=self.solutions,
+                     phase="first" if self.best_obj is None else "search")
+        self.progress.append(p)
+        if self.on_progress:
+            self.on_progress(p)
+
     def offer(self, cells: Cells, objective: int, phase: str) -> bool:
         if self.best_obj is not None and objective >= self.best_obj:
             return False
@@ -210,7 +221,9 @@ class Search:
         if self.has_minimum and self.full_size <= FULL_MODEL_LIMIT:
             # hard minimum cover: the whole model finds a first roster keeping it fastest (measured)
             rm = build_model(problem, forced=self.forced)
-            status, cells, obj, bound = run_model(rm, seconds=budget, workers=self.workers, stop=self.stop)
+            status, cells, obj, bound = run_model(
+                rm, seconds=budget, workers=self.workers, stop=self.stop, on_solution=self.report_running
+            )
             if status == "INFEASIBLE":
                 self.proved_infeasible = True
             if cells is not None:
@@ -378,7 +391,12 @@ class Search:
     def run(self) -> tuple[Cells | None, int | None]:
         budget = self.time_limit
         small = self.full_size <= FULL_MODEL_LIMIT
-        self.construct(min(budget * 0.3, max(2.0, budget * 0.1)))
+        if self.has_minimum and small:
+            # hard minimum cover (the practice's plans): CP-SAT on the whole model finds the first roster
+            # keeping it soonest and gives the bound; measured better than the neighbourhoods at this size
+            self.construct(budget)
+        else:
+            self.construct(min(budget * 0.3, max(2.0, budget * 0.1)))
         if self.infeasible_people or self.stopped() or self.optimal:
             return self.best, self.best_obj
         if self.best is None:
