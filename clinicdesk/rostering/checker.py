@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .solver.problem import Assignment, Cover, EdgeRule, RosterProblem
+from .solver.problem import COST_RULES, Assignment, Cover, EdgeRule, RosterProblem
 
 BIG = 10**9
 
@@ -56,18 +56,7 @@ def _runs(states: list[bool]) -> list[tuple[int, int, bool]]:
 def check(problem: RosterProblem, assignment: Assignment) -> CheckReport:
     """Every hard rule broken by the roster, and its cost by rule."""
     bad: list[str] = []
-    costs = dict.fromkeys(
-        (
-            "cover_under",
-            "cover_over",
-            "request_on",
-            "request_off",
-            "fairness_nights",
-            "fairness_weekends",
-            "fairness_holidays",
-        ),
-        0,
-    )
+    costs = dict.fromkeys(COST_RULES, 0)
     types = {s.id: s for s in problem.shift_types}
     emps = {e.id: e for e in problem.employees}
     for (eid, day), sid in assignment.items():

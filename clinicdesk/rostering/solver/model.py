@@ -17,17 +17,9 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from .problem import Cover, EdgeRule, RosterProblem
+from .problem import COST_RULES, Cover, EdgeRule, RosterProblem
 
-RULES = (
-    "cover_under",
-    "cover_over",
-    "request_on",
-    "request_off",
-    "fairness_nights",
-    "fairness_weekends",
-    "fairness_holidays",
-)
+RULES = COST_RULES
 
 Cells = dict[tuple[int, int], int | None]  # (employee index, day) -> shift index, None = off
 

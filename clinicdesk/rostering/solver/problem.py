@@ -16,6 +16,17 @@ from enum import StrEnum
 
 OFF = None  # an assignment of "no shift" on a day
 
+# The objective's parts, as keys of `SolveResult.cost_by_rule` and of the checker's report.
+COST_RULES = (
+    "cover_under",
+    "cover_over",
+    "request_on",
+    "request_off",
+    "fairness_nights",
+    "fairness_weekends",
+    "fairness_holidays",
+)
+
 
 class EdgeRule(StrEnum):
     """How minimum-run rules treat blocks that touch the first or last day of the plan.
