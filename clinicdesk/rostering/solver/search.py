@@ -22,7 +22,6 @@ from ortools.sat.python import cp_model
 from .model import RULES, Cells, RosterModel, build_model, forced_cells
 from .problem import Assignment, Progress, RosterProblem, SolveResult
 
-_DEBUG = bool(__import__("os").environ.get("ROSTER_DEBUG"))
 MINIMUM_WEIGHT = 1_000_000  # per person short of a hard minimum while the search still repairs it
 FULL_MODEL_LIMIT = 60_000  # free shift literals up to which the whole model is solved for a bound
 
@@ -361,8 +360,6 @@ class Search:
                 rm, seconds=limit, workers=1, hint=incumbent, stop=self.stop, seed=1000 * worker + iteration,
                 linearization=2,
             )
-            if _DEBUG:
-                print(f"    w{worker} it{iteration} free={len(free)} {status} obj={obj} from={incumbent_obj} t={self.elapsed():.2f}")
             if cells is None:
                 size = max(20, int(size * 0.8))
                 continue
