@@ -349,7 +349,7 @@ class Search:
         while self.elapsed() < until - 0.2 and not self.stopped() and self.best is not None:
             iteration += 1
             with self.lock:
-                incumbent, incumbent_obj = self.best, self.best_obj
+                incumbent = self.best
                 free = self.neighbourhood(size)
             fixed = {k: v for k, v in incumbent.items() if k not in free}
             rm = build_model(problem, fixed=fixed, soft_minimum=True, minimum_weight=MINIMUM_WEIGHT, forced=self.forced)
