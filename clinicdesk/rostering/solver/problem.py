@@ -16,6 +16,17 @@ from enum import StrEnum
 
 OFF = None  # an assignment of "no shift" on a day
 
+# The objective's parts, as keys of `SolveResult.cost_by_rule` and of the checker's report.
+COST_RULES = (
+    "cover_under",
+    "cover_over",
+    "request_on",
+    "request_off",
+    "fairness_nights",
+    "fairness_weekends",
+    "fairness_holidays",
+)
+
 
 class EdgeRule(StrEnum):
     """How minimum-run rules treat blocks that touch the first or last day of the plan.
@@ -164,3 +175,4 @@ class SolveResult:
     cost_by_rule: dict[str, int] = field(default_factory=dict)
     gaps: list[CoverageGap] = field(default_factory=list)
     progress: list[Progress] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)  # why the plan cannot be solved (locks, contracts), in words
