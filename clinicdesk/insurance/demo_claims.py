@@ -10,6 +10,7 @@ from django.db import transaction
 
 from clinicdesk.billing.choices import EncounterStatus
 from clinicdesk.billing.models import Encounter
+from clinicdesk.core.npi import npi_check_digit
 
 from .choices import ClaimStatus
 from .models import Claim, Coverage
@@ -22,7 +23,6 @@ from .services.claims import (
     claims_build,
 )
 from .services.scrubber import claim_scrub
-from .x12.npi import npi_check_digit
 
 DEMO_GROUP_NPI = "1234567893"
 DEMO_TAX_ID = "36-1234567"

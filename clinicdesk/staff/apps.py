@@ -11,5 +11,5 @@ class StaffConfig(AppConfig):
 
         from . import models
 
-        for model in (models.StaffMember,):
+        for model in (models.StaffMember, models.Credential, models.TrainingAssignment, models.OnboardingTask):
             auditlog.register(model)

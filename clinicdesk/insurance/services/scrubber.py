@@ -14,10 +14,10 @@ from django.utils import timezone
 from clinicdesk.billing.choices import PlaceOfService
 from clinicdesk.billing.icd10 import diagnosis_check
 from clinicdesk.core.audit import audit_event
+from clinicdesk.core.npi import npi_is_valid
 
 from ..choices import OPEN_CLAIM_STATUSES, ClaimEventKind, ClaimStatus, PayerRuleKind, ScrubSeverity
 from ..models import Claim, ClaimEvent, ClaimLine, PayerRule, PriorAuthorization, ScrubFinding
-from ..x12.npi import npi_is_valid
 
 MAX_DIAGNOSES = 12
 MAX_POINTERS = 4

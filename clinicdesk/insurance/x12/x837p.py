@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from clinicdesk.insurance.x12.npi import npi_is_valid
+from clinicdesk.core.npi import npi_is_valid
 from clinicdesk.insurance.x12.records import Address, Adjustment, read_cas, read_n4, write_address, write_cas
 from clinicdesk.insurance.x12.segments import (
     Composite,

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from clinicdesk.core.npi import npi_check_digit, npi_is_valid
 from clinicdesk.insurance.x12 import codes
-from clinicdesk.insurance.x12.npi import npi_check_digit, npi_is_valid
 
 
 def test_the_common_codes_are_described():
