@@ -25,6 +25,8 @@ urlpatterns = [
     path("billing/", include("clinicdesk.billing.urls")),
     path("insurance/", include("clinicdesk.insurance.urls")),
     path("", include("clinicdesk.billing.urls_public")),
+    path("roster/", include("clinicdesk.rostering.urls")),
+    path("", include("clinicdesk.rostering.urls_public")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

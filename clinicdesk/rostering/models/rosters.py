@@ -87,6 +87,9 @@ class RosterAssignment(models.Model):
                                    name="roster_assignment_off_only_when_locked"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.staff} {self.day}: {self.shift_type.code if self.shift_type else 'off'}"
+
 
 class SolveRun(models.Model):
     """One run of the solver on a roster: its time limit, how it went, the cost by rule, and the gaps when no
@@ -113,6 +116,9 @@ class SolveRun(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
 
+    def __str__(self) -> str:
+        return f"Solve {self.pk} of {self.period}: {self.get_status_display()}"
+
     @property
     def is_active(self) -> bool:
         return self.status in (SolveStatus.QUEUED, SolveStatus.RUNNING)
@@ -129,6 +135,9 @@ class SolveProgress(models.Model):
 
     class Meta:
         ordering = ["run", "seconds", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.seconds:.1f} s: {self.objective}"
 
 
 class ShiftChangeRequest(models.Model):
@@ -157,6 +166,9 @@ class ShiftChangeRequest(models.Model):
                                    name="roster_change_swap_has_day"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.requester} on {self.day}"
+
 
 def new_feed_key() -> str:
     return secrets.token_urlsafe(12)
@@ -180,3 +192,6 @@ class RosterFeed(models.Model):
             models.UniqueConstraint(fields=["staff"], condition=models.Q(revoked_at__isnull=True),
                                     name="roster_feed_one_working_per_person"),
         ]
+
+    def __str__(self) -> str:
+        return f"Roster feed of {self.staff}"

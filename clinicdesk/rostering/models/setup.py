@@ -84,6 +84,9 @@ class CoverageNeed(models.Model):
                                    name="roster_coverage_weekday_or_date"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.shift_type.code} {self.skill or 'any'}: {self.minimum}-{self.preferred}"
+
     def clean(self) -> None:
         if self.preferred is not None and self.minimum is not None and self.preferred < self.minimum:
             raise ValidationError({"preferred": "The preferred number cannot be below the minimum."})
@@ -122,6 +125,9 @@ class Contract(models.Model):
                                    name="roster_contract_min_runs_positive"),
         ]
 
+    def __str__(self) -> str:
+        return f"Contract of {self.staff}"
+
     def clean(self) -> None:
         if self.min_hours_per_week is not None and self.max_hours_per_week is not None \
                 and self.max_hours_per_week < self.min_hours_per_week:
@@ -147,6 +153,9 @@ class Unavailability(models.Model):
         ordering = ["start", "staff"]
         constraints = [models.CheckConstraint(condition=models.Q(end__gte=models.F("start")), name="roster_unavailability_dates")]
 
+    def __str__(self) -> str:
+        return f"{self.staff} unavailable {self.start} to {self.end}"
+
 
 class TimeOffRequest(models.Model):
     """A request for days off; once approved the days are hard days off on every roster that covers them."""
@@ -167,6 +176,9 @@ class TimeOffRequest(models.Model):
         ordering = ["start", "staff", "id"]
         indexes = [models.Index(fields=["organization", "status", "start"], name="roster_timeoff_org_status")]
         constraints = [models.CheckConstraint(condition=models.Q(end__gte=models.F("start")), name="roster_timeoff_dates")]
+
+    def __str__(self) -> str:
+        return f"Time off of {self.staff} {self.start} to {self.end}"
 
     def clean(self) -> None:
         if self.start and self.end and self.end < self.start:
@@ -197,6 +209,9 @@ class ShiftPreference(models.Model):
             models.CheckConstraint(condition=models.Q(wants=False) | models.Q(shift_type__isnull=False),
                                    name="roster_preference_wants_a_shift"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.staff} {'wants' if self.wants else 'not'} {self.shift_type or 'any shift'} {self.on_date}"
 
     def clean(self) -> None:
         if self.wants and self.shift_type_id is None:

@@ -148,11 +148,15 @@ def change_offer(*, actor: User, period: RosterPeriod, requester: StaffMember, d
         raise ValidationError({"kind": "Choose a give-away or a swap."})
     if _shift_on(period, requester, day) is None:
         raise ValidationError({"day": f"{requester} has no shift on {day:%a %Y-%m-%d} in {period}."})
+    if _shift_on(period, colleague, day) is not None and not (kind == ChangeKind.SWAP and colleague_day == day):
+        raise ValidationError({"colleague": f"{colleague} already works on {day:%a %Y-%m-%d}."})
     if kind == ChangeKind.SWAP:
         if colleague_day is None:
             raise ValidationError({"colleague_day": "Choose the colleague's shift you would take."})
         if _shift_on(period, colleague, colleague_day) is None:
             raise ValidationError({"colleague_day": f"{colleague} has no shift on {colleague_day:%a %Y-%m-%d}."})
+        if colleague_day != day and _shift_on(period, requester, colleague_day) is not None:
+            raise ValidationError({"colleague_day": f"{requester} already works on {colleague_day:%a %Y-%m-%d}."})
     else:
         colleague_day = None
     change = ShiftChangeRequest(organization_id=period.organization_id, period=period, kind=kind, requester=requester,
@@ -217,7 +221,10 @@ def change_decide(*, actor: User, change: ShiftChangeRequest, approve: bool, not
         keys = [(str(change.requester_id), (change.day - period.start).days)]
         if change.kind == ChangeKind.SWAP:
             keys.append((str(change.colleague_id), (change.colleague_day - period.start).days))
-        if any(k not in roster for k in keys):
+        taken = [(str(change.colleague_id), keys[0][1])] if change.kind == ChangeKind.GIVEAWAY else []
+        if change.kind == ChangeKind.SWAP and change.colleague_day != change.day:
+            taken = [(str(change.colleague_id), keys[0][1]), (str(change.requester_id), keys[1][1])]
+        if any(k not in roster for k in keys) or any(k in roster for k in taken):
             raise ValidationError({"request": "The shifts have changed since the request was made."})
         built = problem_build(period=period, keep_locks=False)
         after = _changed_roster(change, roster)

@@ -140,6 +140,8 @@ def solve_run_execute(*, run_id: int, live: bool = True) -> SolveRun:
     run.save(update_fields=["status", "started_at", "updated_at"])
     started = time.monotonic()
     tracker = _LiveRun(run.pk, live)
+    if run.cancel_requested:
+        tracker.stop.set()
     try:
         built = problem_build(period=period, keep_locks=run.keep_locks)
         with tracker:

@@ -1,0 +1,178 @@
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from clinicdesk.core.choices import Role
+from clinicdesk.rostering.choices import ChangeKind, ChangeStatus, PeriodStatus, RequestStatus
+from clinicdesk.rostering.models import RosterAssignment, RosterPeriod, ShiftChangeRequest, TimeOffRequest
+from clinicdesk.rostering.services.feeds import feed_for, feed_token
+
+from .factories import fill, make_period, make_unit, manager, rotation
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def unit(org):
+    return make_unit(org, nurses=6)
+
+
+@pytest.fixture
+def boss_client(client, org):
+    client.force_login(manager(org))
+    return client
+
+
+def test_grid_shows_people_days_codes_and_coverage(unit, boss_client):
+    period = make_period(unit)
+    fill(period, rotation(6, 7))
+
+    response = boss_client.get(reverse("rostering:period_detail", args=[period.pk]))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Nurse0 Unit00" in html and 'data-code="N"' in html
+    assert 'class="weekend"' in html  # Sat 6 March
+    assert "1/1" in html  # coverage: assigned / minimum
+
+
+def test_grid_queries_do_not_grow_with_people(org, boss_client):
+    small = make_unit(org, nurses=6)
+    first = make_period(small, name="Small")
+    fill(first, rotation(6, 7))
+    with CaptureQueriesContext(connection) as few:
+        assert boss_client.get(reverse("rostering:period_detail", args=[first.pk])).status_code == 200
+    big = make_unit(org, nurses=18)
+    second = make_period(big, name="Big", start=date(2027, 3, 1))
+    fill(second, rotation(18, 7))
+    with CaptureQueriesContext(connection) as many:
+        assert boss_client.get(reverse("rostering:period_detail", args=[second.pk])).status_code == 200
+    assert len(many) == len(few)
+
+
+def test_period_list_queries_do_not_grow_and_csv(unit, boss_client):
+    make_period(unit, name="One")
+    with CaptureQueriesContext(connection) as few:
+        boss_client.get(reverse("rostering:period_list"))
+    for n in range(2, 6):
+        make_period(unit, name=f"P{n}", start=date(2027, n + 3, 1))
+    with CaptureQueriesContext(connection) as many:
+        response = boss_client.get(reverse("rostering:period_list"))
+    assert len(many) == len(few)
+    assert b"P5" in response.content
+    csv = boss_client.get(reverse("rostering:period_list") + "?format=csv")
+    assert csv["Content-Type"].startswith("text/csv")
+    assert b"Nursing" in b"".join(csv.streaming_content)
+
+
+def test_cell_edit_refused_live_with_the_rule_and_accepted_with_cost(unit, boss_client):
+    period = make_period(unit)
+    fill(period, rotation(6, 7))
+    url = reverse("rostering:cell_edit", args=[period.pk])
+    nurse = unit.nurses[0]
+
+    refused = boss_client.post(url, {"staff": nurse.pk, "day": "2027-03-04", "shift": "D"}, HTTP_HX_REQUEST="true")
+    accepted = boss_client.post(url, {"staff": nurse.pk, "day": "2027-03-05", "shift": "D"}, HTTP_HX_REQUEST="true")
+    malformed = boss_client.post(url, {"staff": nurse.pk, "day": "2027-13-05", "shift": "Q"}, HTTP_HX_REQUEST="true")
+
+    assert refused.status_code == 409 and b"Thu 2027-03-04" in refused.content
+    assert not RosterAssignment.objects.filter(period=period, staff=nurse, day=date(2027, 3, 4)).exists()
+    assert accepted.status_code == 200 and b"Cost" in accepted.content
+    assert malformed.status_code == 400
+    assert b"day:" in malformed.content and b"No shift" in malformed.content
+
+
+def test_lock_then_publish_then_hours_export(unit, boss_client, django_capture_on_commit_callbacks):
+    period = make_period(unit)
+    fill(period, rotation(6, 7))
+    nurse = unit.nurses[2]
+    boss_client.post(reverse("rostering:cell_lock", args=[period.pk]), {"staff": nurse.pk, "day": "2027-03-01", "lock": "1"})
+    assert RosterAssignment.objects.get(period=period, staff=nurse, day=date(2027, 3, 1)).locked
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = boss_client.post(reverse("rostering:period_publish", args=[period.pk]), follow=True)
+
+    assert b"published" in response.content
+    period.refresh_from_db()
+    assert period.status == PeriodStatus.PUBLISHED
+    export = boss_client.get(reverse("rostering:hours_export", args=[period.pk]))
+    rows = b"".join(export.streaming_content).decode().lstrip("\ufeff").splitlines()
+    assert rows[0] == "staff id,name,period start,period end,shifts,hours,night hours,weekend hours,holiday hours"
+    # nurse 2 works N Mon, D Fri, E Sat and N Sun: 32 h; nights 23:00-07:00 16 h; Saturday 8 h and Sunday 23-24 h
+    line = next(r for r in rows if "Nurse2 Unit02" in r).split(",")
+    assert line[4:] == ["4", "32.00", "16.00", "9.00", "0.00"]
+
+
+def test_publishing_a_broken_roster_shows_the_rules_and_publishes_nothing(unit, boss_client):
+    period = make_period(unit)
+    rows = rotation(6, 7)
+    rows[(0, 3)] = "D"
+    fill(period, rows)
+
+    response = boss_client.post(reverse("rostering:period_publish", args=[period.pk]), follow=True)
+
+    assert response.status_code == 200 and b"Not published" in response.content
+    period.refresh_from_db()
+    assert period.status == PeriodStatus.DRAFT
+
+
+def test_period_form_names_the_field(boss_client, unit):
+    response = boss_client.post(reverse("rostering:period_create"), {
+        "name": "April", "department": unit.department.pk, "location": unit.location.pk,
+        "start": "2027-04-10", "end": "2027-04-01", "night_weight": 10, "weekend_weight": 10, "holiday_weight": 10,
+    })
+    assert response.status_code == 400
+    assert "The last day cannot be before the first." in response.content.decode()
+    assert not RosterPeriod.objects.exists()
+
+
+def test_feed_is_public_and_secret(unit, client):
+    period = make_period(unit, status=PeriodStatus.PUBLISHED)
+    fill(period, rotation(6, 7))
+    feed = feed_for(staff=unit.nurses[0])
+
+    good = client.get(reverse("rostering_public:feed", args=[feed_token(feed)]))
+    forged = client.get(reverse("rostering_public:feed", args=[feed.key + ".deadbeef"]))
+
+    assert good.status_code == 200 and good["Content-Type"].startswith("text/calendar")
+    assert b"BEGIN:VCALENDAR" in good.content
+    assert forged.status_code == 404
+
+
+def test_nurse_sees_own_shifts_asks_time_off_and_accepts_a_giveaway(unit, client, make_user):
+    user = make_user(Role.NURSE, username="nurse-own")
+    mine = unit.nurses[4]
+    mine.user = user
+    mine.save(update_fields=["user"])
+    period = make_period(unit, status=PeriodStatus.PUBLISHED)
+    fill(period, rotation(6, 7))
+    client.force_login(user)
+
+    page = client.get(reverse("rostering:my_shifts"))
+    assert page.status_code == 200 and b"/roster-feeds/" in page.content
+    bad = client.post(reverse("rostering:time_off_new"), {"start": "2027-03-09", "end": "2027-03-08"})
+    assert bad.status_code == 400 and "The last day off cannot be before the first." in bad.content.decode()
+    client.post(reverse("rostering:time_off_new"), {"start": "2027-03-08", "end": "2027-03-09", "reason": "Course"})
+    assert TimeOffRequest.objects.get(staff=mine).status == RequestStatus.PENDING
+    change = ShiftChangeRequest.objects.create(organization=unit.org, period=period, kind=ChangeKind.GIVEAWAY,
+                                               requester=unit.nurses[0], day=date(2027, 3, 1), colleague=mine)
+    client.post(reverse("rostering:change_accept", args=[change.pk]))
+    change.refresh_from_db()
+    assert change.status == ChangeStatus.ACCEPTED
+    assert client.get(reverse("rostering:period_list")).status_code == 403
+
+
+def test_manager_decides_time_off_and_a_refusal_names_the_day(org, client):
+    unit = make_unit(org, nurses=3, charge=1)
+    boss = manager(org)
+    client.force_login(boss)
+    request = TimeOffRequest.objects.create(organization=org, staff=unit.nurses[0], start=date(2027, 3, 1), end=date(2027, 3, 1))
+
+    response = client.post(reverse("rostering:time_off_decide", args=[request.pk]), {"decision": "approve"}, follow=True)
+
+    assert "Mon 2027-03-01" in response.content.decode()
+    request.refresh_from_db()
+    assert request.status == RequestStatus.PENDING
