@@ -164,3 +164,4 @@ class SolveResult:
     cost_by_rule: dict[str, int] = field(default_factory=dict)
     gaps: list[CoverageGap] = field(default_factory=list)
     progress: list[Progress] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)  # why the plan cannot be solved (locks, contracts), in words

@@ -1,0 +1,479 @@
+"""The CP-SAT model of a `RosterProblem`: every hard rule as a constraint, every soft rule as a cost term.
+
+Sequence rules are plain linear constraints over sliding windows (no automata): at most K shifts in
+every K+1 days, and the "forbid short blocks" clauses for minimum runs (a block of length L < m that
+starts after a day in the other state and ends before one is forbidden). Weekends worked are one
+literal per employee and weekend. Costs are kept per rule so the result can show where the cost goes.
+
+A model can leave part of the roster fixed (`fixed`: (employee index, day) -> shift index or None):
+fixed cells become constants, and people whose whole plan is fixed only count towards cover and
+fairness. The neighbourhood search builds such small models around its best roster.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from .problem import Cover, EdgeRule, RosterProblem
+
+RULES = (
+    "cover_under",
+    "cover_over",
+    "request_on",
+    "request_off",
+    "fairness_nights",
+    "fairness_weekends",
+    "fairness_holidays",
+)
+
+Cells = dict[tuple[int, int], int | None]  # (employee index, day) -> shift index, None = off
+
+
+def weekend_groups(problem: RosterProblem) -> list[list[int]]:
+    """Runs of consecutive plan days whose weekday is a weekend day: one list per weekend."""
+    groups: list[list[int]] = []
+    for day in range(problem.days):
+        if problem.weekday(day) not in problem.weekend_days:
+            continue
+        if groups and groups[-1][-1] == day - 1:
+            groups[-1].append(day)
+        else:
+            groups.append([day])
+    return groups
+
+
+def allowed_types(problem: RosterProblem, emp) -> list[int]:
+    """Indexes of the shift types the contract allows at all (a per-type maximum of 0 forbids the type)."""
+    return [i for i, s in enumerate(problem.shift_types) if emp.max_shifts_by_type.get(s.id, 1) != 0]
+
+
+def forced_cells(problem: RosterProblem) -> tuple[Cells, list[str]]:
+    """Cells fixed by days off and locks, and the locks that cannot hold (unknown or forbidden shift)."""
+    e_index = {e.id: i for i, e in enumerate(problem.employees)}
+    s_index = {s.id: i for i, s in enumerate(problem.shift_types)}
+    forced: Cells = {}
+    broken = []
+    for (eid, d), sid in problem.locks.items():
+        if eid not in e_index or not 0 <= d < problem.days:
+            continue
+        ei = e_index[eid]
+        if sid is None:
+            forced[ei, d] = None
+        elif sid not in s_index or s_index[sid] not in allowed_types(problem, problem.employees[ei]):
+            broken.append(f"{eid} day {d}: locked onto {sid}, which the contract does not allow")
+        else:
+            forced[ei, d] = s_index[sid]
+    for eid, d in problem.days_off:
+        if eid in e_index and 0 <= d < problem.days:
+            ei = e_index[eid]
+            if forced.get((ei, d)) is not None:
+                broken.append(f"{eid} day {d}: locked onto a shift on a day off")
+            forced[ei, d] = None
+    return forced, broken
+
+
+def _is_const(v) -> bool:
+    return isinstance(v, int)
+
+
+@dataclass
+class RosterModel:
+    """A built model with handles on its decision variables and its cost terms by rule."""
+
+    problem: RosterProblem
+    model: cp_model.CpModel
+    x: dict[tuple[int, int, int], cp_model.IntVar]  # free cells: (employee index, day, shift index) -> worked
+    cells: list[list[object]]  # [ei][d] -> dict shift index -> var (free) or shift index / None (fixed)
+    work: dict[tuple[int, int], object]  # (employee index, day) -> worked any shift (var or 0/1)
+    costs: dict[str, list[tuple[int, object]]] = field(default_factory=dict)
+    constants: dict[str, int] = field(default_factory=dict)
+
+    def objective_expr(self):
+        return sum(c * v for terms in self.costs.values() for c, v in terms) + sum(self.constants.values())
+
+    def rule_value(self, rule: str, value) -> int:
+        """The cost of one rule in a solution (`value` reads a variable from the solver)."""
+        return sum(c * value(v) for c, v in self.costs.get(rule, [])) + self.constants.get(rule, 0)
+
+    def lit(self, ei: int, d: int, si: int):
+        """Worked (ei, d, si): a variable, or 0/1 for fixed cells."""
+        cell = self.cells[ei][d]
+        if isinstance(cell, dict):
+            return cell.get(si, 0)
+        return 1 if cell == si else 0
+
+    def read(self, value) -> Cells:
+        """The roster of a solution as (employee index, day) -> shift index or None."""
+        out: Cells = {}
+        for ei, row in enumerate(self.cells):
+            for d, cell in enumerate(row):
+                if isinstance(cell, dict):
+                    out[ei, d] = next((si for si, v in cell.items() if value(v)), None)
+                else:
+                    out[ei, d] = cell
+        return out
+
+
+def build_model(
+    problem: RosterProblem,
+    *,
+    fixed: Cells | None = None,
+    soft_minimum: bool = False,
+    minimum_weight: int = 0,
+    forced: Cells | None = None,
+) -> RosterModel:
+    """Build the CP-SAT model. With soft_minimum, minimum cover becomes a cost (`cover_minimum`)."""
+    m = cp_model.CpModel()
+    emps = problem.employees
+    days = problem.days
+    if forced is None:
+        forced, broken = forced_cells(problem)
+        if broken:
+            m.add_bool_or([])
+    fixed = fixed or {}
+    x: dict[tuple[int, int, int], cp_model.IntVar] = {}
+    work: dict[tuple[int, int], object] = {}
+    cells: list[list[object]] = []
+    free_emps: list[int] = []
+    for ei, emp in enumerate(emps):
+        types = allowed_types(problem, emp)
+        row: list[object] = []
+        any_free = False
+        for d in range(days):
+            if (ei, d) in fixed:
+                row.append(fixed[ei, d])
+                work[ei, d] = 0 if fixed[ei, d] is None else 1
+                continue
+            if (ei, d) in forced:
+                row.append(forced[ei, d])
+                work[ei, d] = 0 if forced[ei, d] is None else 1
+                continue
+            any_free = True
+            lits = {}
+            for si in types:
+                lits[si] = v = m.new_bool_var(f"x{ei}_{d}_{si}")
+                x[ei, d, si] = v
+            row.append(lits)
+            if not lits:
+                work[ei, d] = 0
+            elif len(lits) == 1:
+                work[ei, d] = next(iter(lits.values()))
+            else:
+                w = m.new_bool_var(f"w{ei}_{d}")
+                m.add(sum(lits.values()) == w)
+                work[ei, d] = w
+        cells.append(row)
+        if any_free:
+            free_emps.append(ei)
+    rm = RosterModel(problem, m, x, cells, work)
+    rm.costs = {rule: [] for rule in (*RULES, "cover_minimum")}
+    rm.constants = dict.fromkeys((*RULES, "cover_minimum"), 0)
+    history = problem.edge_rule == EdgeRule.HISTORY
+    for ei in free_emps:
+        _contract(rm, ei, history)
+    _cover(rm, soft_minimum, minimum_weight)
+    _requests(rm)
+    _fairness(rm)
+    m.minimize(rm.objective_expr())
+    return rm
+
+
+def _contract(rm: RosterModel, ei: int, history: bool) -> None:
+    m, problem = rm.model, rm.problem
+    emp = problem.employees[ei]
+    days = problem.days
+    shifts = problem.shift_types
+    s_index = {s.id: i for i, s in enumerate(shifts)}
+    # Per-type maximum.
+    for sid, limit in emp.max_shifts_by_type.items():
+        si = s_index.get(sid)
+        if si is None or limit == 0:
+            continue
+        lits = [rm.lit(ei, d, si) for d in range(days)]
+        const = sum(v for v in lits if _is_const(v))
+        vars_ = [v for v in lits if not _is_const(v)]
+        if len(vars_) + const > limit:
+            m.add(sum(vars_) <= limit - const)
+    # Minutes.
+    if emp.max_minutes is not None or emp.min_minutes:
+        minutes = 0
+        for row_cell in rm.cells[ei]:
+            if isinstance(row_cell, dict):
+                minutes += sum(shifts[si].length_minutes * v for si, v in row_cell.items())
+            elif row_cell is not None:
+                minutes += shifts[row_cell].length_minutes
+        if emp.max_minutes is not None:
+            m.add(minutes <= emp.max_minutes)
+        if emp.min_minutes:
+            m.add(minutes >= emp.min_minutes)
+    # Forbidden successions.
+    for si, st in enumerate(shifts):
+        for nid in st.forbidden_next:
+            ni = s_index.get(nid)
+            if ni is None:
+                continue
+            for d in range(days - 1):
+                a, b = rm.lit(ei, d, si), rm.lit(ei, d + 1, ni)
+                if _is_const(a) and _is_const(b):
+                    if a and b:
+                        m.add_bool_or([])
+                elif _is_const(a):
+                    if a:
+                        m.add(b == 0)
+                elif _is_const(b):
+                    if b:
+                        m.add(a == 0)
+                else:
+                    m.add_bool_or([a.Not(), b.Not()])
+    hist = list(emp.history) if history else []
+    if hist and hist[-1] is not None:
+        last = next((s for s in shifts if s.id == hist[-1]), None)
+        if last is not None:
+            for nid in last.forbidden_next:
+                if nid in s_index:
+                    b = rm.lit(ei, 0, s_index[nid])
+                    if _is_const(b):
+                        if b:
+                            m.add_bool_or([])
+                    else:
+                        m.add(b == 0)
+    work = [rm.work[ei, d] for d in range(days)]
+    hist_work = [1 if h is not None else 0 for h in hist]
+    # Maximum consecutive shifts: every window of K+1 days (history included) holds at most K shifts.
+    k = emp.max_consecutive_shifts
+    if k is not None:
+        full = hist_work + work
+        offset = len(hist_work)
+        for start in range(0, len(full) - k):
+            if start + k < offset:
+                continue  # entirely in the history
+            window = full[start : start + k + 1]
+            const = sum(v for v in window if _is_const(v))
+            lits = [v for v in window if not _is_const(v)]
+            if lits and const + len(lits) > k:
+                m.add(sum(lits) <= k - const)
+            elif not lits and const > k:
+                m.add_bool_or([])
+    _min_runs(m, work, hist_work if history else None, emp.min_consecutive_shifts, worked=True)
+    _min_runs(m, work, hist_work if history else None, emp.min_consecutive_days_off, worked=False)
+    if emp.max_weekends is not None:
+        worked = _weekend_literals(rm, ei)
+        const = sum(v for v in worked if _is_const(v))
+        lits = [v for v in worked if not _is_const(v)]
+        if const + len(lits) > emp.max_weekends:
+            m.add(sum(lits) <= emp.max_weekends - const)
+
+
+def _weekend_literals(rm: RosterModel, ei: int) -> list:
+    """One 'works this weekend' literal (or 0/1) per weekend of the plan."""
+    cache = getattr(rm, "_weekend_cache", None)
+    if cache is None:
+        cache = rm._weekend_cache = {}  # type: ignore[attr-defined]
+    if ei in cache:
+        return cache[ei]
+    out = []
+    groups = getattr(rm, "_weekend_groups", None)
+    if groups is None:
+        groups = rm._weekend_groups = weekend_groups(rm.problem)  # type: ignore[attr-defined]
+    for group in groups:
+        vals = [rm.work[ei, d] for d in group]
+        if any(_is_const(v) and v == 1 for v in vals):
+            out.append(1)
+            continue
+        lits = [v for v in vals if not _is_const(v)]
+        if not lits:
+            out.append(0)
+        elif len(lits) == 1:
+            out.append(lits[0])
+        else:
+            ww = rm.model.new_bool_var(f"wk{ei}_{group[0]}")
+            rm.model.add_max_equality(ww, lits)
+            out.append(ww)
+    cache[ei] = out
+    return out
+
+
+def _state(v, worked: bool):
+    """The literal 'day is in the state' (worked or off); ints stay ints."""
+    if _is_const(v):
+        return v if worked else 1 - v
+    return v if worked else v.Not()
+
+
+def _min_runs(m: cp_model.CpModel, work: list, hist: list[int] | None, minimum: int, *, worked: bool) -> None:
+    """Forbid blocks shorter than `minimum` that do not touch the plan's last day (nor day 0 without history)."""
+    if minimum <= 1:
+        return
+    days = len(work)
+    state = [_state(v, worked) for v in work]
+
+    def clause(lits_true: list, lits_false: list) -> None:
+        """Add OR(lits_true) OR OR(not lits_false), simplifying constants."""
+        out = []
+        for v in lits_true:
+            if _is_const(v):
+                if v == 1:
+                    return
+            else:
+                out.append(v)
+        for v in lits_false:
+            if _is_const(v):
+                if v == 0:
+                    return
+            else:
+                out.append(v.Not())
+        m.add_bool_or(out)
+
+    for a in range(1, days):
+        for length in range(1, minimum):
+            b = a + length - 1
+            if b > days - 2:
+                break
+            clause([state[a - 1], state[b + 1]], state[a : b + 1])
+    if not hist:
+        return
+    hist_state = [h if worked else 1 - h for h in hist]
+    trailing = 0
+    for h in reversed(hist_state):
+        if not h:
+            break
+        trailing += 1
+    if trailing == len(hist_state):
+        return  # the block began before the known history: its length is unknown, so it is exempt
+    for length in range(0 if trailing else 1, minimum - trailing):
+        if length > days - 1:
+            break
+        clause([state[length]], state[:length])
+
+
+def _cover(rm: RosterModel, soft_minimum: bool, minimum_weight: int) -> None:
+    m, problem = rm.model, rm.problem
+    emps = problem.employees
+    s_index = {s.id: i for i, s in enumerate(problem.shift_types)}
+    lines: dict[tuple[int, int], list[Cover]] = defaultdict(list)
+    for c in problem.cover:
+        if c.shift in s_index and 0 <= c.day < problem.days:
+            lines[c.day, s_index[c.shift]].append(c)
+    n = len(emps)
+    on_shift: dict[tuple[int, int], list] = defaultdict(list)  # (day, shift) -> [(ei, var or 1)]
+    for ei, row in enumerate(rm.cells):
+        for d, cell in enumerate(row):
+            if isinstance(cell, dict):
+                for si, v in cell.items():
+                    on_shift[d, si].append((ei, v))
+            elif cell is not None:
+                on_shift[d, cell].append((ei, 1))
+    for (d, si), group in lines.items():
+        workers = on_shift.get((d, si), [])
+        if len(group) == 1 and group[0].skill is None:
+            counts = [sum(v for _, v in workers)]
+        else:
+            counts = [0] * len(group)
+            for ei, v in workers:
+                mine = [li for li, c in enumerate(group) if c.skill is None or c.skill in emps[ei].skills]
+                if not mine:
+                    continue
+                if len(mine) == 1:
+                    counts[mine[0]] += v
+                    continue
+                ys = [m.new_bool_var(f"y{ei}_{d}_{si}_{li}") for li in mine]
+                m.add(sum(ys) == v)
+                for li, y in zip(mine, ys, strict=True):
+                    counts[li] += y
+        for c, count in zip(group, counts, strict=True):
+            _cover_line_cost(rm, c, count, n, soft_minimum, minimum_weight)
+
+
+def _cover_line_cost(rm: RosterModel, c: Cover, count, n: int, soft_minimum: bool, minimum_weight: int) -> None:
+    m = rm.model
+    if _is_const(count):
+        rm.constants["cover_under"] += c.weight_under * max(0, c.preferred - count)
+        rm.constants["cover_over"] += c.weight_over * max(0, count - c.preferred)
+        if c.minimum > count:
+            if soft_minimum:
+                rm.constants["cover_minimum"] += minimum_weight * (c.minimum - count)
+            else:
+                m.add_bool_or([])
+        return
+    if c.minimum > 0:
+        if soft_minimum:
+            short = m.new_int_var(0, c.minimum, "short")
+            m.add(count + short >= c.minimum)
+            rm.costs["cover_minimum"].append((minimum_weight, short))
+        else:
+            m.add(count >= c.minimum)
+    if c.preferred > 0 and c.weight_under:
+        under = m.new_int_var(0, c.preferred, "under")
+        m.add_max_equality(under, [c.preferred - count, 0])
+        rm.costs["cover_under"].append((c.weight_under, under))
+    if c.weight_over:
+        over = m.new_int_var(0, n, "over")
+        m.add_max_equality(over, [count - c.preferred, 0])
+        rm.costs["cover_over"].append((c.weight_over, over))
+
+
+def _requests(rm: RosterModel) -> None:
+    problem = rm.problem
+    e_index = {e.id: i for i, e in enumerate(problem.employees)}
+    s_index = {s.id: i for i, s in enumerate(problem.shift_types)}
+    for r in problem.requests:
+        ei = e_index.get(r.employee)
+        if ei is None or not 0 <= r.day < problem.days or r.weight == 0:
+            continue
+        if r.shift is None:
+            if r.on:
+                continue  # "work any shift" is not a request the product makes
+            v = rm.work[ei, r.day]
+            rule, term = "request_off", v
+        else:
+            v = rm.lit(ei, r.day, s_index[r.shift]) if r.shift in s_index else 0
+            rule, term = ("request_on", 1 - v) if r.on else ("request_off", v)
+        if _is_const(term):
+            rm.constants[rule] += r.weight * term
+        else:
+            rm.costs[rule].append((r.weight, term))
+
+
+def _fairness(rm: RosterModel) -> None:
+    m, problem = rm.model, rm.problem
+    fair = problem.fairness
+    n = len(problem.employees)
+    if n == 0:
+        return
+    rows: dict[str, tuple[int, list[list]]] = {}
+    if fair.night_weight:
+        nights = [i for i, s in enumerate(problem.shift_types) if s.is_night]
+        rows["fairness_nights"] = (
+            fair.night_weight,
+            [[rm.lit(ei, d, si) for d in range(problem.days) for si in nights] for ei in range(n)],
+        )
+    if fair.weekend_weight:
+        rows["fairness_weekends"] = (fair.weekend_weight, [_weekend_literals(rm, ei) for ei in range(n)])
+    if fair.holiday_weight:
+        hol = sorted(d for d in fair.holidays if 0 <= d < problem.days)
+        rows["fairness_holidays"] = (fair.holiday_weight, [[rm.work[ei, d] for d in hol] for ei in range(n)])
+    for rule, (weight, table) in rows.items():
+        counts = []
+        for row in table:
+            const = sum(v for v in row if _is_const(v))
+            lits = [v for v in row if not _is_const(v)]
+            counts.append((const, lits))
+        top = max((c + len(lits) for c, lits in counts), default=0)
+        if top == 0:
+            continue
+        total = sum(c for c, _ in counts) + sum(sum(lits) for _, lits in counts if lits)
+        if all(not lits for _, lits in counts):
+            mean = (2 * total + n) // (2 * n)
+            rm.constants[rule] += weight * sum(max(0, c - mean) for c, _ in counts)
+            continue
+        mean = m.new_int_var(0, top, "fmean")
+        # mean = floor((2 total + n) / 2n): the team's mean rounded half up, as two inequalities
+        m.add(2 * n * mean <= 2 * total + n)
+        m.add(2 * n * mean >= 2 * total + n - (2 * n - 1))
+        for const, lits in counts:
+            excess = m.new_int_var(0, top, "fex")
+            m.add_max_equality(excess, [const + sum(lits) - mean, 0])
+            rm.costs[rule].append((weight, excess))

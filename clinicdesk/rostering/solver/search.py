@@ -1,0 +1,369 @@
+"""Anytime search: a first roster built a few people at a time, then large neighbourhood search.
+
+1. First roster: people are added in small groups, each group solved by CP-SAT against the cover the
+   earlier groups left (minimum cover is a heavy cost here, so a partial roster is never refused).
+2. Neighbourhood search: most of the best roster is fixed (all but a few people over a stretch of
+   days, all but a window of days, or a scatter of person-weeks) and the free part is re-solved for
+   a moment with the best roster as hint; improvements are kept and the neighbourhood grows while
+   its solves finish and shrinks when they time out.
+3. Proof: when the whole model is small enough, the remaining time goes to CP-SAT on the whole
+   model, hinted with the best roster, which improves the lower bound (and sometimes the roster).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+
+from ortools.sat.python import cp_model
+
+from .model import RULES, Cells, RosterModel, build_model, forced_cells
+from .problem import Assignment, Progress, RosterProblem, SolveResult
+
+MINIMUM_WEIGHT = 1_000_000  # per person short of a hard minimum while the search still repairs it
+FULL_MODEL_LIMIT = 60_000  # free shift literals up to which the whole model is solved for a bound
+
+
+class _Stopper:
+    """Stop a CP-SAT run when the caller's event is set."""
+
+    def __init__(self, solver: cp_model.CpSolver, stop: threading.Event | None):
+        self.solver, self.stop, self.done = solver, stop, threading.Event()
+        self.thread = None
+        if stop is not None:
+            self.thread = threading.Thread(target=self._watch, daemon=True)
+            self.thread.start()
+
+    def _watch(self) -> None:
+        while not self.done.is_set():
+            if self.stop.wait(0.1):
+                self.solver.stop_search()
+                return
+
+    def close(self) -> None:
+        self.done.set()
+
+
+class _Reporter(cp_model.CpSolverSolutionCallback):
+    def __init__(self, on_solution: Callable[[int, int], None] | None):
+        super().__init__()
+        self.on_solution = on_solution
+
+    def on_solution_callback(self) -> None:
+        if self.on_solution:
+            self.on_solution(int(self.objective_value), int(self.best_objective_bound))
+
+
+def run_model(
+    rm: RosterModel,
+    *,
+    seconds: float,
+    workers: int,
+    hint: Cells | None = None,
+    stop: threading.Event | None = None,
+    on_solution: Callable[[int, int], None] | None = None,
+    seed: int = 0,
+    first_only: bool = False,
+) -> tuple[str, Cells | None, int | None, int | None]:
+    """Solve a built model: (status name, roster, objective, bound)."""
+    if hint:
+        for (ei, d, si), v in rm.x.items():
+            rm.model.add_hint(v, hint.get((ei, d)) == si)
+    solver = cp_model.CpSolver()
+    params = solver.parameters
+    params.max_time_in_seconds = max(0.05, seconds)
+    params.num_workers = max(1, workers)
+    params.random_seed = seed
+    params.linearization_level = 1
+    if first_only:
+        params.stop_after_first_solution = True
+    stopper = _Stopper(solver, stop)
+    try:
+        status = solver.solve(rm.model, _Reporter(on_solution) if on_solution else None)
+    finally:
+        stopper.close()
+    name = solver.status_name(status)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return name, None, None, None
+    return name, rm.read(solver.boolean_value), int(solver.objective_value), int(solver.best_objective_bound)
+
+
+class Search:
+    """One anytime solve of a problem; `run` returns the SolveResult."""
+
+    def __init__(self, problem, *, time_limit, workers, on_progress, hint, stop, seed=0):
+        self.problem = problem
+        self.time_limit = time_limit
+        self.workers = workers
+        self.on_progress = on_progress
+        self.hint = hint
+        self.stop = stop
+        self.rng = random.Random(seed)
+        self.t0 = time.monotonic()
+        self.forced, _ = forced_cells(problem)
+        self.best: Cells | None = None
+        self.best_obj: int | None = None  # includes the minimum-cover shortfall penalty
+        self.bound: int | None = None
+        self.solutions = 0
+        self.progress: list[Progress] = []
+        self.e_index = {e.id: i for i, e in enumerate(problem.employees)}
+        self.s_index = {s.id: i for i, s in enumerate(problem.shift_types)}
+        n_types = [sum(1 for s in problem.shift_types if e.max_shifts_by_type.get(s.id, 1) != 0) for e in problem.employees]
+        self.full_size = sum(n_types) * problem.days
+        self.has_minimum = any(c.minimum > 0 for c in problem.cover)
+
+    # -- bookkeeping -------------------------------------------------------------------------
+    def elapsed(self) -> float:
+        return time.monotonic() - self.t0
+
+    def remaining(self) -> float:
+        return self.time_limit - self.elapsed()
+
+    def stopped(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+    def report(self, phase: str) -> None:
+        p = Progress(
+            seconds=round(self.elapsed(), 3),
+            objective=self.best_obj if self.best_obj is not None else -1,
+            bound=self.bound if self.bound is not None else 0,
+            solutions=self.solutions,
+            phase=phase,
+        )
+        self.progress.append(p)
+        if self.on_progress:
+            self.on_progress(p)
+
+    def offer(self, cells: Cells, objective: int, phase: str) -> bool:
+        if self.best_obj is not None and objective >= self.best_obj:
+            return False
+        self.best, self.best_obj = cells, objective
+        self.solutions += 1
+        self.report(phase)
+        return True
+
+    def hint_cells(self) -> Cells | None:
+        if not self.hint:
+            return None
+        out: Cells = {}
+        for ei, emp in enumerate(self.problem.employees):
+            for d in range(self.problem.days):
+                sid = self.hint.get((emp.id, d))
+                out[ei, d] = self.s_index.get(sid) if sid is not None else None
+        return out
+
+    # -- phases --------------------------------------------------------------------------------
+    def construct(self, budget: float) -> None:
+        """A first roster, a few people at a time (all of them at once when the model is small)."""
+        problem = self.problem
+        n = len(problem.employees)
+        start = self.hint_cells()
+        if start is not None:
+            rm = build_model(problem, fixed=start, soft_minimum=True, minimum_weight=MINIMUM_WEIGHT, forced=self.forced)
+            status, cells, obj, _ = run_model(rm, seconds=min(budget, 2.0), workers=self.workers, stop=self.stop)
+            if cells is not None:
+                self.offer(cells, obj, "first")
+                return
+        if self.full_size <= 3000:
+            rm = build_model(problem, soft_minimum=True, minimum_weight=MINIMUM_WEIGHT, forced=self.forced)
+            status, cells, obj, _ = run_model(rm, seconds=budget, workers=self.workers, stop=self.stop, first_only=False)
+            if cells is not None:
+                self.offer(cells, obj, "first")
+                return
+        per_person = max(1, self.full_size // max(n, 1))
+        group = max(1, min(n, 1500 // per_person))
+        order = list(range(n))
+        cells: Cells = {(ei, d): None for ei in range(n) for d in range(problem.days)}
+        groups = [order[i : i + group] for i in range(0, n, group)]
+        deadline = self.elapsed() + budget
+        for gi, members in enumerate(groups):
+            if self.stopped():
+                return
+            fixed = {k: v for k, v in cells.items() if k[0] not in members}
+            rm = build_model(problem, fixed=fixed, soft_minimum=True, minimum_weight=MINIMUM_WEIGHT, forced=self.forced)
+            share = max(0.2, (deadline - self.elapsed()) / (len(groups) - gi))
+            status, sub, obj, _ = run_model(rm, seconds=share, workers=self.workers, stop=self.stop)
+            if sub is None:
+                # this group cannot meet its contracts even alone: try its people one by one for the message
+                self.infeasible_people = [
+                    problem.employees[ei].id for ei in members if not self._alone_feasible(ei, cells)
+                ]
+                if self.infeasible_people:
+                    return
+                status, sub, obj, _ = run_model(rm, seconds=max(share, 5.0), workers=self.workers, stop=self.stop)
+                if sub is None:
+                    return
+            cells = sub
+        self.offer(cells, obj, "first")
+
+    def _alone_feasible(self, ei: int, cells: Cells) -> bool:
+        fixed = {k: v for k, v in cells.items() if k[0] != ei}
+        rm = build_model(self.problem, fixed=fixed, soft_minimum=True, minimum_weight=MINIMUM_WEIGHT, forced=self.forced)
+        rm.model.clear_objective()
+        status, sub, _, _ = run_model(rm, seconds=5.0, workers=self.workers, stop=self.stop)
+        return status != "INFEASIBLE"
+
+    def neighbourhood(self, size: int) -> set[tuple[int, int]]:
+        """The cells to free: a few people over a stretch of days, a window of days, or person-weeks."""
+        problem = self.problem
+        n, days = len(problem.employees), problem.days
+        kind = self.rng.random()
+        free: set[tuple[int, int]] = set()
+        if kind < 0.45:
+            length = min(days, max(7, self.rng.choice([7, 14, 28, 56])))
+            k = max(2, min(n, size // length))
+            start = self.rng.randrange(0, days - length + 1)
+            people = self.rng.sample(range(n), k)
+            free = {(ei, d) for ei in people for d in range(start, start + length)}
+        elif kind < 0.7:
+            length = max(2, min(days, size // max(n, 1)))
+            start = self.rng.randrange(0, days - length + 1)
+            free = {(ei, d) for ei in range(n) for d in range(start, start + length)}
+        else:
+            weeks = max(1, days // 7)
+            count = max(2, size // 7)
+            pairs = [(ei, w) for ei in range(n) for w in range(weeks)]
+            # favour weeks where cover is off target
+            for ei, w in self.rng.sample(pairs, min(count, len(pairs))):
+                free.update((ei, d) for d in range(7 * w, min(days, 7 * w + 7)))
+        return free
+
+    def improve(self, until: float) -> None:
+        """Large neighbourhood search around the best roster until `until` seconds."""
+        problem = self.problem
+        size = 600 if self.full_size > 3000 else max(200, self.full_size // 3)
+        sub_time = 1.0
+        iteration = 0
+        while self.elapsed() < until - 0.3 and not self.stopped() and self.best is not None:
+            iteration += 1
+            free = self.neighbourhood(size)
+            fixed = {k: v for k, v in self.best.items() if k not in free}
+            rm = build_model(problem, fixed=fixed, soft_minimum=True, minimum_weight=MINIMUM_WEIGHT, forced=self.forced)
+            limit = min(sub_time, until - self.elapsed())
+            if limit < 0.1:
+                break
+            status, cells, obj, _ = run_model(
+                rm, seconds=limit, workers=self.workers, hint=self.best, stop=self.stop, seed=iteration
+            )
+            if cells is None:
+                size = max(50, int(size * 0.8))
+                continue
+            self.offer(cells, obj, "neighbourhood")
+            if status == "OPTIMAL":
+                size = min(int(size * 1.15) + 1, 20 * self.full_size)
+            else:
+                size = max(50, int(size * 0.85))
+
+    def prove(self, seconds: float) -> None:
+        """CP-SAT on the whole model (hard minimums), hinted with the best roster, for the bound."""
+        rm = build_model(self.problem, forced=self.forced)
+
+        def seen(objective: int, bound: int) -> None:
+            self.bound = max(self.bound or 0, bound)
+
+        status, cells, obj, bound = run_model(
+            rm, seconds=seconds, workers=self.workers, hint=self.best, stop=self.stop, on_solution=seen
+        )
+        if status == "INFEASIBLE":
+            self.proved_infeasible = True
+            return
+        if cells is not None:
+            self.bound = max(self.bound or 0, bound)
+            self.offer(cells, obj, "search")
+            if status == "OPTIMAL":
+                self.bound = obj
+                self.optimal = True
+
+    def run(self) -> tuple[Cells | None, int | None]:
+        self.optimal = False
+        self.proved_infeasible = False
+        self.infeasible_people: list[str] = []
+        budget = self.time_limit
+        small = self.full_size <= FULL_MODEL_LIMIT
+        self.construct(min(budget * 0.3, max(2.0, budget * 0.1)))
+        if self.infeasible_people or self.stopped():
+            return self.best, self.best_obj
+        if self.best is None:
+            self.prove(self.remaining())
+            return self.best, self.best_obj
+        until = self.time_limit * (0.75 if small else 1.0)
+        self.improve(until)
+        if small and not self.stopped() and self.remaining() > 0.5:
+            self.prove(self.remaining())
+        elif self.best_obj is not None and self.best_obj >= MINIMUM_WEIGHT and self.remaining() > 0.5:
+            self.prove(self.remaining())
+        return self.best, self.best_obj
+
+
+def cells_to_assignment(problem: RosterProblem, cells: Cells) -> Assignment:
+    out: Assignment = {}
+    for (ei, d), si in cells.items():
+        if si is not None:
+            out[problem.employees[ei].id, d] = problem.shift_types[si].id
+    return out
+
+
+def cost_by_rule(problem: RosterProblem, cells: Cells, forced) -> dict[str, int]:
+    """The objective of a roster split by rule, read from a fully fixed model."""
+    rm = build_model(problem, fixed=cells, forced=forced)
+    return {rule: rm.constants.get(rule, 0) for rule in RULES}
+
+
+def solve(
+    problem: RosterProblem,
+    time_limit: float = 60.0,
+    workers: int = 2,
+    on_progress: Callable[[Progress], None] | None = None,
+    hint: Assignment | None = None,
+    stop: threading.Event | None = None,
+    seed: int = 0,
+) -> SolveResult:
+    """The best roster found within `time_limit` seconds (see the module docstring for how)."""
+    from .explain import coverage_gaps, lock_conflicts, quick_gaps
+
+    t0 = time.monotonic()
+    conflicts = lock_conflicts(problem)
+    if conflicts:
+        return SolveResult(status="infeasible", assignment={}, objective=None, bound=None,
+                           seconds=time.monotonic() - t0, messages=conflicts)
+    gaps = quick_gaps(problem)
+    if gaps:
+        return SolveResult(status="infeasible", assignment={}, objective=None, bound=None,
+                           seconds=time.monotonic() - t0, gaps=gaps,
+                           messages=[f"{len(gaps)} cover line(s) need more qualified people than are available"])
+    search = Search(problem, time_limit=time_limit, workers=workers, on_progress=on_progress, hint=hint, stop=stop, seed=seed)
+    cells, obj = search.run()
+    seconds = time.monotonic() - t0
+    if search.infeasible_people:
+        return SolveResult(status="infeasible", assignment={}, objective=None, bound=None, seconds=seconds,
+                           progress=search.progress,
+                           messages=[f"{eid}: the contract cannot be met with these days off, locks and rules"
+                                     for eid in search.infeasible_people])
+    if cells is None:
+        status = "infeasible" if search.proved_infeasible else "unknown"
+        return SolveResult(status=status, assignment={}, objective=None, bound=None, seconds=seconds,
+                           progress=search.progress,
+                           messages=["no roster meets the hard rules"] if search.proved_infeasible else
+                           ["no roster found in the time allowed"])
+    assignment = cells_to_assignment(problem, cells)
+    costs = cost_by_rule(problem, cells, search.forced)
+    if obj >= MINIMUM_WEIGHT:
+        gaps = coverage_gaps(problem, assignment)
+        return SolveResult(status="infeasible" if search.proved_infeasible else "unknown", assignment=assignment,
+                           objective=None, bound=None, seconds=seconds, cost_by_rule=costs, gaps=gaps,
+                           progress=search.progress,
+                           messages=["minimum cover cannot be met: the lines below stay short"])
+    objective = sum(costs.values())
+    bound = search.bound if search.bound is not None else None
+    if bound is not None:
+        bound = min(bound, objective)
+    status = "optimal" if (search.optimal or (bound is not None and bound >= objective)) else "feasible"
+    result = SolveResult(status=status, assignment=assignment, objective=objective, bound=bound, seconds=seconds,
+                         cost_by_rule=costs, progress=search.progress)
+    p = Progress(seconds=round(seconds, 3), objective=objective, bound=bound or 0, solutions=search.solutions, phase="done")
+    result.progress.append(p)
+    if on_progress:
+        on_progress(p)
+    return result
