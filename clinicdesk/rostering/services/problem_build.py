@@ -4,6 +4,7 @@ contracts, time off, preferences and locks become the plain data the solver and 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -51,6 +52,24 @@ class BuiltProblem:
 
     def employee_id(self, staff_id: int) -> str:
         return str(staff_id)
+
+    def say(self, message: str) -> str:
+        """A solver or checker message in the office's words: people by name, days as dates, minutes as hours."""
+
+        def person(match: re.Match) -> str:
+            member = self.staff.get(match.group(0))
+            return member.full_name if member else match.group(0)
+
+        def day(match: re.Match) -> str:
+            index = int(match.group(1))
+            return f"{self.dates[index]:%a %Y-%m-%d}" if 0 <= index < len(self.dates) else match.group(0)
+
+        def hours(match: re.Match) -> str:
+            return f"{int(match.group(1)) / 60:g} h, {match.group(2)} than the {match.group(3)} {int(match.group(4)) / 60:g} h"
+
+        message = re.sub(r"^\d+(?=\b)|(?<=employee )\d+|(?<=but )\d+(?= is)|\d+(?='s)", person, message)
+        message = re.sub(r"(\d+) minutes, (more|fewer) than the (maximum|minimum) (\d+)", hours, message)
+        return re.sub(r"\bday (-?\d+)\b", day, message)
 
 
 def roster_staff(period: RosterPeriod) -> list[StaffMember]:

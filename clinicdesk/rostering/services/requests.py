@@ -27,7 +27,6 @@ from ..models import (
     Unavailability,
 )
 from .problem_build import current_assignment, problem_build, roster_staff
-from .rosters import _readable
 
 
 def _acts_for(actor: User, staff: StaffMember) -> bool:
@@ -229,7 +228,7 @@ def change_decide(*, actor: User, change: ShiftChangeRequest, approve: bool, not
         built = problem_build(period=period, keep_locks=False)
         after = _changed_roster(change, roster)
         old, new = check(built.problem, roster), check(built.problem, after)
-        broken = [_readable(built, v) for v in new.hard_violations if v not in set(old.hard_violations)]
+        broken = [built.say(v) for v in new.hard_violations if v not in set(old.hard_violations)]
         if broken:
             raise ValidationError({"request": ["Cannot approve: the roster would break a rule."] + broken})
         _apply(change, after)

@@ -55,17 +55,12 @@ class CellCheck:
         return self.cost_after - self.cost_before
 
 
-def _readable(built: BuiltProblem, message: str) -> str:
-    for staff_id, member in sorted(built.staff.items(), key=lambda item: -len(item[0])):
-        message = message.replace(f"employee {staff_id}", member.full_name).replace(f"'{staff_id}'", member.full_name)
-    return message
-
 
 def _new_violations(built: BuiltProblem, before: dict, after: dict) -> tuple[list[str], int, int]:
     """Hard rules broken by `after` that `before` did not break, and both costs."""
     old, new = check(built.problem, before), check(built.problem, after)
     added = [v for v in new.hard_violations if v not in set(old.hard_violations)]
-    return [_readable(built, v) for v in added], old.objective, new.objective
+    return [built.say(v) for v in added], old.objective, new.objective
 
 
 def lapse_warnings(*, period: RosterPeriod, staff_ids: list[int], start: date, end: date) -> dict[int, list[str]]:
@@ -172,7 +167,7 @@ def period_publish(*, actor: User, period: RosterPeriod) -> RosterPeriod:
         raise ValidationError({"period": "The roster is empty: solve it or fill it in before publishing."})
     report = check(built.problem, roster)
     if report.hard_violations:
-        shown = [_readable(built, v) for v in report.hard_violations[:10]]
+        shown = [built.say(v) for v in report.hard_violations[:10]]
         more = len(report.hard_violations) - len(shown)
         raise ValidationError({"period": ["Not published: the roster breaks these rules."] + shown
                                + ([f"…and {more} more."] if more > 0 else [])})

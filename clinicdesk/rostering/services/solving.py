@@ -46,7 +46,7 @@ def solve_run_start(*, actor: User, period: RosterPeriod, time_limit_seconds: in
     built = problem_build(period=period)
     conflicts = lock_conflicts(built.problem)
     if conflicts:
-        raise ValidationError({"locks": [_readable(built, message) for message in conflicts]})
+        raise ValidationError({"locks": [built.say(message) for message in conflicts]})
     if not built.problem.employees:
         raise ValidationError({"period": f"No staff in {period.department} to roster."})
     run = SolveRun(period=period, time_limit_seconds=time_limit_seconds, started_by=actor)
@@ -60,12 +60,6 @@ def solve_run_start(*, actor: User, period: RosterPeriod, time_limit_seconds: in
         transaction.on_commit(lambda: roster_solve.enqueue(run_id=run.pk))
     return run
 
-
-def _readable(built: BuiltProblem, message: str) -> str:
-    """Solver messages name people and days by their ids; say them with names and dates."""
-    for staff_id, member in sorted(built.staff.items(), key=lambda item: -len(item[0])):
-        message = message.replace(f"employee {staff_id}", member.full_name).replace(f"'{staff_id}'", member.full_name)
-    return message
 
 
 def solve_run_cancel(*, actor: User, run: SolveRun) -> SolveRun:
@@ -181,7 +175,7 @@ def _gap_json(built: BuiltProblem, gap) -> dict:
     return {
         "day": day.isoformat() if day else str(gap.day), "weekday": f"{day:%a}" if day else "",
         "shift": kind.name if kind else gap.shift, "skill": gap.skill or "", "needed": gap.needed,
-        "possible": gap.possible, "reasons": [_readable(built, r) for r in gap.reasons],
+        "possible": gap.possible, "reasons": [built.say(r) for r in gap.reasons],
     }
 
 

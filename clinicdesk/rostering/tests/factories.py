@@ -11,7 +11,16 @@ from clinicdesk.core.tests.factories import DepartmentFactory, LocationFactory, 
 from clinicdesk.staff.tests.factories import SkillFactory, StaffMemberFactory
 
 from ..choices import ChangeKind, PeriodStatus
-from ..models import Contract, CoverageNeed, RosterAssignment, RosterPeriod, ShiftChangeRequest, ShiftType, SolveRun, TimeOffRequest
+from ..models import (
+    Contract,
+    CoverageNeed,
+    RosterAssignment,
+    RosterPeriod,
+    ShiftChangeRequest,
+    ShiftType,
+    SolveRun,
+    TimeOffRequest,
+)
 
 
 @dataclass

@@ -43,6 +43,7 @@ def test_grid_queries_do_not_grow_with_people(org, boss_client):
     small = make_unit(org, nurses=6)
     first = make_period(small, name="Small")
     fill(first, rotation(6, 7))
+    boss_client.get(reverse("rostering:period_detail", args=[first.pk]))  # the session's first page loads the user once
     with CaptureQueriesContext(connection) as few:
         assert boss_client.get(reverse("rostering:period_detail", args=[first.pk])).status_code == 200
     big = make_unit(org, nurses=18)
@@ -55,6 +56,7 @@ def test_grid_queries_do_not_grow_with_people(org, boss_client):
 
 def test_period_list_queries_do_not_grow_and_csv(unit, boss_client):
     make_period(unit, name="One")
+    boss_client.get(reverse("rostering:period_list"))
     with CaptureQueriesContext(connection) as few:
         boss_client.get(reverse("rostering:period_list"))
     for n in range(2, 6):
