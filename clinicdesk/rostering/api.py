@@ -1,8 +1,6 @@
 """The roster over REST: roster periods, their assignments (read and set one cell, checked like the grid), and
 time-off and shift-change requests."""
 
-from __future__ import annotations
-
 import datetime as dt
 
 from django.core.exceptions import ValidationError
