@@ -54,17 +54,18 @@ def _setup(ctx, dept, rng: random.Random) -> int:
                                           minimum=charge_min, preferred=charge_min))
         CoverageNeed.objects.bulk_create(needs)
         added += len(needs)
-    nurses = list(StaffMember.objects.filter(organization=org, department=dept).order_by("pk"))
+    nurses = list(StaffMember.objects.filter(organization=org, department=dept).prefetch_related("skills").order_by("pk"))
     have = set(Contract.objects.filter(staff__in=nurses).values_list("staff_id", flat=True))
     contracts = []
     for n, nurse in enumerate(nurses):
         if nurse.pk in have:
             continue
+        is_charge = any(skill.code == "charge" for skill in nurse.skills.all())
         weekly = (Decimal(40) * nurse.fte).quantize(Decimal("1"))
         contracts.append(Contract(
             organization=org, staff=nurse, max_hours_per_week=weekly,
             min_hours_per_week=(weekly * Decimal("0.6")).quantize(Decimal("1")),
-            max_shifts_by_type={"N": 0} if n % 9 == 4 else {"N": 10}, max_consecutive_shifts=5, min_consecutive_shifts=1,
+            max_shifts_by_type={"N": 0} if n % 9 == 4 and not is_charge else {"N": 12}, max_consecutive_shifts=5, min_consecutive_shifts=1,
             min_consecutive_days_off=1, min_rest_hours=11, max_weekends=3,
         ))
     Contract.objects.bulk_create(contracts)
@@ -98,6 +99,11 @@ def _requests(org, nurses: list[StaffMember], kinds: dict[str, ShiftType], start
 
 def seed(ctx, *, patients: int, seed: int, stdout=None) -> int:
     """Add the roster to the demo practice; a second run adds nothing."""
+    return build(ctx, seed=seed, solve_seconds=DEMO_SOLVE_SECONDS, stdout=stdout)
+
+
+def build(ctx, *, seed: int, solve_seconds: int | None, stdout=None) -> int:
+    """The unit, its requests and the two months' rosters; with `solve_seconds` None nothing is solved or published."""
     dept = ctx.departments.get("nursing")
     manager = ctx.users.get("priya")
     if dept is None or manager is None or not StaffMember.objects.filter(department=dept).exists():
@@ -118,10 +124,10 @@ def seed(ctx, *, patients: int, seed: int, stdout=None) -> int:
         period = period_create(actor=manager, department=dept, location=location, name=f"Nursing {start:%B %Y}",
                                start=start, end=end)
         added += 1
-        if not publish:
+        if not publish or solve_seconds is None:
             continue
         try:
-            run = solve_run_start(actor=manager, period=period, time_limit_seconds=DEMO_SOLVE_SECONDS, run_now=True)
+            run = solve_run_start(actor=manager, period=period, time_limit_seconds=solve_seconds, run_now=True)
             solve_run_execute(run_id=run.pk, live=False)
             period_publish(actor=manager, period=period)
         except ValidationError as exc:

@@ -57,7 +57,7 @@ def time_off_new(request: HttpRequest) -> HttpResponse:
     form = TimeOffForm(request.POST or None)
     status = 200
     if member is None:
-        form.add_error(None, "Your account has no staff record; ask the office manager.")
+        status = 400 if request.method == "POST" else 200
     elif request.method == "POST":
         status = 400
         if form.is_valid():
@@ -68,7 +68,8 @@ def time_off_new(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, "Time off requested; the office manager will decide.")
                 return redirect("rostering:my_shifts")
-    return render(request, "rostering/request_form.html", {"form": form, "title": "Ask for time off"}, status=status)
+    return render(request, "rostering/request_form.html", {"form": form, "title": "Ask for time off", "member": member},
+                  status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -79,7 +80,7 @@ def change_new(request: HttpRequest) -> HttpResponse:
                       department_id=member.department_id if member else None, exclude_id=member.pk if member else None)
     status = 200
     if member is None:
-        form.add_error(None, "Your account has no staff record; ask the office manager.")
+        status = 400 if request.method == "POST" else 200
     elif request.method == "POST":
         status = 400
         if form.is_valid():
@@ -91,7 +92,8 @@ def change_new(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"Request sent to {data['colleague']}.")
                 return redirect("rostering:my_shifts")
-    return render(request, "rostering/request_form.html", {"form": form, "title": "Give away or swap a shift"}, status=status)
+    return render(request, "rostering/request_form.html", {"form": form, "title": "Give away or swap a shift",
+                                                            "member": member}, status=status)
 
 
 def _change(request: HttpRequest, change_id: int) -> ShiftChangeRequest:
