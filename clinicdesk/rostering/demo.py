@@ -1,6 +1,6 @@
 """The demo practice's roster: the 24/7 nursing unit's Day, Evening and Night shifts, its cover with RN and charge
 nurses, contracts by FTE, 23 time-off requests and some wishes for next month, this month's roster solved and
-published, next month's in draft. Idempotent; the solves are short (5 s) so `make run` stays quick."""
+published, next month's in draft. Idempotent; the solve is short (10 s) so `make run` stays quick."""
 
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ from .models import Contract, CoverageNeed, RosterPeriod, ShiftPreference, Shift
 from .services.rosters import period_create, period_publish
 from .services.solving import solve_run_execute, solve_run_start
 
-DEMO_SOLVE_SECONDS = 5
+DEMO_SOLVE_SECONDS = 10
 TIME_OFF_REQUESTS = 23
 SHIFTS = [("D", "Day", time(7, 0), False), ("E", "Evening", time(15, 0), False), ("N", "Night", time(23, 0), True)]
-# shift code -> (RN minimum, RN preferred, charge minimum)
-COVER = {"D": (6, 7, 1), "E": (5, 6, 1), "N": (4, 5, 1)}
+# shift code -> (RN minimum, RN preferred, charge minimum); a charge nurse is wanted on every shift, required at night
+COVER = {"D": (5, 6, 0), "E": (4, 5, 0), "N": (3, 4, 1)}
 REASONS = ["Vacation", "Family event", "Course", "Wedding", "Medical appointment", "Moving house"]
 
 
@@ -51,7 +51,7 @@ def _setup(ctx, dept, rng: random.Random) -> int:
                                       minimum=minimum, preferred=preferred))
             if charge is not None:
                 needs.append(CoverageNeed(organization=org, department=dept, shift_type=kinds[code], skill=charge,
-                                          minimum=charge_min, preferred=charge_min))
+                                          minimum=charge_min, preferred=1))
         CoverageNeed.objects.bulk_create(needs)
         added += len(needs)
     nurses = list(StaffMember.objects.filter(organization=org, department=dept).prefetch_related("skills").order_by("pk"))

@@ -24,7 +24,7 @@ from clinicdesk.staff import demo as staff_demo
 
 pytestmark = pytest.mark.browser
 
-SOLVE_SECONDS = "20"  # 38 nurses over a month: long enough for a first full roster on two shared cores
+SOLVE_SECONDS = "30"  # 38 nurses over a month: enough for a first full roster on two shared cores
 WAIT_MS = 90_000
 
 
