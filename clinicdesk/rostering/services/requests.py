@@ -116,14 +116,18 @@ def time_off_decide(*, actor: User, request: TimeOffRequest, approve: bool, note
         if booked is not None:
             raise ValidationError({"request": f"{request.staff} is on the published roster on {booked.day:%a %Y-%m-%d}: "
                                               "arrange a give-away or a swap of that shift first."})
-    request.status = RequestStatus.APPROVED if approve else RequestStatus.REFUSED
-    request.decided_by = actor
-    request.decided_at = timezone.now()
-    request.decision_note = note[:300]
-    request.save(update_fields=["status", "decided_by", "decided_at", "decision_note", "updated_at"])
+    _record_decision(request, RequestStatus.APPROVED if approve else RequestStatus.REFUSED, actor=actor, note=note)
     audit_event(action=f"time_off.{request.status}", actor=actor, target=request, organization_id=request.organization_id,
                 summary=f"Time off of {request.staff} {request.start} to {request.end} {request.status}")
     return request
+
+
+def _record_decision(row: TimeOffRequest | ShiftChangeRequest, status: str, *, actor: User, note: str) -> None:
+    row.status = status
+    row.decided_by = actor
+    row.decided_at = timezone.now()
+    row.decision_note = note[:300]
+    row.save(update_fields=["status", "decided_by", "decided_at", "decision_note", "updated_at"])
 
 
 def _shift_on(period: RosterPeriod, staff: StaffMember, day: date | None) -> RosterAssignment | None:
@@ -232,11 +236,7 @@ def change_decide(*, actor: User, change: ShiftChangeRequest, approve: bool, not
         if broken:
             raise ValidationError({"request": ["Cannot approve: the roster would break a rule."] + broken})
         _apply(change, after)
-    change.status = ChangeStatus.APPROVED if approve else ChangeStatus.REFUSED
-    change.decided_by = actor
-    change.decided_at = timezone.now()
-    change.decision_note = note[:300]
-    change.save(update_fields=["status", "decided_by", "decided_at", "decision_note", "updated_at"])
+    _record_decision(change, ChangeStatus.APPROVED if approve else ChangeStatus.REFUSED, actor=actor, note=note)
     audit_event(action=f"roster_change.{change.status}", actor=actor, target=change, organization_id=change.organization_id,
                 summary=f"{change.get_kind_display()} of {change.requester} on {change.day} with {change.colleague} {change.status}")
     return change

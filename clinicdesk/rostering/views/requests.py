@@ -103,7 +103,15 @@ def _change(request: HttpRequest, change_id: int) -> ShiftChangeRequest:
     return change
 
 
-def _after_request(request: HttpRequest) -> HttpResponse:
+def _change_step(request: HttpRequest, change_id: int, step, done: str) -> HttpResponse:
+    """Run one step of a give-away or swap (accept, withdraw) and go back where the person came from."""
+    try:
+        step(actor=request.user, change=_change(request, change_id))
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, done)
     if request.user.has_perm_code(Perm.ROSTER_MANAGE) and request.POST.get("next") == "requests":
         return redirect("rostering:requests")
     return redirect("rostering:my_shifts")
@@ -112,27 +120,13 @@ def _after_request(request: HttpRequest) -> HttpResponse:
 @require_POST
 @requires(Perm.ROSTER_REQUEST)
 def change_accept(request: HttpRequest, change_id: int) -> HttpResponse:
-    try:
-        request_services.change_accept(actor=request.user, change=_change(request, change_id))
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-    else:
-        messages.success(request, "Accepted; the office manager will decide.")
-    return _after_request(request)
+    return _change_step(request, change_id, request_services.change_accept, "Accepted; the office manager will decide.")
 
 
 @require_POST
 @requires(Perm.ROSTER_REQUEST)
 def change_cancel(request: HttpRequest, change_id: int) -> HttpResponse:
-    try:
-        request_services.change_cancel(actor=request.user, change=_change(request, change_id))
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-    else:
-        messages.success(request, "Request withdrawn.")
-    return _after_request(request)
+    return _change_step(request, change_id, request_services.change_cancel, "Request withdrawn.")
 
 
 @require_GET

@@ -99,8 +99,7 @@ def solve_start(request: HttpRequest, period_id: int) -> HttpResponse:
     try:
         solving.solve_run_start(actor=request.user, period=period, time_limit_seconds=form.cleaned_data["time_limit_seconds"])
     except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        _show_errors(request, exc)
     else:
         messages.info(request, "The solver is working; the page shows its progress.")
     return redirect("rostering:period_detail", period.pk)
@@ -187,6 +186,11 @@ def cell_lock(request: HttpRequest, period_id: int) -> HttpResponse:
     return redirect("rostering:period_detail", period.pk)
 
 
+def _show_errors(request: HttpRequest, exc: ValidationError) -> None:
+    for message in exc.messages:
+        messages.error(request, message)
+
+
 @require_POST
 @requires(Perm.ROSTER_MANAGE)
 def period_publish(request: HttpRequest, period_id: int) -> HttpResponse:
@@ -194,8 +198,7 @@ def period_publish(request: HttpRequest, period_id: int) -> HttpResponse:
     try:
         roster_services.period_publish(actor=request.user, period=period)
     except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        _show_errors(request, exc)
     else:
         messages.success(request, f"Roster “{period}” published; everyone on it has been sent their shifts and calendar link.")
     return redirect("rostering:period_detail", period.pk)
@@ -208,8 +211,7 @@ def period_new_version(request: HttpRequest, period_id: int) -> HttpResponse:
     try:
         copy = roster_services.period_new_version(actor=request.user, period=period)
     except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        _show_errors(request, exc)
         return redirect("rostering:period_detail", period.pk)
     messages.success(request, f"Draft version {copy.version} created from the published roster.")
     return redirect("rostering:period_detail", copy.pk)
