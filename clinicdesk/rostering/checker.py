@@ -118,9 +118,9 @@ def check(problem: RosterProblem, assignment: Assignment) -> CheckReport:
         last = len(full) - 1
         for first, length, worked in _runs(states):
             end = first + length - 1
-            if end < offset:
-                continue  # wholly in the history
-            if worked and emp.max_consecutive_shifts is not None and length > emp.max_consecutive_shifts:
+            if end < offset - 1:
+                continue  # ended inside the history, before day 0 could change it
+            if worked and end >= offset and emp.max_consecutive_shifts is not None and length > emp.max_consecutive_shifts:
                 bad.append(f"{emp.id}: {length} shifts in a row ending day {end - offset}, max {emp.max_consecutive_shifts}")
             minimum = emp.min_consecutive_shifts if worked else emp.min_consecutive_days_off
             if length >= minimum or end == last:

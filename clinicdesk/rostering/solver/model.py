@@ -92,7 +92,10 @@ class RosterModel:
     constants: dict[str, int] = field(default_factory=dict)
 
     def objective_expr(self):
-        return sum(c * v for terms in self.costs.values() for c, v in terms) + sum(self.constants.values())
+        terms = [(c, v) for rule_terms in self.costs.values() for c, v in rule_terms]
+        return cp_model.LinearExpr.weighted_sum([v for _, v in terms], [c for c, _ in terms]) + sum(
+            self.constants.values()
+        )
 
     def rule_value(self, rule: str, value) -> int:
         """The cost of one rule in a solution (`value` reads a variable from the solver)."""
@@ -209,25 +212,33 @@ def _contract(rm: RosterModel, ei: int, history: bool) -> None:
             m.add(minutes <= emp.max_minutes)
         if emp.min_minutes:
             m.add(minutes >= emp.min_minutes)
-    # Forbidden successions.
+    # Forbidden successions: shifts sharing the same set of forbidden followers form one at-most-one
+    # with those followers next day (at most one shift a day on each side makes this exact).
+    by_followers: dict[frozenset[int], list[int]] = defaultdict(list)
     for si, st in enumerate(shifts):
-        for nid in st.forbidden_next:
-            ni = s_index.get(nid)
-            if ni is None:
+        nexts = frozenset(s_index[n] for n in st.forbidden_next if n in s_index)
+        if nexts:
+            by_followers[nexts].append(si)
+    row = rm.cells[ei]
+    for d in range(days - 1):
+        today, tomorrow = row[d], row[d + 1]
+        if today is None or tomorrow is None:
+            continue
+        for nexts, group in by_followers.items():
+            a_vals = [rm.lit(ei, d, si) for si in group]
+            b_vals = [rm.lit(ei, d + 1, ni) for ni in nexts]
+            vals = [v for v in a_vals + b_vals if not (_is_const(v) and v == 0)]
+            if len(vals) < 2:
                 continue
-            for d in range(days - 1):
-                a, b = rm.lit(ei, d, si), rm.lit(ei, d + 1, ni)
-                if _is_const(a) and _is_const(b):
-                    if a and b:
-                        m.add_bool_or([])
-                elif _is_const(a):
-                    if a:
-                        m.add(b == 0)
-                elif _is_const(b):
-                    if b:
-                        m.add(a == 0)
-                else:
-                    m.add_bool_or([a.Not(), b.Not()])
+            const = sum(v for v in vals if _is_const(v))
+            lits = [v for v in vals if not _is_const(v)]
+            if const > 1:
+                m.add_bool_or([])
+            elif const == 1:
+                for v in lits:
+                    m.add(v == 0)
+            else:
+                m.add_at_most_one(lits)
     hist = list(emp.history) if history else []
     if hist and hist[-1] is not None:
         last = next((s for s in shifts if s.id == hist[-1]), None)
@@ -430,6 +441,10 @@ def _requests(rm: RosterModel) -> None:
             rule, term = "request_off", v
         else:
             v = rm.lit(ei, r.day, s_index[r.shift]) if r.shift in s_index else 0
+            if r.on and not _is_const(v):
+                rm.constants["request_on"] += r.weight  # paid unless the shift is given: weight * (1 - v)
+                rm.costs["request_on"].append((-r.weight, v))
+                continue
             rule, term = ("request_on", 1 - v) if r.on else ("request_off", v)
         if _is_const(term):
             rm.constants[rule] += r.weight * term

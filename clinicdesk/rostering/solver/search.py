@@ -22,6 +22,7 @@ from ortools.sat.python import cp_model
 from .model import RULES, Cells, RosterModel, build_model, forced_cells
 from .problem import Assignment, Progress, RosterProblem, SolveResult
 
+_DEBUG = bool(__import__("os").environ.get("ROSTER_DEBUG"))
 MINIMUM_WEIGHT = 1_000_000  # per person short of a hard minimum while the search still repairs it
 FULL_MODEL_LIMIT = 60_000  # free shift literals up to which the whole model is solved for a bound
 
@@ -47,13 +48,14 @@ class _Stopper:
 
 
 class _Reporter(cp_model.CpSolverSolutionCallback):
-    def __init__(self, on_solution: Callable[[int, int], None] | None):
+    def __init__(self, on_solution, objective):
         super().__init__()
         self.on_solution = on_solution
+        self.objective = objective
 
     def on_solution_callback(self) -> None:
         if self.on_solution:
-            self.on_solution(int(self.objective_value), int(self.best_objective_bound))
+            self.on_solution(int(self.value(self.objective)), int(self.best_objective_bound))
 
 
 def run_model(
@@ -66,28 +68,61 @@ def run_model(
     on_solution: Callable[[int, int], None] | None = None,
     seed: int = 0,
     first_only: bool = False,
+    feasibility: bool = False,
+    linearization: int = 1,
 ) -> tuple[str, Cells | None, int | None, int | None]:
     """Solve a built model: (status name, roster, objective, bound)."""
     if hint:
-        for (ei, d, si), v in rm.x.items():
-            rm.model.add_hint(v, hint.get((ei, d)) == si)
+        complete_hint(rm, hint)
     solver = cp_model.CpSolver()
     params = solver.parameters
     params.max_time_in_seconds = max(0.05, seconds)
     params.num_workers = max(1, workers)
     params.random_seed = seed
-    params.linearization_level = 1
+    # measured: level 2 proves small neighbourhoods optimal several times faster; level 0 finds a first
+    # roster of a long plan sooner
+    params.linearization_level = 0 if feasibility else linearization
     if first_only:
         params.stop_after_first_solution = True
     stopper = _Stopper(solver, stop)
     try:
-        status = solver.solve(rm.model, _Reporter(on_solution) if on_solution else None)
+        status = solver.solve(rm.model, _Reporter(on_solution, rm.objective_expr()) if on_solution else None)
     finally:
         stopper.close()
     name = solver.status_name(status)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return name, None, None, None
-    return name, rm.read(solver.boolean_value), int(solver.objective_value), int(solver.best_objective_bound)
+    # the exact cost of the roster (CP-SAT's own objective value may count slack the presolve left)
+    if feasibility:
+        return name, rm.read(solver.boolean_value), None, None
+    objective = int(solver.value(rm.objective_expr()))
+    return name, rm.read(solver.boolean_value), objective, int(solver.best_objective_bound)
+
+
+def complete_hint(rm: RosterModel, hint: Cells) -> bool:
+    """Hint every variable of the model (not only the shifts), so CP-SAT starts from the roster as given.
+
+    The auxiliary variables (cover shortfalls, weekends worked...) are found by solving a copy of the
+    model with the shifts fixed to the hint; an incomplete hint is often lost by the presolve.
+    """
+    copy = rm.model.clone()
+    copy.clear_hints()
+    for (ei, d, si), v in rm.x.items():
+        copy.add(copy.get_bool_var_from_proto_index(v.index) == int(hint.get((ei, d)) == si))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_time_in_seconds = 2.0
+    status = solver.solve(copy)
+    rm.model.clear_hints()
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        for (ei, d, si), v in rm.x.items():
+            rm.model.add_hint(v, hint.get((ei, d)) == si)
+        return False
+    values = list(solver.response_proto.solution)
+    proto_hint = rm.model.proto.solution_hint
+    proto_hint.vars.extend(range(len(values)))
+    proto_hint.values.extend(values)
+    return True
 
 
 class Search:
@@ -100,7 +135,13 @@ class Search:
         self.on_progress = on_progress
         self.hint = hint
         self.stop = stop
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311  (neighbourhood choice, not security)
+        self.lock = threading.Lock()
+        self.sub_time = 1.0
+        self.optimal = False
+        self.proved_infeasible = False
+        self.infeasible_people: list[str] = []
+        self.soft_roster: Cells | None = None
         self.t0 = time.monotonic()
         self.forced, _ = forced_cells(problem)
         self.best: Cells | None = None
@@ -136,6 +177,17 @@ class Search:
         if self.on_progress:
             self.on_progress(p)
 
+    def report_running(self, objective: int, bound: int) -> None:
+        """Progress from inside a CP-SAT run (the roster itself is read when the run ends)."""
+        if self.best_obj is not None and objective >= self.best_obj:
+            return
+        self.solutions += 1
+        p = Progress(seconds=round(self.elapsed(), 3), objective=objective, bound=max(bound, 0), solutions=self.solutions,
+                     phase="first" if self.best_obj is None else "search")
+        self.progress.append(p)
+        if self.on_progress:
+            self.on_progress(p)
+
     def offer(self, cells: Cells, objective: int, phase: str) -> bool:
         if self.best_obj is not None and objective >= self.best_obj:
             return False
@@ -166,12 +218,31 @@ class Search:
             if cells is not None:
                 self.offer(cells, obj, "first")
                 return
+        if self.has_minimum and self.full_size <= FULL_MODEL_LIMIT:
+            # hard minimum cover: the whole model finds a first roster keeping it fastest (measured)
+            rm = build_model(problem, forced=self.forced)
+            status, cells, obj, bound = run_model(
+                rm, seconds=budget, workers=self.workers, stop=self.stop, on_solution=self.report_running
+            )
+            if status == "INFEASIBLE":
+                self.proved_infeasible = True
+            if cells is not None:
+                self.bound = bound
+                self.offer(cells, obj, "first")
+                if status == "OPTIMAL":
+                    self.bound, self.optimal = obj, True
+                return
         if self.full_size <= 3000:
             rm = build_model(problem, soft_minimum=True, minimum_weight=MINIMUM_WEIGHT, forced=self.forced)
-            status, cells, obj, _ = run_model(rm, seconds=budget, workers=self.workers, stop=self.stop, first_only=False)
+            status, cells, obj, bound = run_model(rm, seconds=budget, workers=self.workers, stop=self.stop)
             if cells is not None:
                 self.offer(cells, obj, "first")
+                if status == "OPTIMAL" and obj < MINIMUM_WEIGHT:
+                    self.bound, self.optimal = obj, True
                 return
+        if problem.days > 100:
+            self.construct_whole(self.remaining() - 1.0)
+            return
         per_person = max(1, self.full_size // max(n, 1))
         group = max(1, min(n, 1500 // per_person))
         order = list(range(n))
@@ -183,9 +254,12 @@ class Search:
                 return
             fixed = {k: v for k, v in cells.items() if k[0] not in members}
             rm = build_model(problem, fixed=fixed, soft_minimum=True, minimum_weight=MINIMUM_WEIGHT, forced=self.forced)
-            share = max(0.2, (deadline - self.elapsed()) / (len(groups) - gi))
+            share = max(0.5, (deadline - self.elapsed()) / (len(groups) - gi))
             status, sub, obj, _ = run_model(rm, seconds=share, workers=self.workers, stop=self.stop)
-            if sub is None:
+            if sub is None and status != "INFEASIBLE":
+                rm.model.clear_objective()  # any roster of the group that keeps its contracts will do
+                status, sub, obj, _ = run_model(rm, seconds=5.0, workers=self.workers, stop=self.stop, feasibility=True)
+            if sub is None and status == "INFEASIBLE":
                 # this group cannot meet its contracts even alone: try its people one by one for the message
                 self.infeasible_people = [
                     problem.employees[ei].id for ei in members if not self._alone_feasible(ei, cells)
@@ -193,10 +267,32 @@ class Search:
                 if self.infeasible_people:
                     return
                 status, sub, obj, _ = run_model(rm, seconds=max(share, 5.0), workers=self.workers, stop=self.stop)
-                if sub is None:
-                    return
+            if sub is None:
+                return
             cells = sub
-        self.offer(cells, obj, "first")
+        self.offer(cells, self.cost_of(cells), "first")
+
+    def cost_of(self, cells: Cells) -> int:
+        """The cost of a complete roster (minimum cover shortfalls at their penalty weight)."""
+        costs = fixed_costs(self.problem, cells, self.forced, soft_minimum=True)
+        return sum(costs.values())
+
+    def construct_whole(self, seconds: float) -> None:
+        """Any roster keeping every contract, from the whole model without its objective."""
+        rm = build_model(self.problem, soft_minimum=True, minimum_weight=MINIMUM_WEIGHT, forced=self.forced)
+        rm.model.clear_objective()
+        status, cells, _, _ = run_model(rm, seconds=seconds, workers=self.workers, stop=self.stop, feasibility=True)
+        if status == "INFEASIBLE":
+            self.proved_infeasible = True
+        if cells is not None:
+            self.offer(cells, self.cost_of(cells), "first")
+
+    def explain_soft(self) -> None:
+        """After a proof that the minimums cannot all be met: the roster that leaves the fewest short."""
+        rm = build_model(self.problem, soft_minimum=True, minimum_weight=MINIMUM_WEIGHT, forced=self.forced)
+        _, cells, _, _ = run_model(rm, seconds=max(1.0, min(10.0, self.remaining())), workers=self.workers,
+                                   stop=self.stop)
+        self.soft_roster = cells
 
     def _alone_feasible(self, ei: int, cells: Cells) -> bool:
         fixed = {k: v for k, v in cells.items() if k[0] != ei}
@@ -213,7 +309,7 @@ class Search:
         free: set[tuple[int, int]] = set()
         if kind < 0.45:
             length = min(days, max(7, self.rng.choice([7, 14, 28, 56])))
-            k = max(2, min(n, size // length))
+            k = min(n, max(2, size // length))
             start = self.rng.randrange(0, days - length + 1)
             people = self.rng.sample(range(n), k)
             free = {(ei, d) for ei in people for d in range(start, start + length)}
@@ -231,30 +327,46 @@ class Search:
         return free
 
     def improve(self, until: float) -> None:
-        """Large neighbourhood search around the best roster until `until` seconds."""
+        """Large neighbourhood search around the best roster until `until` seconds.
+
+        One loop per worker, each solving its own neighbourhoods with a single CP-SAT worker (the
+        solver releases the interpreter while it searches, so the loops run side by side).
+        """
+        threads = [
+            threading.Thread(target=self._improve_loop, args=(until, k), daemon=True) for k in range(max(1, self.workers))
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    def _improve_loop(self, until: float, worker: int) -> None:
         problem = self.problem
-        size = 600 if self.full_size > 3000 else max(200, self.full_size // 3)
-        sub_time = 1.0
+        total = len(problem.employees) * problem.days
+        size = min(150, max(20, total // 4))
         iteration = 0
-        while self.elapsed() < until - 0.3 and not self.stopped() and self.best is not None:
+        while self.elapsed() < until - 0.2 and not self.stopped() and self.best is not None:
             iteration += 1
-            free = self.neighbourhood(size)
-            fixed = {k: v for k, v in self.best.items() if k not in free}
+            with self.lock:
+                incumbent, incumbent_obj = self.best, self.best_obj
+                free = self.neighbourhood(size)
+            fixed = {k: v for k, v in incumbent.items() if k not in free}
             rm = build_model(problem, fixed=fixed, soft_minimum=True, minimum_weight=MINIMUM_WEIGHT, forced=self.forced)
-            limit = min(sub_time, until - self.elapsed())
-            if limit < 0.1:
+            limit = min(self.sub_time, until - self.elapsed())
+            if limit < 0.05:
                 break
             status, cells, obj, _ = run_model(
-                rm, seconds=limit, workers=self.workers, hint=self.best, stop=self.stop, seed=iteration
+                rm, seconds=limit, workers=1, hint=incumbent, stop=self.stop, seed=1000 * worker + iteration,
+                linearization=2,
             )
+            if _DEBUG:
+                print(f"    w{worker} it{iteration} free={len(free)} {status} obj={obj} from={incumbent_obj} t={self.elapsed():.2f}")
             if cells is None:
-                size = max(50, int(size * 0.8))
+                size = max(20, int(size * 0.8))
                 continue
-            self.offer(cells, obj, "neighbourhood")
-            if status == "OPTIMAL":
-                size = min(int(size * 1.15) + 1, 20 * self.full_size)
-            else:
-                size = max(50, int(size * 0.85))
+            with self.lock:
+                self.offer(cells, obj, "neighbourhood")
+            size = min(int(size * 1.05) + 1, total) if status == "OPTIMAL" else max(20, int(size * 0.9))
 
     def prove(self, seconds: float) -> None:
         """CP-SAT on the whole model (hard minimums), hinted with the best roster, for the bound."""
@@ -277,22 +389,30 @@ class Search:
                 self.optimal = True
 
     def run(self) -> tuple[Cells | None, int | None]:
-        self.optimal = False
-        self.proved_infeasible = False
-        self.infeasible_people: list[str] = []
         budget = self.time_limit
         small = self.full_size <= FULL_MODEL_LIMIT
-        self.construct(min(budget * 0.3, max(2.0, budget * 0.1)))
-        if self.infeasible_people or self.stopped():
+        if self.has_minimum and small:
+            # hard minimum cover (the practice's plans): CP-SAT on the whole model finds the first roster
+            # keeping it soonest and gives the bound; measured better than the neighbourhoods at this size
+            self.construct(budget)
+        else:
+            self.construct(min(budget * 0.3, max(2.0, budget * 0.1)))
+        if self.infeasible_people or self.stopped() or self.optimal:
             return self.best, self.best_obj
         if self.best is None:
-            self.prove(self.remaining())
+            if self.proved_infeasible:
+                self.explain_soft()
+            elif small:
+                self.prove(self.remaining())
+            elif not self.proved_infeasible and self.problem.days <= 100:
+                self.construct_whole(self.remaining())
             return self.best, self.best_obj
-        until = self.time_limit * (0.75 if small else 1.0)
+        # with hard minimums (the practice's plans) half the time goes to the whole model for its bound
+        share = 0.5 if self.has_minimum else 0.85
+        until = self.time_limit * (share if small else 1.0)
         self.improve(until)
-        if small and not self.stopped() and self.remaining() > 0.5:
-            self.prove(self.remaining())
-        elif self.best_obj is not None and self.best_obj >= MINIMUM_WEIGHT and self.remaining() > 0.5:
+        repairing = self.best_obj is not None and self.best_obj >= MINIMUM_WEIGHT
+        if (small or repairing) and not self.stopped() and self.remaining() > 0.5:
             self.prove(self.remaining())
         return self.best, self.best_obj
 
@@ -305,10 +425,28 @@ def cells_to_assignment(problem: RosterProblem, cells: Cells) -> Assignment:
     return out
 
 
+def fixed_costs(problem: RosterProblem, cells: Cells, forced, *, soft_minimum: bool = False) -> dict[str, int]:
+    """The cost of a complete roster by rule, from the model with every shift fixed.
+
+    Most costs are then constants; where skilled people could count on more than one cover line, the
+    cheapest way to count them is left to CP-SAT (a tiny model).
+    """
+    rm = build_model(problem, fixed=cells, forced=forced, soft_minimum=soft_minimum, minimum_weight=MINIMUM_WEIGHT)
+    rules = [*RULES, "cover_minimum"] if soft_minimum else list(RULES)
+    if not any(rm.costs.get(rule) for rule in rules):
+        return {rule: rm.constants.get(rule, 0) for rule in rules}
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_time_in_seconds = 10.0
+    status = solver.solve(rm.model)
+    if status != cp_model.OPTIMAL:
+        raise RuntimeError(f"cost of a fixed roster not proven: {solver.status_name(status)}")
+    return {rule: int(rm.rule_value(rule, solver.value)) for rule in rules}
+
+
 def cost_by_rule(problem: RosterProblem, cells: Cells, forced) -> dict[str, int]:
-    """The objective of a roster split by rule, read from a fully fixed model."""
-    rm = build_model(problem, fixed=cells, forced=forced)
-    return {rule: rm.constants.get(rule, 0) for rule in RULES}
+    """The objective of a roster split by rule."""
+    return fixed_costs(problem, cells, forced)
 
 
 def solve(
@@ -341,6 +479,11 @@ def solve(
                            progress=search.progress,
                            messages=[f"{eid}: the contract cannot be met with these days off, locks and rules"
                                      for eid in search.infeasible_people])
+    if cells is None and search.soft_roster is not None:
+        soft = cells_to_assignment(problem, search.soft_roster)
+        return SolveResult(status="infeasible", assignment={}, objective=None, bound=None, seconds=seconds,
+                           gaps=coverage_gaps(problem, soft), progress=search.progress,
+                           messages=["minimum cover cannot be met: the lines below stay short"])
     if cells is None:
         status = "infeasible" if search.proved_infeasible else "unknown"
         return SolveResult(status=status, assignment={}, objective=None, bound=None, seconds=seconds,
