@@ -15,6 +15,7 @@ from clinicdesk.patients.api import router as patients_router
 from clinicdesk.rostering.api import router as roster_router
 from clinicdesk.scheduling.api import router as schedule_router
 from clinicdesk.scheduling.services.appointments import BookingConflict
+from clinicdesk.staff.api import router as staff_router
 
 api = NinjaAPI(
     title="clinicdesk API",
@@ -30,6 +31,7 @@ api.add_router("/patients", patients_router)
 api.add_router("/schedule", schedule_router)
 api.add_router("/billing", billing_router)
 api.add_router("/roster", roster_router)
+api.add_router("/staff", staff_router)
 
 
 def _field(loc) -> str:

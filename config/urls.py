@@ -24,6 +24,7 @@ urlpatterns = [
     path("ledger/", include("clinicdesk.ledger.urls")),
     path("billing/", include("clinicdesk.billing.urls")),
     path("insurance/", include("clinicdesk.insurance.urls")),
+    path("staff/", include("clinicdesk.staff.urls")),
     path("", include("clinicdesk.billing.urls_public")),
     path("roster/", include("clinicdesk.rostering.urls")),
     path("", include("clinicdesk.rostering.urls_public")),

@@ -42,6 +42,11 @@ NAV = [
     ("Sign-in rules", "core:organization_settings", Perm.PRACTICE_MANAGE),
     ("Rosters", "rostering:period_list", Perm.ROSTER_VIEW),
     ("My shifts", "rostering:my_shifts", Perm.ROSTER_REQUEST),
+    ("Staff", "staff:list", Perm.STAFF_VIEW),
+    ("Credentials", "staff:compliance", Perm.CREDENTIALS_MANAGE),
+    ("Onboarding", "staff:onboarding_board", Perm.STAFF_VIEW),
+    ("Training", "staff:training_compliance", Perm.TRAINING_MANAGE),
+    ("My training", "staff:my_training", Perm.STAFF_SELF),
 ]
 
 

@@ -56,9 +56,18 @@ class Perm:
     ROSTER_VIEW = "roster.view"
     ROSTER_MANAGE = "roster.manage"
     ROSTER_REQUEST = "roster.request"
+    STAFF_VIEW = "staff.view"
+    STAFF_MANAGE = "staff.manage"
+    CREDENTIALS_MANAGE = "credentials.manage"
+    TRAINING_MANAGE = "training.manage"
+    STAFF_SELF = "staff.self"
 
 
 _EVERY_STAFF = {Perm.DASHBOARD, Perm.API_TOKENS}
+# Every staff member sees their own record, credentials and training ("My training").
+_EVERY_STAFF |= {Perm.STAFF_SELF}
+# The people who hire: staff records, credentials, onboarding and training.
+_PEOPLE = {Perm.STAFF_VIEW, Perm.STAFF_MANAGE, Perm.CREDENTIALS_MANAGE, Perm.TRAINING_MANAGE}
 # Everyone who works with patients reads their messages, writes letters and shares the task inbox.
 _TALK = {Perm.MESSAGES_VIEW, Perm.MESSAGES_SEND, Perm.LETTERS_WRITE, Perm.STAFF_TASKS}
 _CHART = {Perm.PATIENT_VIEW, Perm.PATIENT_CREATE, Perm.PATIENT_CHANGE, Perm.DOCUMENT_VIEW, Perm.DOCUMENT_UPLOAD}
@@ -102,6 +111,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _BILLING
         | _INSURANCE
         | {Perm.CONTRACTS_MANAGE}
+        | _PEOPLE
     ),
     Role.ADMINISTRATOR: frozenset(
         _EVERY_STAFF
@@ -113,6 +123,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _BILLING
         | _INSURANCE
         | {Perm.LEDGER_MANAGE, Perm.CONTRACTS_MANAGE}
+        | _PEOPLE
     ),
     # The auditor reads the audit trail and nothing else.
     Role.AUDITOR: frozenset({Perm.DASHBOARD, Perm.AUDIT_VIEW, Perm.AUDIT_EXPORT}),

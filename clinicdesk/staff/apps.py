@@ -13,3 +13,9 @@ class StaffConfig(AppConfig):
 
         for model in (models.StaffMember, models.Credential, models.TrainingAssignment, models.OnboardingTask):
             auditlog.register(model)
+
+        from datetime import timedelta
+
+        from clinicdesk.core.periodic import register_periodic
+
+        register_periodic("clinicdesk.staff.tasks.credential_alerts_daily", every=timedelta(days=1))

@@ -15,9 +15,20 @@ from django.utils import timezone
 from clinicdesk.core.choices import Role
 from clinicdesk.core.npi import npi_check_digit
 
-from .choices import ChecklistCategory, CredentialKind, EmploymentType, StaffStatus
+from .choices import AssignmentStatus, ChecklistCategory, CredentialKind, EmploymentType, StaffStatus, TaskStatus
 from .identifiers import dea_check_digit
-from .models import ChecklistItem, ChecklistTemplate, Course, Credential, Skill, StaffMember
+from .models import (
+    ChecklistItem,
+    ChecklistTemplate,
+    Course,
+    Credential,
+    OnboardingTask,
+    Skill,
+    StaffMember,
+    TrainingAssignment,
+)
+from .services.credentials import credential_alerts_send
+from .services.onboarding import checklist_apply
 
 NURSES = 38
 CHARGE_NURSES = 8
@@ -111,6 +122,10 @@ def seed(ctx, *, patients: int, seed: int, stdout=None) -> int:
         added += _nurses(ctx, rng, skills, manager=members.get("priya"), today=today)
         added += _courses_and_checklists(ctx.organization)
         added += _credentials(ctx.organization, rng, today=today)
+        added += _training(ctx.organization, rng, today=today)
+        added += _new_hires(ctx, members, today=today)
+        # The expiry alerts the daily job would have sent by now: tasks for the nurses concerned and Priya.
+        added += credential_alerts_send(organization=ctx.organization, today=today)
     return added
 
 
@@ -243,3 +258,60 @@ def _credentials(org, rng: random.Random, *, today: date) -> int:
             ))
     Credential.objects.bulk_create(rows)
     return len(rows)
+
+
+def _training(org, rng: random.Random, *, today: date) -> int:
+    """Annual HIPAA and OSHA for everyone: most done within the year (next year's assigned), some overdue."""
+    if TrainingAssignment.objects.filter(organization=org).exists():
+        return 0
+    courses = {c.code: c for c in Course.objects.filter(organization=org, code__in=("hipaa", "osha"))}
+    rows = []
+    staff = StaffMember.objects.filter(organization=org, status=StaffStatus.ACTIVE).select_related("department")
+    for member in staff.order_by("pk"):
+        for _code, course in sorted(courses.items()):
+            # Billing and the front office run a little behind, so the chart has something to show.
+            behind = 0.25 if member.department and member.department.code in ("billing", "front") else 0.08
+            if rng.random() < behind:
+                rows.append(TrainingAssignment(organization=org, staff=member, course=course,
+                                               due_date=today - timedelta(days=rng.randrange(3, 40))))
+                continue
+            done = today - timedelta(days=rng.randrange(10, 330))
+            rows.append(TrainingAssignment(organization=org, staff=member, course=course, due_date=done,
+                                           status=AssignmentStatus.COMPLETED, completed_on=done,
+                                           evidence_note=f"Certificate {rng.randrange(10000, 99999)}"))
+            rows.append(TrainingAssignment(organization=org, staff=member, course=course,
+                                           due_date=done + timedelta(days=365)))
+    TrainingAssignment.objects.bulk_create(rows)
+    return len(rows)
+
+
+def _next_monday(today: date) -> date:
+    return today + timedelta(days=7 - today.weekday())
+
+
+def _new_hires(ctx, members: dict[str, StaffMember], *, today: date) -> int:
+    """Two new hires: Keisha Moore, a medical assistant who starts next Monday and has no checklist yet (Priya
+    applies it, Scenario 10), and Tomas Ortega, a nurse part-way through his onboarding."""
+    org, priya = ctx.organization, ctx.users.get("priya")
+    if priya is None or StaffMember.objects.filter(organization=org, email="keisha.moore@riverside.example").exists():
+        return 0
+    manager = members.get("priya")
+    keisha = StaffMember.objects.create(
+        organization=org, first_name="Keisha", last_name="Moore", job_title="Medical assistant", role=Role.NURSE,
+        department=ctx.departments["clinical"], employment_type=EmploymentType.FULL_TIME, fte=Decimal("1.00"),
+        hire_date=_next_monday(today), manager=manager, status=StaffStatus.ONBOARDING,
+        email="keisha.moore@riverside.example", phone="+15555558001",
+    )
+    keisha.locations.set(ctx.locations[:1])
+    tomas = StaffMember.objects.create(
+        organization=org, first_name="Tomas", last_name="Ortega", job_title="Registered nurse", role=Role.NURSE,
+        department=ctx.departments["clinical"], employment_type=EmploymentType.PART_TIME, fte=Decimal("0.80"),
+        hire_date=today - timedelta(days=9), manager=manager, status=StaffStatus.ACTIVE,
+        email="tomas.ortega@riverside.example", phone="+15555558002", taxonomy_code="163W00000X",
+    )
+    template = ChecklistTemplate.objects.get(organization=org, name="Registered nurse")
+    plan = checklist_apply(actor=priya, member=tomas, template=template, start_date=today - timedelta(days=9))
+    OnboardingTask.objects.filter(plan=plan, due_date__lt=today - timedelta(days=2)).update(
+        status=TaskStatus.DONE, completed_by=priya, completed_at=timezone.now()
+    )
+    return 2

@@ -56,6 +56,10 @@ OBJECT_KWARGS |= {"check_id", "batch_id"}
 OBJECT_KWARGS |= {"payer_rule_id"}
 # Rosters (rostering): a draft roster with a solver run, a time-off request and a swap of a published roster.
 OBJECT_KWARGS |= {"period_id", "run_id", "request_id", "change_id"}
+# Staff: a staff record with a credential (and its scan), a course, an assignment and an onboarding task; "my"
+# kwargs are the signed-in person's own (a staff record made for the matrix's user).
+OBJECT_KWARGS |= {"staff_id", "credential_id", "staff_document_id", "course_id", "assignment_id",
+                  "onboarding_task_id", "my_assignment_id", "my_document_id"}
 
 
 class UnfillableKwarg(Exception):
@@ -177,7 +181,54 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         from clinicdesk.rostering.tests.factories import security_rosters
 
         return security_rosters(practice)[name]
+    if name in ("staff_id", "credential_id", "staff_document_id", "course_id", "assignment_id", "onboarding_task_id"):
+        return _staff_records(practice)[name]
+    if name in ("my_assignment_id", "my_document_id"):
+        owner = principal if practice is world.own and principal is not None else None
+        return _staff_records(practice, user=owner)[name.replace("my_", "staff_" if "document" in name else "")]
     raise UnfillableKwarg(name)
+
+
+def _staff_records(practice, *, user=None) -> dict:
+    """A staff member of the practice (the given user's own record when a user is given) with a credential and its
+    scan, a course assignment and an onboarding task, named after the marker patient; made once per owner."""
+    cache = practice.__dict__.setdefault("_staff_records", {})
+    key = user.pk if user is not None else None
+    if key in cache:
+        return cache[key]
+    from datetime import date
+
+    from django.core.files.base import ContentFile
+
+    from clinicdesk.staff.models import (
+        ChecklistTemplate,
+        Course,
+        Credential,
+        OnboardingPlan,
+        OnboardingTask,
+        StaffDocument,
+        StaffMember,
+        TrainingAssignment,
+    )
+
+    org, marker = practice.org, practice.patient.last_name
+    member = StaffMember.objects.create(organization=org, first_name="Staff", last_name=marker, user=user,
+                                        email=f"{marker.lower()}-{key}@staff.example")
+    document = StaffDocument(organization=org, staff=member, title=f"{marker} licence", original_name="licence.png",
+                             content_type="image/png", size=8, sha256="0" * 64)
+    document.file.save("licence.png", ContentFile(b"\x89PNG\r\n\x1a\n"), save=True)
+    credential = Credential.objects.create(organization=org, staff=member, kind="cpr_bls", name=f"{marker} BLS",
+                                           expires_on=date(2030, 1, 1), document=document)
+    course = Course.objects.filter(organization=org, code="matrix").first() or Course.objects.create(
+        organization=org, code="matrix", name=f"{marker} course")
+    assignment = TrainingAssignment.objects.create(organization=org, staff=member, course=course,
+                                                   due_date=date(2030, 1, 1))
+    template, _ = ChecklistTemplate.objects.get_or_create(organization=org, name=f"{marker} checklist")
+    plan = OnboardingPlan.objects.create(organization=org, staff=member, template=template, start_date=date(2030, 1, 1))
+    task = OnboardingTask.objects.create(plan=plan, title=f"{marker} badge", due_date=date(2030, 1, 1))
+    cache[key] = {"staff_id": member.pk, "credential_id": credential.pk, "staff_document_id": document.pk,
+                  "course_id": course.pk, "assignment_id": assignment.pk, "onboarding_task_id": task.pk}
+    return cache[key]
 
 
 def _insurance_eligibility(practice) -> dict:

@@ -22,7 +22,7 @@ from clinicdesk.patients.models import Patient
 from clinicdesk.patients.selectors import patient_search
 
 from ..appointment_forms import BookForm, CancelForm, MoveForm, SlotSearchForm, add_service_errors, locations_of
-from ..booking_advisories import booking_advisories
+from ..booking_advisories import booking_advisories, provider_advisories
 from ..choices import AppointmentStatus, SeriesEditScope
 from ..models import Appointment
 from ..selectors.availability import location_tz
@@ -253,6 +253,9 @@ def book(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Booked {appointment.patient} at "
                                       f"{_local(appointment.starts_at, appointment.location):%a %b %-d %H:%M}.")
+            for warning in provider_advisories(provider=appointment.provider,
+                                               on=_local(appointment.starts_at, appointment.location).date()):
+                messages.warning(request, warning)
             return redirect("scheduling:appointment", appointment_id=appointment.public_id)
     elif request.method == "POST":
         status = 400
@@ -267,11 +270,12 @@ def book(request: HttpRequest) -> HttpResponse:
                  if slot and str(slot["appointment_type"]).isdigit() else None)
     if slot_type is not None:
         _advise(matches, slot_type, slot, form.fields["location"].queryset)
+    slot_provider = (form.fields["provider"].queryset.filter(pk=slot["provider"]).first()
+                     if slot and str(slot["provider"]).isdigit() else None)
     return render(request, "scheduling/book.html", {
         "form": form, "matches": matches, "query": query, "slot": slot, "posted": request.method == "POST",
-        "slot_type": slot_type,
-        "slot_provider": form.fields["provider"].queryset.filter(pk=slot["provider"]).first()
-        if slot and str(slot["provider"]).isdigit() else None,
+        "slot_type": slot_type, "slot_provider": slot_provider,
+        "provider_warnings": provider_advisories(provider=slot_provider, on=slot["local"].date()) if slot_provider else [],
     }, status=status)  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clinicdesk.core.access import requires
 from clinicdesk.core.models import Location
 from clinicdesk.core.permissions import Perm
+from clinicdesk.staff.selectors import provider_credential_lapses
 
 from ..appointment_forms import (
     AppointmentTypeForm,
@@ -29,6 +30,7 @@ from ..appointment_forms import (
     format_spans,
     locations_of,
 )
+from ..booking_advisories import provider_advisories
 from ..models import AppointmentType, AvailabilityTemplate, LocationSchedule, ScheduleException
 from ..selectors.availability import location_tz
 from ..services import availability as services
@@ -101,7 +103,11 @@ def template_list(request: HttpRequest) -> HttpResponse:
         .order_by("provider__last_name", "provider__first_name", "location__name", "effective_from")
     )
     days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-    rows = [{"template": t, "week": [(days[d], format_spans([b for b in t.blocks.all() if b.weekday == d])) for d in range(7)]}
+    today = timezone.localdate()
+    lapses = provider_credential_lapses(organization=_org(request), user_ids={t.provider_id for t in templates},
+                                        start=today, end=today + timedelta(days=31))
+    rows = [{"template": t, "week": [(days[d], format_spans([b for b in t.blocks.all() if b.weekday == d])) for d in range(7)],
+             "warnings": lapses.get(t.provider_id, [])}
             for t in templates]
     return render(request, "scheduling/setup/template_list.html", {"rows": rows, "days": days})
 
@@ -123,6 +129,9 @@ def _template_form(request: HttpRequest, template: AvailabilityTemplate | None) 
                 status = 400
             else:
                 messages.success(request, "Availability saved.")
+                for warning in provider_advisories(provider=data["provider"], on=timezone.localdate(),
+                                                   until=data.get("effective_to") or data["effective_from"]):
+                    messages.warning(request, warning)
                 return redirect("scheduling:setup_templates")
         else:
             status = 400

@@ -4,7 +4,7 @@ import factory
 
 from clinicdesk.core.tests.factories import OrganizationFactory
 from clinicdesk.staff.choices import CredentialKind
-from clinicdesk.staff.models import Course, Credential, Skill, StaffMember
+from clinicdesk.staff.models import ChecklistTemplate, Course, Credential, Skill, StaffMember
 
 
 class SkillFactory(factory.django.DjangoModelFactory):
@@ -46,3 +46,11 @@ class CourseFactory(factory.django.DjangoModelFactory):
     code = factory.Sequence(lambda n: f"course-{n}")
     name = factory.Sequence(lambda n: f"Course {n}")
     renewal_months = 12
+
+
+class ChecklistTemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ChecklistTemplate
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Checklist {n}")

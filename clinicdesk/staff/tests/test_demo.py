@@ -6,7 +6,7 @@ import pytest
 
 from clinicdesk.core import demo as core_demo
 from clinicdesk.staff import demo
-from clinicdesk.staff.models import Credential, StaffMember
+from clinicdesk.staff.models import ChecklistTemplate, Credential, CredentialAlert, StaffMember
 from clinicdesk.staff.selectors import credential_lapses
 
 pytestmark = pytest.mark.django_db
@@ -39,6 +39,10 @@ def test_the_demo_staff_cover_every_sign_in_and_the_nursing_unit():
         member.full_clean()  # NPI, DEA and taxonomy of the demo clinicians are valid
     for credential in Credential.objects.filter(organization=org):
         credential.full_clean()
+    assert CredentialAlert.objects.filter(credential__organization=org).count() >= 5  # two lapsed, three expiring
+    keisha = StaffMember.objects.get(organization=org, first_name="Keisha", last_name="Moore")
+    assert keisha.status == "onboarding" and not keisha.onboarding_plans.exists()  # Scenario 10 applies it
+    assert ChecklistTemplate.objects.get(organization=org, name="Medical assistant").items.count() >= 8
 
 
 def test_the_demo_staff_are_idempotent_and_show_lapsed_licences():
