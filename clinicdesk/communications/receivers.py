@@ -1,5 +1,6 @@
-"""Communications listens to the schedule and the roster: waitlist offers are told to the patients at once; a
-published roster sends each person their shifts and their calendar link."""
+"""Communications listens to the schedule, the roster and staff records: waitlist offers are told to the patients at
+once; a published roster sends each person their shifts and their calendar link; a lapsing credential becomes a
+renewal task."""
 
 import logging
 
