@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.db import connection
@@ -178,3 +178,46 @@ def test_manager_decides_time_off_and_a_refusal_names_the_day(org, client):
     assert "Mon 2027-03-01" in response.content.decode()
     request.refresh_from_db()
     assert request.status == RequestStatus.PENDING
+
+
+def test_requests_page_queries_do_not_grow_with_requests(unit, boss_client):
+    period = make_period(unit, status=PeriodStatus.PUBLISHED)
+    fill(period, rotation(6, 7))
+
+    def add(n):
+        for i in range(n):
+            TimeOffRequest.objects.create(organization=unit.org, staff=unit.nurses[i % 6], start=date(2027, 5, 1 + 2 * i),
+                                          end=date(2027, 5, 1 + 2 * i))
+            ShiftChangeRequest.objects.create(organization=unit.org, period=period, kind=ChangeKind.GIVEAWAY,
+                                              requester=unit.nurses[0], day=date(2027, 3, 1), colleague=unit.nurses[3 + i % 3])
+
+    add(1)
+    boss_client.get(reverse("rostering:requests"))
+    with CaptureQueriesContext(connection) as few:
+        boss_client.get(reverse("rostering:requests"))
+    add(5)
+    with CaptureQueriesContext(connection) as many:
+        response = boss_client.get(reverse("rostering:requests"))
+    assert len(many) == len(few)
+    assert response.content.count(b'value="approve"') == 6  # pending time off; give-aways wait for the colleague
+    csv = b"".join(boss_client.get(reverse("rostering:requests") + "?format=csv").streaming_content).decode()
+    assert csv.count("Pending") == 6
+
+
+def test_my_shifts_queries_do_not_grow_with_shifts(unit, client, make_user):
+    user = make_user(Role.NURSE, username="nurse-count")
+    unit.nurses[0].user = user
+    unit.nurses[0].save(update_fields=["user"])
+    client.force_login(user)
+    today = date.today()
+    first = make_period(unit, start=today, days=2, status=PeriodStatus.PUBLISHED, name="Now")
+    fill(first, {(0, 0): "D"})
+    client.get(reverse("rostering:my_shifts"))
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("rostering:my_shifts"))
+    second = make_period(unit, start=today + timedelta(days=10), days=14, status=PeriodStatus.PUBLISHED, name="Later")
+    fill(second, rotation(6, 14))
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(reverse("rostering:my_shifts"))
+    assert len(many) == len(few)
+    assert response.content.count(b"<td>Day</td>") >= 3
