@@ -221,3 +221,27 @@ def test_my_shifts_queries_do_not_grow_with_shifts(unit, client, make_user):
         response = client.get(reverse("rostering:my_shifts"))
     assert len(many) == len(few)
     assert response.content.count(b"<td>Day</td>") >= 3
+
+
+def test_gaps_and_progress_are_shown_and_polling_stops_with_a_refresh(unit, boss_client):
+    from clinicdesk.rostering.models import SolveProgress, SolveRun
+
+    period = make_period(unit)
+    run = SolveRun.objects.create(period=period, status="running", time_limit_seconds=30)
+    SolveProgress.objects.create(run=run, seconds=1.5, objective=900, bound=100)
+    progress_url = reverse("rostering:solve_progress", args=[period.pk, run.pk])
+
+    running = boss_client.get(progress_url, HTTP_HX_REQUEST="true")
+    assert b'hx-trigger="every 1s"' in running.content and b"1.5 of 30 s" in running.content
+
+    SolveRun.objects.filter(pk=run.pk).update(
+        status="done", result_status="infeasible", objective=None,
+        gaps=[{"day": "2027-03-03", "weekday": "Wed", "shift": "Night", "skill": "charge", "needed": 1, "possible": 0,
+               "reasons": ["Nurse1 Unit01: lacks charge"]}])
+    finished = boss_client.get(progress_url + "?was=active", HTTP_HX_REQUEST="true")
+    page = boss_client.get(reverse("rostering:period_detail", args=[period.pk]))
+
+    assert finished["HX-Refresh"] == "true"
+    html = page.content.decode()
+    assert "No roster meets the minimum cover" in html
+    assert "Wed 2027-03-03 · Night (charge)" in html and "Nurse1 Unit01: lacks charge" in html
