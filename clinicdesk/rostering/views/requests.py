@@ -4,6 +4,7 @@ time off, give-aways and swaps; plus the public calendar feed a calendar app fet
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -142,45 +143,38 @@ def requests_list(request: HttpRequest) -> HttpResponse:
                                                         "decision_form": DecisionForm()})
 
 
+def _decide(request: HttpRequest, decide, label: str) -> HttpResponse:
+    """Approve or refuse from the requests page; a refused approval comes back naming the request and why."""
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Decision: choose approve or refuse.")
+        return redirect("rostering:requests")
+    try:
+        decide(approve=form.cleaned_data["decision"] == "approve", note=form.cleaned_data["note"])
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, f"{label}: {message}")
+    else:
+        messages.success(request, f"{label} {form.cleaned_data['decision']}d.")
+    return redirect("rostering:requests")
+
+
 @require_POST
 @requires(Perm.ROSTER_MANAGE)
 def time_off_decide(request: HttpRequest, request_id: int) -> HttpResponse:
     time_off = TimeOffRequest.objects.filter(pk=request_id, organization_id=request.user.organization_id).first()
     if time_off is None:
         raise Http404("No such request.")
-    form = DecisionForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Decision: choose approve or refuse.")
-        return redirect("rostering:requests")
-    try:
-        request_services.time_off_decide(actor=request.user, request=time_off, approve=form.cleaned_data["decision"] == "approve",
-                                         note=form.cleaned_data["note"])
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, f"Time off of {time_off.staff} ({time_off.start} to {time_off.end}): {message}")
-    else:
-        messages.success(request, f"Time off of {time_off.staff} {form.cleaned_data['decision']}d.")
-    return redirect("rostering:requests")
+    return _decide(request, partial(request_services.time_off_decide, actor=request.user, request=time_off),
+                   f"Time off of {time_off.staff} ({time_off.start} to {time_off.end})")
 
 
 @require_POST
 @requires(Perm.ROSTER_MANAGE)
 def change_decide(request: HttpRequest, change_id: int) -> HttpResponse:
     change = _change(request, change_id)
-    form = DecisionForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Decision: choose approve or refuse.")
-        return redirect("rostering:requests")
-    try:
-        request_services.change_decide(actor=request.user, change=change, approve=form.cleaned_data["decision"] == "approve",
-                                       note=form.cleaned_data["note"])
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, f"{change.get_kind_display()} of {change.requester} on {change.day}: {message}")
-    else:
-        messages.success(request, f"{change.get_kind_display()} of {change.requester} on {change.day} "
-                                  f"{form.cleaned_data['decision']}d.")
-    return redirect("rostering:requests")
+    return _decide(request, partial(request_services.change_decide, actor=request.user, change=change),
+                   f"{change.get_kind_display()} of {change.requester} on {change.day}")
 
 
 @public
