@@ -12,6 +12,7 @@ from clinicdesk.core.api import router as core_router
 from clinicdesk.core.api_auth import SessionAuth, TokenAuth
 from clinicdesk.core.audit import audit_denied
 from clinicdesk.patients.api import router as patients_router
+from clinicdesk.rostering.api import router as roster_router
 from clinicdesk.scheduling.api import router as schedule_router
 from clinicdesk.scheduling.services.appointments import BookingConflict
 from clinicdesk.staff.api import router as staff_router
@@ -29,6 +30,7 @@ api.add_router("/", core_router)
 api.add_router("/patients", patients_router)
 api.add_router("/schedule", schedule_router)
 api.add_router("/billing", billing_router)
+api.add_router("/roster", roster_router)
 api.add_router("/staff", staff_router)
 
 

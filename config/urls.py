@@ -26,6 +26,8 @@ urlpatterns = [
     path("insurance/", include("clinicdesk.insurance.urls")),
     path("staff/", include("clinicdesk.staff.urls")),
     path("", include("clinicdesk.billing.urls_public")),
+    path("roster/", include("clinicdesk.rostering.urls")),
+    path("", include("clinicdesk.rostering.urls_public")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

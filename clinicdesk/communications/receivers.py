@@ -1,10 +1,13 @@
-"""Communications listens to the schedule: waitlist offers are told to the patients at once."""
+"""Communications listens to the schedule, the roster and staff records: waitlist offers are told to the patients at
+once; a published roster sends each person their shifts and their calendar link; a lapsing credential becomes a
+renewal task."""
 
 import logging
 
 from django.dispatch import receiver
 
 from clinicdesk.core.choices import Role
+from clinicdesk.rostering.signals import roster_published
 from clinicdesk.scheduling.signals import waitlist_offers_made
 from clinicdesk.staff.signals import credential_expiring
 
@@ -37,3 +40,8 @@ def task_credential_renewal(sender, credential, days, **kwargs) -> None:
             reference=f"credential:{credential.pk}:{days}",
             details=f"{credential.get_kind_display()} {credential.number}".strip(),
         )
+@receiver(roster_published)
+def tell_roster_published(sender, period, feed_urls, shifts, actor=None, **kwargs) -> None:
+    from .services.roster_messages import roster_shifts_send
+
+    roster_shifts_send(period=period, feed_urls=feed_urls, shifts=shifts, actor=actor)

@@ -53,6 +53,9 @@ class Perm:
     PAYERS_MANAGE = "payers.manage"
     CONTRACTS_VIEW = "contracts.view"
     CONTRACTS_MANAGE = "contracts.manage"
+    ROSTER_VIEW = "roster.view"
+    ROSTER_MANAGE = "roster.manage"
+    ROSTER_REQUEST = "roster.request"
     STAFF_VIEW = "staff.view"
     STAFF_MANAGE = "staff.manage"
     CREDENTIALS_MANAGE = "credentials.manage"
@@ -125,6 +128,15 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     # The auditor reads the audit trail and nothing else.
     Role.AUDITOR: frozenset({Perm.DASHBOARD, Perm.AUDIT_VIEW, Perm.AUDIT_EXPORT}),
 }
+
+# Rosters: everyone who works shifts sees their own and asks for time off, give-aways and swaps; the office manager
+# and the administrator build, solve and publish them.
+_ROSTER_OWN = frozenset({Perm.ROSTER_REQUEST})
+_ROSTER_MANAGE = frozenset({Perm.ROSTER_VIEW, Perm.ROSTER_MANAGE, Perm.ROSTER_REQUEST})
+for _role in (Role.FRONT_DESK, Role.CLINICIAN, Role.NURSE, Role.BILLER):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _ROSTER_OWN
+for _role in (Role.OFFICE_MANAGER, Role.ADMINISTRATOR):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _ROSTER_MANAGE
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(code for codes in ROLE_PERMISSIONS.values() for code in codes)
 

@@ -21,6 +21,9 @@ PUBLIC |= {"scheduling_public:booking_page", "scheduling_public:booking_times", 
            "scheduling_public:booking_sent", "scheduling_public:booking_verify", "scheduling_public:calendar_feed"}
 # A waitlisted patient's answer to an offer: a secret token, throttled, shows only a time and a place.
 PUBLIC |= {"scheduling_public:waitlist_offer_reply"}
+# Each person's roster calendar feed (rostering): a revocable key with an HMAC under the site's secret, published
+# shifts only.
+PUBLIC |= {"rostering_public:feed"}
 # Links in messages (communications): one page per token, the handler acts only on POST.
 PUBLIC |= {"communications_public:link"}
 # The SMS provider's and the mail service's webhooks (each checks the provider's signature: X-Twilio-Signature,
