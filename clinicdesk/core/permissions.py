@@ -34,6 +34,8 @@ class Perm:
     STAFF_TASKS = "staff_tasks.work"
     LEDGER_VIEW = "ledger.view"
     LEDGER_MANAGE = "ledger.manage"
+    PERIODS_CLOSE = "periods.close"
+    BUDGETS_MANAGE = "budgets.manage"
     BILLING_VIEW = "billing.view"
     CHARGES_ENTER = "charges.enter"
     CHARGES_REVIEW = "charges.review"
@@ -99,6 +101,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _BILLING
         | _INSURANCE
         | {Perm.CONTRACTS_MANAGE}
+        | {Perm.PERIODS_CLOSE, Perm.BUDGETS_MANAGE}
     ),
     Role.ADMINISTRATOR: frozenset(
         _EVERY_STAFF
@@ -110,6 +113,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _BILLING
         | _INSURANCE
         | {Perm.LEDGER_MANAGE, Perm.CONTRACTS_MANAGE}
+        | {Perm.PERIODS_CLOSE, Perm.BUDGETS_MANAGE}
     ),
     # The auditor reads the audit trail and nothing else.
     Role.AUDITOR: frozenset({Perm.DASHBOARD, Perm.AUDIT_VIEW, Perm.AUDIT_EXPORT}),

@@ -202,3 +202,11 @@ class ManualEntryForm(ServiceErrorsMixin, forms.Form):
                 f"Add a {side} of {abs(debit_total - credit_total):,.2f} or correct a line."
             )
         return data
+
+
+class PeriodForm(ServiceErrorsMixin, forms.Form):
+    """A month to close or reopen (any day in it), and for a reopening, why."""
+
+    month = forms.DateField(widget=forms.HiddenInput)
+    reason = forms.CharField(label="Why is this month reopened?", max_length=300, required=False,
+                             widget=forms.TextInput(attrs={"autocomplete": "off"}))

@@ -146,4 +146,32 @@ class JournalLine(models.Model):
             raise ValidationError({"item": "This open item belongs to another patient."})
 
 
-__all__ = ["Account", "AccountRole", "AccountType", "EntryKind", "JournalEntry", "JournalLine", "OpenItem", "PartyKind"]
+class FiscalPeriod(models.Model):
+    """A month of the books that someone closed: no entry may be dated in it while it is closed. A month with no
+    row (or whose row was reopened) is open. Reopening needs a reason; both acts are audited. The database refuses
+    entries dated in a closed month too (migration 0006)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(help_text="The first day of the month.")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    reopen_reason = models.CharField(max_length=300, blank=True, help_text="Why the month was last reopened.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organization", "-month"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "month"], name="ledger_period_month_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%B %Y} ({'closed' if self.is_closed else 'open'})"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
+
+
+__all__ = ["Account", "AccountRole", "AccountType", "EntryKind", "FiscalPeriod", "JournalEntry", "JournalLine", "OpenItem", "PartyKind"]

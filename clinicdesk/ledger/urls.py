@@ -29,4 +29,8 @@ urlpatterns = [
     path("aging/", views.aging, name="aging"),
     path("aging/export.csv", views.aging_export, name="aging_export"),
     path("aging/print.pdf", views.aging_pdf, name="aging_pdf"),
+    # --- closing months
+    path("periods/", views.period_list, name="periods"),
+    path("periods/close/", views.period_close, name="period_close"),
+    path("periods/reopen/", views.period_reopen, name="period_reopen"),
 ]

@@ -24,8 +24,17 @@ from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.csv_export import csv_response
 from clinicdesk.core.permissions import Perm
 
-from . import reports, services
-from .forms import AccountForm, AgingForm, AsOfForm, DateRangeForm, JournalFilterForm, ManualEntryForm, ReverseForm
+from . import periods, reports, services
+from .forms import (
+    AccountForm,
+    AgingForm,
+    AsOfForm,
+    DateRangeForm,
+    JournalFilterForm,
+    ManualEntryForm,
+    PeriodForm,
+    ReverseForm,
+)
 from .models import Account, JournalEntry
 
 CENT = Decimal("0.01")
@@ -431,3 +440,45 @@ def aging_pdf(request: HttpRequest) -> HttpResponse:
     return _pdf("ledger/pdf/aging.html", {"report": report, "header": _aging_header(report), "rows": list(_aging_rows(report)),
                                           "organization": request.user.organization, "printed_at": timezone.localtime()},
                 f"ar-aging-{report.by}-{report.as_of.isoformat()}.pdf")
+
+
+# --- closing months ------------------------------------------------------------------------------------------
+
+
+def _periods_page(request: HttpRequest, form: PeriodForm | None = None, status: int = 200) -> HttpResponse:
+    return render(request, "ledger/periods.html", {
+        "rows": periods.period_list(user=request.user), "form": form,
+        "can_close": request.user.has_perm_code(Perm.PERIODS_CLOSE),
+    }, status=status)
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def period_list(request: HttpRequest) -> HttpResponse:
+    """The last twelve months and this one: which are closed, by whom, and why a month was last reopened."""
+    return _periods_page(request)
+
+
+def _period_act(request: HttpRequest, act) -> HttpResponse:
+    form = PeriodForm(request.POST)
+    if form.is_valid():
+        try:
+            period = act(organization=request.user.organization, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, f"{period.month:%B %Y} is {'closed' if period.is_closed else 'open again'}.")
+            return redirect("ledger:periods")
+    return _periods_page(request, form, status=400)
+
+
+@require_http_methods(["POST"])
+@requires(Perm.PERIODS_CLOSE)
+def period_close(request: HttpRequest) -> HttpResponse:
+    return _period_act(request, lambda reason, **kw: periods.period_close(**kw))
+
+
+@require_http_methods(["POST"])
+@requires(Perm.PERIODS_CLOSE)
+def period_reopen(request: HttpRequest) -> HttpResponse:
+    return _period_act(request, periods.period_reopen)

@@ -72,3 +72,20 @@ def test_a_manual_entry_is_refused_until_it_balances_then_posts(signed_in: Page,
     expect(row).to_contain_text("140.00")
     page.get_by_role("link", name="By payer").click()
     expect(page.locator("#aging")).to_contain_text("Patient responsibility")
+
+
+def test_last_month_is_closed_refused_a_reopening_without_reason_then_reopened(signed_in: Page, live_server, org):
+    from clinicdesk.ledger.models import FiscalPeriod
+
+    page = signed_in
+    last_month = (timezone.localdate().replace(day=1) - timedelta(days=1)).replace(day=1)
+    label = last_month.strftime("%B %Y")
+    page.goto(f"{live_server.url}/ledger/periods/")
+    page.get_by_role("button", name=f"Close {label}").click()
+    expect(page.locator(f"#period-{last_month:%Y-%m}")).to_contain_text("Closed")
+    page.get_by_role("button", name="Reopen").click()
+    expect(page.locator("#period-errors")).to_contain_text("Say why the month is reopened.")
+    page.get_by_label(f"Why is {label} reopened?").fill("Late vendor bill")
+    page.get_by_label(f"Why is {label} reopened?").press("Enter")
+    expect(page.locator(f"#period-{last_month:%Y-%m}")).to_contain_text("Late vendor bill")
+    assert not FiscalPeriod.objects.get(organization=org).is_closed
