@@ -210,3 +210,22 @@ class PeriodForm(ServiceErrorsMixin, forms.Form):
     month = forms.DateField(widget=forms.HiddenInput)
     reason = forms.CharField(label="Why is this month reopened?", max_length=300, required=False,
                              widget=forms.TextInput(attrs={"autocomplete": "off"}))
+
+
+class YearForm(forms.Form):
+    """The year of a statement (this year when left empty), for profit and loss and the cash summary."""
+
+    year = forms.IntegerField(label="Year", required=False, min_value=2000, max_value=2100)
+
+    def year_value(self) -> int:
+        return (self.cleaned_data.get("year") if self.is_valid() else None) or timezone.localdate().year
+
+
+class ProfitLossForm(YearForm):
+    by = forms.ChoiceField(label="Columns", choices=[("month", "Months"), ("department", "Departments")], required=False)
+    department = forms.ModelChoiceField(label="Department", queryset=Department.objects.none(), required=False,
+                                        empty_label="All departments", help_text="For the month view.")
+
+    def __init__(self, *args, organization_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = Department.objects.filter(organization_id=organization_id).order_by("name")

@@ -135,6 +135,9 @@ class JournalLine(models.Model):
                 fields=["organization", "account", "entry_date"],
                 condition=models.Q(item__isnull=True, patient__isnull=False), name="ledger_line_patient_no_item",
             ),
+            # Statements: a year's lines by (account, department, month) read from this index alone on PostgreSQL.
+            models.Index(fields=["organization", "entry_date"], include=["account", "department", "amount"],
+                         name="ledger_line_org_date_cover"),
         ]
 
     def __str__(self) -> str:

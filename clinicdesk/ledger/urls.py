@@ -34,3 +34,15 @@ urlpatterns = [
     path("periods/close/", views.period_close, name="period_close"),
     path("periods/reopen/", views.period_reopen, name="period_reopen"),
 ]
+
+# Financial statements: profit and loss, balance sheet, cash summary, each with its CSV, XLSX and PDF.
+for _which, _slug in (("profit_loss", "profit-loss"), ("balance_sheet", "balance-sheet"), ("cash_summary", "cash")):
+    urlpatterns += [
+        path(f"statements/{_slug}/", views.statement, {"which": _which}, name=_which),
+        path(f"statements/{_slug}/export.csv", views.statement_download, {"which": _which, "fmt": "csv"},
+             name=f"{_which}_export"),
+        path(f"statements/{_slug}/export.xlsx", views.statement_download, {"which": _which, "fmt": "xlsx"},
+             name=f"{_which}_xlsx"),
+        path(f"statements/{_slug}/print.pdf", views.statement_download, {"which": _which, "fmt": "pdf"},
+             name=f"{_which}_pdf"),
+    ]

@@ -24,7 +24,7 @@ from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.csv_export import csv_response
 from clinicdesk.core.permissions import Perm
 
-from . import periods, reports, services
+from . import periods, reports, services, statements
 from .forms import (
     AccountForm,
     AgingForm,
@@ -33,9 +33,12 @@ from .forms import (
     JournalFilterForm,
     ManualEntryForm,
     PeriodForm,
+    ProfitLossForm,
     ReverseForm,
+    YearForm,
 )
 from .models import Account, JournalEntry
+from .spreadsheets import xlsx_response
 
 CENT = Decimal("0.01")
 PAGE_SIZE = 50
@@ -482,3 +485,59 @@ def period_close(request: HttpRequest) -> HttpResponse:
 @requires(Perm.PERIODS_CLOSE)
 def period_reopen(request: HttpRequest) -> HttpResponse:
     return _period_act(request, periods.period_reopen)
+
+
+# --- financial statements ------------------------------------------------------------------------------------
+
+
+def _profit_and_loss(request: HttpRequest):
+    form = ProfitLossForm(request.GET or None, organization_id=request.user.organization_id)
+    values = form.cleaned_data if form.is_valid() else {}
+    department = values.get("department")
+    statement = statements.profit_and_loss(user=request.user, year=form.year_value(), by=values.get("by") or "month",
+                                           department_id=department.pk if department else None)
+    return form, statement
+
+
+def _balance_sheet(request: HttpRequest):
+    form, as_of = _as_of(request)
+    return form, statements.balance_sheet(user=request.user, as_of=as_of)
+
+
+def _cash_summary(request: HttpRequest):
+    form = YearForm(request.GET or None)
+    return form, statements.cash_summary(user=request.user, year=form.year_value())
+
+
+STATEMENTS = {"profit_loss": _profit_and_loss, "balance_sheet": _balance_sheet, "cash_summary": _cash_summary}
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def statement(request: HttpRequest, which: str) -> HttpResponse:
+    """A statement on screen with its downloads: profit and loss, the balance sheet or the cash summary."""
+    form, report = STATEMENTS[which](request)
+    return render(request, "ledger/statement.html", {
+        "form": form, "statement": report, "which": which, "query": _query(request), "section": which,
+        "export_url": reverse(f"ledger:{which}_export"), "xlsx_url": reverse(f"ledger:{which}_xlsx"),
+        "pdf_url": reverse(f"ledger:{which}_pdf"),
+    }, status=400 if form.errors else 200)
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def statement_download(request: HttpRequest, which: str, fmt: str) -> HttpResponse:
+    """The statement as CSV, XLSX or PDF; each download is audited."""
+    _form, report = STATEMENTS[which](request)
+    head, rows = report.table()
+    name = f"{report.slug}.{fmt}"
+    if fmt == "pdf":
+        audit_event(action="ledger.printed", actor=request.user, channel=AuditChannel.PRINT,
+                    summary=f"{report.title} PDF: {report.subtitle}"[:300])
+        return _pdf("ledger/pdf/statement.html", {"statement": report, "organization": request.user.organization,
+                                                  "printed_at": timezone.localtime()}, name)
+    audit_event(action="ledger.exported", actor=request.user, channel=AuditChannel.EXPORT,
+                summary=f"{report.title} {fmt.upper()}: {report.subtitle}"[:300])
+    if fmt == "xlsx":
+        return xlsx_response(name, report.title, head, rows)
+    return csv_response(name, head, rows)
