@@ -229,3 +229,32 @@ class ProfitLossForm(YearForm):
     def __init__(self, *args, organization_id: int, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["department"].queryset = Department.objects.filter(organization_id=organization_id).order_by("name")
+
+
+class BudgetScopeForm(YearForm):
+    """The department and year of the budget grid and of budget against actual."""
+
+    department = forms.ModelChoiceField(label="Department", queryset=Department.objects.none(), required=False,
+                                        empty_label="All departments")
+
+    def __init__(self, *args, organization_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = Department.objects.filter(organization_id=organization_id).order_by("name")
+
+
+BUDGET_FILE_MAX = 2 * 1024 * 1024
+
+
+class BudgetImportForm(forms.Form):
+    file = forms.FileField(label="Budget file (CSV or XLSX)",
+                           help_text="Columns: department (code or name), account (number), month (2026-03), amount.",
+                           widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        name = upload.name.lower()
+        if not name.endswith((".csv", ".xlsx")):
+            raise ValidationError("Upload a .csv or .xlsx file.")
+        if upload.size > BUDGET_FILE_MAX:
+            raise ValidationError("The file is larger than 2 MB.")
+        return upload

@@ -177,4 +177,49 @@ class FiscalPeriod(models.Model):
         return self.closed_at is not None
 
 
-__all__ = ["Account", "AccountRole", "AccountType", "EntryKind", "FiscalPeriod", "JournalEntry", "JournalLine", "OpenItem", "PartyKind"]
+class Budget(models.Model):
+    """What a department plans to spend (or earn) on one account in one month; the grid and the importer write
+    these, and budget against actual compares them with the ledger's lines."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="budgets")
+    month = models.DateField(help_text="The first day of the month.")
+    amount = models.DecimalField(**MONEY)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organization", "department", "account", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "department", "account", "month"],
+                                    name="ledger_budget_cell_unique"),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="ledger_budget_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%b %Y} {self.account_id}: {self.amount}"
+
+
+class BudgetAlert(models.Model):
+    """A department's spending passed a share of its month's expense budget; recorded once per threshold per
+    month, so the daily check tells the department's owner once."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    threshold = models.PositiveSmallIntegerField(help_text="Percent of the month's expense budget.")
+    budget = models.DecimalField(**MONEY)
+    actual = models.DecimalField(**MONEY)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-month", "department", "threshold"]
+        constraints = [models.UniqueConstraint(fields=["organization", "department", "month", "threshold"],
+                                               name="ledger_budget_alert_once")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%b %Y} department {self.department_id} past {self.threshold}%"
+
+
+__all__ = ["Account", "Budget", "BudgetAlert", "AccountRole", "AccountType", "EntryKind", "FiscalPeriod", "JournalEntry", "JournalLine", "OpenItem", "PartyKind"]

@@ -33,6 +33,11 @@ urlpatterns = [
     path("periods/", views.period_list, name="periods"),
     path("periods/close/", views.period_close, name="period_close"),
     path("periods/reopen/", views.period_reopen, name="period_reopen"),
+    # --- budgets
+    path("budgets/", views.budget_vs_actual, name="budget_vs_actual"),
+    path("budgets/export.csv", views.budget_vs_actual_export, name="budget_vs_actual_export"),
+    path("budgets/grid/", views.budget_grid, name="budget_grid"),
+    path("budgets/import/", views.budget_import, name="budget_import"),
 ]
 
 # Financial statements: profit and loss, balance sheet, cash summary, each with its CSV, XLSX and PDF.

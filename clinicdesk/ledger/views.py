@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.staticfiles import finders
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -24,11 +24,13 @@ from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.csv_export import csv_response
 from clinicdesk.core.permissions import Perm
 
-from . import periods, reports, services, statements
+from . import budgets, periods, reports, services, statements
 from .forms import (
     AccountForm,
     AgingForm,
     AsOfForm,
+    BudgetImportForm,
+    BudgetScopeForm,
     DateRangeForm,
     JournalFilterForm,
     ManualEntryForm,
@@ -37,7 +39,7 @@ from .forms import (
     ReverseForm,
     YearForm,
 )
-from .models import Account, JournalEntry
+from .models import Account, Budget, JournalEntry
 from .spreadsheets import xlsx_response
 
 CENT = Decimal("0.01")
@@ -541,3 +543,107 @@ def statement_download(request: HttpRequest, which: str, fmt: str) -> HttpRespon
     if fmt == "xlsx":
         return xlsx_response(name, report.title, head, rows)
     return csv_response(name, head, rows)
+
+
+# --- budgets -------------------------------------------------------------------------------------------------
+
+
+def _budget_scope(request: HttpRequest, data=None):
+    form = BudgetScopeForm(data if data is not None else (request.GET or None),
+                           organization_id=request.user.organization_id)
+    values = form.cleaned_data if form.is_valid() else {}
+    return form, form.year_value(), values.get("department")
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.LEDGER_VIEW)
+def budget_grid(request: HttpRequest) -> HttpResponse:
+    """A department's year on a grid: one row an account, one column a month; arrows and Tab move between cells."""
+    form, year, department = _budget_scope(request, request.POST if request.method == "POST" else None)
+    can_manage = request.user.has_perm_code(Perm.BUDGETS_MANAGE)
+    errors: list[str] = []
+    typed: dict[tuple[int, int], str] = {}
+    if request.method == "POST":
+        if not can_manage:
+            raise PermissionDenied
+        typed = {(int(a), int(m)): v for key, v in request.POST.items() if key.startswith("cell-")
+                 for a, m in [key.split("-")[1:3]] if a.isdigit() and m.isdigit()}
+        if department is None:
+            errors.append("Choose the department whose budget this is.")
+        else:
+            try:
+                written = budgets.budget_grid_save(organization=request.user.organization, department=department,
+                                                   year=year, cells=typed, actor=request.user)
+            except ValidationError as exc:
+                errors.extend(exc.messages)
+            else:
+                messages.success(request, f"Budget {year} for {department.name} saved ({written} cells).")
+                return redirect(f"{reverse('ledger:budget_grid')}?year={year}&department={department.pk}")
+    accounts = list(Account.objects.filter(organization_id=request.user.organization_id,
+                                           account_type__in=statements.PL_TYPES, is_active=True).order_by("code"))
+    saved = {}
+    if department is not None:
+        saved = {(b.account_id, b.month.month): b.amount for b in Budget.objects.filter(
+            organization_id=request.user.organization_id, department=department, month__year=year)}
+    rows = [{"account": a, "cells": [
+        {"month": m, "name": f"cell-{a.pk}-{m}",
+         "value": typed.get((a.pk, m), saved[(a.pk, m)].quantize(CENT) if (a.pk, m) in saved else "")}
+        for m in range(1, 13)]} for a in accounts]
+    return render(request, "ledger/budget_grid.html", {
+        "form": form, "year": year, "department": department, "rows": rows, "errors": errors,
+        "months": budgets.year_months(year), "can_manage": can_manage, "section": "budgets",
+    }, status=400 if errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.BUDGETS_MANAGE)
+def budget_import(request: HttpRequest) -> HttpResponse:
+    """Budget cells from a CSV or XLSX file; a bad row is named and nothing is saved."""
+    form = BudgetImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            rows = budgets.budget_rows_read(name=upload.name, content=upload.read())
+            written = budgets.budget_import(organization=request.user.organization, rows=rows, actor=request.user)
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error("file", message)
+        else:
+            messages.success(request, f"{written} budget cells imported.")
+            return redirect("ledger:budget_vs_actual")
+    return render(request, "ledger/budget_import.html", {"form": form, "section": "budgets"},
+                  status=400 if form.errors else 200)
+
+
+def _budget_report(request: HttpRequest):
+    form, year, department = _budget_scope(request)
+    return form, budgets.budget_vs_actual(user=request.user, year=year,
+                                          department_id=department.pk if department else None)
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def budget_vs_actual(request: HttpRequest) -> HttpResponse:
+    """Budget against actual by account with the variance and the forecast to year end, and a chart of the
+    month-by-month expenses."""
+    form, report = _budget_report(request)
+    expenses = report.totals("expense")
+    chart = {"labels": [m.strftime("%b") for m in report.months],
+             "budget": [str(v) for v in expenses["budget"]], "actual": [str(v) for v in expenses["actual"]]}
+    return render(request, "ledger/budget_vs_actual.html", {
+        "form": form, "report": report, "chart": chart, "query": _query(request), "section": "budgets",
+        "can_manage": request.user.has_perm_code(Perm.BUDGETS_MANAGE),
+    }, status=400 if form.errors else 200)
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def budget_vs_actual_export(request: HttpRequest) -> HttpResponse:
+    _form, report = _budget_report(request)
+    audit_event(action="ledger.exported", actor=request.user, channel=AuditChannel.EXPORT,
+                summary=f"Budget against actual CSV {report.year}")
+    return csv_response(f"budget-vs-actual-{report.year}.csv",
+                        ["account", "name", "type", "budget", "actual", "variance", "forecast to year end"], (
+        [ln.account.code, ln.account.name, ln.account.get_account_type_display(), _amount_cell(ln.total_budget),
+         _amount_cell(ln.total_actual), _amount_cell(ln.variance), _amount_cell(ln.forecast)] for ln in report.lines
+    ))
