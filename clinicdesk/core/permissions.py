@@ -36,6 +36,7 @@ class Perm:
     LEDGER_MANAGE = "ledger.manage"
     PERIODS_CLOSE = "periods.close"
     BUDGETS_MANAGE = "budgets.manage"
+    BILLS_MANAGE = "bills.manage"
     BILLING_VIEW = "billing.view"
     CHARGES_ENTER = "charges.enter"
     CHARGES_REVIEW = "charges.review"
@@ -101,7 +102,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _BILLING
         | _INSURANCE
         | {Perm.CONTRACTS_MANAGE}
-        | {Perm.PERIODS_CLOSE, Perm.BUDGETS_MANAGE}
+        | {Perm.PERIODS_CLOSE, Perm.BUDGETS_MANAGE, Perm.BILLS_MANAGE}
     ),
     Role.ADMINISTRATOR: frozenset(
         _EVERY_STAFF
@@ -113,7 +114,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _BILLING
         | _INSURANCE
         | {Perm.LEDGER_MANAGE, Perm.CONTRACTS_MANAGE}
-        | {Perm.PERIODS_CLOSE, Perm.BUDGETS_MANAGE}
+        | {Perm.PERIODS_CLOSE, Perm.BUDGETS_MANAGE, Perm.BILLS_MANAGE}
     ),
     # The auditor reads the audit trail and nothing else.
     Role.AUDITOR: frozenset({Perm.DASHBOARD, Perm.AUDIT_VIEW, Perm.AUDIT_EXPORT}),

@@ -258,3 +258,27 @@ class BudgetImportForm(forms.Form):
         if upload.size > BUDGET_FILE_MAX:
             raise ValidationError("The file is larger than 2 MB.")
         return upload
+
+
+class BillForm(ServiceErrorsMixin, forms.Form):
+    vendor = forms.CharField(label="Vendor", max_length=120, widget=forms.TextInput(attrs={"autofocus": True}))
+    number = forms.CharField(label="Invoice number", max_length=60, required=False)
+    bill_date = forms.DateField(label="Bill date", widget=DATE_WIDGET)
+    due_date = forms.DateField(label="Due date", widget=DATE_WIDGET)
+    account = AccountChoiceField(label="Expense account", queryset=Account.objects.none())
+    department = forms.ModelChoiceField(label="Department", queryset=Department.objects.none(), required=False)
+    amount = forms.DecimalField(label="Amount", max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    memo = forms.CharField(label="Memo", max_length=200, required=False)
+    receipt = forms.FileField(label="Receipt (PDF or image)", required=False,
+                              widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg,.tif,.tiff,.heic"}))
+
+    def __init__(self, *args, organization_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = _accounts(organization_id, active_only=True).filter(
+            account_type=AccountType.EXPENSE)
+        self.fields["department"].queryset = Department.objects.filter(organization_id=organization_id).order_by("name")
+
+
+class BillPayForm(forms.Form):
+    bill = forms.IntegerField(widget=forms.HiddenInput)
+    paid_on = forms.DateField(label="Paid on", widget=DATE_WIDGET)

@@ -222,4 +222,59 @@ class BudgetAlert(models.Model):
         return f"{self.month:%b %Y} department {self.department_id} past {self.threshold}%"
 
 
-__all__ = ["Account", "Budget", "BudgetAlert", "AccountRole", "AccountType", "EntryKind", "FiscalPeriod", "JournalEntry", "JournalLine", "OpenItem", "PartyKind"]
+class Vendor(models.Model):
+    """Someone the practice buys from: supplies, rent, software, services."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=120)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization", "name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="ledger_vendor_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def receipt_path(bill: "Bill", filename: str) -> str:
+    return f"receipts/{bill.organization_id}/{bill.vendor_id}/{filename}"
+
+
+class Bill(models.Model):
+    """A vendor's bill: entered, it posts the expense against accounts payable; paid, it posts the payment from the
+    bank. The receipt (PDF or image) is kept with it."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="bills")
+    number = models.CharField(max_length=60, blank=True, help_text="The vendor's invoice number.")
+    bill_date = models.DateField()
+    due_date = models.DateField()
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(**MONEY)
+    memo = models.CharField(max_length=200, blank=True)
+    receipt = models.FileField(upload_to=receipt_path, max_length=200, blank=True)
+    receipt_type = models.CharField(max_length=40, blank=True)
+    entry = models.OneToOneField(JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    paid_on = models.DateField(null=True, blank=True)
+    payment_entry = models.OneToOneField(JournalEntry, null=True, blank=True, on_delete=models.PROTECT,
+                                         related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="ledger_bill_amount_positive"),
+            models.CheckConstraint(condition=models.Q(due_date__gte=models.F("bill_date")), name="ledger_bill_due_after"),
+        ]
+        indexes = [models.Index(fields=["organization", "paid_on", "due_date"], name="ledger_bill_org_due")]
+
+    def __str__(self) -> str:
+        return f"{self.vendor} {self.number or self.bill_date}"
+
+
+__all__ = ["Account", "Bill", "Budget", "BudgetAlert", "Vendor", "AccountRole", "AccountType", "EntryKind", "FiscalPeriod", "JournalEntry", "JournalLine", "OpenItem", "PartyKind"]

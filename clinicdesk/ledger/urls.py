@@ -38,6 +38,12 @@ urlpatterns = [
     path("budgets/export.csv", views.budget_vs_actual_export, name="budget_vs_actual_export"),
     path("budgets/grid/", views.budget_grid, name="budget_grid"),
     path("budgets/import/", views.budget_import, name="budget_import"),
+    # --- vendor bills (the bill is named in the form or the query)
+    path("bills/", views.bill_list, name="bills"),
+    path("bills/export.csv", views.bill_export, name="bills_export"),
+    path("bills/new/", views.bill_create, name="bill_create"),
+    path("bills/pay/", views.bill_pay, name="bill_pay"),
+    path("bills/receipt/", views.bill_receipt, name="bill_receipt"),
 ]
 
 # Financial statements: profit and loss, balance sheet, cash summary, each with its CSV, XLSX and PDF.

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -24,11 +24,13 @@ from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.csv_export import csv_response
 from clinicdesk.core.permissions import Perm
 
-from . import budgets, periods, reports, services, statements
+from . import bills, budgets, periods, reports, services, statements
 from .forms import (
     AccountForm,
     AgingForm,
     AsOfForm,
+    BillForm,
+    BillPayForm,
     BudgetImportForm,
     BudgetScopeForm,
     DateRangeForm,
@@ -39,7 +41,7 @@ from .forms import (
     ReverseForm,
     YearForm,
 )
-from .models import Account, Budget, JournalEntry
+from .models import Account, Bill, Budget, JournalEntry
 from .spreadsheets import xlsx_response
 
 CENT = Decimal("0.01")
@@ -647,3 +649,94 @@ def budget_vs_actual_export(request: HttpRequest) -> HttpResponse:
         [ln.account.code, ln.account.name, ln.account.get_account_type_display(), _amount_cell(ln.total_budget),
          _amount_cell(ln.total_actual), _amount_cell(ln.variance), _amount_cell(ln.forecast)] for ln in report.lines
     ))
+
+
+# --- vendor bills --------------------------------------------------------------------------------------------
+
+BILL_STATUSES = [("due", "Due"), ("overdue", "Overdue"), ("paid", "Paid"), ("", "All")]
+
+
+def _bill(request: HttpRequest, bill_id) -> Bill:
+    bill = bills.bill_list(user=request.user).filter(pk=bill_id).first() if str(bill_id).isdigit() else None
+    if bill is None:
+        raise Http404("No such bill.")
+    return bill
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def bill_list(request: HttpRequest) -> HttpResponse:
+    """Vendor bills: due (soonest first), overdue, paid; each links its receipt and, unpaid, can be paid."""
+    status = request.GET.get("status", "due")
+    status = status if status in dict(BILL_STATUSES) else "due"
+    page = Paginator(bills.bill_list(user=request.user, status=status), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "ledger/bills.html", {
+        "page": page, "status": status, "statuses": BILL_STATUSES, "today": timezone.localdate(),
+        "can_manage": request.user.has_perm_code(Perm.BILLS_MANAGE), "section": "bills",
+    })
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def bill_export(request: HttpRequest) -> HttpResponse:
+    audit_event(action="ledger.exported", actor=request.user, channel=AuditChannel.EXPORT, summary="Vendor bills CSV")
+    return csv_response("vendor-bills.csv", ["vendor", "invoice", "bill date", "due", "account", "department",
+                                             "amount", "paid on"], (
+        [b.vendor.name, b.number, b.bill_date.isoformat(), b.due_date.isoformat(), b.account.code,
+         b.department.name if b.department_id else "", _amount_cell(b.amount),
+         b.paid_on.isoformat() if b.paid_on else ""]
+        for b in bills.bill_list(user=request.user, status=request.GET.get("status", "")).iterator(chunk_size=2000)
+    ))
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.BILLS_MANAGE)
+def bill_create(request: HttpRequest) -> HttpResponse:
+    form = BillForm(request.POST or None, request.FILES or None, organization_id=request.user.organization_id)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            bill = bills.bill_enter(
+                organization=request.user.organization, vendor_name=data["vendor"], number=data["number"],
+                bill_date=data["bill_date"], due_date=data["due_date"], account=data["account"],
+                department=data["department"], amount=data["amount"], memo=data["memo"], receipt=data["receipt"],
+                actor=request.user)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, f"Bill from {bill.vendor.name} for {bill.amount} entered.")
+            return redirect("ledger:bills")
+    return render(request, "ledger/bill_form.html", {"form": form, "section": "bills"},
+                  status=400 if form.errors else 200)
+
+
+@require_http_methods(["POST"])
+@requires(Perm.BILLS_MANAGE)
+def bill_pay(request: HttpRequest) -> HttpResponse:
+    form = BillPayForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the day the bill was paid.")
+        return redirect("ledger:bills")
+    bill = _bill(request, form.cleaned_data["bill"])
+    try:
+        bills.bill_pay(bill=bill, paid_on=form.cleaned_data["paid_on"], actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Bill from {bill.vendor.name} paid.")
+    return redirect("ledger:bills")
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def bill_receipt(request: HttpRequest) -> HttpResponse:
+    """A bill's receipt, served with the type its content was checked to be."""
+    bill = _bill(request, request.GET.get("bill", ""))
+    if not bill.receipt:
+        raise Http404("This bill has no receipt.")
+    audit_event(action="ledger.receipt_viewed", actor=request.user, target=bill, organization_id=bill.organization_id,
+                summary=f"Receipt of the bill from {bill.vendor.name}"[:300])
+    response = FileResponse(bill.receipt.open("rb"), content_type=bill.receipt_type or "application/octet-stream")
+    response["Content-Disposition"] = f'inline; filename="receipt-{bill.pk}{bill.receipt.name[-4:]}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
