@@ -282,3 +282,9 @@ class BillForm(ServiceErrorsMixin, forms.Form):
 class BillPayForm(forms.Form):
     bill = forms.IntegerField(widget=forms.HiddenInput)
     paid_on = forms.DateField(label="Paid on", widget=DATE_WIDGET)
+
+
+class PayrollImportForm(BudgetImportForm):
+    file = forms.FileField(label="Payroll summary (CSV or XLSX)",
+                           help_text="Columns: period (2026-03), department, gross wages, employer taxes, benefits.",
+                           widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}))

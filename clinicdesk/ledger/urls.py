@@ -44,6 +44,7 @@ urlpatterns = [
     path("bills/new/", views.bill_create, name="bill_create"),
     path("bills/pay/", views.bill_pay, name="bill_pay"),
     path("bills/receipt/", views.bill_receipt, name="bill_receipt"),
+    path("payroll/import/", views.payroll_import, name="payroll_import"),
 ]
 
 # Financial statements: profit and loss, balance sheet, cash summary, each with its CSV, XLSX and PDF.

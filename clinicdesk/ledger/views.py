@@ -24,7 +24,7 @@ from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.csv_export import csv_response
 from clinicdesk.core.permissions import Perm
 
-from . import bills, budgets, periods, reports, services, statements
+from . import bills, budgets, payroll, periods, reports, services, statements
 from .forms import (
     AccountForm,
     AgingForm,
@@ -36,6 +36,7 @@ from .forms import (
     DateRangeForm,
     JournalFilterForm,
     ManualEntryForm,
+    PayrollImportForm,
     PeriodForm,
     ProfitLossForm,
     ReverseForm,
@@ -740,3 +741,23 @@ def bill_receipt(request: HttpRequest) -> HttpResponse:
     response["Content-Disposition"] = f'inline; filename="receipt-{bill.pk}{bill.receipt.name[-4:]}"'
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.BILLS_MANAGE)
+def payroll_import(request: HttpRequest) -> HttpResponse:
+    """A payroll summary file (CSV or XLSX) posted as one entry; a bad row is named and nothing is posted."""
+    form = PayrollImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            rows = budgets.budget_rows_read(name=upload.name, content=upload.read())
+            entry = payroll.payroll_import(organization=request.user.organization, rows=rows, actor=request.user)
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error("file", message)
+        else:
+            messages.success(request, f"Payroll posted as entry {entry.pk}.")
+            return redirect("ledger:entry", journal_entry_id=entry.pk)
+    return render(request, "ledger/payroll_import.html", {"form": form, "section": "bills"},
+                  status=400 if form.errors else 200)

@@ -170,3 +170,33 @@ def test_a_budget_file_with_an_unknown_department_is_named_then_a_good_one_impor
     page.get_by_role("button", name="Import").click()
     expect(page.locator("ul.messages")).to_contain_text("2 budget cells imported")
     assert Budget.objects.count() == 2
+
+
+def test_a_bill_is_entered_with_its_receipt_then_paid(signed_in: Page, live_server, org, tmp_path):
+    from clinicdesk.ledger.models import Bill
+
+    page = signed_in
+    chart_install(organization=org)
+    receipt = tmp_path / "receipt.pdf"
+    receipt.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    today = timezone.localdate()
+    page.goto(f"{live_server.url}/ledger/bills/new/")
+    page.get_by_label("Vendor").fill("Henry Schein")
+    page.get_by_label("Bill date").fill(today.isoformat())
+    page.get_by_label("Due date").fill((today - timedelta(days=2)).isoformat())
+    page.get_by_label("Expense account").select_option(label="6300 Medical supplies")
+    page.get_by_label("Amount").fill("412.50")
+    page.get_by_label("Receipt (PDF or image)").set_input_files(str(receipt))
+    page.get_by_role("button", name="Enter bill").click()
+    expect(page.locator("#bill-form")).to_contain_text("cannot fall due before its date")
+    page.get_by_label("Due date").fill((today + timedelta(days=30)).isoformat())
+    page.get_by_label("Receipt (PDF or image)").set_input_files(str(receipt))
+    page.get_by_role("button", name="Enter bill").click()
+    bill = Bill.objects.get()
+    row = page.locator(f"#bill-{bill.pk}")
+    expect(row).to_contain_text("Henry Schein")
+    expect(row.get_by_role("link", name="Receipt")).to_be_visible()
+    row.get_by_role("button", name="Pay").click()
+    expect(page.locator("ul.messages")).to_contain_text("paid")
+    bill.refresh_from_db()
+    assert bill.paid_on == today
