@@ -132,6 +132,29 @@ def budget_rows_read(*, name: str, content: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
 
 
+def header_columns(rows: list[list[str]], columns: tuple[str, ...], max_rows: int) -> dict[str, int]:
+    """Where each expected column is in an uploaded file's header (line 1), or a message naming what is missing."""
+    if not rows:
+        raise ValidationError({"file": "The file is empty."})
+    header = [str(h).strip().lower() for h in rows[0]]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise ValidationError({"file": f"Line 1: the header lacks {', '.join(missing)} "
+                                       f"(expected: {', '.join(columns)})."})
+    if len(rows) - 1 > max_rows:
+        raise ValidationError({"file": f"The file has more than {max_rows:,} rows; split it."})
+    return {c: header.index(c) for c in columns}
+
+
+def departments_by_name(organization: Organization) -> dict[str, Department]:
+    """The practice's departments by lower-case code and by name, as files name them."""
+    found: dict[str, Department] = {}
+    for dept in Department.objects.filter(organization=organization):
+        found[dept.code.strip().lower()] = dept
+        found.setdefault(dept.name.strip().lower(), dept)
+    return found
+
+
 def _month(text: str, where: str) -> date:
     raw = str(text).strip()
     for fmt in ("%Y-%m", "%Y-%m-%d", "%m/%Y"):
@@ -146,20 +169,8 @@ def _month(text: str, where: str) -> date:
 def budget_import(*, organization: Organization, rows: list[list[str]], actor) -> int:
     """Import budget cells from rows (header: department, account, month, amount). Departments by code or name,
     accounts by number. Every row is checked first; any bad row saves nothing and is named with its line number."""
-    if not rows:
-        raise ValidationError({"file": "The file is empty."})
-    header = [str(h).strip().lower() for h in rows[0]]
-    missing = [c for c in IMPORT_COLUMNS if c not in header]
-    if missing:
-        raise ValidationError({"file": f"Line 1: the header lacks {', '.join(missing)} "
-                                       f"(expected: {', '.join(IMPORT_COLUMNS)})."})
-    if len(rows) - 1 > MAX_IMPORT_ROWS:
-        raise ValidationError({"file": f"The file has more than {MAX_IMPORT_ROWS:,} rows; split it."})
-    col = {c: header.index(c) for c in IMPORT_COLUMNS}
-    departments: dict[str, int] = {}
-    for dept in Department.objects.filter(organization=organization):
-        departments[dept.code.strip().lower()] = dept.pk
-        departments.setdefault(dept.name.strip().lower(), dept.pk)
+    col = header_columns(rows, IMPORT_COLUMNS, MAX_IMPORT_ROWS)
+    departments = {key: dept.pk for key, dept in departments_by_name(organization).items()}
     accounts = {a.code: a.pk for a in Account.objects.filter(organization=organization, account_type__in=PL_TYPES)}
     cells: dict[tuple[int, int, date], Decimal | None] = {}
     errors: list[str] = []

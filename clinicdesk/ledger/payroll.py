@@ -15,9 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinicdesk.core.audit import audit_event
-from clinicdesk.core.models import Department, Organization
+from clinicdesk.core.models import Organization
 from clinicdesk.core.money import round_money
 
+from .budgets import departments_by_name, header_columns
 from .choices import AccountRole, EntryKind
 from .models import Account, JournalEntry
 from .services import LineSpec, entry_post
@@ -49,20 +50,8 @@ def _period_end(text: str, where: str) -> date:
 @transaction.atomic
 def payroll_import(*, organization: Organization, rows: list[list[str]], actor) -> JournalEntry:
     """Post a payroll summary (header: period, department, gross wages, employer taxes, benefits) as one entry."""
-    if not rows:
-        raise ValidationError({"file": "The file is empty."})
-    header = [str(h).strip().lower() for h in rows[0]]
-    missing = [c for c in PAYROLL_COLUMNS if c not in header]
-    if missing:
-        raise ValidationError({"file": f"Line 1: the header lacks {', '.join(missing)} "
-                                       f"(expected: {', '.join(PAYROLL_COLUMNS)})."})
-    if len(rows) - 1 > MAX_ROWS:
-        raise ValidationError({"file": f"The file has more than {MAX_ROWS:,} rows; split it."})
-    col = {c: header.index(c) for c in PAYROLL_COLUMNS}
-    departments: dict[str, Department] = {}
-    for dept in Department.objects.filter(organization=organization):
-        departments[dept.code.strip().lower()] = dept
-        departments.setdefault(dept.name.strip().lower(), dept)
+    col = header_columns(rows, PAYROLL_COLUMNS, MAX_ROWS)
+    departments = departments_by_name(organization)
     salaries = Account.objects.filter(organization=organization, code=SALARIES_CODE, is_active=True).first()
     if salaries is None:
         raise ValidationError({"file": f"The chart has no open account {SALARIES_CODE} for salaries and wages."})

@@ -602,20 +602,27 @@ def budget_grid(request: HttpRequest) -> HttpResponse:
 @requires(Perm.BUDGETS_MANAGE)
 def budget_import(request: HttpRequest) -> HttpResponse:
     """Budget cells from a CSV or XLSX file; a bad row is named and nothing is saved."""
-    form = BudgetImportForm(request.POST or None, request.FILES or None)
+    def done(written: int) -> HttpResponse:
+        messages.success(request, f"{written} budget cells imported.")
+        return redirect("ledger:budget_vs_actual")
+
+    return _file_import(request, BudgetImportForm, budgets.budget_import, done, "ledger/budget_import.html", "budgets")
+
+
+def _file_import(request: HttpRequest, form_class, service, done, template: str, section: str) -> HttpResponse:
+    """An uploaded CSV or XLSX handed to an import service; its messages (naming the rows) go on the file field."""
+    form = form_class(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
             rows = budgets.budget_rows_read(name=upload.name, content=upload.read())
-            written = budgets.budget_import(organization=request.user.organization, rows=rows, actor=request.user)
+            result = service(organization=request.user.organization, rows=rows, actor=request.user)
         except ValidationError as exc:
             for message in exc.messages:
                 form.add_error("file", message)
         else:
-            messages.success(request, f"{written} budget cells imported.")
-            return redirect("ledger:budget_vs_actual")
-    return render(request, "ledger/budget_import.html", {"form": form, "section": "budgets"},
-                  status=400 if form.errors else 200)
+            return done(result)
+    return render(request, template, {"form": form, "section": section}, status=400 if form.errors else 200)
 
 
 def _budget_report(request: HttpRequest):
@@ -747,17 +754,8 @@ def bill_receipt(request: HttpRequest) -> HttpResponse:
 @requires(Perm.BILLS_MANAGE)
 def payroll_import(request: HttpRequest) -> HttpResponse:
     """A payroll summary file (CSV or XLSX) posted as one entry; a bad row is named and nothing is posted."""
-    form = PayrollImportForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        try:
-            rows = budgets.budget_rows_read(name=upload.name, content=upload.read())
-            entry = payroll.payroll_import(organization=request.user.organization, rows=rows, actor=request.user)
-        except ValidationError as exc:
-            for message in exc.messages:
-                form.add_error("file", message)
-        else:
-            messages.success(request, f"Payroll posted as entry {entry.pk}.")
-            return redirect("ledger:entry", journal_entry_id=entry.pk)
-    return render(request, "ledger/payroll_import.html", {"form": form, "section": "bills"},
-                  status=400 if form.errors else 200)
+    def done(entry) -> HttpResponse:
+        messages.success(request, f"Payroll posted as entry {entry.pk}.")
+        return redirect("ledger:entry", journal_entry_id=entry.pk)
+
+    return _file_import(request, PayrollImportForm, payroll.payroll_import, done, "ledger/payroll_import.html", "bills")
