@@ -200,3 +200,25 @@ def test_a_bill_is_entered_with_its_receipt_then_paid(signed_in: Page, live_serv
     expect(page.locator("ul.messages")).to_contain_text("paid")
     bill.refresh_from_db()
     assert bill.paid_on == today
+
+
+def test_a_payroll_file_with_a_bad_row_is_named_then_a_good_one_posts(signed_in: Page, live_server, org, tmp_path):
+    from clinicdesk.core.tests.factories import DepartmentFactory
+
+    page = signed_in
+    chart_install(organization=org)
+    DepartmentFactory(organization=org, name="Nursing", code="nursing")
+    header = "period,department,gross wages,employer taxes,benefits\n"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(header + "2026-03,nursing,14800,1132.20,900\n2026-03,nursing,lots,0,0\n")
+    good = tmp_path / "good.csv"
+    good.write_text(header + "2026-03,nursing,14800,1132.20,900\n")
+    page.goto(f"{live_server.url}/ledger/bills/")
+    page.get_by_role("link", name="Import payroll").click()
+    page.get_by_label("Payroll summary (CSV or XLSX)").set_input_files(str(bad))
+    page.get_by_role("button", name="Post payroll").click()
+    expect(page.locator("#payroll-import-form")).to_contain_text("Line 3: gross wages 'lots' is not an amount.")
+    assert not JournalEntry.objects.filter(organization=org).exists()
+    page.get_by_label("Payroll summary (CSV or XLSX)").set_input_files(str(good))
+    page.get_by_role("button", name="Post payroll").click()
+    expect(page.locator("#lines")).to_contain_text("16,832.20")
