@@ -37,6 +37,7 @@ urlpatterns = [
     path("budgets/", views.budget_vs_actual, name="budget_vs_actual"),
     path("budgets/export.csv", views.budget_vs_actual_export, name="budget_vs_actual_export"),
     path("budgets/grid/", views.budget_grid, name="budget_grid"),
+    path("budgets/grid/save/", views.budget_grid_save, name="budget_grid_save"),
     path("budgets/import/", views.budget_import, name="budget_import"),
     # --- vendor bills (the bill is named in the form or the query)
     path("bills/", views.bill_list, name="bills"),

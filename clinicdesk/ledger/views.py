@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.staticfiles import finders
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -558,30 +558,35 @@ def _budget_scope(request: HttpRequest, data=None):
     return form, form.year_value(), values.get("department")
 
 
-@require_http_methods(["GET", "POST"])
+@require_GET
 @requires(Perm.LEDGER_VIEW)
 def budget_grid(request: HttpRequest) -> HttpResponse:
     """A department's year on a grid: one row an account, one column a month; arrows and Tab move between cells."""
-    form, year, department = _budget_scope(request, request.POST if request.method == "POST" else None)
-    can_manage = request.user.has_perm_code(Perm.BUDGETS_MANAGE)
-    errors: list[str] = []
-    typed: dict[tuple[int, int], str] = {}
-    if request.method == "POST":
-        if not can_manage:
-            raise PermissionDenied
-        typed = {(int(a), int(m)): v for key, v in request.POST.items() if key.startswith("cell-")
-                 for a, m in [key.split("-")[1:3]] if a.isdigit() and m.isdigit()}
-        if department is None:
-            errors.append("Choose the department whose budget this is.")
-        else:
-            try:
-                written = budgets.budget_grid_save(organization=request.user.organization, department=department,
-                                                   year=year, cells=typed, actor=request.user)
-            except ValidationError as exc:
-                errors.extend(exc.messages)
-            else:
-                messages.success(request, f"Budget {year} for {department.name} saved ({written} cells).")
-                return redirect(f"{reverse('ledger:budget_grid')}?year={year}&department={department.pk}")
+    form, year, department = _budget_scope(request)
+    return _budget_grid_page(request, form, year, department)
+
+
+@require_http_methods(["POST"])
+@requires(Perm.BUDGETS_MANAGE)
+def budget_grid_save(request: HttpRequest) -> HttpResponse:
+    """Save the grid: every cell is checked first, and one bad cell saves nothing and is named."""
+    form, year, department = _budget_scope(request, request.POST)
+    typed = {(int(a), int(m)): v for key, v in request.POST.items() if key.startswith("cell-")
+             for a, m in [key.split("-")[1:3]] if a.isdigit() and m.isdigit()}
+    if department is None:
+        return _budget_grid_page(request, form, year, department, typed, ["Choose the department whose budget this is."])
+    try:
+        written = budgets.budget_grid_save(organization=request.user.organization, department=department,
+                                           year=year, cells=typed, actor=request.user)
+    except ValidationError as exc:
+        return _budget_grid_page(request, form, year, department, typed, exc.messages)
+    messages.success(request, f"Budget {year} for {department.name} saved ({written} cells).")
+    return redirect(f"{reverse('ledger:budget_grid')}?year={year}&department={department.pk}")
+
+
+def _budget_grid_page(request: HttpRequest, form, year: int, department, typed: dict | None = None,
+                      errors: list[str] | None = None) -> HttpResponse:
+    typed = typed or {}
     accounts = list(Account.objects.filter(organization_id=request.user.organization_id,
                                            account_type__in=statements.PL_TYPES, is_active=True).order_by("code"))
     saved = {}
@@ -593,8 +598,9 @@ def budget_grid(request: HttpRequest) -> HttpResponse:
          "value": typed.get((a.pk, m), saved[(a.pk, m)].quantize(CENT) if (a.pk, m) in saved else "")}
         for m in range(1, 13)]} for a in accounts]
     return render(request, "ledger/budget_grid.html", {
-        "form": form, "year": year, "department": department, "rows": rows, "errors": errors,
-        "months": budgets.year_months(year), "can_manage": can_manage, "section": "budgets",
+        "form": form, "year": year, "department": department, "rows": rows, "errors": errors or [],
+        "months": budgets.year_months(year), "can_manage": request.user.has_perm_code(Perm.BUDGETS_MANAGE),
+        "section": "budgets",
     }, status=400 if errors else 200)
 
 

@@ -137,9 +137,10 @@ def test_pages_grid_import_and_report(client_as, admin, make_user, setup):
     grid = reverse("ledger:budget_grid")
     page = client.get(grid + f"?year={YEAR}&department={setup['lab'].pk}")
     assert page.status_code == 200 and f'name="cell-{setup["supplies"].pk}-1"' in page.content.decode()
-    bad = client.post(grid, {"year": YEAR, "department": setup["lab"].pk, f"cell-{setup['supplies'].pk}-2": "x"})
+    save = reverse("ledger:budget_grid_save")
+    bad = client.post(save, {"year": YEAR, "department": setup["lab"].pk, f"cell-{setup['supplies'].pk}-2": "x"})
     assert bad.status_code == 400 and "is not an amount" in bad.content.decode()
-    ok = client.post(grid, {"year": YEAR, "department": setup["lab"].pk, f"cell-{setup['supplies'].pk}-2": "250"})
+    ok = client.post(save, {"year": YEAR, "department": setup["lab"].pk, f"cell-{setup['supplies'].pk}-2": "250"})
     assert ok.status_code == 302 and Budget.objects.get().amount == D("250.00")
     upload = SimpleUploadedFile("b.csv", b"department,account,month,amount\nnowhere,6300,2026-01,5\n")
     refused = client.post(reverse("ledger:budget_import"), {"file": upload})
@@ -152,5 +153,5 @@ def test_pages_grid_import_and_report(client_as, admin, make_user, setup):
     assert b"6300" in b"".join(export.streaming_content)
     biller = client_as(make_user(Role.BILLER, username="biller-budgets"))
     assert biller.get(grid).status_code == 200
-    assert biller.post(grid, {"year": YEAR, "department": setup["lab"].pk}).status_code == 403
+    assert biller.post(save, {"year": YEAR, "department": setup["lab"].pk}).status_code == 403
     assert biller.get(reverse("ledger:budget_import")).status_code == 403
