@@ -1,12 +1,13 @@
-"""Communications listens to the schedule, the roster and staff records: waitlist offers are told to the patients at
-once; a published roster sends each person their shifts and their calendar link; a lapsing credential becomes a
-renewal task."""
+"""Communications listens to the schedule, the roster, staff records and the ledger: waitlist offers are told to the
+patients at once; a published roster sends each person their shifts and their calendar link; a lapsing credential
+becomes a renewal task; a budget alert becomes a task for the department's owner."""
 
 import logging
 
 from django.dispatch import receiver
 
 from clinicdesk.core.choices import Role
+from clinicdesk.ledger.signals import budget_threshold_passed
 from clinicdesk.rostering.signals import roster_published
 from clinicdesk.scheduling.signals import waitlist_offers_made
 from clinicdesk.staff.signals import credential_expiring
@@ -40,8 +41,24 @@ def task_credential_renewal(sender, credential, days, **kwargs) -> None:
             reference=f"credential:{credential.pk}:{days}",
             details=f"{credential.get_kind_display()} {credential.number}".strip(),
         )
+
+
 @receiver(roster_published)
 def tell_roster_published(sender, period, feed_urls, shifts, actor=None, **kwargs) -> None:
     from .services.roster_messages import roster_shifts_send
 
     roster_shifts_send(period=period, feed_urls=feed_urls, shifts=shifts, actor=actor)
+
+
+@receiver(budget_threshold_passed)
+def tell_department_owner_of_budget(sender, alert, **kwargs) -> None:
+    """A department's spending passed a share of its month's budget: a review task for the department's owner."""
+    owner = alert.department.owner
+    if owner is None or not owner.is_active:
+        logger.info("Budget alert %s: department %s has no owner to tell", alert.pk, alert.department_id)
+        return
+    staff_task_create(
+        actor=None, organization_id=alert.organization_id, assignee=owner, kind=StaffTaskKind.REVIEW,
+        title=f"{alert.department.name}: spending passed {alert.threshold}% of the {alert.month:%B %Y} budget",
+        details=f"Spent {alert.actual} of a budget of {alert.budget}.", reference=f"budget-alert-{alert.pk}",
+    )

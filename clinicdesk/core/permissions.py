@@ -34,6 +34,9 @@ class Perm:
     STAFF_TASKS = "staff_tasks.work"
     LEDGER_VIEW = "ledger.view"
     LEDGER_MANAGE = "ledger.manage"
+    PERIODS_CLOSE = "periods.close"
+    BUDGETS_MANAGE = "budgets.manage"
+    BILLS_MANAGE = "bills.manage"
     BILLING_VIEW = "billing.view"
     CHARGES_ENTER = "charges.enter"
     CHARGES_REVIEW = "charges.review"
@@ -112,6 +115,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _INSURANCE
         | {Perm.CONTRACTS_MANAGE}
         | _PEOPLE
+        | {Perm.PERIODS_CLOSE, Perm.BUDGETS_MANAGE, Perm.BILLS_MANAGE}
     ),
     Role.ADMINISTRATOR: frozenset(
         _EVERY_STAFF
@@ -124,6 +128,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _INSURANCE
         | {Perm.LEDGER_MANAGE, Perm.CONTRACTS_MANAGE}
         | _PEOPLE
+        | {Perm.PERIODS_CLOSE, Perm.BUDGETS_MANAGE, Perm.BILLS_MANAGE}
     ),
     # The auditor reads the audit trail and nothing else.
     Role.AUDITOR: frozenset({Perm.DASHBOARD, Perm.AUDIT_VIEW, Perm.AUDIT_EXPORT}),

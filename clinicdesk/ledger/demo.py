@@ -1,17 +1,22 @@
 """The demo practice's books: the default chart of accounts, an opening bank balance against retained earnings,
-and a few months of expenses by department, so the ledger pages show something before billing posts charges.
-Idempotent: every entry has a reference, and a second run posts nothing."""
+a few months of expenses by department, so the ledger pages show something before billing posts charges, and a
+budget for each department for the year (its monthly expenses with a small cushion). Idempotent: every entry has
+a reference and budget cells are set only where none is, so a second run adds nothing.
+
+No month is closed here: billing and insurance seed after the ledger and post into the last few months."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
+from clinicdesk.core.money import round_money
+
 from .choices import AccountRole, EntryKind
-from .models import Account, JournalEntry
+from .models import Account, Budget, JournalEntry
 from .services import EntrySpec, LineSpec, chart_install, entries_post
 
 OPENING_BANK = Decimal("85000.00")
@@ -30,6 +35,7 @@ MONTHLY_EXPENSES = [
     ("6800", "admin", Decimal("612.33"), "Utilities"),
 ]
 MONTHS = 3
+BUDGET_CUSHION = Decimal("1.03")
 
 
 def seed(ctx, *, patients: int, seed: int, stdout=None) -> int:
@@ -67,6 +73,24 @@ def seed(ctx, *, patients: int, seed: int, stdout=None) -> int:
         before = JournalEntry.objects.filter(organization=org).count()
         entries_post(organization=org, entries=specs)
         added += JournalEntry.objects.filter(organization=org).count() - before
+        added += _budgets(org, accounts, ctx.departments, today.year)
     return added
+
+
+def _budgets(org, accounts, departments, year: int) -> int:
+    """Each department's monthly expenses, with a cushion, budgeted for every month of the year."""
+    planned: dict[tuple[int, int, date], Decimal] = {}
+    for code, dept, amount, _memo in MONTHLY_EXPENSES:
+        if code not in accounts or dept not in departments:
+            continue
+        for month in range(1, 13):
+            key = (departments[dept].pk, accounts[code].pk, date(year, month, 1))
+            planned[key] = planned.get(key, Decimal("0")) + round_money(amount * BUDGET_CUSHION)
+    have = set(Budget.objects.filter(organization=org, month__year=year)
+               .values_list("department_id", "account_id", "month"))
+    new = [Budget(organization=org, department_id=d, account_id=a, month=m, amount=v)
+           for (d, a, m), v in planned.items() if (d, a, m) not in have]
+    Budget.objects.bulk_create(new)
+    return len(new)
 
 

@@ -202,3 +202,89 @@ class ManualEntryForm(ServiceErrorsMixin, forms.Form):
                 f"Add a {side} of {abs(debit_total - credit_total):,.2f} or correct a line."
             )
         return data
+
+
+class PeriodForm(ServiceErrorsMixin, forms.Form):
+    """A month to close or reopen (any day in it), and for a reopening, why."""
+
+    month = forms.DateField(widget=forms.HiddenInput)
+    reason = forms.CharField(label="Why is this month reopened?", max_length=300, required=False,
+                             widget=forms.TextInput(attrs={"autocomplete": "off"}))
+
+
+class YearForm(forms.Form):
+    """The year of a statement (this year when left empty), for profit and loss and the cash summary."""
+
+    year = forms.IntegerField(label="Year", required=False, min_value=2000, max_value=2100)
+
+    def year_value(self) -> int:
+        return (self.cleaned_data.get("year") if self.is_valid() else None) or timezone.localdate().year
+
+
+class ProfitLossForm(YearForm):
+    by = forms.ChoiceField(label="Columns", choices=[("month", "Months"), ("department", "Departments")], required=False)
+    department = forms.ModelChoiceField(label="Department", queryset=Department.objects.none(), required=False,
+                                        empty_label="All departments", help_text="For the month view.")
+
+    def __init__(self, *args, organization_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = Department.objects.filter(organization_id=organization_id).order_by("name")
+
+
+class BudgetScopeForm(YearForm):
+    """The department and year of the budget grid and of budget against actual."""
+
+    department = forms.ModelChoiceField(label="Department", queryset=Department.objects.none(), required=False,
+                                        empty_label="All departments")
+
+    def __init__(self, *args, organization_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = Department.objects.filter(organization_id=organization_id).order_by("name")
+
+
+BUDGET_FILE_MAX = 2 * 1024 * 1024
+
+
+class BudgetImportForm(forms.Form):
+    file = forms.FileField(label="Budget file (CSV or XLSX)",
+                           help_text="Columns: department (code or name), account (number), month (2026-03), amount.",
+                           widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        name = upload.name.lower()
+        if not name.endswith((".csv", ".xlsx")):
+            raise ValidationError("Upload a .csv or .xlsx file.")
+        if upload.size > BUDGET_FILE_MAX:
+            raise ValidationError("The file is larger than 2 MB.")
+        return upload
+
+
+class BillForm(ServiceErrorsMixin, forms.Form):
+    vendor = forms.CharField(label="Vendor", max_length=120, widget=forms.TextInput(attrs={"autofocus": True}))
+    number = forms.CharField(label="Invoice number", max_length=60, required=False)
+    bill_date = forms.DateField(label="Bill date", widget=DATE_WIDGET)
+    due_date = forms.DateField(label="Due date", widget=DATE_WIDGET)
+    account = AccountChoiceField(label="Expense account", queryset=Account.objects.none())
+    department = forms.ModelChoiceField(label="Department", queryset=Department.objects.none(), required=False)
+    amount = forms.DecimalField(label="Amount", max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    memo = forms.CharField(label="Memo", max_length=200, required=False)
+    receipt = forms.FileField(label="Receipt (PDF or image)", required=False,
+                              widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg,.tif,.tiff,.heic"}))
+
+    def __init__(self, *args, organization_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = _accounts(organization_id, active_only=True).filter(
+            account_type=AccountType.EXPENSE)
+        self.fields["department"].queryset = Department.objects.filter(organization_id=organization_id).order_by("name")
+
+
+class BillPayForm(forms.Form):
+    bill = forms.IntegerField(widget=forms.HiddenInput)
+    paid_on = forms.DateField(label="Paid on", widget=DATE_WIDGET)
+
+
+class PayrollImportForm(BudgetImportForm):
+    file = forms.FileField(label="Payroll summary (CSV or XLSX)",
+                           help_text="Columns: period (2026-03), department, gross wages, employer taxes, benefits.",
+                           widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}))

@@ -146,4 +146,132 @@ class JournalLine(models.Model):
             raise ValidationError({"item": "This open item belongs to another patient."})
 
 
-__all__ = ["Account", "AccountRole", "AccountType", "EntryKind", "JournalEntry", "JournalLine", "OpenItem", "PartyKind"]
+class FiscalPeriod(models.Model):
+    """A month of the books that someone closed: no entry may be dated in it while it is closed. A month with no
+    row (or whose row was reopened) is open. Reopening needs a reason; both acts are audited. The database refuses
+    entries dated in a closed month too (migration 0006)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(help_text="The first day of the month.")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    reopen_reason = models.CharField(max_length=300, blank=True, help_text="Why the month was last reopened.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organization", "-month"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "month"], name="ledger_period_month_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%B %Y} ({'closed' if self.is_closed else 'open'})"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
+
+
+class Budget(models.Model):
+    """What a department plans to spend (or earn) on one account in one month; the grid and the importer write
+    these, and budget against actual compares them with the ledger's lines."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="budgets")
+    month = models.DateField(help_text="The first day of the month.")
+    amount = models.DecimalField(**MONEY)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organization", "department", "account", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "department", "account", "month"],
+                                    name="ledger_budget_cell_unique"),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="ledger_budget_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%b %Y} {self.account_id}: {self.amount}"
+
+
+class BudgetAlert(models.Model):
+    """A department's spending passed a share of its month's expense budget; recorded once per threshold per
+    month, so the daily check tells the department's owner once."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    threshold = models.PositiveSmallIntegerField(help_text="Percent of the month's expense budget.")
+    budget = models.DecimalField(**MONEY)
+    actual = models.DecimalField(**MONEY)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-month", "department", "threshold"]
+        constraints = [models.UniqueConstraint(fields=["organization", "department", "month", "threshold"],
+                                               name="ledger_budget_alert_once")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%b %Y} department {self.department_id} past {self.threshold}%"
+
+
+class Vendor(models.Model):
+    """Someone the practice buys from: supplies, rent, software, services."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=120)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization", "name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="ledger_vendor_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def receipt_path(bill: "Bill", filename: str) -> str:
+    return f"receipts/{bill.organization_id}/{bill.vendor_id}/{filename}"
+
+
+class Bill(models.Model):
+    """A vendor's bill: entered, it posts the expense against accounts payable; paid, it posts the payment from the
+    bank. The receipt (PDF or image) is kept with it."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="bills")
+    number = models.CharField(max_length=60, blank=True, help_text="The vendor's invoice number.")
+    bill_date = models.DateField()
+    due_date = models.DateField()
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(**MONEY)
+    memo = models.CharField(max_length=200, blank=True)
+    receipt = models.FileField(upload_to=receipt_path, max_length=200, blank=True)
+    receipt_type = models.CharField(max_length=40, blank=True)
+    entry = models.OneToOneField(JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    paid_on = models.DateField(null=True, blank=True)
+    payment_entry = models.OneToOneField(JournalEntry, null=True, blank=True, on_delete=models.PROTECT,
+                                         related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="ledger_bill_amount_positive"),
+            models.CheckConstraint(condition=models.Q(due_date__gte=models.F("bill_date")), name="ledger_bill_due_after"),
+        ]
+        indexes = [models.Index(fields=["organization", "paid_on", "due_date"], name="ledger_bill_org_due")]
+
+    def __str__(self) -> str:
+        return f"{self.vendor} {self.number or self.bill_date}"
+
+
+__all__ = ["Account", "Bill", "Budget", "BudgetAlert", "Vendor", "AccountRole", "AccountType", "EntryKind", "FiscalPeriod", "JournalEntry", "JournalLine", "OpenItem", "PartyKind"]

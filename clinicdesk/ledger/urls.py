@@ -29,4 +29,33 @@ urlpatterns = [
     path("aging/", views.aging, name="aging"),
     path("aging/export.csv", views.aging_export, name="aging_export"),
     path("aging/print.pdf", views.aging_pdf, name="aging_pdf"),
+    # --- closing months
+    path("periods/", views.period_list, name="periods"),
+    path("periods/close/", views.period_close, name="period_close"),
+    path("periods/reopen/", views.period_reopen, name="period_reopen"),
+    # --- budgets
+    path("budgets/", views.budget_vs_actual, name="budget_vs_actual"),
+    path("budgets/export.csv", views.budget_vs_actual_export, name="budget_vs_actual_export"),
+    path("budgets/grid/", views.budget_grid, name="budget_grid"),
+    path("budgets/grid/save/", views.budget_grid_save, name="budget_grid_save"),
+    path("budgets/import/", views.budget_import, name="budget_import"),
+    # --- vendor bills (the bill is named in the form or the query)
+    path("bills/", views.bill_list, name="bills"),
+    path("bills/export.csv", views.bill_export, name="bills_export"),
+    path("bills/new/", views.bill_create, name="bill_create"),
+    path("bills/pay/", views.bill_pay, name="bill_pay"),
+    path("bills/receipt/", views.bill_receipt, name="bill_receipt"),
+    path("payroll/import/", views.payroll_import, name="payroll_import"),
 ]
+
+# Financial statements: profit and loss, balance sheet, cash summary, each with its CSV, XLSX and PDF.
+for _which, _slug in (("profit_loss", "profit-loss"), ("balance_sheet", "balance-sheet"), ("cash_summary", "cash")):
+    urlpatterns += [
+        path(f"statements/{_slug}/", views.statement, {"which": _which}, name=_which),
+        path(f"statements/{_slug}/export.csv", views.statement_download, {"which": _which, "fmt": "csv"},
+             name=f"{_which}_export"),
+        path(f"statements/{_slug}/export.xlsx", views.statement_download, {"which": _which, "fmt": "xlsx"},
+             name=f"{_which}_xlsx"),
+        path(f"statements/{_slug}/print.pdf", views.statement_download, {"which": _which, "fmt": "pdf"},
+             name=f"{_which}_pdf"),
+    ]

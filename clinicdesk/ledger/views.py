@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.staticfiles import finders
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -24,9 +24,26 @@ from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.csv_export import csv_response
 from clinicdesk.core.permissions import Perm
 
-from . import reports, services
-from .forms import AccountForm, AgingForm, AsOfForm, DateRangeForm, JournalFilterForm, ManualEntryForm, ReverseForm
-from .models import Account, JournalEntry
+from . import bills, budgets, payroll, periods, reports, services, statements
+from .forms import (
+    AccountForm,
+    AgingForm,
+    AsOfForm,
+    BillForm,
+    BillPayForm,
+    BudgetImportForm,
+    BudgetScopeForm,
+    DateRangeForm,
+    JournalFilterForm,
+    ManualEntryForm,
+    PayrollImportForm,
+    PeriodForm,
+    ProfitLossForm,
+    ReverseForm,
+    YearForm,
+)
+from .models import Account, Bill, Budget, JournalEntry
+from .spreadsheets import xlsx_response
 
 CENT = Decimal("0.01")
 PAGE_SIZE = 50
@@ -431,3 +448,320 @@ def aging_pdf(request: HttpRequest) -> HttpResponse:
     return _pdf("ledger/pdf/aging.html", {"report": report, "header": _aging_header(report), "rows": list(_aging_rows(report)),
                                           "organization": request.user.organization, "printed_at": timezone.localtime()},
                 f"ar-aging-{report.by}-{report.as_of.isoformat()}.pdf")
+
+
+# --- closing months ------------------------------------------------------------------------------------------
+
+
+def _periods_page(request: HttpRequest, form: PeriodForm | None = None, status: int = 200) -> HttpResponse:
+    return render(request, "ledger/periods.html", {
+        "rows": periods.period_list(user=request.user), "form": form,
+        "can_close": request.user.has_perm_code(Perm.PERIODS_CLOSE),
+    }, status=status)
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def period_list(request: HttpRequest) -> HttpResponse:
+    """The last twelve months and this one: which are closed, by whom, and why a month was last reopened."""
+    return _periods_page(request)
+
+
+def _period_act(request: HttpRequest, act) -> HttpResponse:
+    form = PeriodForm(request.POST)
+    if form.is_valid():
+        try:
+            period = act(organization=request.user.organization, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, f"{period.month:%B %Y} is {'closed' if period.is_closed else 'open again'}.")
+            return redirect("ledger:periods")
+    return _periods_page(request, form, status=400)
+
+
+@require_http_methods(["POST"])
+@requires(Perm.PERIODS_CLOSE)
+def period_close(request: HttpRequest) -> HttpResponse:
+    return _period_act(request, lambda reason, **kw: periods.period_close(**kw))
+
+
+@require_http_methods(["POST"])
+@requires(Perm.PERIODS_CLOSE)
+def period_reopen(request: HttpRequest) -> HttpResponse:
+    return _period_act(request, periods.period_reopen)
+
+
+# --- financial statements ------------------------------------------------------------------------------------
+
+
+def _profit_and_loss(request: HttpRequest):
+    form = ProfitLossForm(request.GET or None, organization_id=request.user.organization_id)
+    values = form.cleaned_data if form.is_valid() else {}
+    department = values.get("department")
+    statement = statements.profit_and_loss(user=request.user, year=form.year_value(), by=values.get("by") or "month",
+                                           department_id=department.pk if department else None)
+    return form, statement
+
+
+def _balance_sheet(request: HttpRequest):
+    form, as_of = _as_of(request)
+    return form, statements.balance_sheet(user=request.user, as_of=as_of)
+
+
+def _cash_summary(request: HttpRequest):
+    form = YearForm(request.GET or None)
+    return form, statements.cash_summary(user=request.user, year=form.year_value())
+
+
+STATEMENTS = {"profit_loss": _profit_and_loss, "balance_sheet": _balance_sheet, "cash_summary": _cash_summary}
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def statement(request: HttpRequest, which: str) -> HttpResponse:
+    """A statement on screen with its downloads: profit and loss, the balance sheet or the cash summary."""
+    form, report = STATEMENTS[which](request)
+    return render(request, "ledger/statement.html", {
+        "form": form, "statement": report, "which": which, "query": _query(request), "section": which,
+        "export_url": reverse(f"ledger:{which}_export"), "xlsx_url": reverse(f"ledger:{which}_xlsx"),
+        "pdf_url": reverse(f"ledger:{which}_pdf"),
+    }, status=400 if form.errors else 200)
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def statement_download(request: HttpRequest, which: str, fmt: str) -> HttpResponse:
+    """The statement as CSV, XLSX or PDF; each download is audited."""
+    _form, report = STATEMENTS[which](request)
+    head, rows = report.table()
+    name = f"{report.slug}.{fmt}"
+    if fmt == "pdf":
+        audit_event(action="ledger.printed", actor=request.user, channel=AuditChannel.PRINT,
+                    summary=f"{report.title} PDF: {report.subtitle}"[:300])
+        return _pdf("ledger/pdf/statement.html", {"statement": report, "organization": request.user.organization,
+                                                  "printed_at": timezone.localtime()}, name)
+    audit_event(action="ledger.exported", actor=request.user, channel=AuditChannel.EXPORT,
+                summary=f"{report.title} {fmt.upper()}: {report.subtitle}"[:300])
+    if fmt == "xlsx":
+        return xlsx_response(name, report.title, head, rows)
+    return csv_response(name, head, rows)
+
+
+# --- budgets -------------------------------------------------------------------------------------------------
+
+
+def _budget_scope(request: HttpRequest, data=None):
+    form = BudgetScopeForm(data if data is not None else (request.GET or None),
+                           organization_id=request.user.organization_id)
+    values = form.cleaned_data if form.is_valid() else {}
+    return form, form.year_value(), values.get("department")
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def budget_grid(request: HttpRequest) -> HttpResponse:
+    """A department's year on a grid: one row an account, one column a month; arrows and Tab move between cells."""
+    form, year, department = _budget_scope(request)
+    return _budget_grid_page(request, form, year, department)
+
+
+@require_http_methods(["POST"])
+@requires(Perm.BUDGETS_MANAGE)
+def budget_grid_save(request: HttpRequest) -> HttpResponse:
+    """Save the grid: every cell is checked first, and one bad cell saves nothing and is named."""
+    form, year, department = _budget_scope(request, request.POST)
+    typed = {(int(a), int(m)): v for key, v in request.POST.items() if key.startswith("cell-")
+             for a, m in [key.split("-")[1:3]] if a.isdigit() and m.isdigit()}
+    if department is None:
+        return _budget_grid_page(request, form, year, department, typed, ["Choose the department whose budget this is."])
+    try:
+        written = budgets.budget_grid_save(organization=request.user.organization, department=department,
+                                           year=year, cells=typed, actor=request.user)
+    except ValidationError as exc:
+        return _budget_grid_page(request, form, year, department, typed, exc.messages)
+    messages.success(request, f"Budget {year} for {department.name} saved ({written} cells).")
+    return redirect(f"{reverse('ledger:budget_grid')}?year={year}&department={department.pk}")
+
+
+def _budget_grid_page(request: HttpRequest, form, year: int, department, typed: dict | None = None,
+                      errors: list[str] | None = None) -> HttpResponse:
+    typed = typed or {}
+    accounts = list(Account.objects.filter(organization_id=request.user.organization_id,
+                                           account_type__in=statements.PL_TYPES, is_active=True).order_by("code"))
+    saved = {}
+    if department is not None:
+        saved = {(b.account_id, b.month.month): b.amount for b in Budget.objects.filter(
+            organization_id=request.user.organization_id, department=department, month__year=year)}
+    rows = [{"account": a, "cells": [
+        {"month": m, "name": f"cell-{a.pk}-{m}",
+         "value": typed.get((a.pk, m), saved[(a.pk, m)].quantize(CENT) if (a.pk, m) in saved else "")}
+        for m in range(1, 13)]} for a in accounts]
+    return render(request, "ledger/budget_grid.html", {
+        "form": form, "year": year, "department": department, "rows": rows, "errors": errors or [],
+        "months": budgets.year_months(year), "can_manage": request.user.has_perm_code(Perm.BUDGETS_MANAGE),
+        "section": "budgets",
+    }, status=400 if errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.BUDGETS_MANAGE)
+def budget_import(request: HttpRequest) -> HttpResponse:
+    """Budget cells from a CSV or XLSX file; a bad row is named and nothing is saved."""
+    def done(written: int) -> HttpResponse:
+        messages.success(request, f"{written} budget cells imported.")
+        return redirect("ledger:budget_vs_actual")
+
+    return _file_import(request, BudgetImportForm, budgets.budget_import, done, "ledger/budget_import.html", "budgets")
+
+
+def _file_import(request: HttpRequest, form_class, service, done, template: str, section: str) -> HttpResponse:
+    """An uploaded CSV or XLSX handed to an import service; its messages (naming the rows) go on the file field."""
+    form = form_class(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            rows = budgets.budget_rows_read(name=upload.name, content=upload.read())
+            result = service(organization=request.user.organization, rows=rows, actor=request.user)
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error("file", message)
+        else:
+            return done(result)
+    return render(request, template, {"form": form, "section": section}, status=400 if form.errors else 200)
+
+
+def _budget_report(request: HttpRequest):
+    form, year, department = _budget_scope(request)
+    return form, budgets.budget_vs_actual(user=request.user, year=year,
+                                          department_id=department.pk if department else None)
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def budget_vs_actual(request: HttpRequest) -> HttpResponse:
+    """Budget against actual by account with the variance and the forecast to year end, and a chart of the
+    month-by-month expenses."""
+    form, report = _budget_report(request)
+    expenses = report.totals("expense")
+    chart = {"labels": [m.strftime("%b") for m in report.months],
+             "budget": [str(v) for v in expenses["budget"]], "actual": [str(v) for v in expenses["actual"]]}
+    return render(request, "ledger/budget_vs_actual.html", {
+        "form": form, "report": report, "chart": chart, "query": _query(request), "section": "budgets",
+        "can_manage": request.user.has_perm_code(Perm.BUDGETS_MANAGE),
+    }, status=400 if form.errors else 200)
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def budget_vs_actual_export(request: HttpRequest) -> HttpResponse:
+    _form, report = _budget_report(request)
+    audit_event(action="ledger.exported", actor=request.user, channel=AuditChannel.EXPORT,
+                summary=f"Budget against actual CSV {report.year}")
+    return csv_response(f"budget-vs-actual-{report.year}.csv",
+                        ["account", "name", "type", "budget", "actual", "variance", "forecast to year end"], (
+        [ln.account.code, ln.account.name, ln.account.get_account_type_display(), _amount_cell(ln.total_budget),
+         _amount_cell(ln.total_actual), _amount_cell(ln.variance), _amount_cell(ln.forecast)] for ln in report.lines
+    ))
+
+
+# --- vendor bills --------------------------------------------------------------------------------------------
+
+BILL_STATUSES = [("due", "Due"), ("overdue", "Overdue"), ("paid", "Paid"), ("", "All")]
+
+
+def _bill(request: HttpRequest, bill_id) -> Bill:
+    bill = bills.bill_list(user=request.user).filter(pk=bill_id).first() if str(bill_id).isdigit() else None
+    if bill is None:
+        raise Http404("No such bill.")
+    return bill
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def bill_list(request: HttpRequest) -> HttpResponse:
+    """Vendor bills: due (soonest first), overdue, paid; each links its receipt and, unpaid, can be paid."""
+    status = request.GET.get("status", "due")
+    status = status if status in dict(BILL_STATUSES) else "due"
+    page = Paginator(bills.bill_list(user=request.user, status=status), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "ledger/bills.html", {
+        "page": page, "status": status, "statuses": BILL_STATUSES, "today": timezone.localdate(),
+        "can_manage": request.user.has_perm_code(Perm.BILLS_MANAGE), "section": "bills",
+    })
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def bill_export(request: HttpRequest) -> HttpResponse:
+    audit_event(action="ledger.exported", actor=request.user, channel=AuditChannel.EXPORT, summary="Vendor bills CSV")
+    return csv_response("vendor-bills.csv", ["vendor", "invoice", "bill date", "due", "account", "department",
+                                             "amount", "paid on"], (
+        [b.vendor.name, b.number, b.bill_date.isoformat(), b.due_date.isoformat(), b.account.code,
+         b.department.name if b.department_id else "", _amount_cell(b.amount),
+         b.paid_on.isoformat() if b.paid_on else ""]
+        for b in bills.bill_list(user=request.user, status=request.GET.get("status", "")).iterator(chunk_size=2000)
+    ))
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.BILLS_MANAGE)
+def bill_create(request: HttpRequest) -> HttpResponse:
+    form = BillForm(request.POST or None, request.FILES or None, organization_id=request.user.organization_id)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            bill = bills.bill_enter(
+                organization=request.user.organization, vendor_name=data["vendor"], number=data["number"],
+                bill_date=data["bill_date"], due_date=data["due_date"], account=data["account"],
+                department=data["department"], amount=data["amount"], memo=data["memo"], receipt=data["receipt"],
+                actor=request.user)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, f"Bill from {bill.vendor.name} for {bill.amount} entered.")
+            return redirect("ledger:bills")
+    return render(request, "ledger/bill_form.html", {"form": form, "section": "bills"},
+                  status=400 if form.errors else 200)
+
+
+@require_http_methods(["POST"])
+@requires(Perm.BILLS_MANAGE)
+def bill_pay(request: HttpRequest) -> HttpResponse:
+    form = BillPayForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the day the bill was paid.")
+        return redirect("ledger:bills")
+    bill = _bill(request, form.cleaned_data["bill"])
+    try:
+        bills.bill_pay(bill=bill, paid_on=form.cleaned_data["paid_on"], actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Bill from {bill.vendor.name} paid.")
+    return redirect("ledger:bills")
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def bill_receipt(request: HttpRequest) -> HttpResponse:
+    """A bill's receipt, served with the type its content was checked to be."""
+    bill = _bill(request, request.GET.get("bill", ""))
+    if not bill.receipt:
+        raise Http404("This bill has no receipt.")
+    audit_event(action="ledger.receipt_viewed", actor=request.user, target=bill, organization_id=bill.organization_id,
+                summary=f"Receipt of the bill from {bill.vendor.name}"[:300])
+    response = FileResponse(bill.receipt.open("rb"), content_type=bill.receipt_type or "application/octet-stream")
+    response["Content-Disposition"] = f'inline; filename="receipt-{bill.pk}{bill.receipt.name[-4:]}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.BILLS_MANAGE)
+def payroll_import(request: HttpRequest) -> HttpResponse:
+    """A payroll summary file (CSV or XLSX) posted as one entry; a bad row is named and nothing is posted."""
+    def done(entry) -> HttpResponse:
+        messages.success(request, f"Payroll posted as entry {entry.pk}.")
+        return redirect("ledger:entry", journal_entry_id=entry.pk)
+
+    return _file_import(request, PayrollImportForm, payroll.payroll_import, done, "ledger/payroll_import.html", "bills")

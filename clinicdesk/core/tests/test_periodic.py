@@ -31,6 +31,8 @@ def test_the_schedule_registers_its_recurring_work():
     assert paths["clinicdesk.scheduling.tasks.recalls_refresh_daily"] == timedelta(hours=24)
     assert paths["clinicdesk.scheduling.tasks.waitlist_expire_offers"] == timedelta(minutes=5)
     assert paths["clinicdesk.scheduling.tasks.online_requests_expire"] == timedelta(minutes=5)
+    assert paths["clinicdesk.staff.tasks.credential_alerts_daily"] == timedelta(days=1)
+    assert paths["clinicdesk.ledger.tasks.budget_alerts_daily"] == timedelta(days=1)
 
 
 def test_intervals_under_a_minute_are_refused():

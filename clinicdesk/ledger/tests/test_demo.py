@@ -5,7 +5,7 @@ from decimal import Decimal
 from clinicdesk.core import demo as core_demo
 from clinicdesk.ledger import demo, reports
 from clinicdesk.ledger.choices import EntryKind
-from clinicdesk.ledger.models import Account, JournalEntry, JournalLine
+from clinicdesk.ledger.models import Account, Budget, JournalEntry, JournalLine
 
 
 def test_the_demo_books_are_posted_once_and_balance(db):
@@ -15,7 +15,9 @@ def test_the_demo_books_are_posted_once_and_balance(db):
     assert Account.objects.filter(organization=org, code="1200").exists()
     entries = JournalEntry.objects.filter(organization=org)
     assert entries.filter(kind=EntryKind.OPENING).count() == 1 and entries.filter(kind=EntryKind.MANUAL).count() >= 3
-    assert added == Account.objects.filter(organization=org).count() + entries.count()
+    budgets = Budget.objects.filter(organization=org)
+    assert added == Account.objects.filter(organization=org).count() + entries.count() + budgets.count()
+    assert budgets.filter(department=ctx.departments["lab"]).count() == 12
     assert JournalLine.objects.filter(organization=org, department=ctx.departments["clinical"]).exists()
     assert demo.seed(ctx, patients=0, seed=2026) == 0
     trial = reports.trial_balance(user=ctx.users["sam"], as_of=max(entries.values_list("entry_date", flat=True)))

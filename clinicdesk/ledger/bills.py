@@ -1,0 +1,112 @@
+"""Vendor bills: entered with their receipt, they post the expense against accounts payable; paid, they post the
+payment from the operating bank account. A bill dated in a closed month is refused by the posting, naming it."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from clinicdesk.core.audit import audit_event
+from clinicdesk.core.models import Department, Organization
+from clinicdesk.patients.services.documents import sniff_content_type
+
+from .choices import AccountRole, AccountType, EntryKind
+from .models import Account, Bill, Vendor
+from .services import LineSpec, entry_post
+
+RECEIPT_MAX_BYTES = 10 * 1024 * 1024
+
+
+def vendor_for(*, organization: Organization, name: str) -> Vendor:
+    """The practice's vendor of that name, added the first time it is named."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"vendor": "Name the vendor."})
+    vendor = Vendor.objects.filter(organization=organization, name__iexact=name).first()
+    return vendor or Vendor.objects.create(organization=organization, name=name[:120])
+
+
+@transaction.atomic
+def bill_enter(*, organization: Organization, vendor_name: str, bill_date: date, due_date: date, account: Account,
+               amount: Decimal, actor, number: str = "", department: Department | None = None, memo: str = "",
+               receipt: UploadedFile | None = None) -> Bill:
+    """Enter a vendor's bill: Dr the expense account (by department), Cr accounts payable, on the bill date."""
+    errors: dict[str, str] = {}
+    if account.organization_id != organization.pk or account.account_type != AccountType.EXPENSE:
+        errors["account"] = "Choose one of the practice's expense accounts."
+    if department is not None and department.organization_id != organization.pk:
+        errors["department"] = "This department belongs to another practice."
+    if due_date < bill_date:
+        errors["due_date"] = "The bill cannot fall due before its date."
+    if amount <= 0:
+        errors["amount"] = "A bill's amount is more than zero."
+    receipt_type = ""
+    if receipt is not None:
+        if receipt.size > RECEIPT_MAX_BYTES:
+            errors["receipt"] = "The receipt is larger than 10 MB."
+        else:
+            try:
+                receipt_type = sniff_content_type(receipt)
+            except ValidationError as exc:
+                errors["receipt"] = " ".join(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+    vendor = vendor_for(organization=organization, name=vendor_name)
+    bill = Bill(organization=organization, vendor=vendor, number=number.strip()[:60], bill_date=bill_date,
+                due_date=due_date, account=account, department=department, amount=amount, memo=memo.strip()[:200],
+                receipt_type=receipt_type, created_by=actor)
+    bill.full_clean(exclude=["receipt", "entry", "payment_entry", "created_by"])
+    bill.save()
+    bill.entry = entry_post(
+        organization=organization, entry_date=bill_date, kind=EntryKind.MANUAL, reference=f"bill:{bill.pk}",
+        memo=f"Bill {bill.number or bill.pk} from {vendor.name}"[:300], actor=actor, lines=[
+            LineSpec(account=account, amount=amount, department=department, memo=bill.memo),
+            LineSpec(account=AccountRole.ACCOUNTS_PAYABLE, amount=-amount, memo=vendor.name),
+        ])
+    if receipt is not None:
+        bill.receipt.save("receipt" + {"application/pdf": ".pdf", "image/png": ".png"}.get(receipt_type, ".img"),
+                          receipt, save=False)
+    bill.save(update_fields=["entry", "receipt", "updated_at"])
+    audit_event(action="ledger.bill_entered", actor=actor, target=bill, organization_id=organization.pk,
+                summary=f"Bill from {vendor.name} for {amount}, due {due_date:%m/%d/%Y}"[:300])
+    return bill
+
+
+@transaction.atomic
+def bill_pay(*, bill: Bill, paid_on: date, actor) -> Bill:
+    """Pay a bill from the operating bank account: Dr accounts payable, Cr the bank, on the day paid."""
+    bill = Bill.objects.select_for_update().select_related("vendor", "organization").get(pk=bill.pk)
+    if bill.paid_on is not None:
+        raise ValidationError({"bill": f"This bill was paid on {bill.paid_on:%m/%d/%Y}."})
+    if paid_on < bill.bill_date:
+        raise ValidationError({"paid_on": "A bill cannot be paid before its date."})
+    bill.payment_entry = entry_post(
+        organization=bill.organization, entry_date=paid_on, kind=EntryKind.PAYMENT, reference=f"bill-paid:{bill.pk}",
+        memo=f"Paid bill {bill.number or bill.pk} to {bill.vendor.name}"[:300], actor=actor, lines=[
+            LineSpec(account=AccountRole.ACCOUNTS_PAYABLE, amount=bill.amount, memo=bill.vendor.name),
+            LineSpec(account=AccountRole.OPERATING_BANK, amount=-bill.amount),
+        ])
+    bill.paid_on = paid_on
+    bill.save(update_fields=["payment_entry", "paid_on", "updated_at"])
+    audit_event(action="ledger.bill_paid", actor=actor, target=bill, organization_id=bill.organization_id,
+                summary=f"Bill from {bill.vendor.name} for {bill.amount} paid {paid_on:%m/%d/%Y}"[:300])
+    return bill
+
+
+def bill_list(*, user, status: str = "") -> QuerySet:
+    """The practice's bills, soonest due first: `due` (unpaid), `overdue` (unpaid and past due) or `paid`."""
+    bills = (Bill.objects.filter(organization_id=user.organization_id)
+             .select_related("vendor", "account", "department"))
+    if status == "due":
+        bills = bills.filter(paid_on__isnull=True)
+    elif status == "overdue":
+        bills = bills.filter(paid_on__isnull=True, due_date__lt=timezone.localdate())
+    elif status == "paid":
+        bills = bills.filter(paid_on__isnull=False)
+    return bills.order_by("paid_on", "due_date", "id") if status != "paid" else bills.order_by("-paid_on", "-id")
