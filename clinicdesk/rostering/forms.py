@@ -6,10 +6,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from clinicdesk.core.models import Department, Location
-from clinicdesk.staff.models import StaffMember
+from clinicdesk.staff.models import Skill, StaffMember
 
 from .choices import ChangeKind
-from .models import RosterPeriod, ShiftType
+from .models import Contract, CoverageNeed, RosterPeriod, ShiftType
 from .services.solving import MAX_TIME_LIMIT
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
@@ -120,3 +120,80 @@ class ChangeForm(forms.Form):
         if data.get("kind") == ChangeKind.SWAP and not data.get("colleague_day"):
             self.add_error("colleague_day", "Choose the day of the colleague's shift you would take.")
         return data
+
+
+class SkillsField(forms.ModelMultipleChoiceField):
+    """Skills by id; an id past the database's integers is an unknown choice, not a server error."""
+
+    def _check_values(self, value):
+        try:
+            return super()._check_values(value)
+        except OverflowError:
+            raise ValidationError("Choose skills from the list.", code="invalid_pk_value") from None
+
+
+class ShiftTypeForm(forms.ModelForm):
+    skills = SkillsField(queryset=Skill.objects.none(), required=False, widget=forms.CheckboxSelectMultiple,
+                         help_text="Skills everyone on this shift must hold.")
+
+    class Meta:
+        model = ShiftType
+        fields = ["department", "code", "name", "start_time", "length_minutes", "is_night", "skills", "is_active"]
+        widgets = {"start_time": forms.TimeInput(attrs={"type": "time"})}
+        labels = {"length_minutes": "Length (minutes)", "is_night": "Night shift", "is_active": "In use"}
+
+    def __init__(self, *args, organization_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = Department.objects.filter(organization_id=organization_id, is_active=True)
+        self.fields["skills"].queryset = Skill.objects.filter(organization_id=organization_id)
+        self.fields["code"].widget.attrs["autofocus"] = True
+
+    def _post_clean(self):
+        """The service checks the row; the form only parses it (a ModelForm would also check it against the model)."""
+
+
+class CoverageNeedForm(forms.ModelForm):
+    class Meta:
+        model = CoverageNeed
+        fields = ["department", "shift_type", "skill", "location", "weekday", "on_date", "minimum", "preferred"]
+        widgets = {"on_date": DATE_INPUT}
+        help_texts = {"location": "Empty: the department's every location."}
+
+    def __init__(self, *args, organization_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = Department.objects.filter(organization_id=organization_id, is_active=True)
+        self.fields["shift_type"].queryset = ShiftType.objects.filter(organization_id=organization_id, is_active=True)
+        self.fields["skill"].queryset = Skill.objects.filter(organization_id=organization_id)
+        self.fields["location"].queryset = Location.objects.filter(organization_id=organization_id, is_active=True)
+
+    def _post_clean(self):
+        """The service checks the row."""
+
+
+class ContractForm(forms.ModelForm):
+    max_shifts_by_type = forms.CharField(
+        required=False, label="Most shifts per type in 4 weeks",
+        help_text="Shift code and number, separated by commas, e.g. N=8, E=10 (N=0: never nights).")
+
+    class Meta:
+        model = Contract
+        fields = ["min_hours_per_week", "max_hours_per_week", "max_shifts_by_type", "max_consecutive_shifts",
+                  "min_consecutive_shifts", "min_consecutive_days_off", "min_rest_hours", "max_weekends"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limits = (self.instance.max_shifts_by_type or {}) if self.instance.pk else {}
+        self.initial["max_shifts_by_type"] = ", ".join(f"{code}={n}" for code, n in sorted(limits.items()))
+
+    def clean_max_shifts_by_type(self):
+        text = (self.cleaned_data.get("max_shifts_by_type") or "").strip()
+        limits: dict[str, int] = {}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            code, sep, number = part.partition("=")
+            if not sep or not code.strip() or not number.strip().isdigit():
+                raise ValidationError(f"“{part}” is not a shift code and a number, like N=8.")
+            limits[code.strip()] = int(number)
+        return limits
+
+    def _post_clean(self):
+        """The service checks the row."""

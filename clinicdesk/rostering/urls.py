@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import requests, rosters
+from .views import requests, rosters, setup
 
 app_name = "rostering"
 
@@ -25,4 +25,11 @@ urlpatterns = [
     path("changes/<int:change_id>/cancel/", requests.change_cancel, name="change_cancel"),
     path("changes/<int:change_id>/decide/", requests.change_decide, name="change_decide"),
     path("requests/", requests.requests_list, name="requests"),
+    path("setup/", setup.setup, name="setup"),
+    path("setup/shift-types/new/", setup.shift_type_edit, name="shift_type_new"),
+    path("setup/shift-types/<int:shift_type_id>/", setup.shift_type_edit, name="shift_type_edit"),
+    path("setup/coverage/new/", setup.coverage_need_edit, name="coverage_need_new"),
+    path("setup/coverage/<int:need_id>/", setup.coverage_need_edit, name="coverage_need_edit"),
+    path("setup/coverage/<int:need_id>/delete/", setup.coverage_need_delete, name="coverage_need_delete"),
+    path("setup/contracts/<int:staff_id>/", setup.contract_edit, name="contract_edit"),
 ]

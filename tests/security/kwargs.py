@@ -54,8 +54,9 @@ OBJECT_KWARGS |= {"contract_id", "reference_schedule_id"}
 OBJECT_KWARGS |= {"check_id", "batch_id"}
 # Payer rules (insurance claims): one rule for the practice's payer.
 OBJECT_KWARGS |= {"payer_rule_id"}
-# Rosters (rostering): a draft roster with a solver run, a time-off request and a swap of a published roster.
-OBJECT_KWARGS |= {"period_id", "run_id", "request_id", "change_id"}
+# Rosters (rostering): a draft roster with a solver run, a time-off request, a swap of a published roster, a shift
+# type and a coverage need.
+OBJECT_KWARGS |= {"period_id", "run_id", "request_id", "change_id", "shift_type_id", "need_id"}
 # Staff: a staff record with a credential (and its scan), a course, an assignment and an onboarding task; "my"
 # kwargs are the signed-in person's own (a staff record made for the matrix's user).
 OBJECT_KWARGS |= {"staff_id", "credential_id", "staff_document_id", "course_id", "assignment_id",
@@ -177,7 +178,7 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
     if name in ("remittance_id", "remittance_claim_id"):
         return _insurance_remittance(practice)[name]
     # Rosters (rostering).
-    if name in ("period_id", "run_id", "request_id", "change_id"):
+    if name in ("period_id", "run_id", "request_id", "change_id", "shift_type_id", "need_id"):
         from clinicdesk.rostering.tests.factories import security_rosters
 
         return security_rosters(practice)[name]

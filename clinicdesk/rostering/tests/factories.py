@@ -90,7 +90,8 @@ def rotation(nurses: int, days: int) -> dict[tuple[int, int], str]:
 
 
 def security_rosters(practice) -> dict:
-    """For the permission matrix: a draft roster with a solver run, a time-off request and a swap, once per practice."""
+    """For the permission matrix: a draft roster with a solver run, a time-off request, a swap, a shift type and a
+    coverage need, once per practice."""
     made = getattr(practice, "_rostering", None)
     if made is not None:
         return made
@@ -107,7 +108,9 @@ def security_rosters(practice) -> dict:
     colleague = next(n for n in unit.nurses if n.pk != giver.staff_id)
     change = ShiftChangeRequest.objects.create(organization=org, period=published, kind=ChangeKind.GIVEAWAY,
                                                requester=giver.staff, day=day, colleague=colleague)
-    made = {"period_id": period.pk, "run_id": run.pk, "request_id": time_off.pk, "change_id": change.pk}
+    made = {"period_id": period.pk, "run_id": run.pk, "request_id": time_off.pk, "change_id": change.pk,
+            "shift_type_id": unit.shifts["D"].pk,
+            "need_id": CoverageNeed.objects.filter(department=unit.department).values_list("pk", flat=True).first()}
     practice._rostering = made
     return made
 

@@ -38,7 +38,8 @@ def period_list(request: HttpRequest) -> HttpResponse:
                             ([p.pk, p.name, p.department.name, p.location.name, p.start, p.end, p.version,
                               p.get_status_display(), p.shift_count, p.published_at or ""] for p in periods))
     return render(request, "rostering/period_list.html", {"periods": periods[:200],
-                                                           "pending": selectors.pending_counts(user=request.user)})
+                                                           "pending": selectors.pending_counts(user=request.user),
+                                                           "can_set_up": request.user.has_perm_code(Perm.ROSTER_MANAGE)})
 
 
 @require_http_methods(["GET", "POST"])
