@@ -182,7 +182,16 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         from clinicdesk.rostering.tests.factories import security_rosters
 
         return security_rosters(practice)[name]
-    if name in ("staff_id", "credential_id", "staff_document_id", "course_id", "assignment_id", "onboarding_task_id"):
+    if name == "credential_id":
+        # The credential API removes it (DELETE): each principal's walk gets a credential of its own.
+        from datetime import date
+
+        from clinicdesk.staff.models import Credential
+
+        member_id = _staff_records(practice)["staff_id"]
+        return Credential.objects.create(organization=practice.org, staff_id=member_id, kind="cpr_bls",
+                                         name=f"{practice.patient.last_name} BLS", expires_on=date(2030, 1, 1)).pk
+    if name in ("staff_id", "staff_document_id", "course_id", "assignment_id", "onboarding_task_id"):
         return _staff_records(practice)[name]
     if name in ("my_assignment_id", "my_document_id"):
         owner = principal if practice is world.own and principal is not None else None
