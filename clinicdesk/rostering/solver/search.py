@@ -231,13 +231,16 @@ class Search:
                 if status == "OPTIMAL":
                     self.bound, self.optimal = obj, True
                 return
+        if self.construct_greedy(budget) and problem.days > 100:
+            return  # long plans: the patterns are the first roster, the neighbourhoods improve it
         per_person = max(1, self.full_size // max(n, 1))
         group = max(1, min(n, 1500 // per_person))
         # many small groups (many people, many shift types) give a poor first roster: measured on Instance 13
         # (120 people, 18 types), the whole model's first 30 % gave 15,832 at 30 s against 33,217
         if self.full_size <= 3000 or (problem.days <= 100 and -(-n // group) > 20):
             rm = build_model(problem, soft_minimum=True, minimum_weight=MINIMUM_WEIGHT, forced=self.forced)
-            status, cells, obj, bound = run_model(rm, seconds=budget, workers=self.workers, stop=self.stop)
+            status, cells, obj, bound = run_model(rm, seconds=max(0.5, budget - self.elapsed()), workers=self.workers,
+                                                  stop=self.stop, hint=self.best)
             if cells is not None:
                 self.offer(cells, obj, "first")
                 if status == "OPTIMAL" and obj < MINIMUM_WEIGHT:
@@ -272,6 +275,36 @@ class Search:
                 return
             cells = sub
         self.offer(cells, self.cost_of(cells), "first")
+
+    def construct_greedy(self, budget: float) -> bool:
+        """A first roster from each person's pattern of work and rest (no CP-SAT), its broken rows re-solved.
+
+        Returns True when a roster keeping every contract was offered.
+        """
+        from ..checker import check
+        from .construct import greedy_roster
+
+        problem = self.problem
+        cells = greedy_roster(problem, self.forced, seed=self.rng.randrange(1 << 30))
+        report = check(problem, cells_to_assignment(problem, cells))
+        ids = {e.id: i for i, e in enumerate(problem.employees)}
+        bad = set()
+        for message in report.hard_violations:
+            head = message.split(":")[0].split(" ")[0]
+            if head in ids:
+                bad.add(ids[head])
+        if bad:
+            fixed = {k: v for k, v in cells.items() if k[0] not in bad}
+            rm = build_model(problem, fixed=fixed, soft_minimum=True, minimum_weight=MINIMUM_WEIGHT, forced=self.forced)
+            for (ei, d, si), v in rm.x.items():
+                rm.model.add_hint(v, cells.get((ei, d)) == si)
+            seconds = max(1.0, min(max(budget, 0.5 * self.remaining()), self.remaining() - 1.0))
+            status, sub, _, _ = run_model(rm, seconds=seconds, workers=self.workers, stop=self.stop, first_only=True)
+            if sub is None:
+                return False
+            cells = sub
+        self.offer(cells, self.cost_of(cells), "first")
+        return True
 
     def cost_of(self, cells: Cells) -> int:
         """The cost of a complete roster (minimum cover shortfalls at their penalty weight)."""
