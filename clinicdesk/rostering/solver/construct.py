@@ -117,6 +117,14 @@ def greedy_roster(problem: RosterProblem, forced: Cells, seed: int = 0) -> Cells
     for gi, group in enumerate(weekend_groups(problem)):
         for d in group:
             weekend_of[d] = gi
+    demand = [0] * days
+    for (d, _), group in lines.items():
+        demand[d] += sum(lc[0].preferred for lc in group)
+    total = sum(demand) or 1
+    running, pace = 0, []  # the person's minutes are spread like the cover wanted
+    for d in range(days):
+        running += demand[d]
+        pace.append(running / total if sum(demand) else (d + 1) / days)
     forbid = [frozenset(s_index[n] for n in s.forbidden_next if n in s_index) for s in shifts]
     cells: Cells = {}
     order = list(range(len(emps)))
@@ -125,14 +133,90 @@ def greedy_roster(problem: RosterProblem, forced: Cells, seed: int = 0) -> Cells
     order.sort(key=lambda ei: len(allowed_types(problem, emps[ei])))
     for ei in order:
         for slack in (1, 3, 6, 12, 24):
-            row = _person(problem, ei, forced, lines, wish, weekend_of, forbid, rng, slack)
+            row = _person(problem, ei, forced, lines, wish, weekend_of, forbid, rng, pace, slack)
             if _row_ok(problem, ei, row):
                 break
         for d, si in enumerate(row):
             cells[ei, d] = si
             if si is not None:
                 _count(lines.get((d, si), []), emps[ei])
+    _retype(problem, cells, forced, lines, wish, forbid)
     return cells
+
+
+def _value(group: list[list], emp) -> int:
+    """What one person on a shift is worth to its cover lines as they stand (counting that person)."""
+    best = None
+    for c, count in group:
+        if c.skill is not None and c.skill not in emp.skills:
+            continue
+        if count <= c.minimum:
+            value = MINIMUM_GAIN + c.weight_under
+        elif count <= c.preferred:
+            value = c.weight_under
+        else:
+            value = -c.weight_over
+        best = value if best is None else max(best, value)
+    return best if best is not None else 0
+
+
+def _uncount(group: list[list], emp) -> None:
+    for lc in reversed(group):
+        if (lc[0].skill is None or lc[0].skill in emp.skills) and lc[1] > 0:
+            lc[1] -= 1
+            return
+
+
+def _retype(problem: RosterProblem, cells: Cells, forced: Cells, lines, wish, forbid) -> None:
+    """Move people from shifts above their preferred cover to short shifts the same day.
+
+    Only the shift type changes (the pattern of work and rest stays), and only where the contract's
+    per-type maximum, minutes window and forbidden successions still hold.
+    """
+    emps = problem.employees
+    days = problem.days
+    shifts = problem.shift_types
+    for ei, emp in enumerate(emps):
+        types = allowed_types(problem, emp)
+        used = dict.fromkeys(types, 0)
+        minutes = 0
+        for d in range(days):
+            si = cells[ei, d]
+            if si is not None:
+                used[si] = used.get(si, 0) + 1
+                minutes += shifts[si].length_minutes
+        quota = {si: emp.max_shifts_by_type.get(shifts[si].id, days) - used.get(si, 0) for si in types}
+        for d in range(days):
+            si = cells[ei, d]
+            if si is None or (ei, d) in forced:
+                continue
+            group = lines.get((d, si), [])
+            w = wish.get((ei, d), {})
+            keep = _value(group, emp) + w.get(si, 0)
+            if keep > 0:
+                continue
+            prev = cells.get((ei, d - 1)) if d > 0 else None
+            nxt = cells.get((ei, d + 1)) if d + 1 < days else None
+            best_gain, best_t = 0, None
+            for t in types:
+                if t == si or quota[t] <= 0:
+                    continue
+                if (prev is not None and t in forbid[prev]) or (nxt is not None and nxt in forbid[t]):
+                    continue
+                m2 = minutes - shifts[si].length_minutes + shifts[t].length_minutes
+                if m2 < emp.min_minutes or (emp.max_minutes is not None and m2 > emp.max_minutes):
+                    continue
+                gain = _gain(lines.get((d, t), []), emp) + w.get(t, 0) - keep
+                if gain > best_gain:
+                    best_gain, best_t = gain, t
+            if best_t is None:
+                continue
+            _uncount(group, emp)
+            _count(lines.get((d, best_t), []), emp)
+            minutes += shifts[best_t].length_minutes - shifts[si].length_minutes
+            quota[si] += 1
+            quota[best_t] -= 1
+            cells[ei, d] = best_t
 
 
 def _count(group: list[list], emp) -> None:
@@ -162,7 +246,8 @@ def _gain(group: list[list], emp) -> int:
     return best if best is not None else 0
 
 
-def _person(problem, ei, forced, lines, wish, weekend_of, forbid, rng, slack=1) -> list[int | None]:
+def _person(problem, ei, forced, lines, wish, weekend_of, forbid, rng, pace, slack=1) -> list[int | None]:
+    """One person's row; `pace` is the share of the plan's cover wanted by the end of each day."""
     emp = problem.employees[ei]
     days = problem.days
     shifts = problem.shift_types
@@ -213,18 +298,20 @@ def _person(problem, ei, forced, lines, wish, weekend_of, forbid, rng, slack=1) 
     row: list[int | None] = []
     for d in range(days):
         f = fixed[d]
-        candidates: list[tuple[float, int | None]] = []
+        candidates: list[tuple[float, int | None, int]] = []
+        behind_lo: list[tuple[float, int | None, int]] = []  # options that can no longer reach the minimum
         if f is None or f == "free":
             s2 = pat.on_off[state]
-            if s2 >= 0 and used + best[d + 1][s2][w_left] * unit >= lo:
-                candidates.append((0.0, None))
+            if s2 >= 0:
+                reach = used + best[d + 1][s2][w_left] * unit
+                (candidates if reach >= lo else behind_lo).append((0.0, None, reach))
         if f is not None and pat.on_work[state] >= 0:
             s2 = pat.on_work[state]
             g = weekend_of.get(d)
             cost = 1 if g is not None and not (weekend_of.get(d - 1) == g and pat.working[state]) else 0
             w2 = w_left - cost
             options = [f] if f != "free" else [si for si in types if quota[si] > 0]
-            behind = target * (d + 1) / days - used
+            behind = target * pace[d] - used
             for si in options:
                 length = shifts[si].length_minutes
                 if w2 < 0 or (hi is not None and used + length > hi and f == "free"):
@@ -238,13 +325,18 @@ def _person(problem, ei, forced, lines, wish, weekend_of, forbid, rng, slack=1) 
                 ):
                     continue
                 follow = any(quota[t] > (1 if t == si else 0) and t not in forbid[si] for t in types)
-                if f == "free" and used + length + _reach(best, d + 1, s2, w2, follow, pat, days) * unit < lo:
-                    continue
+                reach = used + length + _reach(best, d + 1, s2, w2, follow, pat, days) * unit
                 w = wish.get((ei, d), {})
                 score = _gain(lines.get((d, si), []), emp) + w.get(si, 0) + w.get(-1, 0)
                 if behind >= length / 2:
                     score += 50
-                candidates.append((score + rng.random(), si))
+                elif -behind >= 2 * length:
+                    score -= 200  # well ahead of an even pace: leave the shift to someone else
+                (candidates if reach >= lo or f != "free" else behind_lo).append((score + rng.random(), si, reach))
+        if not candidates and behind_lo:
+            # the minimum is out of reach: come as close as the rules allow
+            top = max(c[2] for c in behind_lo)
+            candidates = [c for c in behind_lo if c[2] == top]
         if not candidates:
             # nothing keeps every rule: rest if allowed, else the first type (the caller repairs the row)
             choice = None if f in (None, "free") else f
