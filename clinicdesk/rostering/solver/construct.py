@@ -99,8 +99,13 @@ def greedy_roster(problem: RosterProblem, forced: Cells, seed: int = 0) -> Cells
     for c in problem.cover:
         if c.shift in s_index and 0 <= c.day < days:
             lines[c.day, s_index[c.shift]].append([c, 0])
+    holders: dict[str, int] = defaultdict(int)
+    for e in emps:
+        for skill in e.skills:
+            holders[skill] += 1
     for group in lines.values():
-        group.sort(key=lambda lc: lc[0].skill is None)  # skilled lines first: a skilled person fills them
+        # the rarest skill's line first: a person holding it fills that line before the common ones
+        group.sort(key=lambda lc: holders[lc[0].skill] if lc[0].skill is not None else len(emps) + 1)
     wish: dict[tuple[int, int], dict[int | None, int]] = defaultdict(lambda: defaultdict(int))
     e_index = {e.id: i for i, e in enumerate(emps)}
     for r in problem.requests:
@@ -129,8 +134,9 @@ def greedy_roster(problem: RosterProblem, forced: Cells, seed: int = 0) -> Cells
     cells: Cells = {}
     order = list(range(len(emps)))
     rng.shuffle(order)
-    # the most constrained contracts first (fewest allowed types), so they get the lines they can fill
-    order.sort(key=lambda ei: len(allowed_types(problem, emps[ei])))
+    # the rarest skills first (they fill the skilled lines), then the fewest allowed types
+    order.sort(key=lambda ei: (min((holders[s] for s in emps[ei].skills), default=len(emps)),
+                               len(allowed_types(problem, emps[ei]))))
     for ei in order:
         for slack in (1, 3, 6, 12, 24):
             row = _person(problem, ei, forced, lines, wish, weekend_of, forbid, rng, pace, slack)

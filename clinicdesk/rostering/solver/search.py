@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable
 
 from ortools.sat.python import cp_model
@@ -341,6 +342,11 @@ class Search:
         n, days = len(problem.employees), problem.days
         kind = self.rng.random()
         free: set[tuple[int, int]] = set()
+        if kind < 0.35:
+            free = self.cover_neighbourhood(size)
+            if free:
+                return free
+            kind = self.rng.random()
         if kind < 0.45:
             length = min(days, max(7, self.rng.choice([7, 14, 28, 56])))
             k = min(n, max(2, size // length))
@@ -359,6 +365,47 @@ class Search:
             for ei, w in self.rng.sample(pairs, min(count, len(pairs))):
                 free.update((ei, d) for d in range(7 * w, min(days, 7 * w + 7)))
         return free
+
+    def cover_neighbourhood(self, size: int) -> set[tuple[int, int]]:
+        """Free the days around a costly short (or over-full) cover line, for people who could move onto it.
+
+        The line is drawn with odds by its cost in the best roster; the people freed are those resting
+        that day or working a shift above its preferred cover, then anyone.
+        """
+        problem, best = self.problem, self.best
+        n, days = len(problem.employees), problem.days
+        on = defaultdict(int)
+        for (_, d), si in best.items():
+            if si is not None:
+                on[d, si] += 1
+        wanted = defaultdict(int)
+        for c in problem.cover:
+            if c.shift in self.s_index:
+                wanted[c.day, self.s_index[c.shift]] += c.preferred
+        costly, weights = [], []
+        for c in problem.cover:
+            si = self.s_index.get(c.shift)
+            if si is None:
+                continue
+            count = on[c.day, si]
+            cost = c.weight_under * max(0, c.preferred - count) + c.weight_over * max(0, count - wanted[c.day, si])
+            if cost > 0:
+                costly.append((c.day, si))
+                weights.append(cost)
+        if not costly:
+            return set()
+        day, _ = self.rng.choices(costly, weights=weights)[0]
+        length = min(days, self.rng.choice([3, 5, 7, 14]))
+        start = max(0, min(days - length, day - self.rng.randrange(length)))
+        movable = [ei for ei in range(n) if best.get((ei, day)) is None
+                   or on[day, best[ei, day]] > wanted[day, best[ei, day]]]
+        self.rng.shuffle(movable)
+        chosen = set(movable)
+        rest = [ei for ei in range(n) if ei not in chosen]
+        self.rng.shuffle(rest)
+        k = min(n, max(2, size // length))
+        people = (movable + rest)[:k]
+        return {(ei, d) for ei in people for d in range(start, start + length)}
 
     def improve(self, until: float) -> None:
         """Large neighbourhood search around the best roster until `until` seconds.
