@@ -436,16 +436,20 @@ class Search:
             limit = min(self.sub_time, until - self.elapsed())
             if limit < 0.05:
                 break
+            began = time.monotonic()
             status, cells, obj, _ = run_model(
                 rm, seconds=limit, workers=1, hint=incumbent, stop=self.stop, seed=1000 * worker + iteration,
                 linearization=2,
             )
+            quick = time.monotonic() - began < 0.3 * limit
             if cells is None:
                 size = max(20, int(size * 0.8))
                 continue
             with self.lock:
                 self.offer(cells, obj, "neighbourhood")
-            size = min(int(size * 1.05) + 1, total) if status == "OPTIMAL" else max(20, int(size * 0.9))
+            # proven well within the limit: grow faster (long plans' neighbourhoods start far too small)
+            grow = 1.25 if quick else 1.05
+            size = min(int(size * grow) + 1, total) if status == "OPTIMAL" else max(20, int(size * 0.9))
 
     def prove(self, seconds: float) -> None:
         """CP-SAT on the whole model (hard minimums), hinted with the best roster, for the bound."""
