@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable
 
 from ortools.sat.python import cp_model
@@ -231,13 +232,16 @@ class Search:
                 if status == "OPTIMAL":
                     self.bound, self.optimal = obj, True
                 return
+        if self.construct_greedy(budget) and problem.days > 100:
+            return  # long plans: the patterns are the first roster, the neighbourhoods improve it
         per_person = max(1, self.full_size // max(n, 1))
         group = max(1, min(n, 1500 // per_person))
         # many small groups (many people, many shift types) give a poor first roster: measured on Instance 13
         # (120 people, 18 types), the whole model's first 30 % gave 15,832 at 30 s against 33,217
         if self.full_size <= 3000 or (problem.days <= 100 and -(-n // group) > 20):
             rm = build_model(problem, soft_minimum=True, minimum_weight=MINIMUM_WEIGHT, forced=self.forced)
-            status, cells, obj, bound = run_model(rm, seconds=budget, workers=self.workers, stop=self.stop)
+            status, cells, obj, bound = run_model(rm, seconds=max(0.5, budget - self.elapsed()), workers=self.workers,
+                                                  stop=self.stop, hint=self.best)
             if cells is not None:
                 self.offer(cells, obj, "first")
                 if status == "OPTIMAL" and obj < MINIMUM_WEIGHT:
@@ -272,6 +276,36 @@ class Search:
                 return
             cells = sub
         self.offer(cells, self.cost_of(cells), "first")
+
+    def construct_greedy(self, budget: float) -> bool:
+        """A first roster from each person's pattern of work and rest (no CP-SAT), its broken rows re-solved.
+
+        Returns True when a roster keeping every contract was offered.
+        """
+        from ..checker import check
+        from .construct import greedy_roster
+
+        problem = self.problem
+        cells = greedy_roster(problem, self.forced, seed=self.rng.randrange(1 << 30))
+        report = check(problem, cells_to_assignment(problem, cells))
+        ids = {e.id: i for i, e in enumerate(problem.employees)}
+        bad = set()
+        for message in report.hard_violations:
+            head = message.split(":")[0].split(" ")[0]
+            if head in ids:
+                bad.add(ids[head])
+        if bad:
+            fixed = {k: v for k, v in cells.items() if k[0] not in bad}
+            rm = build_model(problem, fixed=fixed, soft_minimum=True, minimum_weight=MINIMUM_WEIGHT, forced=self.forced)
+            for (ei, d, si), v in rm.x.items():
+                rm.model.add_hint(v, cells.get((ei, d)) == si)
+            seconds = max(1.0, min(max(budget, 0.5 * self.remaining()), self.remaining() - 1.0))
+            status, sub, _, _ = run_model(rm, seconds=seconds, workers=self.workers, stop=self.stop, first_only=True)
+            if sub is None:
+                return False
+            cells = sub
+        self.offer(cells, self.cost_of(cells), "first")
+        return True
 
     def cost_of(self, cells: Cells) -> int:
         """The cost of a complete roster (minimum cover shortfalls at their penalty weight)."""
@@ -308,6 +342,11 @@ class Search:
         n, days = len(problem.employees), problem.days
         kind = self.rng.random()
         free: set[tuple[int, int]] = set()
+        if kind < 0.35:
+            free = self.cover_neighbourhood(size)
+            if free:
+                return free
+            kind = self.rng.random()
         if kind < 0.45:
             length = min(days, max(7, self.rng.choice([7, 14, 28, 56])))
             k = min(n, max(2, size // length))
@@ -326,6 +365,47 @@ class Search:
             for ei, w in self.rng.sample(pairs, min(count, len(pairs))):
                 free.update((ei, d) for d in range(7 * w, min(days, 7 * w + 7)))
         return free
+
+    def cover_neighbourhood(self, size: int) -> set[tuple[int, int]]:
+        """Free the days around a costly short (or over-full) cover line, for people who could move onto it.
+
+        The line is drawn with odds by its cost in the best roster; the people freed are those resting
+        that day or working a shift above its preferred cover, then anyone.
+        """
+        problem, best = self.problem, self.best
+        n, days = len(problem.employees), problem.days
+        on = defaultdict(int)
+        for (_, d), si in best.items():
+            if si is not None:
+                on[d, si] += 1
+        wanted = defaultdict(int)
+        for c in problem.cover:
+            if c.shift in self.s_index:
+                wanted[c.day, self.s_index[c.shift]] += c.preferred
+        costly, weights = [], []
+        for c in problem.cover:
+            si = self.s_index.get(c.shift)
+            if si is None:
+                continue
+            count = on[c.day, si]
+            cost = c.weight_under * max(0, c.preferred - count) + c.weight_over * max(0, count - wanted[c.day, si])
+            if cost > 0:
+                costly.append((c.day, si))
+                weights.append(cost)
+        if not costly:
+            return set()
+        day, _ = self.rng.choices(costly, weights=weights)[0]
+        length = min(days, self.rng.choice([3, 5, 7, 14]))
+        start = max(0, min(days - length, day - self.rng.randrange(length)))
+        movable = [ei for ei in range(n) if best.get((ei, day)) is None
+                   or on[day, best[ei, day]] > wanted[day, best[ei, day]]]
+        self.rng.shuffle(movable)
+        chosen = set(movable)
+        rest = [ei for ei in range(n) if ei not in chosen]
+        self.rng.shuffle(rest)
+        k = min(n, max(2, size // length))
+        people = (movable + rest)[:k]
+        return {(ei, d) for ei in people for d in range(start, start + length)}
 
     def improve(self, until: float) -> None:
         """Large neighbourhood search around the best roster until `until` seconds.
@@ -356,16 +436,20 @@ class Search:
             limit = min(self.sub_time, until - self.elapsed())
             if limit < 0.05:
                 break
+            began = time.monotonic()
             status, cells, obj, _ = run_model(
                 rm, seconds=limit, workers=1, hint=incumbent, stop=self.stop, seed=1000 * worker + iteration,
                 linearization=2,
             )
+            quick = time.monotonic() - began < 0.3 * limit
             if cells is None:
                 size = max(20, int(size * 0.8))
                 continue
             with self.lock:
                 self.offer(cells, obj, "neighbourhood")
-            size = min(int(size * 1.05) + 1, total) if status == "OPTIMAL" else max(20, int(size * 0.9))
+            # proven well within the limit: grow faster (long plans' neighbourhoods start far too small)
+            grow = 1.25 if quick else 1.05
+            size = min(int(size * grow) + 1, total) if status == "OPTIMAL" else max(20, int(size * 0.9))
 
     def prove(self, seconds: float) -> None:
         """CP-SAT on the whole model (hard minimums), hinted with the best roster, for the bound."""
