@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "clinicdesk.communications",
     "clinicdesk.billing",
     "clinicdesk.insurance",
+    "clinicdesk.goals",
 ]
 
 REDIS_URL = env("REDIS_URL")

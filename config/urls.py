@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("clinicdesk.billing.urls_public")),
     path("roster/", include("clinicdesk.rostering.urls")),
     path("", include("clinicdesk.rostering.urls_public")),
+    path("goals/", include("clinicdesk.goals.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -64,6 +64,8 @@ class Perm:
     CREDENTIALS_MANAGE = "credentials.manage"
     TRAINING_MANAGE = "training.manage"
     STAFF_SELF = "staff.self"
+    GOALS_VIEW = "goals.view"
+    GOALS_MANAGE = "goals.manage"
 
 
 _EVERY_STAFF = {Perm.DASHBOARD, Perm.API_TOKENS}
@@ -142,6 +144,13 @@ for _role in (Role.FRONT_DESK, Role.CLINICIAN, Role.NURSE, Role.BILLER):
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _ROSTER_OWN
 for _role in (Role.OFFICE_MANAGER, Role.ADMINISTRATOR):
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _ROSTER_MANAGE
+
+# Goals: every staff member reads the objectives of their own department (and edits those of a department they
+# own); the office manager and the administrator see the practice-wide dashboard and edit every objective.
+for _role in (Role.FRONT_DESK, Role.CLINICIAN, Role.NURSE, Role.BILLER):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Perm.GOALS_VIEW}
+for _role in (Role.OFFICE_MANAGER, Role.ADMINISTRATOR):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Perm.GOALS_VIEW, Perm.GOALS_MANAGE}
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(code for codes in ROLE_PERMISSIONS.values() for code in codes)
 
