@@ -61,6 +61,9 @@ OBJECT_KWARGS |= {"period_id", "run_id", "request_id", "change_id", "shift_type_
 # kwargs are the signed-in person's own (a staff record made for the matrix's user).
 OBJECT_KWARGS |= {"staff_id", "credential_id", "staff_document_id", "course_id", "assignment_id",
                   "onboarding_task_id", "my_assignment_id", "my_document_id"}
+# Goals: an objective of a department the signed-in person owns (so the owner's edit pages open), with a key result
+# (each walk gets its own: one route removes it).
+OBJECT_KWARGS |= {"objective_id", "key_result_id"}
 
 
 class UnfillableKwarg(Exception):
@@ -196,7 +199,31 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
     if name in ("my_assignment_id", "my_document_id"):
         owner = principal if practice is world.own and principal is not None else None
         return _staff_records(practice, user=owner)[name.replace("my_", "staff_" if "document" in name else "")]
+    if name in ("objective_id", "key_result_id"):
+        owner = principal if practice is world.own and principal is not None else None
+        return _goals(practice, owner)[name]
+    if name == "kpi_code":
+        return "no_show_rate"
     raise UnfillableKwarg(name)
+
+
+def _goals(practice, owner) -> dict:
+    """A department (owned by `owner` when given), an objective of it this quarter and one key result."""
+    from django.utils import timezone
+
+    from clinicdesk.core.tests.factories import DepartmentFactory
+    from clinicdesk.goals.choices import Direction, PeriodKind
+    from clinicdesk.goals.models import KeyResult, Objective
+
+    org, marker = practice.org, practice.patient.last_name
+    department = DepartmentFactory(organization=org, name=f"{marker} goals", owner=owner)
+    today = timezone.localdate()
+    objective = Objective.objects.create(organization=org, department=department, owner=owner or practice.target_user,
+                                         title=f"{marker} fewer no-shows", period_kind=PeriodKind.CUSTOM,
+                                         start=today.replace(day=1), end=today.replace(day=28))
+    key_result = KeyResult.objects.create(organization=org, objective=objective, kpi_code="no_show_rate",
+                                          direction=Direction.AT_MOST, baseline=10, target=5)
+    return {"objective_id": objective.pk, "key_result_id": key_result.pk}
 
 
 def _staff_records(practice, *, user=None) -> dict:

@@ -75,8 +75,8 @@ def _adjudicated(org: int, start: date, end: date, scope: Scope):
 
 
 def denial_rate(org: int, start: date, end: date, scope: Scope) -> Figure:
-    counts = _adjudicated(org, start, end, scope).annotate(denied=_ever([ClaimStatus.DENIED])).aggregate(
-        total=Count("id"), denied=Count("id", filter=Q(denied=True) | Q(status=ClaimStatus.DENIED)))
+    counts = _adjudicated(org, start, end, scope).annotate(was_denied=_ever([ClaimStatus.DENIED])).aggregate(
+        total=Count("id"), denied=Count("id", filter=Q(was_denied=True) | Q(status=ClaimStatus.DENIED)))
     return Figure(value=percent(counts["denied"], counts["total"]), numerator=Decimal(counts["denied"]),
                   denominator=Decimal(counts["total"]))
 
