@@ -2,8 +2,6 @@
 scope, objectives with their key results' current figures and status, and creating objectives and key results.
 Figures are strings; dates are ISO 8601. The same services and selectors as the pages decide."""
 
-from __future__ import annotations
-
 from datetime import date
 
 from django.core.exceptions import PermissionDenied

@@ -92,18 +92,15 @@ def objective_new(request: HttpRequest) -> HttpResponse:
     departments = _editable_departments(request)
     form = ObjectiveForm(request.POST or None, user=request.user, departments=departments,
                          initial={"owner": request.user.pk, "start": timezone.localdate()})
-    if request.method == "POST":
-        if not departments.exists():
-            raise PermissionDenied("You own no department.")
-        if form.is_valid():
-            try:
-                objective = services.objective_save(organization=request.user.organization, actor=request.user,
-                                                    data=form.cleaned_data)
-            except ValidationError as exc:
-                form.add_service_errors(exc)
-            else:
-                messages.success(request, f"Objective “{objective.title}” saved. Add its key results.")
-                return redirect("goals:key_result_new", objective_id=objective.pk)
+    if request.method == "POST" and form.is_valid():
+        try:
+            objective = services.objective_save(organization=request.user.organization, actor=request.user,
+                                                data=form.cleaned_data)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, f"Objective “{objective.title}” saved. Add its key results.")
+            return redirect("goals:key_result_new", objective_id=objective.pk)
     return render(request, "goals/objective_form.html", {"form": form, "objective": None,
                                                          "no_department": not departments.exists()},
                   status=400 if form.errors else 200)
