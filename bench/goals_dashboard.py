@@ -243,8 +243,8 @@ def _build(org, manager, today: date) -> None:
     course, _ = Course.objects.get_or_create(organization=org, code="hipaa", defaults={"name": "HIPAA"})
     TrainingAssignment.objects.bulk_create([
         TrainingAssignment(organization=org, staff=s, course=course, due_date=today - timedelta(days=20 * k),
-                           status="completed" if k % 4 else "assigned",
-                           completed_on=today - timedelta(days=20 * k + 1) if k % 4 else None)
+                           status="completed" if k else "assigned",  # one open assignment per course at most
+                           completed_on=(today - timedelta(days=20 * k + (1 if k % 4 else -3))) if k else None)
         for s in staff for k in range(8)])
     shift = ShiftType.objects.create(organization=org, department=departments[2], code="D", name="Day",
                                      start_time=datetime.min.time().replace(hour=7), length_minutes=600)
