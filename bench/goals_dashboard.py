@@ -57,12 +57,15 @@ def run_engine(engine: str, *, rebuild: bool) -> int:
     from django.core.cache import cache
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
+    from django.test.utils import CaptureQueriesContext, override_settings
 
     from clinicdesk.ledger.models import JournalLine
     from clinicdesk.scheduling.models import Appointment
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    # static files are not collected for the benchmark: plain static URLs (as with DEBUG) instead of the manifest
+    override_settings(STORAGES={**settings.STORAGES, "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}).enable()
     org, manager = build()
     label = f"PostgreSQL {connection.pg_version // 10000}.{connection.pg_version % 10000}"
     print(f"\ngoals_dashboard · {label} · {Appointment.objects.filter(organization=org).count():,} appointments, "
