@@ -283,7 +283,8 @@ def report_pdf(request: HttpRequest) -> HttpResponse:
         for card in cards:
             values = [v for _, v in card.months if v is not None] + ([card.target] if card.target is not None else [])
             top = max((abs(v) for v in values), default=0) or 1
-            card.bars = [(label, value, int(abs(value) * 100 / top) if value is not None else 0)
+            # widths in steps of 5 % (classes w0…w100 in report-pdf.css: no inline style under the CSP)
+            card.bars = [(label, value, 5 * round(abs(value) * 20 / top) if value is not None else 0)
                          for label, value in card.months]
     html = render_to_string("goals/pdf/report.html", {"report": report, "month": month,
                                                       "organization": request.user.organization,

@@ -61,8 +61,8 @@ def clinic(org):
 
 def test_no_show_rate(org, clinic):
     v, p1, p2, n, s = clinic["visit"], clinic["p1"], clinic["p2"], clinic["north"], clinic["south"]
-    for status in (S.COMPLETED, S.COMPLETED, S.COMPLETED, S.NO_SHOW, S.CANCELLED, S.SCHEDULED):
-        v(p1, n, at(date(2026, 3, 10), 9), status)
+    for hour, status in enumerate((S.COMPLETED, S.COMPLETED, S.COMPLETED, S.NO_SHOW, S.CANCELLED, S.SCHEDULED), 8):
+        v(p1, n, at(date(2026, 3, 10), hour), status)
     v(p2, s, at(date(2026, 3, 11), 9), S.COMPLETED)
     v(p2, s, at(date(2026, 3, 12), 9), S.NO_SHOW)
     v(p1, n, at(date(2026, 2, 27), 9), S.NO_SHOW)  # February: outside
