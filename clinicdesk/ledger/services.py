@@ -239,15 +239,16 @@ def entry_post(
     )[0]
 
 
-# References looked up per statement: a parameter per reference.
+# References looked up per statement: a parameter per reference (on PostgreSQL all go as one array).
 _REFERENCE_CHUNK = 100
 
 
 def _posted_references(organization: Organization, refs: list[str]) -> dict[str, JournalEntry]:
     """The entries already posted under these references, with their lines."""
     known: dict[str, JournalEntry] = {}
-    for start in range(0, len(refs), _REFERENCE_CHUNK):
-        chunk = (JournalEntry.objects.filter(organization=organization, reference__in=refs[start:start + _REFERENCE_CHUNK])
+    step = max(len(refs), 1) if connection.vendor == "postgresql" else _REFERENCE_CHUNK
+    for start in range(0, len(refs), step):
+        chunk = (JournalEntry.objects.filter(organization=organization, reference__in_array=refs[start:start + step])
                  .exclude(reference="").order_by().prefetch_related("lines"))
         known.update((e.reference, e) for e in chunk)
     return known
