@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinicdesk.core.audit import audit_event, audit_event_rows
-from clinicdesk.core.batch_sql import column_set
+from clinicdesk.core.batch_sql import column_set, model_new
 from clinicdesk.core.collector import collector_paused
 from clinicdesk.core.models import Location, Organization, User
 from clinicdesk.core.money import format_money, round_money
@@ -387,8 +387,8 @@ def encounters_post(*, encounters: Sequence[Encounter], actor) -> list[Encounter
     for encounter in todo:
         for line in services_by_encounter.get(encounter.pk, []):
             if line.amount > 0:
-                new_items.append(OpenItem(
-                    patient_id=encounter.patient_id, party_kind=PartyKind.PATIENT, service_date=encounter.service_date,
+                new_items.append(model_new(
+                    OpenItem, patient_id=encounter.patient_id, party_kind=PartyKind.PATIENT, service_date=encounter.service_date,
                     description=f"{line.procedure_code} {line.description}"[:200],
                 ))
                 owners.append(line)

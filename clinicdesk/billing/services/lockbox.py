@@ -25,7 +25,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from clinicdesk.core.audit import audit_event_rows
-from clinicdesk.core.batch_sql import column_set, next_ids, rows_insert
+from clinicdesk.core.batch_sql import column_set, model_new, next_ids, rows_insert
 from clinicdesk.core.collector import collector_paused
 from clinicdesk.core.money import format_money
 from clinicdesk.ledger.choices import AccountRole, EntryKind, PartyKind
@@ -166,8 +166,8 @@ def payments_post(*, organization, payments: Sequence[PaymentInput], actor) -> l
         account = accounts[p.account.pk]
         credit_patient = getattr(p.patient, "pk", None) or account.guarantor_patient_id or (
             plan[0][0].patient_id if plan else None) or (members[account.pk][0] if members.get(account.pk) else None)
-        payment = Payment(
-            organization_id=organization.pk, account=account, patient=p.patient, method=p.method, amount=amount,
+        payment = model_new(
+            Payment, organization_id=organization.pk, account=account, patient=p.patient, method=p.method, amount=amount,
             received_on=received_on, check_number=p.check_number.strip(), memo=p.memo.strip()[:200],
             location=p.location, taken_by=taker, idempotency_key=key, request_fingerprint=fingerprint,
         )
