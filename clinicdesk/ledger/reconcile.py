@@ -3,8 +3,9 @@ statement lines not yet reconciled), the beginning balance (the last reconciliat
 difference, which must be zero to finish. A finished reconciliation locks its statement lines and marks the
 ledger lines it cleared; only the last one may be undone.
 
-The first reconciliation of an account starts from the books: the ledger lines dated before its first statement
-line, not matched to any, are brought forward as cleared, and their sum is its beginning balance."""
+The first reconciliation of an account starts from the books: the ledger lines dated before the month of its
+first statement line (statements run by month), not matched to any, are brought forward as cleared, and their sum
+is its beginning balance."""
 
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ def reconciliation_preview(*, bank_account: BankAccount, end_date: date, ending_
         if matched != s.amount:  # a match is always made to the amount; this guards the arithmetic all the same
             raise ValidationError({"statement_line": f"The line {s} is matched to {matched}, not its amount."})
     if previous is None:
-        first_day = min((s.posted_on for s in pending), default=end_date)
+        first_day = min((s.posted_on for s in pending), default=end_date).replace(day=1)
         preview.brought_forward = list(open_ledger_lines(bank_account=bank_account).filter(entry_date__lt=first_day))
         preview.beginning_balance = sum((ln.amount for ln in preview.brought_forward), ZERO)
     return preview
