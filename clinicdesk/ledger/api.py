@@ -7,6 +7,7 @@ from pydantic import ConfigDict, StrictStr
 
 from clinicdesk.core.api_auth import api_requires
 from clinicdesk.core.audit import audit_event
+from clinicdesk.core.money import round_money
 from clinicdesk.core.permissions import Perm
 
 from . import bank, bank_import, reconcile
@@ -132,6 +133,6 @@ def reconciliation_status(request: HttpRequest, bank_account_id: str):
         "reconciled_balance": str(last.ending_balance) if last else None,
         "book_balance": str(listed.balance), "unmatched_lines": listed.unmatched_count,
         "matched_not_reconciled": bank.statement_lines(bank_account=account, status="matched").count(),
-        "uncleared_deposits": str(sum((a for a in uncleared if a > 0), start=bank.ZERO)),
-        "uncleared_payments": str(-sum((a for a in uncleared if a < 0), start=bank.ZERO)),
+        "uncleared_deposits": str(round_money(sum((a for a in uncleared if a > 0), start=bank.ZERO))),
+        "uncleared_payments": str(round_money(-sum((a for a in uncleared if a < 0), start=bank.ZERO))),
     }

@@ -16,6 +16,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Sum
 
 from clinicdesk.core.audit import audit_event
 from clinicdesk.core.models import Department, Organization
+from clinicdesk.core.money import round_money
 
 from . import reports
 from .choices import AccountType, EntryKind
@@ -48,7 +49,7 @@ def bank_account_list(*, user) -> list[BankAccount]:
     for rec in Reconciliation.objects.filter(bank_account__in=accounts, undone_at__isnull=True).order_by("statement_end_date"):
         last[rec.bank_account_id] = rec
     for b in accounts:
-        b.balance = balances.get(b.account_id) or ZERO
+        b.balance = round_money(balances.get(b.account_id) or ZERO)
         b.unmatched_count = unmatched.get(b.pk, 0)
         b.last_reconciliation = last.get(b.pk)
     return accounts

@@ -354,17 +354,18 @@ def bank_reconcile(request: HttpRequest, bank_account_id: int) -> HttpResponse:
     form = ReconcileForm(data)
     preview = None
     if data is not None and form.is_valid():
+        values = dict(form.cleaned_data)
         try:
             if request.method == "POST":
-                rec = reconcile.reconciliation_finish(bank_account=account, actor=request.user, **form.cleaned_data)
+                rec = reconcile.reconciliation_finish(bank_account=account, actor=request.user, **values)
                 messages.success(request, f"{account.name} reconciled to {rec.statement_end_date:%m/%d/%Y}.")
                 return redirect("ledger:bank_detail", bank_account_id=account.pk)
-            preview = reconcile.reconciliation_preview(bank_account=account, **form.cleaned_data)
+            preview = reconcile.reconciliation_preview(bank_account=account, **values)
         except ValidationError as exc:
             form.add_service_errors(exc)
-            if request.method == "POST" and not preview:
+            if request.method == "POST":
                 try:
-                    preview = reconcile.reconciliation_preview(bank_account=account, **form.cleaned_data)
+                    preview = reconcile.reconciliation_preview(bank_account=account, **values)
                 except ValidationError:
                     preview = None
     return render(request, "ledger/bank_reconcile.html", {
