@@ -390,8 +390,15 @@ def bank_reconcile_undo(request: HttpRequest, bank_account_id: int) -> HttpRespo
 
 
 def _report(request: HttpRequest, bank_account_id: int):
+    """The reconciliation named in the query, or the account's last one."""
     account = _bank(request, bank_account_id)
-    rec = _reconciliation(request, account, request.GET.get("reconciliation"))
+    raw = request.GET.get("reconciliation")
+    if raw is None:
+        last = reconcile.last_reconciliation(bank_account=account)
+        if last is None:
+            raise Http404("This account has not been reconciled yet.")
+        raw = str(last.pk)
+    rec = _reconciliation(request, account, raw)
     return reconcile.reconciliation_report(reconciliation=rec)
 
 
