@@ -114,7 +114,7 @@ def _bank_accounts(org, accounts) -> int:
 
 
 def _recurring(org, accounts, ctx, today: date) -> int:
-    """Document shredding every month on the 15th since two months ago; its bills so far entered, the first paid."""
+    """Document shredding every month on the 15th since two months ago; its bills so far entered, two paid."""
     if "6900" not in accounts or RecurringBill.objects.filter(organization=org).exists():
         return 0
     start = (today.replace(day=1) - timedelta(days=40)).replace(day=1)
@@ -124,8 +124,12 @@ def _recurring(org, accounts, ctx, today: date) -> int:
                           actor=ctx.users.get("priya"))
     before = JournalEntry.objects.filter(organization=org).count()
     made = recurring_bills_run(organization=org, today=today)
+    last_day = today.replace(day=1) - timedelta(days=1)
+    # The first paid when due; last month's paid by check on the month's last day, still on its way to the bank.
     if made:
         bill_pay(bill=made[0], paid_on=made[0].due_date, actor=ctx.users.get("priya"))
+    if len(made) > 1 and made[1].bill_date <= last_day:
+        bill_pay(bill=made[1], paid_on=last_day, actor=ctx.users.get("priya"))
     return 1 + JournalEntry.objects.filter(organization=org).count() - before
 
 
@@ -155,7 +159,7 @@ def _reconcile_last_month(org, operating, first_day: date, last_day: date, manag
     lines = list(JournalLine.objects.filter(organization=org, account=operating.account, entry_date__gte=first_day,
                                             entry_date__lte=last_day).select_related("entry").order_by("entry_date", "id"))
     payments = [ln for ln in lines if ln.amount < 0]
-    outstanding = payments[-1] if payments else None
+    outstanding = payments[-1] if len(payments) > 1 else None  # the month's last check has not reached the bank
     rows = [ParsedLine(number=n, posted_on=ln.entry_date, amount=ln.amount, fitid=f"DEMO-{ln.pk}",
                        description=("DEPOSIT " if ln.amount > 0 else "PAYMENT ") + (ln.entry.memo or ln.memo)[:80])
             for n, ln in enumerate(lines, start=1) if ln is not outstanding]

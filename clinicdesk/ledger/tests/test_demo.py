@@ -46,9 +46,9 @@ def test_the_demo_bank_is_reconciled_for_last_month_and_last_month_is_closed(db)
     rec = Reconciliation.objects.get(bank_account=operating)
     assert rec.statement_end_date == last_day and rec.ending_balance == rec.beginning_balance + rec.cleared_total
     assert not StatementLine.objects.filter(bank_account=operating, reconciliation__isnull=True).exists()
-    # the month's expenses payment is the check still outstanding
-    assert list(uncleared_lines(bank_account=operating, as_of=last_day).values_list("entry__reference", flat=True)) == [
-        f"demo:expenses:{last_day:%Y-%m}"]
+    # the shredding bill paid on the month's last day is the check still outstanding
+    assert [ln.entry.memo for ln in uncleared_lines(bank_account=operating, as_of=last_day)] == [
+        f"Paid bill {Bill.objects.get(recurring__isnull=False, paid_on=last_day).pk} to Riverside Secure Shredding"]
     assert FiscalPeriod.objects.get(organization=org, month=last_day.replace(day=1)).is_closed
     template = RecurringBill.objects.get(organization=org)
     assert Bill.objects.filter(recurring=template).count() >= 2 and template.next_date > timezone.localdate()
