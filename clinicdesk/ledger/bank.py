@@ -13,6 +13,8 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
 from clinicdesk.core.audit import audit_event
 from clinicdesk.core.models import Department, Organization
@@ -90,6 +92,26 @@ def bank_register(*, user, bank_account: BankAccount, date_from: date | None = N
         is_cleared=Exists(ClearedLine.objects.filter(journal_line=OuterRef("pk"))),
     )
     return ledger
+
+
+def bank_balance_by_month(*, bank_account: BankAccount, months: int = 12) -> list[tuple[date, Decimal]]:
+    """The book balance at the end of each of the last `months` months (this one included), oldest first: two
+    queries whatever the number of lines."""
+    today = timezone.localdate()
+    starts = [today.replace(day=1)]
+    while len(starts) < months:
+        previous = starts[-1] - timedelta(days=1)
+        starts.append(previous.replace(day=1))
+    starts.reverse()
+    lines = JournalLine.objects.filter(organization_id=bank_account.organization_id, account_id=bank_account.account_id)
+    balance = lines.filter(entry_date__lt=starts[0]).aggregate(t=Sum("amount"))["t"] or ZERO
+    by_month = dict(lines.filter(entry_date__gte=starts[0]).annotate(m=TruncMonth("entry_date")).values("m")
+                    .annotate(t=Sum("amount")).values_list("m", "t"))
+    shown = []
+    for start in starts:
+        balance += by_month.get(start, ZERO) or ZERO
+        shown.append((start, round_money(balance)))
+    return shown
 
 
 def open_ledger_lines(*, bank_account: BankAccount) -> QuerySet:

@@ -148,7 +148,10 @@ def bank_detail(request: HttpRequest, bank_account_id: int) -> HttpResponse:
         line.debit, line.credit = max(line.amount, 0), max(-line.amount, 0)
     history = list(reconcile.reconciliation_history(bank_account=account)[:12])
     last = next((r for r in history if r.undone_at is None), None)
+    months = bank.bank_balance_by_month(bank_account=account)
+    chart = {"labels": [m.strftime("%b %Y") for m, _ in months], "balance": [str(v) for _, v in months]}
     return render(request, "ledger/bank_detail.html", {
+        "chart": chart,
         "bank": account, "form": form, "ledger": ledger, "page": page, "query": _query(request),
         "history": history, "last": last, "can_reconcile": _can_reconcile(request), "section": "bank",
     }, status=400 if form.errors else 200)

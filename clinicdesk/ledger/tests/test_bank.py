@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -299,3 +299,17 @@ def test_api_lines_name_the_bad_line_and_field():
         bank_import.api_lines_read([{"date": "2026-10-02", "description": "X", "amount": "1.00"},
                                     {"date": "2026-10-02", "description": "Y", "amount": "ten"}])
     assert exc.value.message_dict == {"lines": ["lines[2].amount: 'ten' is not an amount."]}
+
+
+def test_the_month_end_balances_add_up_the_lines_month_by_month(org, account):
+    from django.utils import timezone
+
+    this_month = timezone.localdate().replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    bank_post(org, "1000.00", on=date(2000, 1, 3))  # long before the chart's year
+    bank_post(org, "250.00", on=last_month)
+    bank_post(org, "-100.00", on=last_month + timedelta(days=1), other=AccountRole.ACCOUNTS_PAYABLE)
+    bank_post(org, "40.00", on=this_month)
+    months = bank.bank_balance_by_month(bank_account=account)
+    assert len(months) == 12 and months[-1] == (this_month, D("1190.00")) and months[-2] == (last_month, D("1150.00"))
+    assert months[0][1] == D("1000.00")

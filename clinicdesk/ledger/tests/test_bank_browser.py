@@ -64,6 +64,7 @@ def test_import_match_and_reconcile_a_statement(manager_page: Page, live_server,
     page.get_by_role("link", name="Operating account").click()
     expect(page.locator("#bank-register")).to_contain_text("Deposit of the day close at Main Street")
     expect(page.locator("#bank-register")).to_contain_text("dayclose-deposit:9")
+    expect(page.locator("#bank-chart")).to_have_attribute("data-ready", "true")
 
     # import: the columns, a preview, then save
     page.get_by_role("navigation", name="Bank account").get_by_role("link", name="Import a statement").click()
