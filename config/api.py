@@ -12,6 +12,7 @@ from clinicdesk.core.api import router as core_router
 from clinicdesk.core.api_auth import SessionAuth, TokenAuth
 from clinicdesk.core.audit import audit_denied
 from clinicdesk.goals.api import router as goals_router
+from clinicdesk.ledger.api import router as ledger_router
 from clinicdesk.patients.api import router as patients_router
 from clinicdesk.rostering.api import router as roster_router
 from clinicdesk.scheduling.api import router as schedule_router
@@ -33,6 +34,7 @@ api.add_router("/schedule", schedule_router)
 api.add_router("/billing", billing_router)
 api.add_router("/roster", roster_router)
 api.add_router("/staff", staff_router)
+api.add_router("/ledger", ledger_router)
 api.add_router("/goals", goals_router)
 
 

@@ -9,7 +9,7 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from datetime import timedelta
 
-        from . import receivers  # noqa: F401  (audit and login signal receivers)
+        from . import lookups, receivers  # noqa: F401  (the in_array lookup; audit and login signal receivers)
         from .periodic import register_periodic
 
         register_periodic("clinicdesk.core.tasks.audit_chain_seal", every=timedelta(minutes=1))

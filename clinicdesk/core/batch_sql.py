@@ -1,6 +1,7 @@
 """Setting one column on many rows, each to its own value, in one statement per chunk.
 
-`rows_insert` is the same idea for inserts (see its docstring).
+`rows_insert` is the same idea for inserts (see its docstring); `model_new` builds the batch's new instances the
+cheap way.
 
 Django's `bulk_update` writes `CASE WHEN id = 1 THEN ... WHEN id = 2 THEN ...` and spends most of a batch's time
 building and sending it (quadratic in the batch size). Posting a review queue or a lockbox file sets one foreign
@@ -12,6 +13,7 @@ which SQLite (3.33+) runs; on PostgreSQL the pairs go as two arrays, `FROM unnes
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
 from django.db import connection
 
@@ -123,3 +125,37 @@ def rows_insert(model, objs: list) -> list:
                 obj._state.adding = False
                 obj._state.db = db
     return objs
+
+
+@cache
+def _construction(model) -> tuple[tuple, frozenset]:
+    fields = tuple((f.attname, f.name if f.is_relation else None, f) for f in model._meta.concrete_fields)
+    names = frozenset(n for attname, name, _ in fields for n in (attname, name) if n)
+    return fields, names
+
+
+def model_new(model, **values):
+    """A new, unsaved instance of `model`, the way Django builds the rows it reads: every concrete field passed in
+    order, defaults filled in here. `Model(**values)` looks each field up among the keyword arguments and costs two to
+    three times as much, which a batch of 500 payments and their 500 entries pays on every batch. Takes field
+    attnames (`account_id`) or relation names with an instance or None (`account=`), which is then cached on the new
+    instance as `Model(account=...)` would; an unknown name is an error."""
+    fields, names = _construction(model)
+    unknown = values.keys() - names
+    if unknown:
+        raise TypeError(f"{model.__name__} has no field {sorted(unknown)[0]!r}")
+    args = []
+    related = []
+    for attname, name, field in fields:
+        if attname in values:
+            args.append(values[attname])
+        elif name is not None and name in values:
+            obj = values[name]
+            args.append(None if obj is None else getattr(obj, field.target_field.attname))
+            related.append((name, obj))
+        else:
+            args.append(field.get_default())
+    instance = model(*args)
+    for name, obj in related:
+        instance._state.fields_cache[name] = obj
+    return instance

@@ -36,7 +36,7 @@ NAV = [
     ("Eligibility", "insurance:eligibility_day", Perm.COVERAGE_VIEW),
     ("Claim batches", "insurance:batch_list", Perm.CLAIMS_VIEW),
     ("Remittances", "insurance:remittance_list", Perm.REMITTANCES_POST),
-    ("Ledger", "ledger:journal", Perm.LEDGER_VIEW),
+    ("Finances", "ledger:index", Perm.LEDGER_VIEW),
     ("Goals", "goals:dashboard", Perm.GOALS_VIEW),
     ("Audit log", "core:audit_log", Perm.AUDIT_VIEW),
     ("Users", "core:user_list", Perm.USERS_MANAGE),

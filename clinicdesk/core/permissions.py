@@ -37,6 +37,7 @@ class Perm:
     PERIODS_CLOSE = "periods.close"
     BUDGETS_MANAGE = "budgets.manage"
     BILLS_MANAGE = "bills.manage"
+    BANK_RECONCILE = "bank.reconcile"
     BILLING_VIEW = "billing.view"
     CHARGES_ENTER = "charges.enter"
     CHARGES_REVIEW = "charges.review"
@@ -117,7 +118,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _INSURANCE
         | {Perm.CONTRACTS_MANAGE}
         | _PEOPLE
-        | {Perm.PERIODS_CLOSE, Perm.BUDGETS_MANAGE, Perm.BILLS_MANAGE}
+        | {Perm.PERIODS_CLOSE, Perm.BUDGETS_MANAGE, Perm.BILLS_MANAGE, Perm.BANK_RECONCILE}
     ),
     Role.ADMINISTRATOR: frozenset(
         _EVERY_STAFF
@@ -130,7 +131,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _INSURANCE
         | {Perm.LEDGER_MANAGE, Perm.CONTRACTS_MANAGE}
         | _PEOPLE
-        | {Perm.PERIODS_CLOSE, Perm.BUDGETS_MANAGE, Perm.BILLS_MANAGE}
+        | {Perm.PERIODS_CLOSE, Perm.BUDGETS_MANAGE, Perm.BILLS_MANAGE, Perm.BANK_RECONCILE}
     ),
     # The auditor reads the audit trail and nothing else.
     Role.AUDITOR: frozenset({Perm.DASHBOARD, Perm.AUDIT_VIEW, Perm.AUDIT_EXPORT}),

@@ -12,3 +12,4 @@ class LedgerConfig(AppConfig):
         from clinicdesk.core.periodic import register_periodic
 
         register_periodic("clinicdesk.ledger.tasks.budget_alerts_daily", every=timedelta(days=1))
+        register_periodic("clinicdesk.ledger.tasks.recurring_bills_daily", every=timedelta(days=1))

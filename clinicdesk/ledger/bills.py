@@ -3,7 +3,7 @@ payment from the operating bank account. A bill dated in a closed month is refus
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -17,7 +17,7 @@ from clinicdesk.core.models import Department, Organization
 from clinicdesk.patients.services.documents import sniff_content_type
 
 from .choices import AccountRole, AccountType, EntryKind
-from .models import Account, Bill, Vendor
+from .models import Account, BankAccount, Bill, Vendor
 from .services import LineSpec, entry_post
 
 RECEIPT_MAX_BYTES = 10 * 1024 * 1024
@@ -35,7 +35,7 @@ def vendor_for(*, organization: Organization, name: str) -> Vendor:
 @transaction.atomic
 def bill_enter(*, organization: Organization, vendor_name: str, bill_date: date, due_date: date, account: Account,
                amount: Decimal, actor, number: str = "", department: Department | None = None, memo: str = "",
-               receipt: UploadedFile | None = None) -> Bill:
+               receipt: UploadedFile | None = None, recurring=None) -> Bill:
     """Enter a vendor's bill: Dr the expense account (by department), Cr accounts payable, on the bill date."""
     errors: dict[str, str] = {}
     if account.organization_id != organization.pk or account.account_type != AccountType.EXPENSE:
@@ -60,8 +60,8 @@ def bill_enter(*, organization: Organization, vendor_name: str, bill_date: date,
     vendor = vendor_for(organization=organization, name=vendor_name)
     bill = Bill(organization=organization, vendor=vendor, number=number.strip()[:60], bill_date=bill_date,
                 due_date=due_date, account=account, department=department, amount=amount, memo=memo.strip()[:200],
-                receipt_type=receipt_type, created_by=actor)
-    bill.full_clean(exclude=["receipt", "entry", "payment_entry", "created_by"])
+                receipt_type=receipt_type, created_by=actor, recurring=recurring)
+    bill.full_clean(exclude=["receipt", "entry", "payment_entry", "created_by", "recurring"])
     bill.save()
     bill.entry = entry_post(
         organization=organization, entry_date=bill_date, kind=EntryKind.MANUAL, reference=f"bill:{bill.pk}",
@@ -79,9 +79,12 @@ def bill_enter(*, organization: Organization, vendor_name: str, bill_date: date,
 
 
 @transaction.atomic
-def bill_pay(*, bill: Bill, paid_on: date, actor) -> Bill:
-    """Pay a bill from the operating bank account: Dr accounts payable, Cr the bank, on the day paid."""
+def bill_pay(*, bill: Bill, paid_on: date, actor, bank_account: BankAccount | None = None) -> Bill:
+    """Pay a bill from a bank account (the operating account unless another is named): Dr accounts payable, Cr the
+    bank, on the day paid."""
     bill = Bill.objects.select_for_update().select_related("vendor", "organization").get(pk=bill.pk)
+    if bank_account is not None and (bank_account.organization_id != bill.organization_id or not bank_account.is_active):
+        raise ValidationError({"bank_account": "Choose one of the practice's open bank accounts."})
     if bill.paid_on is not None:
         raise ValidationError({"bill": f"This bill was paid on {bill.paid_on:%m/%d/%Y}."})
     if paid_on < bill.bill_date:
@@ -90,13 +93,20 @@ def bill_pay(*, bill: Bill, paid_on: date, actor) -> Bill:
         organization=bill.organization, entry_date=paid_on, kind=EntryKind.PAYMENT, reference=f"bill-paid:{bill.pk}",
         memo=f"Paid bill {bill.number or bill.pk} to {bill.vendor.name}"[:300], actor=actor, lines=[
             LineSpec(account=AccountRole.ACCOUNTS_PAYABLE, amount=bill.amount, memo=bill.vendor.name),
-            LineSpec(account=AccountRole.OPERATING_BANK, amount=-bill.amount),
+            LineSpec(account=bank_account.account if bank_account else AccountRole.OPERATING_BANK, amount=-bill.amount),
         ])
     bill.paid_on = paid_on
     bill.save(update_fields=["payment_entry", "paid_on", "updated_at"])
     audit_event(action="ledger.bill_paid", actor=actor, target=bill, organization_id=bill.organization_id,
                 summary=f"Bill from {bill.vendor.name} for {bill.amount} paid {paid_on:%m/%d/%Y}"[:300])
     return bill
+
+
+def bills_due(*, user, days: int = 30) -> QuerySet:
+    """Unpaid bills falling due within `days` from today, the overdue ones first (they are the oldest)."""
+    until = timezone.localdate() + timedelta(days=max(0, days))
+    return (Bill.objects.filter(organization_id=user.organization_id, paid_on__isnull=True, due_date__lte=until)
+            .select_related("vendor", "account", "department").order_by("due_date", "id"))
 
 
 def bill_list(*, user, status: str = "") -> QuerySet:

@@ -53,6 +53,7 @@ class EntryKind(models.TextChoices):
     REVERSAL = "reversal", "Reversal"
     MANUAL = "manual", "Manual entry"
     OPENING = "opening", "Opening balance"
+    BANK_ITEM = "bank_item", "Bank item (fee, interest)"
 
 
 class PartyKind(models.TextChoices):
@@ -60,3 +61,22 @@ class PartyKind(models.TextChoices):
 
     PATIENT = "patient", "Patient (guarantor)"
     INSURANCE = "insurance", "Insurance"
+
+
+class StatementFormat(models.TextChoices):
+    """Where an imported bank statement came from."""
+
+    CSV = "csv", "CSV"
+    OFX = "ofx", "OFX / QFX"
+    API = "api", "REST API"
+
+
+class Frequency(models.TextChoices):
+    """How often a recurring bill comes."""
+
+    MONTHLY = "monthly", "Every month"
+    QUARTERLY = "quarterly", "Every quarter"
+    YEARLY = "yearly", "Every year"
+
+
+FREQUENCY_MONTHS = {Frequency.MONTHLY: 1, Frequency.QUARTERLY: 3, Frequency.YEARLY: 12}

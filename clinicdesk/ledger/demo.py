@@ -3,7 +3,9 @@ a few months of expenses by department, so the ledger pages show something befor
 budget for each department for the year (its monthly expenses with a small cushion). Idempotent: every entry has
 a reference and budget cells are set only where none is, so a second run adds nothing.
 
-No month is closed here: billing and insurance seed after the ledger and post into the last few months."""
+It also adds the practice's bank accounts and a recurring bill (entered for the months it has come, the first
+paid from the bank). Closing happens in `finish`, once billing and insurance have posted into the last few months:
+last month's bank statement is imported, matched and reconciled, and last month is closed."""
 
 from __future__ import annotations
 
@@ -15,9 +17,15 @@ from django.utils import timezone
 
 from clinicdesk.core.money import round_money
 
-from .choices import AccountRole, EntryKind
-from .models import Account, Budget, JournalEntry
-from .services import EntrySpec, LineSpec, chart_install, entries_post
+from .bank import statement_line_entry_create, statement_line_match, statement_lines, statement_lines_auto_match
+from .bank_import import ParsedLine, statement_import
+from .bills import bill_pay
+from .choices import AccountRole, AccountType, EntryKind, Frequency, StatementFormat
+from .models import Account, BankAccount, Budget, JournalEntry, JournalLine, Reconciliation, RecurringBill
+from .periods import is_closed, period_close
+from .reconcile import reconciliation_finish, reconciliation_preview
+from .recurring import recurring_bill_create, recurring_bills_run
+from .services import EntrySpec, LineSpec, account_for, chart_install, entries_post
 
 OPENING_BANK = Decimal("85000.00")
 OPENING_CASH = Decimal("400.00")
@@ -36,6 +44,8 @@ MONTHLY_EXPENSES = [
 ]
 MONTHS = 3
 BUDGET_CUSHION = Decimal("1.03")
+SHREDDING = Decimal("185.00")
+BANK_FEE = Decimal("15.00")
 
 
 def seed(ctx, *, patients: int, seed: int, stdout=None) -> int:
@@ -71,10 +81,104 @@ def seed(ctx, *, patients: int, seed: int, stdout=None) -> int:
                                    memo=f"Expenses for {month:%B %Y}", lines=lines))
             month = (month + timedelta(days=32)).replace(day=1)
         before = JournalEntry.objects.filter(organization=org).count()
-        entries_post(organization=org, entries=specs)
+        # Only what is not posted yet: last month may be closed by now (see `finish`), and the database refuses
+        # any insert dated in it, a replay included.
+        posted = set(JournalEntry.objects.filter(organization=org, reference__in=[s.reference for s in specs])
+                     .values_list("reference", flat=True))
+        entries_post(organization=org, entries=[s for s in specs if s.reference not in posted])
         added += JournalEntry.objects.filter(organization=org).count() - before
         added += _budgets(org, accounts, ctx.departments, today.year)
+        added += _bank_accounts(org, accounts)
+        added += _recurring(org, accounts, ctx, today)
     return added
+
+
+def _bank_accounts(org, accounts) -> int:
+    """The operating account (the operating bank role's account) and a payroll account with its own ledger account."""
+    added = 0
+    if not BankAccount.objects.filter(organization=org, name="Operating account").exists():
+        BankAccount.objects.create(organization=org, name="Operating account", institution="First Valley Bank",
+                                   last4="4417", account=account_for(org, AccountRole.OPERATING_BANK),
+                                   csv_mapping={"date": "Date", "description": "Description", "amount": "Amount",
+                                                "reference": "Check number"})
+        added += 1
+    payroll, made = Account.objects.get_or_create(
+        organization=org, code="1060", defaults={"name": "Payroll bank account", "account_type": AccountType.ASSET,
+                                                 "description": "Funded from the operating account each pay day."})
+    added += made
+    if not BankAccount.objects.filter(organization=org, name="Payroll account").exists():
+        BankAccount.objects.create(organization=org, name="Payroll account", institution="First Valley Bank",
+                                   last4="9082", account=payroll)
+        added += 1
+    return added
+
+
+def _recurring(org, accounts, ctx, today: date) -> int:
+    """Document shredding every month on the 15th since two months ago; its bills so far entered, two paid."""
+    if "6900" not in accounts or RecurringBill.objects.filter(organization=org).exists():
+        return 0
+    start = (today.replace(day=1) - timedelta(days=40)).replace(day=1)
+    recurring_bill_create(organization=org, vendor_name="Riverside Secure Shredding", account=accounts["6900"],
+                          department=ctx.departments.get("admin"), amount=SHREDDING, frequency=Frequency.MONTHLY,
+                          day_of_month=15, start_date=start, terms_days=15, memo="Document shredding",
+                          actor=ctx.users.get("priya"))
+    before = JournalEntry.objects.filter(organization=org).count()
+    made = recurring_bills_run(organization=org, today=today)
+    last_day = today.replace(day=1) - timedelta(days=1)
+    # The first paid when due; last month's paid by check on the month's last day, still on its way to the bank.
+    if made:
+        bill_pay(bill=made[0], paid_on=made[0].due_date, actor=ctx.users.get("priya"))
+    if len(made) > 1 and made[1].bill_date <= last_day:
+        bill_pay(bill=made[1], paid_on=last_day, actor=ctx.users.get("priya"))
+    return 1 + JournalEntry.objects.filter(organization=org).count() - before
+
+
+def finish(ctx, *, stdout=None) -> int:
+    """Last month's statement for the operating account (built from what the books sent to the bank, less one
+    check still outstanding, plus the bank's fee) imported, matched and reconciled; then last month closed."""
+    org = ctx.organization
+    manager = ctx.users.get("priya")
+    today = timezone.localdate()
+    last_day = today.replace(day=1) - timedelta(days=1)
+    first_day = last_day.replace(day=1)
+    operating = BankAccount.objects.filter(organization=org, name="Operating account").select_related("account").first()
+    added = 0
+    if operating is not None and not Reconciliation.objects.filter(bank_account=operating,
+                                                                   statement_end_date=last_day).exists():
+        with transaction.atomic():
+            added += _reconcile_last_month(org, operating, first_day, last_day, manager)
+    if not is_closed(organization_id=org.pk, day=last_day):
+        period_close(organization=org, month=first_day, actor=manager)
+        added += 1
+    if stdout is not None and added:
+        stdout.write(f"Ledger: {last_day:%B %Y} reconciled for the operating account and closed")
+    return added
+
+
+def _reconcile_last_month(org, operating, first_day: date, last_day: date, manager) -> int:
+    lines = list(JournalLine.objects.filter(organization=org, account=operating.account, entry_date__gte=first_day,
+                                            entry_date__lte=last_day).select_related("entry").order_by("entry_date", "id"))
+    payments = [ln for ln in lines if ln.amount < 0]
+    outstanding = payments[-1] if len(payments) > 1 else None  # the month's last check has not reached the bank
+    rows = [ParsedLine(number=n, posted_on=ln.entry_date, amount=ln.amount, fitid=f"DEMO-{ln.pk}",
+                       description=("DEPOSIT " if ln.amount > 0 else "PAYMENT ") + (ln.entry.memo or ln.memo)[:80])
+            for n, ln in enumerate(lines, start=1) if ln is not outstanding]
+    rows.append(ParsedLine(number=len(rows) + 1, posted_on=last_day, amount=-BANK_FEE, fitid=f"DEMO-FEE-{last_day:%Y%m}",
+                           description="MONTHLY SERVICE FEE"))
+    made, _preview = statement_import(bank_account=operating, lines=rows, file_format=StatementFormat.OFX,
+                                      file_name=f"first-valley-{last_day:%Y-%m}.qfx", actor=manager)
+    statement_lines_auto_match(bank_account=operating, actor=manager)
+    by_fitid = {f"DEMO-{ln.pk}": ln for ln in lines}
+    for line in statement_lines(bank_account=operating, status="unmatched").filter(posted_on__lte=last_day):
+        if line.fitid in by_fitid:
+            statement_line_match(statement_line=line, journal_line_ids=[by_fitid[line.fitid].pk], actor=manager)
+        else:
+            statement_line_entry_create(statement_line=line, account=Account.objects.get(organization=org, code="6900"),
+                                        memo="Bank service fee", actor=manager)
+    preview = reconciliation_preview(bank_account=operating, end_date=last_day, ending_balance=Decimal("0"))
+    reconciliation_finish(bank_account=operating, end_date=last_day, ending_balance=preview.cleared_balance,
+                          actor=manager)
+    return made.lines_added + 1
 
 
 def _budgets(org, accounts, departments, year: int) -> int:

@@ -282,6 +282,7 @@ class BillForm(ServiceErrorsMixin, forms.Form):
 class BillPayForm(forms.Form):
     bill = forms.IntegerField(widget=forms.HiddenInput)
     paid_on = forms.DateField(label="Paid on", widget=DATE_WIDGET)
+    bank_account = forms.IntegerField(required=False, min_value=1, help_text="The bank account paid from.")
 
 
 class PayrollImportForm(BudgetImportForm):

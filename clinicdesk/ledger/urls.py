@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import bank_views, views
 
 app_name = "ledger"
 
@@ -46,6 +46,36 @@ urlpatterns = [
     path("bills/pay/", views.bill_pay, name="bill_pay"),
     path("bills/receipt/", views.bill_receipt, name="bill_receipt"),
     path("payroll/import/", views.payroll_import, name="payroll_import"),
+    # --- finances overview, recurring bills, bills due (bills are named in the form)
+    path("finances/", bank_views.finances, name="finances"),
+    path("bills/due/", bank_views.bills_due, name="bills_due"),
+    path("bills/due/export.csv", bank_views.bills_due_export, name="bills_due_export"),
+    path("bills/recurring/", bank_views.recurring_list, name="recurring"),
+    path("bills/recurring/export.csv", bank_views.recurring_export, name="recurring_export"),
+    path("bills/recurring/new/", bank_views.recurring_create, name="recurring_create"),
+    path("bills/recurring/stop/", bank_views.recurring_stop, name="recurring_stop"),
+    # --- bank accounts: register, statement import, matching, reconciliation (statement lines and
+    # reconciliations are named in the form or the query)
+    path("bank/", bank_views.bank_list, name="bank_list"),
+    path("bank/export.csv", bank_views.bank_list_export, name="bank_list_export"),
+    path("bank/new/", bank_views.bank_create, name="bank_create"),
+    path("bank/<int:bank_account_id>/", bank_views.bank_detail, name="bank_detail"),
+    path("bank/<int:bank_account_id>/export.csv", bank_views.bank_register_export, name="bank_register_export"),
+    path("bank/<int:bank_account_id>/import/", bank_views.bank_import_view, name="bank_import"),
+    path("bank/<int:bank_account_id>/matching/", bank_views.bank_matching, name="bank_matching"),
+    path("bank/<int:bank_account_id>/matching/export.csv", bank_views.bank_matching_export,
+         name="bank_matching_export"),
+    path("bank/<int:bank_account_id>/matching/auto/", bank_views.bank_auto_match, name="bank_auto_match"),
+    path("bank/<int:bank_account_id>/matching/match/", bank_views.bank_match, name="bank_match"),
+    path("bank/<int:bank_account_id>/matching/unmatch/", bank_views.bank_unmatch, name="bank_unmatch"),
+    path("bank/<int:bank_account_id>/matching/entry/", bank_views.bank_item_create, name="bank_item_create"),
+    path("bank/<int:bank_account_id>/reconcile/", bank_views.bank_reconcile, name="bank_reconcile"),
+    path("bank/<int:bank_account_id>/reconcile/undo/", bank_views.bank_reconcile_undo, name="bank_reconcile_undo"),
+    path("bank/<int:bank_account_id>/reconciliation.pdf", bank_views.reconciliation_pdf, name="reconciliation_pdf"),
+    path("bank/<int:bank_account_id>/reconciliation.csv", bank_views.reconciliation_csv, name="reconciliation_csv"),
+    path("bank/<int:bank_account_id>/uncleared/", bank_views.bank_uncleared, name="bank_uncleared"),
+    path("bank/<int:bank_account_id>/uncleared/export.csv", bank_views.bank_uncleared_export,
+         name="bank_uncleared_export"),
 ]
 
 # Financial statements: profit and loss, balance sheet, cash summary, each with its CSV, XLSX and PDF.

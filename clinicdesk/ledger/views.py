@@ -42,7 +42,7 @@ from .forms import (
     ReverseForm,
     YearForm,
 )
-from .models import Account, Bill, Budget, JournalEntry
+from .models import Account, BankAccount, Bill, Budget, JournalEntry
 from .spreadsheets import xlsx_response
 
 CENT = Decimal("0.01")
@@ -75,7 +75,7 @@ def _amount_cell(value) -> Decimal:
 @require_GET
 @requires(Perm.LEDGER_VIEW)
 def index(request: HttpRequest) -> HttpResponse:
-    return redirect("ledger:journal")
+    return redirect("ledger:finances")
 
 
 # --- chart of accounts ---------------------------------------------------------------------------------------
@@ -732,13 +732,20 @@ def bill_pay(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Give the day the bill was paid.")
         return redirect("ledger:bills")
     bill = _bill(request, form.cleaned_data["bill"])
+    bank_account = None
+    if form.cleaned_data.get("bank_account"):
+        bank_account = (BankAccount.objects.filter(organization_id=request.user.organization_id,
+                                                   pk=form.cleaned_data["bank_account"]).select_related("account").first())
+        if bank_account is None:
+            raise Http404("No such bank account.")
     try:
-        bills.bill_pay(bill=bill, paid_on=form.cleaned_data["paid_on"], actor=request.user)
+        bills.bill_pay(bill=bill, paid_on=form.cleaned_data["paid_on"], actor=request.user, bank_account=bank_account)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Bill from {bill.vendor.name} paid.")
-    return redirect("ledger:bills")
+        messages.success(request, f"Bill from {bill.vendor.name} paid"
+                                  f"{' from ' + bank_account.name if bank_account else ''}.")
+    return redirect("ledger:bills_due" if request.POST.get("return_to") == "due" else "ledger:bills")
 
 
 @require_GET

@@ -31,6 +31,8 @@ OBJECT_KWARGS |= {"message_id"}
 OBJECT_KWARGS |= {"fee_schedule_id"}
 # The ledger: an account of the practice's chart and a posted entry (a charge to the practice's patient).
 OBJECT_KWARGS |= {"account_id", "journal_entry_id"}
+# The bank (ledger): the practice's operating bank account, with an imported statement line.
+OBJECT_KWARGS |= {"bank_account_id"}
 # Statements (billing): a finished statement run with one printed statement of the practice's patient, the
 # statement (by its public id) and the patient's account (by its public id).
 OBJECT_KWARGS |= {"statement_run_id", "statement_id", "account_public_id"}
@@ -135,6 +137,8 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return _billing_fee_schedule(practice).pk
     if name in ("account_id", "journal_entry_id"):
         return _ledger(practice)[name]
+    if name == "bank_account_id":
+        return _ledger_bank(practice).pk
     # Patient accounts and payments (billing).
     if name in ("payment_id", "item_id", "plan_id"):
         return _billing_payments(practice)[name]
@@ -723,6 +727,39 @@ def _ledger(practice) -> dict:
                        ])
     made = {"account_id": entry.lines.get(item=item).account_id, "journal_entry_id": entry.pk}
     practice._ledger = made
+    return made
+
+
+def _ledger_bank(practice):
+    """The practice's operating bank account with one statement line (its description names the practice's
+    patient), made once per practice."""
+    made = getattr(practice, "_ledger_bank", None)
+    if made is not None:
+        return made
+    from datetime import date
+    from decimal import Decimal
+
+    from clinicdesk.ledger.bank import statement_lines_auto_match
+    from clinicdesk.ledger.bank_import import ParsedLine, statement_import
+    from clinicdesk.ledger.choices import AccountRole, EntryKind
+    from clinicdesk.ledger.models import BankAccount
+    from clinicdesk.ledger.reconcile import reconciliation_finish
+    from clinicdesk.ledger.services import LineSpec, account_for, entry_post
+
+    made = BankAccount.objects.create(organization=practice.org, name=f"{practice.patient.last_name} operating",
+                                      institution="First Valley Bank", last4="4321",
+                                      account=account_for(practice.org, AccountRole.OPERATING_BANK))
+    statement_import(bank_account=made, file_format="api", actor=None, lines=[ParsedLine(
+        number=1, posted_on=date(2026, 11, 2), description=f"Deposit {practice.patient.last_name}",
+        amount=Decimal("50.00"))])
+    # matched to a deposit and reconciled, so the reconciliation report has one to print
+    entry_post(organization=practice.org, entry_date=date(2026, 11, 2), kind=EntryKind.DEPOSIT,
+               memo=f"Deposit {practice.patient.last_name}", lines=[
+                   LineSpec(account=AccountRole.OPERATING_BANK, amount=Decimal("50.00")),
+                   LineSpec(account=AccountRole.UNDEPOSITED_FUNDS, amount=Decimal("-50.00"))])
+    statement_lines_auto_match(bank_account=made, actor=None)
+    reconciliation_finish(bank_account=made, end_date=date(2026, 11, 2), ending_balance=Decimal("50.00"), actor=None)
+    practice._ledger_bank = made
     return made
 
 

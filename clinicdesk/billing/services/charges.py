@@ -8,6 +8,7 @@ worth in one batch. A patient's unapplied credit (a copay taken at check-in) is 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -15,17 +16,18 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Prefetch
 from django.utils import timezone
 
 from clinicdesk.core.audit import audit_event, audit_event_rows
-from clinicdesk.core.batch_sql import column_set
-from clinicdesk.core.models import Location, Organization
+from clinicdesk.core.batch_sql import column_set, model_new
+from clinicdesk.core.collector import collector_paused
+from clinicdesk.core.models import Location, Organization, User
 from clinicdesk.core.money import format_money, round_money
 from clinicdesk.ledger.choices import AccountRole, EntryKind, PartyKind
 from clinicdesk.ledger.models import OpenItem
 from clinicdesk.ledger.selectors import item_balances
 from clinicdesk.ledger.services import EntrySpec, LineSpec, account_for, entries_post, entry_reverse, open_items_create
+from clinicdesk.patients.models import Patient
 
 from ..choices import EncounterStatus, PlaceOfService
 from ..models import Encounter, EncounterDiagnosis, ServiceLine
@@ -245,16 +247,17 @@ def unit_limit(code: str) -> int:
     return UNIT_LIMIT
 
 
-def encounter_problems(encounter: Encounter) -> list[dict[str, str]]:
+def encounter_problems(encounter: Encounter, *, diagnoses: Sequence[EncounterDiagnosis] | None = None,
+                       services: Sequence[ServiceLine] | None = None) -> list[dict[str, str]]:
     """What stops an encounter from being billed, each naming the field: the review queue shows these.
 
     Reads the encounter's diagnoses, services (with their rendering providers) and provider; prefetch them
-    (see selectors.encounters) and this makes no query."""
+    (see selectors.encounters), or pass the diagnoses and services in sequence order, and this makes no query."""
     from ..icd10 import diagnosis_check
 
     problems = []
-    diagnoses = list(encounter.diagnoses.all())
-    services = list(encounter.services.all())
+    diagnoses = list(encounter.diagnoses.all()) if diagnoses is None else list(diagnoses)
+    services = list(encounter.services.all()) if services is None else list(services)
     if not diagnoses:
         problems.append({"field": "diagnoses", "message": "No diagnosis is coded."})
     if not services:
@@ -325,11 +328,20 @@ def encounter_hold(*, encounter: Encounter, reason: str, actor) -> Encounter:
     return encounter
 
 
+# What posting a batch reads of each encounter's patient (the display name, the MRN of the audit label) and
+# provider (active, and the name in a problem message); the rest of those rows is left unread.
+_PATIENT_READ = {"id", "organization", "mrn", "first_name", "preferred_name", "last_name"}
+_PROVIDER_READ = {"id", "organization", "username", "first_name", "last_name", "title", "is_active", "department"}
+_UNREAD_PATIENT = tuple(f"patient__{f.name}" for f in Patient._meta.concrete_fields if f.name not in _PATIENT_READ)
+_UNREAD_PROVIDER = tuple(f"provider__{f.name}" for f in User._meta.concrete_fields if f.name not in _PROVIDER_READ)
+
+
 def encounter_post(*, encounter: Encounter, actor) -> Encounter:
     """Approve one reviewed encounter and post its charges."""
     return encounters_post(encounters=[encounter], actor=actor)[0]
 
 
+@collector_paused()
 @transaction.atomic
 def encounters_post(*, encounters: Sequence[Encounter], actor) -> list[Encounter]:
     """Approve reviewed encounters and post their charges in one batch. Posting an encounter twice changes
@@ -337,13 +349,23 @@ def encounters_post(*, encounters: Sequence[Encounter], actor) -> list[Encounter
     if not encounters:
         return []
     ids = [e.pk for e in encounters]
-    # Diagnoses and services come with the encounters (two queries for the batch, not two per encounter), ordered
-    # by their own columns: their default ordering goes through the encounter and would join it in.
+    # The patient and provider with only what the checks, memos and audit labels read: whole rows of a batch cost
+    # more to build than to lock.
     locked = {e.pk: e for e in Encounter.objects.select_for_update(of=("self",))
               .select_related("patient", "provider")
-              .prefetch_related(Prefetch("diagnoses", EncounterDiagnosis.objects.order_by("encounter_id", "sequence")),
-                                Prefetch("services", ServiceLine.objects.order_by("encounter_id", "sequence")))
-              .filter(pk__in=ids)}
+              .defer(*_UNREAD_PATIENT, *_UNREAD_PROVIDER)
+              .filter(pk__in_array=ids)}
+    # Diagnoses and services of the batch in two queries, grouped here: `prefetch_related` would build a related
+    # manager and a queryset per encounter. Ordered by their own columns: their default ordering goes through the
+    # encounter and would join it in.
+    diagnoses_of: dict[int, list[EncounterDiagnosis]] = defaultdict(list)
+    for dx in EncounterDiagnosis.objects.filter(encounter_id__in_array=ids).order_by("encounter_id", "sequence"):
+        diagnoses_of[dx.encounter_id].append(dx)
+    services_by_encounter: dict[int, list[ServiceLine]] = defaultdict(list)
+    for line in (ServiceLine.objects.filter(encounter_id__in_array=ids).select_related("rendering_provider")
+                 .order_by("encounter_id", "sequence")):
+        line._state.fields_cache["encounter"] = locked[line.encounter_id]
+        services_by_encounter[line.encounter_id].append(line)
     organization_ids = {e.organization_id for e in locked.values()}
     if len(organization_ids) > 1:
         raise ValidationError({"encounters": "Encounters of several organizations cannot be posted together."})
@@ -355,19 +377,18 @@ def encounters_post(*, encounters: Sequence[Encounter], actor) -> list[Encounter
         if encounter.status not in (EncounterStatus.IN_REVIEW, EncounterStatus.ON_HOLD, EncounterStatus.DRAFT):
             raise ValidationError({"status": f"Encounter of {encounter.patient} on {encounter.service_date:%m/%d/%Y} "
                                              f"is {encounter.get_status_display().lower()}."})
-        problems = encounter_problems(encounter)
+        problems = encounter_problems(encounter, diagnoses=diagnoses_of[encounter.pk],
+                                      services=services_by_encounter[encounter.pk])
         if problems:
             raise ValidationError({"encounters": [
                 f"{encounter.patient} {encounter.service_date:%m/%d/%Y}: {p['message']}" for p in problems]})
-    services_by_encounter: dict[int, list[ServiceLine]] = {
-        encounter.pk: sorted(encounter.services.all(), key=lambda ln: ln.sequence) for encounter in todo}
     new_items: list[OpenItem] = []
     owners: list[ServiceLine] = []
     for encounter in todo:
         for line in services_by_encounter.get(encounter.pk, []):
             if line.amount > 0:
-                new_items.append(OpenItem(
-                    patient_id=encounter.patient_id, party_kind=PartyKind.PATIENT, service_date=encounter.service_date,
+                new_items.append(model_new(
+                    OpenItem, patient_id=encounter.patient_id, party_kind=PartyKind.PATIENT, service_date=encounter.service_date,
                     description=f"{line.procedure_code} {line.description}"[:200],
                 ))
                 owners.append(line)
@@ -429,7 +450,7 @@ def _apply_credit_to_new_charges(*, organization, encounters, actor, services_by
     # By the credit account's id and without ordering, so the (patient, account) index answers it.
     credit = account_for(organization, AccountRole.PATIENT_CREDIT)
     holding = set(
-        JournalLine.objects.filter(organization_id=organization.pk, patient_id__in={e.patient_id for e in encounters},
+        JournalLine.objects.filter(organization_id=organization.pk, patient_id__in_array=[e.patient_id for e in encounters],
                                    account=credit)
         .order_by().values("patient_id").annotate(total=Sum("amount")).filter(total__lt=0)
         .values_list("patient_id", flat=True))

@@ -25,7 +25,8 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from clinicdesk.core.audit import audit_event_rows
-from clinicdesk.core.batch_sql import column_set, next_ids, rows_insert
+from clinicdesk.core.batch_sql import column_set, model_new, next_ids, rows_insert
+from clinicdesk.core.collector import collector_paused
 from clinicdesk.core.money import format_money
 from clinicdesk.ledger.choices import AccountRole, EntryKind, PartyKind
 from clinicdesk.ledger.models import OpenItem
@@ -55,6 +56,7 @@ class PaymentInput:
     location: object | None = None
 
 
+@collector_paused()
 @transaction.atomic
 def payments_post(*, organization, payments: Sequence[PaymentInput], actor) -> list[Payment]:
     """Post a batch of cash and check payments (see the module docstring); returns them in order, replayed ones
@@ -107,9 +109,9 @@ def payments_post(*, organization, payments: Sequence[PaymentInput], actor) -> l
 
     account_ids = sorted({p.account.pk for p in payments})
     # Only the columns posting reads: a batch's worth of whole rows costs more to build than to lock.
-    accounts = {a.pk: a for a in PatientAccount.objects.select_for_update().filter(pk__in=account_ids).order_by("pk")
+    accounts = {a.pk: a for a in PatientAccount.objects.select_for_update().filter(pk__in_array=account_ids).order_by("pk")
                 .only("organization_id", "number", "guarantor_patient_id")}
-    existing = {x.idempotency_key: x for x in Payment.objects.filter(organization=organization, idempotency_key__in=keys)}
+    existing = {x.idempotency_key: x for x in Payment.objects.filter(organization=organization, idempotency_key__in_array=list(keys))}
     closed = set()
     places = {(p.location.pk, received_on) for p, _, _, received_on, _ in checked if p.location is not None}
     if places:
@@ -120,12 +122,12 @@ def payments_post(*, organization, payments: Sequence[PaymentInput], actor) -> l
                      .values_list("location_id", "business_date"))
     members: dict[int, list[int]] = defaultdict(list)
     patient_account: dict[int, int] = {}
-    for account_id, patient_id in AccountMember.objects.filter(account_id__in=account_ids).order_by("id").values_list(
+    for account_id, patient_id in AccountMember.objects.filter(account_id__in_array=account_ids).order_by("id").values_list(
             "account_id", "patient_id"):
         members[account_id].append(patient_id)
         patient_account[patient_id] = account_id
     items_by_account: dict[int, list[list]] = defaultdict(list)  # [item, balance left]
-    open_items = (OpenItem.objects.filter(organization=organization, patient_id__in=list(patient_account),
+    open_items = (OpenItem.objects.filter(organization=organization, patient_id__in_array=list(patient_account),
                                           party_kind=PartyKind.PATIENT)
                   .only("organization_id", "patient_id", "service_date")
                   .annotate(balance=Sum("lines__amount")).filter(balance__gt=0).order_by("service_date", "id"))
@@ -164,8 +166,8 @@ def payments_post(*, organization, payments: Sequence[PaymentInput], actor) -> l
         account = accounts[p.account.pk]
         credit_patient = getattr(p.patient, "pk", None) or account.guarantor_patient_id or (
             plan[0][0].patient_id if plan else None) or (members[account.pk][0] if members.get(account.pk) else None)
-        payment = Payment(
-            organization_id=organization.pk, account=account, patient=p.patient, method=p.method, amount=amount,
+        payment = model_new(
+            Payment, organization_id=organization.pk, account=account, patient=p.patient, method=p.method, amount=amount,
             received_on=received_on, check_number=p.check_number.strip(), memo=p.memo.strip()[:200],
             location=p.location, taken_by=taker, idempotency_key=key, request_fingerprint=fingerprint,
         )
@@ -204,7 +206,7 @@ def payments_post(*, organization, payments: Sequence[PaymentInput], actor) -> l
     else:
         column_set(Payment, "entry", [(x[1].pk, x[1].entry.pk) for x in new])
     # Only what the audit row's patient label needs.
-    named = {pt.pk: pt for pt in Patient.objects.filter(pk__in={x[4] for x in new if x[4] and not x[1].patient_id})
+    named = {pt.pk: pt for pt in Patient.objects.filter(pk__in_array=[x[4] for x in new if x[4] and not x[1].patient_id])
              .only("organization_id", "mrn", "first_name", "preferred_name", "last_name")}
     audit_event_rows([
         {"action": "payment.posted", "actor": actor, "target": payment, "organization_id": organization.pk,

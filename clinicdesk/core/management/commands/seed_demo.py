@@ -19,7 +19,9 @@ class Command(BaseCommand):
         from clinicdesk.core import demo as core_demo
 
         ctx = core_demo.seed(stdout=None)
-        # Each app adds its part, lowest layer first (the order of INSTALLED_APPS).
+        # Each app adds its part, lowest layer first (the order of INSTALLED_APPS); then each app may finish once
+        # every app has seeded (the ledger closes last month only after the others have posted into it).
+        finishing = []
         for config in apps.get_app_configs():
             if not config.name.startswith("clinicdesk.") or config.name == "clinicdesk.core":
                 continue
@@ -29,5 +31,10 @@ class Command(BaseCommand):
                 continue
             added = module.seed(ctx, patients=patients, seed=seed, stdout=self.stdout)
             self.stdout.write(f"{config.verbose_name}: {added} added")
+            if hasattr(module, "finish"):
+                finishing.append((config, module))
+        for config, module in finishing:
+            added = module.finish(ctx, stdout=self.stdout)
+            self.stdout.write(f"{config.verbose_name} (finishing): {added} added")
         self.stdout.write(self.style.SUCCESS(f"Demo practice ready in {time.perf_counter() - started:.1f}s."))
         core_demo.seed(stdout=self.stdout)

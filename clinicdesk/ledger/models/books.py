@@ -15,7 +15,7 @@ from django.db import models
 
 from clinicdesk.core.models import Department, Organization
 
-from .choices import DEBIT_NORMAL, AccountRole, AccountType, EntryKind, PartyKind
+from ..choices import DEBIT_NORMAL, AccountRole, AccountType, EntryKind, PartyKind
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -257,6 +257,8 @@ class Bill(models.Model):
     paid_on = models.DateField(null=True, blank=True)
     payment_entry = models.OneToOneField(JournalEntry, null=True, blank=True, on_delete=models.PROTECT,
                                          related_name="+")
+    recurring = models.ForeignKey("ledger.RecurringBill", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="bills", help_text="The recurring bill that made this one.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -267,6 +269,8 @@ class Bill(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="ledger_bill_amount_positive"),
             models.CheckConstraint(condition=models.Q(due_date__gte=models.F("bill_date")), name="ledger_bill_due_after"),
+            models.UniqueConstraint(fields=["recurring", "bill_date"], condition=models.Q(recurring__isnull=False),
+                                    name="ledger_bill_recurring_once"),
         ]
         indexes = [models.Index(fields=["organization", "paid_on", "due_date"], name="ledger_bill_org_due")]
 
