@@ -128,8 +128,9 @@ def complete_hint(rm: RosterModel, hint: Cells) -> bool:
 class Search:
     """One anytime solve of a problem; `run` returns the SolveResult."""
 
-    def __init__(self, problem, *, time_limit, workers, on_progress, hint, stop, seed=0):
+    def __init__(self, problem, *, time_limit, workers, on_progress, hint, stop, seed=0, on_roster=None):
         self.problem = problem
+        self.on_roster = on_roster
         self.time_limit = time_limit
         self.workers = workers
         self.on_progress = on_progress
@@ -194,6 +195,8 @@ class Search:
         self.best, self.best_obj = cells, objective
         self.solutions += 1
         self.report(phase)
+        if self.on_roster is not None and objective < MINIMUM_WEIGHT:
+            self.on_roster(cells_to_assignment(self.problem, cells), objective)
         return True
 
     def hint_cells(self) -> Cells | None:
@@ -540,8 +543,13 @@ def solve(
     hint: Assignment | None = None,
     stop: threading.Event | None = None,
     seed: int = 0,
+    on_roster: Callable[[Assignment, int], None] | None = None,
 ) -> SolveResult:
-    """The best roster found within `time_limit` seconds (see the module docstring for how)."""
+    """The best roster found within `time_limit` seconds (see the module docstring for how).
+
+    `on_roster(assignment, objective)` is called with each better roster keeping every hard rule, as it is
+    found (from the solver's threads), so a caller can keep it should the run not finish.
+    """
     from .explain import coverage_gaps, lock_conflicts, quick_gaps
 
     t0 = time.monotonic()
@@ -554,7 +562,8 @@ def solve(
         return SolveResult(status="infeasible", assignment={}, objective=None, bound=None,
                            seconds=time.monotonic() - t0, gaps=gaps,
                            messages=[f"{len(gaps)} cover line(s) need more qualified people than are available"])
-    search = Search(problem, time_limit=time_limit, workers=workers, on_progress=on_progress, hint=hint, stop=stop, seed=seed)
+    search = Search(problem, time_limit=time_limit, workers=workers, on_progress=on_progress, hint=hint, stop=stop, seed=seed,
+                    on_roster=on_roster)
     cells, obj = search.run()
     seconds = time.monotonic() - t0
     if search.infeasible_people:
