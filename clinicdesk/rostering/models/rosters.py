@@ -107,6 +107,10 @@ class SolveRun(models.Model):
     gaps = models.JSONField(default=list, blank=True)
     messages = models.JSONField(default=list, blank=True, help_text="Why the run could not start (conflicting locks).")
     cancel_requested = models.BooleanField(default=False)
+    incumbent = models.JSONField(default=list, blank=True,
+                                 help_text="The best roster so far while the run works: [staff id, ISO day, shift code] rows.")
+    incumbent_objective = models.IntegerField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of a running solve.")
     started_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

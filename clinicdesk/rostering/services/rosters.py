@@ -20,6 +20,7 @@ from ..models import RosterAssignment, RosterPeriod, ShiftType
 from ..signals import roster_published
 from .feeds import feed_url, feeds_for
 from .problem_build import BuiltProblem, current_assignment, problem_build
+from .solving import solve_runs_reap
 
 
 @transaction.atomic
@@ -159,6 +160,7 @@ def period_publish(*, actor: User, period: RosterPeriod) -> RosterPeriod:
     snapshot, earlier versions superseded, and everyone on it told their shifts and their calendar link."""
     period = RosterPeriod.objects.select_for_update().get(pk=period.pk)
     _editable(period)
+    solve_runs_reap(period=period)
     if period.solve_runs.filter(status__in=["queued", "running"]).exists():
         raise ValidationError({"period": "The solver is still working on this roster; wait for it or stop it."})
     built = problem_build(period=period)

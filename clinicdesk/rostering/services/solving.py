@@ -1,8 +1,11 @@
 """Solving a roster in the background: a run is queued, the solver reports each better roster (stored as progress
-rows the page polls), the best roster replaces the unlocked cells, and a cancel stops it early."""
+rows the page polls, the roster itself kept on the run every few seconds), the best roster replaces the unlocked
+cells, and a cancel stops it early. A run whose worker died is marked failed on the next look, keeping its best
+roster so far."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -13,15 +16,18 @@ from django.utils import timezone
 
 from clinicdesk.core.audit import audit_event
 from clinicdesk.core.models import User
+from clinicdesk.staff.models import StaffMember
 
 from ..choices import SolveStatus
-from ..models import RosterAssignment, RosterPeriod, SolveProgress, SolveRun
+from ..models import RosterAssignment, RosterPeriod, ShiftType, SolveProgress, SolveRun
 from ..solver import lock_conflicts, solve
 from ..solver.problem import Progress
 from .problem_build import BuiltProblem, current_assignment, problem_build
 
 logger = logging.getLogger(__name__)
 CANCEL_POLL_SECONDS = 0.5
+INCUMBENT_SAVE_SECONDS = 5.0  # how often a running solve keeps its best roster and says it is alive
+STALE_SECONDS = 120  # a running solve silent for this long has lost its worker
 MAX_TIME_LIMIT = 600
 
 
@@ -41,6 +47,7 @@ def solve_run_start(*, actor: User, period: RosterPeriod, time_limit_seconds: in
         raise ValidationError({"period": f"{period} is {period.get_status_display().lower()}; start a new version to change it."})
     if not 1 <= time_limit_seconds <= MAX_TIME_LIMIT:
         raise ValidationError({"time_limit_seconds": f"Give a time limit between 1 and {MAX_TIME_LIMIT} seconds."})
+    solve_runs_reap(period=period)
     if SolveRun.objects.select_for_update().filter(period=period, status__in=[SolveStatus.QUEUED, SolveStatus.RUNNING]).exists():
         raise ValidationError({"period": "The solver is already working on this roster."})
     built = problem_build(period=period)
@@ -85,19 +92,41 @@ class _LiveRun:
         self.finished = threading.Event()
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._loop, daemon=True) if live else None
+        self.built: BuiltProblem | None = None
+        self.incumbent: tuple[dict, int] | None = None  # the best roster keeping every hard rule, its cost
+        self.saved: tuple[dict, int] | None = None
 
     def on_progress(self, step: Progress) -> None:
         with self.lock:
             self.steps.append(step)
 
+    def on_roster(self, assignment: dict, objective: int) -> None:
+        with self.lock:
+            self.incumbent = (assignment, objective)
+
     def _loop(self) -> None:
+        last_save = time.monotonic()
         try:
             while not self.finished.wait(CANCEL_POLL_SECONDS):
                 self.flush()
+                if time.monotonic() - last_save >= INCUMBENT_SAVE_SECONDS:
+                    self.save_incumbent()
+                    last_save = time.monotonic()
                 if SolveRun.objects.filter(pk=self.run_id, cancel_requested=True).exists():
                     self.stop.set()
         finally:
             connection.close()
+
+    def save_incumbent(self) -> None:
+        """Keep the best roster so far on the run (when it changed) and mark the run alive."""
+        with self.lock:
+            current = self.incumbent
+        fields: dict = {"heartbeat_at": timezone.now()}
+        if current is not None and current is not self.saved and self.built is not None:
+            fields["incumbent"] = _incumbent_rows(self.built, current[0])
+            fields["incumbent_objective"] = current[1]
+        SolveRun.objects.filter(pk=self.run_id).update(**fields)
+        self.saved = current
 
     def flush(self) -> None:
         with self.lock:
@@ -136,18 +165,29 @@ def solve_run_execute(*, run_id: int, live: bool = True) -> SolveRun:
     tracker = _LiveRun(run.pk, live)
     if run.cancel_requested:
         tracker.stop.set()
+    run.heartbeat_at = run.started_at
+    run.save(update_fields=["heartbeat_at"])
     try:
         built = problem_build(period=period, keep_locks=run.keep_locks)
+        tracker.built = built
         with tracker:
             result = solve(built.problem, time_limit=float(run.time_limit_seconds), workers=2,
-                           on_progress=tracker.on_progress, hint=current_assignment(period) or None, stop=tracker.stop)
+                           on_progress=tracker.on_progress, hint=current_assignment(period) or None, stop=tracker.stop,
+                           on_roster=tracker.on_roster)
     except Exception:
         logger.exception("roster solve %s failed", run.pk)
-        run.status = SolveStatus.FAILED
-        run.messages = ["The solver stopped with an error; the roster was not changed."]
-        run.finished_at = timezone.now()
-        run.seconds = round(time.monotonic() - started, 3)
-        run.save(update_fields=["status", "messages", "finished_at", "seconds", "updated_at"])
+        with transaction.atomic():
+            run.status = SolveStatus.FAILED
+            run.finished_at = timezone.now()
+            run.seconds = round(time.monotonic() - started, 3)
+            run.messages = ["The solver stopped with an error; the roster was not changed."]
+            fields = ["status", "messages", "finished_at", "seconds", "updated_at"]
+            if tracker.incumbent is not None and tracker.built is not None:
+                run.incumbent = _incumbent_rows(tracker.built, tracker.incumbent[0])
+                run.incumbent_objective = tracker.incumbent[1]
+                fields += ["incumbent", "incumbent_objective"]
+                _keep_incumbent(run)
+            run.save(update_fields=fields)
         return run
     with transaction.atomic():
         tracker.flush()
@@ -181,14 +221,66 @@ def _gap_json(built: BuiltProblem, gap) -> dict:
 
 def _store_roster(built: BuiltProblem, assignment: dict[tuple[str, int], str]) -> None:
     """Replace the unlocked cells with the solver's roster; locked cells stay as they are."""
-    period = built.period
+    _store_cells(built.period, [(int(employee), built.dates[day_index], built.shift_types[code])
+                                for (employee, day_index), code in assignment.items() if code is not None])
+
+
+def _store_cells(period: RosterPeriod, cells: list[tuple[int, dt.date, ShiftType]]) -> None:
     RosterAssignment.objects.filter(period=period, locked=False).delete()
     locked = set(RosterAssignment.objects.filter(period=period, locked=True).values_list("staff_id", "day"))
-    rows = []
-    for (employee, day_index), code in assignment.items():
-        staff_id, day = int(employee), built.dates[day_index]
-        if (staff_id, day) in locked or code is None:
-            continue
-        rows.append(RosterAssignment(period=period, staff_id=staff_id, day=day, shift_type=built.shift_types[code]))
+    rows = [RosterAssignment(period=period, staff_id=staff_id, day=day, shift_type=kind)
+            for staff_id, day, kind in cells if (staff_id, day) not in locked]
     RosterAssignment.objects.bulk_create(rows, batch_size=500)
     RosterPeriod.objects.filter(pk=period.pk).update(updated_at=timezone.now())
+
+
+def _incumbent_rows(built: BuiltProblem, assignment: dict[tuple[str, int], str]) -> list[list]:
+    return sorted([int(employee), built.dates[day_index].isoformat(), code]
+                  for (employee, day_index), code in assignment.items() if code is not None)
+
+
+def _keep_incumbent(run: SolveRun) -> bool:
+    """Put a run's last saved roster in place of the unlocked cells (when the roster can still change).
+
+    Rows whose person or shift type no longer exists are left out; returns whether the roster was replaced.
+    """
+    period = run.period
+    if not run.incumbent or not period.is_editable:
+        return False
+    kinds = {k.code: k for k in ShiftType.objects.filter(department_id=period.department_id)}
+    cells = []
+    for staff_id, day, code in run.incumbent:
+        kind = kinds.get(code)
+        day = dt.date.fromisoformat(day)
+        if kind is not None and period.start <= day <= period.end:
+            cells.append((int(staff_id), day, kind))
+    staff = set(StaffMember.objects.filter(organization_id=period.organization_id, id__in={c[0] for c in cells})
+                .values_list("id", flat=True))
+    _store_cells(period, [c for c in cells if c[0] in staff])
+    run.messages = [f"The solver stopped before the end; its best roster so far (cost {run.incumbent_objective}) was kept."]
+    return True
+
+
+def solve_runs_reap(*, period: RosterPeriod) -> list[SolveRun]:
+    """Mark failed the runs of `period` whose worker stopped answering (no sign of life for STALE_SECONDS, or
+    well past their time limit), keeping the best roster each had saved. Called whenever the roster is looked at."""
+    now = timezone.now()
+    reaped = []
+    with transaction.atomic():
+        for run in SolveRun.objects.select_for_update().select_related("period", "period__department").filter(
+            period=period, status=SolveStatus.RUNNING
+        ):
+            seen = run.heartbeat_at or run.started_at or run.created_at
+            overdue = run.started_at is not None and now - run.started_at > dt.timedelta(
+                seconds=run.time_limit_seconds + STALE_SECONDS)
+            if now - seen < dt.timedelta(seconds=STALE_SECONDS) and not overdue:
+                continue
+            run.status = SolveStatus.FAILED
+            run.finished_at = now
+            run.messages = ["The solver stopped answering; the roster was not changed."]
+            _keep_incumbent(run)  # replaces the message when it keeps the roster
+            run.save(update_fields=["status", "finished_at", "messages", "updated_at"])
+            audit_event(action="roster.solve_failed", target=period, organization_id=period.organization_id,
+                        actor_label="roster solver", summary=f"Solver run {run.pk} on {period} stopped answering")
+            reaped.append(run)
+    return reaped

@@ -119,8 +119,14 @@ def build_model(
     soft_minimum: bool = False,
     minimum_weight: int = 0,
     forced: Cells | None = None,
+    partial: bool = True,
 ) -> RosterModel:
-    """Build the CP-SAT model. With soft_minimum, minimum cover becomes a cost (`cover_minimum`)."""
+    """Build the CP-SAT model. With soft_minimum, minimum cover becomes a cost (`cover_minimum`).
+
+    With `partial` (the default), a person's sequence rules are stated only where they touch a free or
+    forced cell: the `fixed` cells are taken as keeping them (they come from a roster that does).
+    `partial=False` states every rule over every day.
+    """
     m = cp_model.CpModel()
     emps = problem.employees
     days = problem.days
@@ -133,20 +139,26 @@ def build_model(
     work: dict[tuple[int, int], object] = {}
     cells: list[list[object]] = []
     free_emps: list[int] = []
+    anchors: dict[int, list[int]] = {}  # employee index -> days whose rules must be stated (free or forced)
     for ei, emp in enumerate(emps):
         types = allowed_types(problem, emp)
         row: list[object] = []
         any_free = False
+        anchor: list[int] = []
         for d in range(days):
             if (ei, d) in fixed:
                 row.append(fixed[ei, d])
                 work[ei, d] = 0 if fixed[ei, d] is None else 1
+                if (ei, d) in forced:
+                    anchor.append(d)
                 continue
             if (ei, d) in forced:
                 row.append(forced[ei, d])
                 work[ei, d] = 0 if forced[ei, d] is None else 1
+                anchor.append(d)
                 continue
             any_free = True
+            anchor.append(d)
             lits = {}
             for si in types:
                 lits[si] = v = m.new_bool_var(f"x{ei}_{d}_{si}")
@@ -163,12 +175,13 @@ def build_model(
         cells.append(row)
         if any_free:
             free_emps.append(ei)
+            anchors[ei] = anchor
     rm = RosterModel(problem, m, x, cells, work)
     rm.costs = {rule: [] for rule in (*RULES, "cover_minimum")}
     rm.constants = dict.fromkeys((*RULES, "cover_minimum"), 0)
     history = problem.edge_rule == EdgeRule.HISTORY
     for ei in free_emps:
-        _contract(rm, ei, history)
+        _contract(rm, ei, history, anchors[ei] if partial else None)
     _cover(rm, soft_minimum, minimum_weight)
     _requests(rm)
     _fairness(rm)
@@ -176,30 +189,41 @@ def build_model(
     return rm
 
 
-def _contract(rm: RosterModel, ei: int, history: bool) -> None:
+def _contract(rm: RosterModel, ei: int, history: bool, anchor: list[int] | None = None) -> None:
+    """One person's contract. Only the rules that touch an `anchor` day (a free or forced cell) are stated:
+    a rule over cells the model takes as given (the incumbent's) is already kept, so a neighbourhood of a
+    long plan costs the size of the neighbourhood, not of the plan. Totals (minutes, per-type maxima,
+    weekends) are stated in full, with the given cells' share as a constant."""
     m, problem = rm.model, rm.problem
     emp = problem.employees[ei]
     days = problem.days
     shifts = problem.shift_types
     s_index = {s.id: i for i, s in enumerate(shifts)}
+    row = rm.cells[ei]
+    given_by_type: dict[int, int] = defaultdict(int)
+    given_minutes = 0
+    free_cells: list[dict] = []
+    for cell in row:
+        if isinstance(cell, dict):
+            if cell:
+                free_cells.append(cell)
+        elif cell is not None:
+            given_by_type[cell] += 1
+            given_minutes += shifts[cell].length_minutes
     # Per-type maximum.
     for sid, limit in emp.max_shifts_by_type.items():
         si = s_index.get(sid)
         if si is None or limit == 0:
             continue
-        lits = [rm.lit(ei, d, si) for d in range(days)]
-        const = sum(v for v in lits if _is_const(v))
-        vars_ = [v for v in lits if not _is_const(v)]
+        const = given_by_type.get(si, 0)
+        vars_ = [cell[si] for cell in free_cells if si in cell]
         if len(vars_) + const > limit:
             m.add(sum(vars_) <= limit - const)
     # Minutes.
     if emp.max_minutes is not None or emp.min_minutes:
-        minutes = 0
-        for row_cell in rm.cells[ei]:
-            if isinstance(row_cell, dict):
-                minutes += sum(shifts[si].length_minutes * v for si, v in row_cell.items())
-            elif row_cell is not None:
-                minutes += shifts[row_cell].length_minutes
+        minutes = given_minutes + sum(
+            shifts[si].length_minutes * v for cell in free_cells for si, v in cell.items()
+        )
         if emp.max_minutes is not None:
             m.add(minutes <= emp.max_minutes)
         if emp.min_minutes:
@@ -211,8 +235,11 @@ def _contract(rm: RosterModel, ei: int, history: bool) -> None:
         nexts = frozenset(s_index[n] for n in st.forbidden_next if n in s_index)
         if nexts:
             by_followers[nexts].append(si)
-    row = rm.cells[ei]
-    for d in range(days - 1):
+    if anchor is None:
+        succession_days = list(range(days - 1))
+    else:
+        succession_days = sorted({d for a in anchor for d in (a - 1, a) if 0 <= d < days - 1})
+    for d in succession_days if by_followers else ():
         today, tomorrow = row[d], row[d + 1]
         if today is None or tomorrow is None:
             continue
@@ -250,7 +277,11 @@ def _contract(rm: RosterModel, ei: int, history: bool) -> None:
     if k is not None:
         full = hist_work + work
         offset = len(hist_work)
-        for start in range(0, len(full) - k):
+        if anchor is None:
+            starts = range(0, len(full) - k)
+        else:  # the windows that hold an anchor day
+            starts = sorted({st for f in anchor for st in range(max(0, f + offset - k), min(len(full) - k - 1, f + offset) + 1)})
+        for start in starts:
             if start + k < offset:
                 continue  # entirely in the history
             window = full[start : start + k + 1]
@@ -260,8 +291,8 @@ def _contract(rm: RosterModel, ei: int, history: bool) -> None:
                 m.add(sum(lits) <= k - const)
             elif not lits and const > k:
                 m.add_bool_or([])
-    _min_runs(m, work, hist_work if history else None, emp.min_consecutive_shifts, worked=True)
-    _min_runs(m, work, hist_work if history else None, emp.min_consecutive_days_off, worked=False)
+    _min_runs(m, work, hist_work if history else None, emp.min_consecutive_shifts, worked=True, anchor=anchor)
+    _min_runs(m, work, hist_work if history else None, emp.min_consecutive_days_off, worked=False, anchor=anchor)
     if emp.max_weekends is not None:
         worked = _weekend_literals(rm, ei)
         const = sum(v for v in worked if _is_const(v))
@@ -306,12 +337,21 @@ def _state(v, worked: bool):
     return v if worked else v.Not()
 
 
-def _min_runs(m: cp_model.CpModel, work: list, hist: list[int] | None, minimum: int, *, worked: bool) -> None:
-    """Forbid blocks shorter than `minimum` that do not touch the plan's last day (nor day 0 without history)."""
+def _min_runs(m: cp_model.CpModel, work: list, hist: list[int] | None, minimum: int, *, worked: bool,
+              anchor: list[int] | None = None) -> None:
+    """Forbid blocks shorter than `minimum` that do not touch the plan's last day (nor day 0 without history).
+
+    With `anchor`, only the clauses whose days [a - 1, b + 1] hold an anchor day are stated.
+    """
     if minimum <= 1:
         return
     days = len(work)
-    state = [_state(v, worked) for v in work]
+    state_cache: dict[int, object] = {}
+
+    def state_of(d: int):
+        if d not in state_cache:
+            state_cache[d] = _state(work[d], worked)
+        return state_cache[d]
 
     def clause(lits_true: list, lits_false: list) -> None:
         """Add OR(lits_true) OR OR(not lits_false), simplifying constants."""
@@ -330,12 +370,17 @@ def _min_runs(m: cp_model.CpModel, work: list, hist: list[int] | None, minimum: 
                 out.append(v.Not())
         m.add_bool_or(out)
 
-    for a in range(1, days):
-        for length in range(1, minimum):
-            b = a + length - 1
-            if b > days - 2:
-                break
-            clause([state[a - 1], state[b + 1]], state[a : b + 1])
+    if anchor is None:
+        blocks = [(a, length) for a in range(1, days) for length in range(1, minimum)]
+    else:
+        # the block [a, a + length - 1] with its two neighbours holds day f when a - 1 <= f <= a + length
+        blocks = sorted({(a, length) for f in anchor for length in range(1, minimum)
+                         for a in range(max(1, f - length), min(days - 1, f + 1) + 1)})
+    for a, length in blocks:
+        b = a + length - 1
+        if b > days - 2:
+            continue
+        clause([state_of(a - 1), state_of(b + 1)], [state_of(d) for d in range(a, b + 1)])
     if not hist:
         return
     hist_state = [h if worked else 1 - h for h in hist]
@@ -349,7 +394,7 @@ def _min_runs(m: cp_model.CpModel, work: list, hist: list[int] | None, minimum: 
     for length in range(0 if trailing else 1, minimum - trailing):
         if length > days - 1:
             break
-        clause([state[length]], state[:length])
+        clause([state_of(length)], [state_of(d) for d in range(length)])
 
 
 def _cover(rm: RosterModel, soft_minimum: bool, minimum_weight: int) -> None:
@@ -361,18 +406,24 @@ def _cover(rm: RosterModel, soft_minimum: bool, minimum_weight: int) -> None:
         if c.shift in s_index and 0 <= c.day < problem.days:
             lines[c.day, s_index[c.shift]].append(c)
     n = len(emps)
+    simple = {key for key, group in lines.items() if len(group) == 1 and group[0].skill is None}
+    given: dict[tuple[int, int], int] = defaultdict(int)  # (day, shift) -> people on it in given cells (simple lines)
     on_shift: dict[tuple[int, int], list] = defaultdict(list)  # (day, shift) -> [(ei, var or 1)]
     for ei, row in enumerate(rm.cells):
         for d, cell in enumerate(row):
+            if cell is None:
+                continue
             if isinstance(cell, dict):
                 for si, v in cell.items():
                     on_shift[d, si].append((ei, v))
-            elif cell is not None:
+            elif (d, cell) in simple:
+                given[d, cell] += 1
+            else:
                 on_shift[d, cell].append((ei, 1))
     for (d, si), group in lines.items():
         workers = on_shift.get((d, si), [])
-        if len(group) == 1 and group[0].skill is None:
-            counts = [sum(v for _, v in workers)]
+        if (d, si) in simple:
+            counts = [given.get((d, si), 0) + sum(v for _, v in workers)]
         else:
             counts = [0] * len(group)
             for ei, v in workers:

@@ -78,6 +78,7 @@ def _run_context(period, run: SolveRun | None) -> dict:
 @requires(Perm.ROSTER_VIEW)
 def period_detail(request: HttpRequest, period_id: int) -> HttpResponse:
     period = selectors.period_get(user=request.user, period_id=period_id)
+    solving.solve_runs_reap(period=period)  # a run whose worker died is closed, keeping its best roster
     grid = selectors.roster_grid(user=request.user, period=period)
     audit_event(action="roster.viewed", actor=request.user, target=period, organization_id=period.organization_id,
                 channel=AuditChannel.PAGE, summary=f"Roster {period} opened")
@@ -110,6 +111,7 @@ def solve_start(request: HttpRequest, period_id: int) -> HttpResponse:
 @requires(Perm.ROSTER_VIEW)
 def solve_progress(request: HttpRequest, period_id: int, run_id: int) -> HttpResponse:
     period = selectors.period_get(user=request.user, period_id=period_id)
+    solving.solve_runs_reap(period=period)  # a run whose worker died is closed, keeping its best roster
     run = SolveRun.objects.filter(pk=run_id, period=period).first()
     if run is None:
         raise Http404("No such solver run.")
