@@ -5,19 +5,10 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
+from clinicdesk.core.forms import ServiceErrorsMixin
+
 from .choices import CodeSystem
 from .services.codes import MAX_IMPORT_BYTES
-
-
-class ServiceErrorsMixin:
-    """Put a service's ValidationError on the fields it names (the rest at the top of the form)."""
-
-    def add_service_errors(self, exc: ValidationError) -> None:
-        if not hasattr(exc, "error_dict"):
-            self.add_error(None, exc.messages)
-            return
-        for name, messages in exc.message_dict.items():
-            self.add_error(name if name in self.fields else None, messages)
 
 
 class CodeSearchForm(forms.Form):

@@ -5,21 +5,13 @@ from __future__ import annotations
 import re
 
 from django import forms
-from django.core.exceptions import ValidationError
+
+from clinicdesk.core.forms import ServiceErrorsMixin
 
 from .choices import EncounterStatus, PlaceOfService
 from .services.superbills import SuperbillSection
 
 STATUS_CHOICES = [("", "To code and on hold"), ("all", "All")] + list(EncounterStatus.choices)
-
-
-class ServiceErrorsMixin:
-    def add_service_errors(self, exc: ValidationError) -> None:
-        if hasattr(exc, "error_dict"):
-            for name, errors in exc.message_dict.items():
-                self.add_error(name if name in self.fields else None, errors)
-        else:
-            self.add_error(None, exc.messages)
 
 
 class EncounterFilterForm(forms.Form):

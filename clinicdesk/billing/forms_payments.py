@@ -8,6 +8,8 @@ import secrets
 from django import forms
 from django.core.exceptions import ValidationError
 
+from clinicdesk.core.forms import ServiceErrorsMixin
+
 from .choices import AdjustmentKind, PaymentMethod, PaymentStatus, PlanFrequency, RefundMethod
 from .services.codes import MAX_IMPORT_BYTES
 from .services.payments import drawer_location_message
@@ -15,19 +17,6 @@ from .services.payments import drawer_location_message
 
 def new_idempotency_key() -> str:
     return "form-" + secrets.token_urlsafe(18)
-
-
-class ServiceErrorsMixin:
-    def add_service_errors(self, exc: ValidationError) -> None:
-        """Show a service's ValidationError on the fields it names (or above the form)."""
-        if hasattr(exc, "error_dict"):
-            for field, messages in exc.message_dict.items():
-                target = field if field in self.fields else None
-                for message in messages:
-                    self.add_error(target, message)
-        else:
-            for message in exc.messages:
-                self.add_error(None, message)
 
 
 AMOUNT_ATTRS = {"inputmode": "decimal", "autocomplete": "off", "pattern": r"[0-9$,]*(\.[0-9]{1,2})?"}

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from clinicdesk.core.forms import ServiceErrorsMixin
 from clinicdesk.core.models import Location
 
 from .choices import CASH_DENOMINATIONS
@@ -19,17 +19,6 @@ DENOMINATION_LABELS = {"100": "$100 bills", "50": "$50 bills", "20": "$20 bills"
 
 def denomination_field_name(face: str) -> str:
     return "count_" + face.replace(".", "_")
-
-
-class ServiceErrorsMixin:
-    """Put a service's ValidationError on the fields it names (the rest at the top of the form)."""
-
-    def add_service_errors(self, exc: ValidationError) -> None:
-        if not hasattr(exc, "error_dict"):
-            self.add_error(None, exc.messages)
-            return
-        for name, messages in exc.message_dict.items():
-            self.add_error(name if name in self.fields else None, messages)
 
 
 class _LocationsMixin:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django import forms
 
+from clinicdesk.core.forms import ServiceErrorsMixin
 from clinicdesk.core.models import Location, User
 
 from .choices import LetterStatus
 from .models import MessageTemplate
-from .template_forms import ServiceErrorsMixin
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 

@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from clinicdesk.core.forms import ServiceErrorsMixin
 from clinicdesk.core.models import User
 from clinicdesk.scheduling.choices import LIVE_STATUSES
 from clinicdesk.scheduling.models import Appointment
@@ -17,14 +18,6 @@ from .choices import StaffTaskKind, StaffTaskStatus
 from .selectors.staff_tasks import DUE_CHOICES, staff_task_assignees, staff_task_roles
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-class ServiceErrorsMixin:
-    """Put a service's ValidationError on the fields it names (the rest at the top of the form)."""
-
-    def add_service_errors(self, exc: ValidationError) -> None:
-        for field, messages in exc.message_dict.items():
-            self.add_error(field if field in self.fields else None, messages)
 
 
 class ColleagueField(forms.ModelChoiceField):

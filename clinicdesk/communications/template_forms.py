@@ -4,19 +4,12 @@ their field errors are put back on these fields."""
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import ValidationError
+
+from clinicdesk.core.forms import ServiceErrorsMixin
 
 from .choices import MessagePurpose, TemplateKind
 
 BODY_WIDGET = forms.Textarea(attrs={"rows": 16, "class": "code", "spellcheck": "true"})
-
-
-class ServiceErrorsMixin:
-    """Put a service's ValidationError on the fields it names (the rest at the top of the form)."""
-
-    def add_service_errors(self, exc: ValidationError) -> None:
-        for field, messages in exc.message_dict.items():
-            self.add_error(field if field in self.fields else None, messages)
 
 
 class TemplateFilterForm(forms.Form):

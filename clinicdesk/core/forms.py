@@ -1,8 +1,24 @@
 from django import forms
+from django.core.exceptions import ValidationError
 
 from .choices import AuditOutcome
 from .permissions import ROLE_PERMISSIONS
 from .services import IDLE_TIMEOUT_MAX_MINUTES, SESSION_MAX_HOURS_LIMIT
+
+
+class ServiceErrorsMixin:
+    """Put a service's ValidationError on the form: on the fields it names, the rest (and an error that names no
+    field) at the top of the form. Every form whose view calls a service uses it."""
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        if not hasattr(exc, "error_dict"):
+            for message in exc.messages:
+                self.add_error(None, message)
+            return
+        for name, messages in exc.message_dict.items():
+            target = name if name in self.fields else None
+            for message in messages:
+                self.add_error(target, message)
 
 
 class AuditFilterForm(forms.Form):

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import ValidationError
 
+from clinicdesk.core.forms import ServiceErrorsMixin
 from clinicdesk.core.models import Department, Location, User
 
 from .choices import Direction, PeriodKind
 from .kpis import registry
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-class ServiceErrorsMixin:
-    def add_service_errors(self, exc: ValidationError) -> None:
-        if not hasattr(exc, "error_dict"):
-            self.add_error(None, exc.messages)
-            return
-        for name, messages in exc.message_dict.items():
-            self.add_error(name if name in self.fields else None, messages)
 
 
 class ObjectiveForm(ServiceErrorsMixin, forms.Form):

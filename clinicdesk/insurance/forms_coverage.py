@@ -4,26 +4,15 @@ the rules."""
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import ValidationError
 
 from clinicdesk.billing.services.codes import MAX_IMPORT_BYTES
+from clinicdesk.core.forms import ServiceErrorsMixin
 
 from .choices import ClaimFilingIndicator, ClearinghouseKind, CoverageRank, Sex, SubscriberRelationship
 from .models import Clearinghouse, InsurancePlan, Payer
 
 DATE = forms.DateInput(attrs={"type": "date"})
 MONEY = {"max_digits": 14, "decimal_places": 2, "required": False, "min_value": 0}
-
-
-class ServiceErrorsMixin:
-    """Put a service's ValidationError on the fields it names (the rest at the top of the form)."""
-
-    def add_service_errors(self, exc: ValidationError) -> None:
-        if not hasattr(exc, "error_dict"):
-            self.add_error(None, exc.messages)
-            return
-        for name, messages in exc.message_dict.items():
-            self.add_error(name if name in self.fields else None, messages)
 
 
 class ClearinghouseForm(ServiceErrorsMixin, forms.Form):

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from django import forms
 
+from clinicdesk.core.forms import ServiceErrorsMixin
+
 from .choices import PayerRuleKind, ScrubSeverity
-from .forms_coverage import ServiceErrorsMixin
 from .models import Payer
 from .selectors.payer_rules import EVERY_PAYER, claim_by_number
 

@@ -7,10 +7,11 @@ from decimal import Decimal
 
 from django import forms
 
+from clinicdesk.core.forms import ServiceErrorsMixin
 from clinicdesk.core.models import Department
 
 from .choices import AccountType, Frequency
-from .forms import DATE_WIDGET, AccountChoiceField, ServiceErrorsMixin, _accounts
+from .forms import DATE_WIDGET, AccountChoiceField, _accounts
 from .models import Account
 
 MONEY_FIELD = {"max_digits": 14, "decimal_places": 2}

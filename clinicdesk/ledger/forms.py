@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from clinicdesk.core.forms import ServiceErrorsMixin
 from clinicdesk.core.models import Department
 from clinicdesk.core.money import round_money
 
@@ -17,17 +18,6 @@ from .models import Account
 
 MAX_AMOUNT = Decimal("1000000000000")  # what a line's column holds (14 digits, 2 after the point)
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-class ServiceErrorsMixin:
-    """Put a service's ValidationError on the fields it names (the rest at the top of the form)."""
-
-    def add_service_errors(self, exc: ValidationError) -> None:
-        if not hasattr(exc, "error_dict"):
-            self.add_error(None, exc.messages)
-            return
-        for name, messages in exc.message_dict.items():
-            self.add_error(name if name in self.fields else None, messages)
 
 
 class AccountChoiceField(forms.ModelChoiceField):

@@ -7,9 +7,9 @@ import zoneinfo
 from datetime import timedelta
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from clinicdesk.core.forms import ServiceErrorsMixin
 from clinicdesk.core.models import User
 from clinicdesk.patients.models import Patient
 from clinicdesk.patients.selectors import patient_search
@@ -22,14 +22,6 @@ from .selectors.front_desk import RECALL_WHEN, call_assignees, waitlist_form_cho
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 PATIENT_MATCHES = 8
-
-
-class ServiceErrorsMixin:
-    """Put a service's ValidationError on the fields it names (the rest at the top of the form)."""
-
-    def add_service_errors(self, exc: ValidationError) -> None:
-        for field, messages in exc.message_dict.items():
-            self.add_error(field if field in self.fields else None, messages)
 
 
 def _user_label(user: User) -> str:

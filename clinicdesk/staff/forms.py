@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
+from clinicdesk.core.forms import ServiceErrorsMixin
 from clinicdesk.core.models import Department, Location, User
 
 from .choices import AssignmentStatus, EmploymentType, StaffStatus
@@ -15,14 +16,6 @@ from .services.records import RECORD_FIELDS
 from .services.training import COURSE_FIELDS
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-class ServiceErrorsMixin:
-    """Put a service's ValidationError on the fields it names (the rest at the top of the form)."""
-
-    def add_service_errors(self, exc: ValidationError) -> None:
-        for field, messages in exc.message_dict.items():
-            self.add_error(field if field in self.fields else None, messages)
 
 
 class StaffChoiceField(forms.ModelMultipleChoiceField):
