@@ -9,8 +9,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -36,13 +34,9 @@ def page(page: Page) -> Page:
 
 
 @pytest.fixture
-def manager_page(page: Page, live_server, make_user):
+def manager_page(page: Page, sign_in, make_user):
     """The browser carries a signed-in office manager's session (the sign-in form has its own tests)."""
-    client = Client()
-    client.force_login(make_user(Role.OFFICE_MANAGER, username="priya-browser"))
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
-    return page
+    return sign_in(make_user(Role.OFFICE_MANAGER, username="priya-browser"))
 
 
 def test_import_match_and_reconcile_a_statement(manager_page: Page, live_server, org, tmp_path):

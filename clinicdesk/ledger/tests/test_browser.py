@@ -7,8 +7,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -31,13 +29,9 @@ def page(page: Page) -> Page:
 
 
 @pytest.fixture
-def signed_in(page: Page, live_server, make_user):
+def signed_in(page: Page, sign_in, make_user):
     """The browser carries a signed-in administrator's session (the sign-in form has its own tests)."""
-    client = Client()
-    client.force_login(make_user(Role.ADMINISTRATOR, username="admin-browser"))
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
-    return page
+    return sign_in(make_user(Role.ADMINISTRATOR, username="admin-browser"))
 
 
 def test_a_manual_entry_is_refused_until_it_balances_then_posts(signed_in: Page, live_server, org):
