@@ -88,11 +88,15 @@ browser-deps:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq poppler-utils >/dev/null; }
 
+# Tests run in parallel (pytest-xdist), one worker per core up to four; TEST_WORKERS=0 runs them in one process.
+TEST_WORKERS ?= auto
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --maxprocesses=4 --durations=25
+
 test: system-deps deps assets browser-deps
-	$(VPY) -m pytest $(PYTEST_ARGS)
+	$(VPY) -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 test-fast: deps assets
-	$(VPY) -m pytest -m "not browser" $(PYTEST_ARGS)
+	$(VPY) -m pytest -m "not browser" $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 lint: deps
 	$(VPY) -m ruff check .

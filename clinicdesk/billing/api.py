@@ -6,9 +6,10 @@ idempotency_key. Identifiers are strings."""
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 from ninja import Header, Router, Schema, Status
-from pydantic import ConfigDict, StrictBool, StrictStr
+from pydantic import StrictBool, StrictStr
 
 from clinicdesk.core.api_auth import api_requires
+from clinicdesk.core.api_schemas import DetailOut, ErrorsOut, Strict
 from clinicdesk.core.audit import audit_event
 from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.models import Location
@@ -23,18 +24,6 @@ from .services.payment_import import payment_rows_post
 from .services.payments import Allocation, IdempotencyConflict, payment_post
 
 router = Router(tags=["billing"])
-
-
-class Strict(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ErrorsOut(Schema):
-    errors: dict[str, list[str]]
-
-
-class DetailOut(Schema):
-    detail: str
 
 
 class AllocationIn(Strict):

@@ -11,9 +11,9 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from clinicdesk.core.api_auth import api_requires
+from clinicdesk.core.api_schemas import DetailOut, ErrorsOut, Strict
 from clinicdesk.core.audit import audit_event
 from clinicdesk.core.permissions import Perm
-from clinicdesk.patients.api import DetailOut, ErrorsOut, Strict
 
 from . import figures, selectors, services
 from .choices import Direction, PeriodKind

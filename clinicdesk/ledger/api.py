@@ -3,9 +3,10 @@ where each account's reconciliation stands. Amounts are strings ("25.00"); ident
 
 from django.http import Http404, HttpRequest
 from ninja import Router, Schema, Status
-from pydantic import ConfigDict, StrictStr
+from pydantic import StrictStr
 
 from clinicdesk.core.api_auth import api_requires
+from clinicdesk.core.api_schemas import DetailOut, ErrorsOut, Strict
 from clinicdesk.core.audit import audit_event
 from clinicdesk.core.money import round_money
 from clinicdesk.core.permissions import Perm
@@ -15,18 +16,6 @@ from .choices import StatementFormat
 from .models import BankAccount
 
 router = Router(tags=["ledger"])
-
-
-class Strict(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ErrorsOut(Schema):
-    errors: dict[str, list[str]]
-
-
-class DetailOut(Schema):
-    detail: str
 
 
 class BankAccountOut(Schema):

@@ -4,7 +4,6 @@ service or selector, and render."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from django.contrib import messages
@@ -386,7 +385,7 @@ def aging(request: HttpRequest) -> HttpResponse:
                      summary=f"Shown in A/R aging as of {report.as_of.isoformat()}")
     return render(request, "ledger/aging.html", {
         "form": form, "report": report, "page": page, "query": _query(request), "buckets": reports.BUCKETS,
-        "can_open_charts": can_open_charts, "today": date.today(),
+        "can_open_charts": can_open_charts, "today": timezone.localdate(),
     }, status=400 if form.errors else 200)
 
 

@@ -7,9 +7,9 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import File, Form, Router, Schema, Status, UploadedFile
-from pydantic import ConfigDict
 
 from clinicdesk.core.api_auth import api_requires
+from clinicdesk.core.api_schemas import DetailOut, ErrorsOut, Strict
 from clinicdesk.core.audit import audit_events
 from clinicdesk.core.choices import Role
 from clinicdesk.core.models import User
@@ -34,12 +34,6 @@ LIST_PARAMS = ("q", "status", "sort", "limit", "offset")
 
 
 # --- schemas -----------------------------------------------------------------------------------------------
-
-
-class Strict(Schema):
-    """Input schemas refuse fields they do not know, so a typo is a 400 naming it rather than silently ignored."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class PatientSummaryOut(Schema):
@@ -165,14 +159,6 @@ class DuplicateOut(Schema):
 class DuplicatesOut(Schema):
     errors: dict[str, list[str]]
     duplicates: list[DuplicateOut]
-
-
-class ErrorsOut(Schema):
-    errors: dict[str, list[str]]
-
-
-class DetailOut(Schema):
-    detail: str
 
 
 class DocumentOut(Schema):

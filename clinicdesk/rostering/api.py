@@ -6,9 +6,9 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
-from pydantic import ConfigDict
 
 from clinicdesk.core.api_auth import api_requires
+from clinicdesk.core.api_schemas import DetailOut, ErrorsOut, Strict
 from clinicdesk.core.audit import audit_event
 from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.permissions import Perm
@@ -20,18 +20,6 @@ from .services import requests as request_services
 from .services import rosters as roster_services
 
 router = Router(tags=["roster"])
-
-
-class Strict(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ErrorsOut(Schema):
-    errors: dict[str, list[str]]
-
-
-class DetailOut(Schema):
-    detail: str
 
 
 class PeriodOut(Schema):

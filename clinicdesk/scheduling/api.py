@@ -10,9 +10,10 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
-from pydantic import AwareDatetime, ConfigDict
+from pydantic import AwareDatetime
 
 from clinicdesk.core.api_auth import api_requires
+from clinicdesk.core.api_schemas import DetailOut, ErrorsOut, Strict
 from clinicdesk.core.audit import audit_event, audit_events
 from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.models import Location, Room, User
@@ -33,20 +34,6 @@ router = Router(tags=["schedule"])
 LIST_MAX = 200
 LIST_PARAMS = ("start", "end", "provider", "patient", "location", "status", "limit", "offset")
 SLOT_PARAMS = ("type", "provider", "location", "start", "end", "time_of_day", "limit")
-
-
-class Strict(Schema):
-    """Input schemas refuse fields they do not know, so a typo is a 400 naming it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class ErrorsOut(Schema):
-    errors: dict[str, list[str]]
-
-
-class DetailOut(Schema):
-    detail: str
 
 
 class AppointmentOut(Schema):
