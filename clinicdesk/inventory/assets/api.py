@@ -2,8 +2,6 @@
 (list, one with its timeline, open one, move one). The routes parse and shape; the services and selectors decide,
 with the same rules as the pages. Identifiers and amounts are strings; dates are ISO 8601."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from decimal import Decimal
 
