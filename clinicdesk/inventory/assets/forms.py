@@ -7,7 +7,7 @@ from django import forms
 from django.forms.models import fields_for_model, model_to_dict
 
 from clinicdesk.core.forms import ServiceErrorsMixin
-from clinicdesk.core.models import Department, Location, User
+from clinicdesk.core.models import Department, Location
 from clinicdesk.staff.models import StaffMember
 
 from .choices import AlertSubject, AssetKind, AssetStatus, TicketStatus
@@ -92,7 +92,16 @@ class TicketForm(_ModelFieldsForm):
         super().__init__(*args, organization_id=organization_id, **kwargs)
         self.fields["title"].widget.attrs["autofocus"] = True
         self.fields["description"].widget = TEXTAREA
-        self.fields["assigned_to"].queryset = User.objects.filter(organization_id=organization_id, is_active=True)
+        self.fields["assigned_to"].queryset = self.fields["assigned_to"].queryset.filter(is_active=True)
+
+
+class TicketEditForm(_ModelFieldsForm):
+    model = ServiceTicket
+    field_names = ("priority", "assigned_to", "vendor", "vendor_reference")
+
+    def __init__(self, *args, organization_id: int, **kwargs):
+        super().__init__(*args, organization_id=organization_id, **kwargs)
+        self.fields["assigned_to"].queryset = self.fields["assigned_to"].queryset.filter(is_active=True)
 
 
 class TicketMoveForm(ServiceErrorsMixin, forms.Form):

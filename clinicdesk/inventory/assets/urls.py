@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:asset_id>/maintenance/new/", upkeep.maintenance_create, name="maintenance_create"),
     path("tickets/", tickets.ticket_list, name="ticket_list"),
     path("tickets/<int:ticket_id>/", tickets.ticket_detail, name="ticket_detail"),
+    path("tickets/<int:ticket_id>/edit/", tickets.ticket_edit, name="ticket_edit"),
     path("tickets/<int:ticket_id>/move/", tickets.ticket_move_view, name="ticket_move"),
     path("maintenance/", upkeep.maintenance_due, name="maintenance_due"),
     path("alerts/", upkeep.alert_list, name="alerts"),

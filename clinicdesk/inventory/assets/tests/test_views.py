@@ -171,3 +171,15 @@ def test_register_pdf(client_as, manager, org):
 def test_another_practices_asset_is_not_found(client_as, manager, other_org):
     asset = AssetFactory(organization=other_org)
     assert client_as(manager).get(reverse("assets:detail", args=[asset.pk])).status_code == 404
+
+
+def test_edit_a_ticket_assigns_it_and_refuses_a_bad_priority(client_as, manager, org):
+    ticket = TicketFactory(asset__organization=org)
+    client = client_as(manager)
+    response = client.post(reverse("assets:ticket_edit", args=[ticket.pk]), {"priority": "whenever"})
+    assert response.status_code == 400 and "priority" in response.context["form"].errors
+    response = client.post(reverse("assets:ticket_edit", args=[ticket.pk]), {
+        "priority": "urgent", "assigned_to": manager.pk, "vendor_reference": "CASE-77"})
+    ticket.refresh_from_db()
+    assert response.status_code == 302
+    assert (ticket.priority, ticket.assigned_to, ticket.vendor_reference) == ("urgent", manager, "CASE-77")

@@ -16,8 +16,8 @@ from clinicdesk.core.permissions import Perm
 
 from .. import selectors
 from ..choices import TICKET_MOVES
-from ..forms import CommentForm, TicketFilterForm, TicketForm, TicketMoveForm
-from ..services.tickets import ticket_comment, ticket_move, ticket_open
+from ..forms import CommentForm, TicketEditForm, TicketFilterForm, TicketForm, TicketMoveForm
+from ..services.tickets import ticket_comment, ticket_move, ticket_open, ticket_update
 from .pages import form_round_trip, paged
 
 
@@ -107,3 +107,16 @@ def ticket_move_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
             messages.success(request, f"Ticket #{moved.pk} is now {moved.get_status_display().lower()}.")
             return redirect(t_url(moved))
     return _detail(request, ticket, move_form=form, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.ASSETS_MANAGE)
+def ticket_edit(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Change who works the ticket, its priority and the vendor's case (its status moves only through Move)."""
+    ticket = selectors.ticket_get(user=request.user, ticket_id=ticket_id)
+    form = TicketEditForm(request.POST or None, organization_id=request.user.organization_id, instance=ticket)
+    return form_round_trip(
+        request, form, lambda f: ticket_update(actor=request.user, ticket=ticket, data=f.service_data()),
+        template="assets/simple_form.html",
+        context={"asset": ticket.asset, "heading": f"Ticket #{ticket.pk} {ticket.title}", "form_id": "ticket-edit-form"},
+        done=lambda t: (f"Saved ticket #{t.pk}.", t_url(t)))
