@@ -1,4 +1,5 @@
-"""What the technology pages share: paging, today's date, and the round trip of a form through its service."""
+"""What the technology pages share: paging and today's date (the staff pages' own), and the round trip of a form
+through its service."""
 
 from __future__ import annotations
 
@@ -6,24 +7,12 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 
-PAGE_SIZE = 50
+from clinicdesk.staff.views.pages import paged, today
 
-
-def paged(request: HttpRequest, rows) -> tuple:
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    query.pop("format", None)
-    return page, query.urlencode()
-
-
-def today():
-    return timezone.localdate()
+__all__ = ["form_round_trip", "paged", "today"]
 
 
 def form_round_trip(request: HttpRequest, form, save: Callable, *, template: str, context: dict,
