@@ -107,3 +107,44 @@ def test_add_an_asset_open_a_ticket_resolve_it_and_record_maintenance(page: Page
     expect(page.locator(f"#schedule-{schedule.pk} .next-due")).to_have_text(f"{schedule.next_due_on:%b} "
                                                                             f"{schedule.next_due_on.day}, "
                                                                             f"{schedule.next_due_on.year}")
+
+
+def test_alerts_hand_over_and_retire(page: Page, url, sign_in, make_user, org):
+    # given a firewall whose support contract lapses in 20 days, the daily alerts already run, and a new colleague
+    from clinicdesk.inventory.assets.services.alerts import asset_alerts_send
+    from clinicdesk.staff.tests.factories import StaffMemberFactory
+
+    priya = make_user(Role.OFFICE_MANAGER, username="priya", first_name="Priya", last_name="Raman")
+    firewall = AssetFactory(organization=org, tag="NET-1", name="Firewall", kind="network",
+                            support_expires=timezone.localdate() + timedelta(days=20))
+    asset_alerts_send(organization=org)
+    StaffMemberFactory(organization=org, first_name="Ana", last_name="Lopez")
+    sign_in(priya)
+
+    # when Priya opens the alerts, she sees the 30-day alert and follows it to the firewall
+    page.goto(url(reverse("assets:list")))
+    page.get_by_role("navigation", name="Technology pages").get_by_role("link", name="Alerts").click()
+    page.get_by_label("Subject").select_option(label="Support contract")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#alert-table tbody tr")).to_have_count(1)
+    expect(page.locator("#alert-table")).to_contain_text("Support contract of NET-1 Firewall expires")
+    page.get_by_role("link", name="NET-1").click()
+
+    # she hands it to Ana: the history shows who has it from today
+    page.get_by_role("link", name="Hand over").click()
+    page.get_by_label("Assigned to").select_option(label="Ana Lopez")
+    page.get_by_label("Note").fill("Ana looks after the network")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#assigned-to")).to_have_text("Ana Lopez")
+    expect(page.locator("#history")).to_contain_text("Ana looks after the network")
+
+    # and retires it: without the date the form names the field, with it the status changes
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_label("Status").select_option(label="Retired")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#id_retired_on-error")).to_contain_text("needs the date it left service")
+    page.get_by_label("Retired or disposed on").fill(timezone.localdate().isoformat())
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#asset-status")).to_have_text("Retired")
+    firewall.refresh_from_db()
+    assert firewall.retired_on == timezone.localdate()

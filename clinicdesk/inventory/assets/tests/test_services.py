@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from clinicdesk.communications.models import StaffTask
 from clinicdesk.core.choices import Role
@@ -204,3 +205,14 @@ def test_vendor_of_another_practice_is_refused_on_a_ticket(manager, org, other_o
     with pytest.raises(ValidationError) as exc:
         ticket_open(actor=manager, asset=AssetFactory(organization=org), data={"title": "x", "vendor": vendor})
     assert "vendor" in exc.value.message_dict
+
+
+def test_the_daily_task_is_registered_and_raises_each_practices_alerts(org, other_org):
+    from clinicdesk.core.periodic import periodic_tasks
+    from clinicdesk.inventory.assets.tasks import asset_alerts_daily
+
+    assert "clinicdesk.inventory.assets.tasks.asset_alerts_daily" in {p.task_path for p in periodic_tasks()}
+    AssetFactory(organization=org, warranty_expires=timezone.localdate() + timedelta(days=5))
+    AssetFactory(organization=other_org, support_expires=timezone.localdate() - timedelta(days=5))
+    assert asset_alerts_daily.call() == {org.slug: 1, other_org.slug: 1}
+    assert asset_alerts_daily.call() == {org.slug: 0, other_org.slug: 0}
