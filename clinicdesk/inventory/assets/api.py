@@ -1,5 +1,5 @@
 """API routes of office technology (/api/v1/assets): the register (list, one asset, record one) and service tickets
-(list, one with its timeline, open one, move one). The routes parse and shape; the services and selectors decide,
+(list, one with its timeline, open one, comment on one, move one). The routes parse and shape; the services and selectors decide,
 with the same rules as the pages. Identifiers and amounts are strings; dates are ISO 8601."""
 
 from datetime import date, datetime
@@ -22,7 +22,7 @@ from . import selectors
 from .choices import AssetKind, AssetStatus, TicketPriority, TicketStatus
 from .models import Asset, ServiceTicket
 from .services.assets import asset_save
-from .services.tickets import ticket_move, ticket_open
+from .services.tickets import ticket_comment, ticket_move, ticket_open
 
 router = Router(tags=["assets"])
 LIST_MAX = 200
@@ -135,6 +135,10 @@ class TicketIn(Strict):
     assigned_to_id: int | None = Field(None, ge=1, le=2**62)
 
 
+class CommentIn(Strict):
+    body: str = Field(max_length=5000)
+
+
 class MoveIn(Strict):
     to_status: TicketStatus
     note: str = Field("", max_length=5000)
@@ -197,10 +201,21 @@ def ticket_list(request: HttpRequest, filters: Query[TicketQuery]):
 @api_requires(Perm.ASSETS_VIEW)
 def ticket_detail(request: HttpRequest, ticket_id: str):
     t = selectors.ticket_get(user=request.user, ticket_id=_pk(ticket_id))
-    timeline = [{"kind": e.kind, "author": e.author.get_username() if e.author else None, "from_status": e.from_status,
-                 "to_status": e.to_status, "body": e.body, "at": e.created_at}
-                for e in t.entries.select_related("author")]
+    timeline = [_entry_out(e) for e in t.entries.select_related("author")]
     return _ticket_out(t) | {"timeline": timeline}
+
+
+def _entry_out(e) -> dict:
+    return {"kind": e.kind, "author": e.author.get_username() if e.author else None, "from_status": e.from_status,
+            "to_status": e.to_status, "body": e.body, "at": e.created_at}
+
+
+@router.post("/tickets/{ticket_id}/comments", response={201: EntryOut, 400: ErrorsOut, 404: DetailOut},
+             summary="Comment on a ticket")
+@api_requires(Perm.ASSETS_VIEW)
+def ticket_comment_api(request: HttpRequest, ticket_id: str, payload: CommentIn):
+    t = selectors.ticket_get(user=request.user, ticket_id=_pk(ticket_id))
+    return Status(201, _entry_out(ticket_comment(actor=request.user, ticket=t, body=payload.body)))
 
 
 @router.post("/tickets/{ticket_id}/move", response={200: TicketOut, 400: ErrorsOut, 404: DetailOut},

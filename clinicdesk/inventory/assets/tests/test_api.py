@@ -53,11 +53,18 @@ def test_open_and_move_a_ticket(client_as, manager, front_desk, org):
     response = client.post(f"/api/v1/assets/tickets/{ticket_id}/move", {"to_status": "closed"},
                            content_type="application/json")
     assert response.status_code == 400 and "to_status" in response.json()["errors"]
+    response = client_as(front_desk).post(f"/api/v1/assets/tickets/{ticket_id}/comments", {"body": " "},
+                                          content_type="application/json")
+    assert response.status_code == 400 and "body" in response.json()["errors"]
+    response = client_as(front_desk).post(f"/api/v1/assets/tickets/{ticket_id}/comments", {"body": "Still dead"},
+                                          content_type="application/json")
+    assert response.status_code == 201 and response.json()["author"] == front_desk.username
+    client = client_as(manager)
     response = client.post(f"/api/v1/assets/tickets/{ticket_id}/move", {"to_status": "resolved", "note": "Cable"},
                            content_type="application/json")
     assert response.json()["status"] == TicketStatus.RESOLVED
     detail = client.get(f"/api/v1/assets/tickets/{ticket_id}").json()
-    assert [e["to_status"] for e in detail["timeline"]] == ["open", "resolved"]
+    assert [e["to_status"] for e in detail["timeline"]] == ["open", "", "resolved"]
     assert [t["id"] for t in client.get("/api/v1/assets/tickets", {"status": "resolved"}).json()] == [ticket_id]
 
 
