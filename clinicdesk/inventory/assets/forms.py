@@ -36,6 +36,7 @@ class _ModelFieldsForm(ServiceErrorsMixin, forms.Form):
         for field in self.fields.values():
             if isinstance(field, forms.ModelChoiceField):  # every related row is one of the practice's own
                 field.queryset = field.queryset.filter(organization_id=organization_id)
+        self.fields[self.field_names[0]].widget.attrs["autofocus"] = True  # typing starts at once
 
     def service_data(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.field_names if name in self.cleaned_data}
@@ -49,7 +50,6 @@ class AssetForm(_ModelFieldsForm):
         if creating:
             self.field_names = (*ASSET_FIELDS, "assigned_to")
         super().__init__(*args, **kwargs)
-        self.fields["tag"].widget.attrs["autofocus"] = True
         if "assigned_to" in self.fields:
             self.fields["assigned_to"].label = "Assigned to"
 
@@ -64,6 +64,7 @@ class AssignForm(ServiceErrorsMixin, forms.Form):
 
     def __init__(self, *args, organization_id: int, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["staff"].widget.attrs["autofocus"] = True
         self.fields["staff"].queryset = StaffMember.objects.filter(organization_id=organization_id)
         self.fields["location"].queryset = Location.objects.filter(organization_id=organization_id)
         self.fields["department"].queryset = Department.objects.filter(organization_id=organization_id)
@@ -90,8 +91,7 @@ class TicketForm(_ModelFieldsForm):
 
     def __init__(self, *args, organization_id: int, **kwargs):
         super().__init__(*args, organization_id=organization_id, **kwargs)
-        self.fields["title"].widget.attrs["autofocus"] = True
-        self.fields["description"].widget = TEXTAREA
+        self.fields["description"].widget = forms.Textarea(attrs={"rows": 3})
         self.fields["assigned_to"].queryset = self.fields["assigned_to"].queryset.filter(is_active=True)
 
 
