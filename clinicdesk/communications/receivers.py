@@ -1,12 +1,14 @@
 """Communications listens to the schedule, the roster, staff records and the ledger: waitlist offers are told to the
 patients at once; a published roster sends each person their shifts and their calendar link; a lapsing credential
-becomes a renewal task; a budget alert becomes a task for the department's owner."""
+becomes a renewal task; a budget alert becomes a task for the department's owner; an asset's expiry or maintenance
+alert becomes a task for the office manager."""
 
 import logging
 
 from django.dispatch import receiver
 
 from clinicdesk.core.choices import Role
+from clinicdesk.inventory.assets.signals import asset_alert_raised
 from clinicdesk.ledger.signals import budget_threshold_passed
 from clinicdesk.rostering.signals import roster_published
 from clinicdesk.scheduling.signals import waitlist_offers_made
@@ -61,4 +63,14 @@ def tell_department_owner_of_budget(sender, alert, **kwargs) -> None:
         actor=None, organization_id=alert.organization_id, assignee=owner, kind=StaffTaskKind.REVIEW,
         title=f"{alert.department.name}: spending passed {alert.threshold}% of the {alert.month:%B %Y} budget",
         details=f"Spent {alert.actual} of a budget of {alert.budget}.", reference=f"budget-alert-{alert.pk}",
+    )
+
+
+@receiver(asset_alert_raised)
+def task_asset_alert(sender, alert, **kwargs) -> None:
+    """A warranty, support contract or licence about to lapse, or maintenance due: a task in the office manager's inbox."""
+    staff_task_create(
+        actor=None, organization_id=alert.organization_id, title=alert.message[:200], kind=StaffTaskKind.FOLLOW_UP,
+        assignee_role=Role.OFFICE_MANAGER, due_on=alert.due_on, reference=f"asset-alert:{alert.pk}",
+        details=f"{alert.asset.get_kind_display()} {alert.asset.make} {alert.asset.model}".strip(),
     )

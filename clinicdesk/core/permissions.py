@@ -67,6 +67,8 @@ class Perm:
     STAFF_SELF = "staff.self"
     GOALS_VIEW = "goals.view"
     GOALS_MANAGE = "goals.manage"
+    ASSETS_VIEW = "assets.view"
+    ASSETS_MANAGE = "assets.manage"
 
 
 _EVERY_STAFF = {Perm.DASHBOARD, Perm.API_TOKENS}
@@ -152,6 +154,14 @@ for _role in (Role.FRONT_DESK, Role.CLINICIAN, Role.NURSE, Role.BILLER):
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Perm.GOALS_VIEW}
 for _role in (Role.OFFICE_MANAGER, Role.ADMINISTRATOR):
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Perm.GOALS_VIEW, Perm.GOALS_MANAGE}
+
+# Office technology: every staff member reads the whole register (it holds no patient data, and the person at the
+# broken printer needs to find it) and reports a problem with a service ticket; the office manager and the
+# administrator keep the register, work the tickets, record maintenance and see the alerts.
+for _role in (Role.FRONT_DESK, Role.CLINICIAN, Role.NURSE, Role.BILLER):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Perm.ASSETS_VIEW}
+for _role in (Role.OFFICE_MANAGER, Role.ADMINISTRATOR):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Perm.ASSETS_VIEW, Perm.ASSETS_MANAGE}
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(code for codes in ROLE_PERMISSIONS.values() for code in codes)
 

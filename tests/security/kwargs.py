@@ -67,6 +67,9 @@ OBJECT_KWARGS |= {"staff_id", "credential_id", "staff_document_id", "course_id",
 # (each walk gets its own: one route removes it).
 OBJECT_KWARGS |= {"objective_id", "key_result_id"}
 
+# Office technology (inventory.assets): an asset of the practice with a maintenance schedule and an open ticket.
+OBJECT_KWARGS |= {"asset_id", "ticket_id"}
+
 
 class UnfillableKwarg(Exception):
     pass
@@ -208,7 +211,30 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return _goals(practice, owner)[name]
     if name == "kpi_code":
         return "no_show_rate"
+    if name in ("asset_id", "ticket_id"):
+        return _assets(practice)[name]
     raise UnfillableKwarg(name)
+
+
+def _assets(practice) -> dict:
+    """An asset of the practice (named after the marker patient) with a calibration schedule and an open ticket,
+    made once per practice."""
+    made = getattr(practice, "_assets", None)
+    if made is not None:
+        return made
+    from datetime import date
+
+    from clinicdesk.inventory.assets.models import Asset, MaintenanceSchedule, ServiceTicket
+
+    marker = practice.patient.last_name
+    asset = Asset.objects.create(organization=practice.org, tag=f"T-{practice.org.pk}", name=f"{marker} ECG",
+                                 kind="medical_device")
+    MaintenanceSchedule.objects.create(organization=practice.org, asset=asset, name=f"{marker} calibration",
+                                       interval_count=12, starts_on=date(2026, 1, 1), next_due_on=date(2026, 1, 1))
+    ticket = ServiceTicket.objects.create(organization=practice.org, asset=asset, title=f"{marker} leads worn")
+    made = {"asset_id": asset.pk, "ticket_id": ticket.pk}
+    practice._assets = made
+    return made
 
 
 def _goals(practice, owner) -> dict:
