@@ -12,10 +12,10 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from clinicdesk.core.api_auth import api_requires
+from clinicdesk.core.api_schemas import DetailOut, ErrorsOut, Strict
 from clinicdesk.core.models import Department, Location, User
 from clinicdesk.core.permissions import Perm
 from clinicdesk.ledger.models import Vendor
-from clinicdesk.patients.api import DetailOut, ErrorsOut, Strict
 from clinicdesk.staff.models import StaffMember
 
 from . import selectors
