@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
+from clinicdesk.core.money import round_money
 from clinicdesk.core.permissions import Perm
 from clinicdesk.ledger.choices import AccountType
 from clinicdesk.ledger.models import Account, Budget, JournalLine
@@ -48,6 +49,9 @@ def budget_variance(org: int, start: date, end: date, scope: Scope) -> Figure:
         lines = lines.filter(department_id=scope.department_id)
     planned = dict(budgets.order_by().values("account_id").annotate(t=Sum("amount")).values_list("account_id", "t"))
     spent = dict(lines.order_by().values("account_id").annotate(t=Sum("amount")).values_list("account_id", "t"))
+    # SQLite hands sums of decimals back with float's digits: to the cent, as money is
+    planned = {a: round_money(t) for a, t in planned.items()}
+    spent = {a: round_money(t) for a, t in spent.items()}
     budget, actual = sum(planned.values(), ZERO), sum(spent.values(), ZERO)
     if not budget and not actual:
         return Figure(value=None, numerator=ZERO, denominator=ZERO, note="No expense budget nor spending.")
