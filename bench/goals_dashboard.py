@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The goals dashboard of an office manager on PostgreSQL, with its figures cached (target <= 300 ms) and cold.
+"""The goals dashboard of an office manager on SQLite and PostgreSQL, with its figures cached (target <= 300 ms) and cold.
 
 Builds (once, kept between runs) a practice with a year of work: 20,000 patients, 12 providers in 4 departments at
 3 locations, 240 appointments a working day for the last 300 days (about 72,000: 85 % seen with check-in and
@@ -15,8 +15,9 @@ results under way and every KPI over the last six months, each with its monthly 
   cold     the cache is cleared before each request: every figure is computed
 
   PostgreSQL  BENCH_GOALS_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/clinicdesk_bench_goals
+  SQLite      var/bench/goals-dashboard.sqlite3
 
-    .venv/bin/python bench/goals_dashboard.py [--rebuild]
+    .venv/bin/python bench/goals_dashboard.py [--engine sqlite|postgresql] [--rebuild]
 
 The cache is the configured one (the local-memory cache unless REDIS_URL is set). Never run as a test.
 """
@@ -35,7 +36,8 @@ from _engines import fmt, open_engine, percentile, run_per_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("BENCH_GOALS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clinicdesk_bench_goals")
-ENGINES = {"postgresql": {"env": {"DATABASE_URL": PG_URL}}}
+SQLITE_PATH = ROOT / "var" / "bench" / "goals-dashboard.sqlite3"
+ENGINES = {"sqlite": {"env": {"SQLITE_PATH": str(SQLITE_PATH)}}, "postgresql": {"env": {"DATABASE_URL": PG_URL}}}
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
 COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "5"))
 TARGET_MS = 300.0
@@ -52,7 +54,7 @@ def main() -> int:
 
 
 def run_engine(engine: str, *, rebuild: bool) -> int:
-    open_engine(engine, pg_url=PG_URL, sqlite_path=ROOT / "var" / "bench" / "unused.sqlite3", rebuild=rebuild)
+    open_engine(engine, pg_url=PG_URL, sqlite_path=SQLITE_PATH, rebuild=rebuild)
     from django.conf import settings
     from django.core.cache import cache
     from django.db import connection
@@ -67,7 +69,12 @@ def run_engine(engine: str, *, rebuild: bool) -> int:
     override_settings(STORAGES={**settings.STORAGES, "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}).enable()
     org, manager = build()
-    label = f"PostgreSQL {connection.pg_version // 10000}.{connection.pg_version % 10000}"
+    if connection.vendor == "postgresql":
+        label = f"PostgreSQL {connection.pg_version // 10000}.{connection.pg_version % 10000}"
+    else:
+        import sqlite3
+
+        label = f"SQLite {sqlite3.sqlite_version}"
     print(f"\ngoals_dashboard · {label} · {Appointment.objects.filter(organization=org).count():,} appointments, "
           f"{JournalLine.objects.filter(organization=org).count():,} ledger lines · cache "
           f"{settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}")
@@ -114,6 +121,7 @@ def run_engine(engine: str, *, rebuild: bool) -> int:
 def build():
     """Migrate, then build the practice once; returns (organization, its office manager)."""
     from django.core.management import call_command
+    from django.db import connection
     from django.utils import timezone
 
     from clinicdesk.core.choices import Role
@@ -128,7 +136,7 @@ def build():
     if Appointment.objects.filter(organization=org).count() >= PER_DAY * DAYS * 0.6:
         return org, manager
     started = time.perf_counter()
-    print("building the goals benchmark on postgresql (once)…", flush=True)
+    print(f"building the goals benchmark on {connection.vendor} (once)…", flush=True)
     _build(org, manager, timezone.localdate())
     print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
     return org, manager

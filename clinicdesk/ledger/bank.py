@@ -26,6 +26,7 @@ from .models import Account, BankAccount, BankMatch, ClearedLine, JournalLine, R
 from .services import LineSpec, entry_post
 
 MATCH_WINDOW_DAYS = 4
+BANK_ACCOUNT_FIELDS = ("name", "institution", "last4", "account_id", "is_active")
 ZERO = Decimal("0")
 
 
@@ -60,12 +61,22 @@ def bank_account_list(*, user) -> list[BankAccount]:
 @transaction.atomic
 def bank_account_save(*, organization: Organization, actor, name: str, institution: str, last4: str,
                       account: Account, is_active: bool = True, bank_account: BankAccount | None = None) -> BankAccount:
-    """Add a bank account (or change one): booked to one of the practice's asset accounts, one bank per account."""
+    """Add a bank account (or change one): booked to one of the practice's asset accounts, one bank per account.
+    Once lines of it are reconciled its ledger account stays: the reconciled balance is that account's."""
     errors: dict[str, str] = {}
+    if bank_account is not None and bank_account.organization_id != organization.pk:
+        raise ValidationError({"bank_account": "This bank account belongs to another practice."})
     if account.organization_id != organization.pk or account.account_type != AccountType.ASSET:
         errors["account"] = "Choose one of the practice's asset accounts."
     elif BankAccount.objects.filter(account=account).exclude(pk=bank_account.pk if bank_account else None).exists():
         errors["account"] = "Another bank account already books to this account."
+    elif bank_account is not None and account.pk != bank_account.account_id:
+        reconciled = (Reconciliation.objects.filter(bank_account=bank_account, undone_at__isnull=True)
+                      .order_by("-statement_end_date").first())
+        if reconciled is not None:
+            errors["account"] = (f"Lines of this bank account are reconciled (to {reconciled.statement_end_date:%m/%d/%Y}) "
+                                 f"on its ledger account {bank_account.account.code}: the ledger account cannot "
+                                 "change. Undo those reconciliations first, or add a new bank account.")
     name = " ".join((name or "").split())
     if BankAccount.objects.filter(organization=organization, name__iexact=name).exclude(
             pk=bank_account.pk if bank_account else None).exists():
@@ -74,12 +85,20 @@ def bank_account_save(*, organization: Organization, actor, name: str, instituti
         raise ValidationError(errors)
     creating = bank_account is None
     bank_account = bank_account or BankAccount(organization=organization)
+    before = {f: getattr(bank_account, f) for f in BANK_ACCOUNT_FIELDS}
     bank_account.name, bank_account.institution, bank_account.last4 = name[:120], institution.strip()[:120], last4.strip()
     bank_account.account, bank_account.is_active = account, is_active
     bank_account.full_clean(exclude=["csv_mapping"])
-    bank_account.save()
+    changed = [f for f in BANK_ACCOUNT_FIELDS if getattr(bank_account, f) != before[f]]
+    if creating:
+        bank_account.save()
+    elif changed:
+        bank_account.save(update_fields=[*changed, "updated_at"])
+    else:
+        return bank_account
+    summary = f"Bank account {bank_account}" + ("" if creating else f": {', '.join(changed).replace('_id', '')} changed")
     audit_event(action="ledger.bank_account_added" if creating else "ledger.bank_account_changed", actor=actor,
-                target=bank_account, organization_id=organization.pk, summary=f"Bank account {bank_account}"[:300])
+                target=bank_account, organization_id=organization.pk, summary=summary[:300])
     return bank_account
 
 

@@ -33,6 +33,20 @@ class BankAccountForm(ServiceErrorsMixin, forms.Form):
             account_type=AccountType.ASSET)
 
 
+class BankAccountEditForm(BankAccountForm):
+    """The same fields as when it was added, and whether it is still in use (a closed account keeps its history)."""
+
+    is_active = forms.BooleanField(label="Open (in use)", required=False,
+                                   help_text="Untick when the bank account is closed; its register and reconciliations stay.")
+
+    def __init__(self, *args, bank_account, **kwargs):
+        super().__init__(*args, organization_id=bank_account.organization_id, **kwargs)
+        self.fields["name"].widget.attrs.pop("autofocus", None)
+        # its own ledger account stays offered even if it has since been closed in the chart
+        self.fields["account"].queryset = (self.fields["account"].queryset
+                                           | Account.objects.filter(pk=bank_account.account_id)).distinct()
+
+
 class StatementUploadForm(ServiceErrorsMixin, forms.Form):
     """The statement file and, for a CSV, which column is which (remembered for the next import)."""
 

@@ -25,6 +25,7 @@ from clinicdesk.core.permissions import Perm
 
 from . import bank, bank_import, bills, periods, reconcile, recurring
 from .bank_forms import (
+    BankAccountEditForm,
     BankAccountForm,
     BankItemForm,
     BillsDueForm,
@@ -126,6 +127,27 @@ def bank_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Bank account {made.name} added.")
             return redirect("ledger:bank_detail", bank_account_id=made.pk)
     return render(request, "ledger/bank_form.html", {"form": form, "section": "bank"},
+                  status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.BANK_RECONCILE)
+def bank_edit(request: HttpRequest, bank_account_id: int) -> HttpResponse:
+    """Change a bank account's name, bank, last four digits, ledger account (until lines are reconciled) or close it."""
+    account = _bank(request, bank_account_id)
+    form = BankAccountEditForm(request.POST or None, bank_account=account, initial={
+        "name": account.name, "institution": account.institution, "last4": account.last4,
+        "account": account.account_id, "is_active": account.is_active})
+    if request.method == "POST" and form.is_valid():
+        try:
+            bank.bank_account_save(organization=request.user.organization, actor=request.user, bank_account=account,
+                                   **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, f"Bank account {account.name} saved.")
+            return redirect("ledger:bank_detail", bank_account_id=account.pk)
+    return render(request, "ledger/bank_form.html", {"form": form, "section": "bank", "bank": account},
                   status=400 if form.errors else 200)
 
 

@@ -5,7 +5,10 @@ a reference and budget cells are set only where none is, so a second run adds no
 
 It also adds the practice's bank accounts and a recurring bill (entered for the months it has come, the first
 paid from the bank). Closing happens in `finish`, once billing and insurance have posted into the last few months:
-last month's bank statement is imported, matched and reconciled, and last month is closed."""
+last month's bank statement is imported, matched and reconciled, and last month is closed.
+
+This quarter the Billing department's statement runs and certified letters pass its postage budget (account 6600),
+and the daily budget check tells its owner (scenario 11 of the quarterly review)."""
 
 from __future__ import annotations
 
@@ -19,9 +22,10 @@ from clinicdesk.core.money import round_money
 
 from .bank import statement_line_entry_create, statement_line_match, statement_lines, statement_lines_auto_match
 from .bank_import import ParsedLine, statement_import
-from .bills import bill_pay
+from .bills import bill_enter, bill_pay
+from .budgets import budget_alerts_check
 from .choices import AccountRole, AccountType, EntryKind, Frequency, StatementFormat
-from .models import Account, BankAccount, Budget, JournalEntry, JournalLine, Reconciliation, RecurringBill
+from .models import Account, BankAccount, Bill, Budget, JournalEntry, JournalLine, Reconciliation, RecurringBill
 from .periods import is_closed, period_close
 from .reconcile import reconciliation_finish, reconciliation_preview
 from .recurring import recurring_bill_create, recurring_bills_run
@@ -45,6 +49,16 @@ MONTHLY_EXPENSES = [
 MONTHS = 3
 BUDGET_CUSHION = Decimal("1.03")
 SHREDDING = Decimal("185.00")
+# Billing's postage and printing: the budget a month, and what the quarter actually brought (scenario 11).
+POSTAGE_BUDGET = Decimal("450.00")
+MAIL_HOUSE = "Lakeside Mailing House"
+# day of the month, vendor bill number suffix (empty: bought at the post office, paid from the bank), amount, memo
+POSTAGE_LINES = [
+    (2, "A", Decimal("1184.60"), "Patient statement run: 1,412 statements printed, folded and mailed first-class"),
+    (9, "", Decimal("152.60"), "USPS certified mail, return receipt: 14 final-notice letters"),
+    (16, "B", Decimal("642.35"), "Past-due statement run: 768 second notices printed and mailed"),
+    (23, "", Decimal("96.80"), "Window envelopes and statement paper"),
+]
 BANK_FEE = Decimal("15.00")
 
 
@@ -90,6 +104,9 @@ def seed(ctx, *, patients: int, seed: int, stdout=None) -> int:
         added += _budgets(org, accounts, ctx.departments, today.year)
         added += _bank_accounts(org, accounts)
         added += _recurring(org, accounts, ctx, today)
+        added += _postage(org, accounts, ctx, today)
+        # the daily budget check, as the periodic job runs it: Billing's owner is told it passed its budget
+        budget_alerts_check(organization=org, today=today)
     return added
 
 
@@ -131,6 +148,43 @@ def _recurring(org, accounts, ctx, today: date) -> int:
     if len(made) > 1 and made[1].bill_date <= last_day:
         bill_pay(bill=made[1], paid_on=last_day, actor=ctx.users.get("priya"))
     return 1 + JournalEntry.objects.filter(organization=org).count() - before
+
+
+def _postage(org, accounts, ctx, today: date) -> int:
+    """This quarter's statement runs and certified letters, on Billing's postage and printing account (6600), well
+    past its budget: the mailing house's runs entered as bills, the post office paid from the operating account.
+    Devon owns the Billing department, so the budget alert is his. Months already closed are left alone."""
+    billing, devon = ctx.departments.get("billing"), ctx.users.get("devon")
+    if "6600" not in accounts or billing is None:
+        return 0
+    if billing.owner_id is None and devon is not None:
+        billing.owner = devon
+        billing.save(update_fields=["owner"])
+    quarter = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    entered = set(Bill.objects.filter(organization=org, vendor__name=MAIL_HOUSE).values_list("number", flat=True))
+    posted = set(JournalEntry.objects.filter(organization=org, reference__startswith="demo:postage:")
+                 .values_list("reference", flat=True))
+    before = JournalEntry.objects.filter(organization=org).count()
+    direct = []
+    month = quarter
+    while month <= today:
+        if not is_closed(organization_id=org.pk, day=month):
+            for day, suffix, amount, memo in POSTAGE_LINES:
+                on = min(month.replace(day=day), today)
+                if suffix and f"LMH-{month:%Y%m}-{suffix}" not in entered:
+                    bill_enter(organization=org, vendor_name=MAIL_HOUSE, number=f"LMH-{month:%Y%m}-{suffix}",
+                               bill_date=on, due_date=on + timedelta(days=30), account=accounts["6600"],
+                               department=billing, amount=amount, memo=memo, actor=devon)
+                elif not suffix and f"demo:postage:{month:%Y-%m}:{day}" not in posted:
+                    direct.append(EntrySpec(entry_date=on, kind=EntryKind.MANUAL, memo=memo,
+                                            reference=f"demo:postage:{month:%Y-%m}:{day}", lines=[
+                                                LineSpec(account=accounts["6600"], amount=amount, department=billing,
+                                                         memo=memo),
+                                                LineSpec(account=AccountRole.OPERATING_BANK, amount=-amount,
+                                                         memo="Paid from the operating account")]))
+        month = (month + timedelta(days=32)).replace(day=1)
+    entries_post(organization=org, entries=direct)
+    return JournalEntry.objects.filter(organization=org).count() - before
 
 
 def finish(ctx, *, stdout=None) -> int:
@@ -190,6 +244,9 @@ def _budgets(org, accounts, departments, year: int) -> int:
         for month in range(1, 13):
             key = (departments[dept].pk, accounts[code].pk, date(year, month, 1))
             planned[key] = planned.get(key, Decimal("0")) + round_money(amount * BUDGET_CUSHION)
+    if "6600" in accounts and "billing" in departments:
+        for month in range(1, 13):
+            planned[(departments["billing"].pk, accounts["6600"].pk, date(year, month, 1))] = POSTAGE_BUDGET
     have = set(Budget.objects.filter(organization=org, month__year=year)
                .values_list("department_id", "account_id", "month"))
     new = [Budget(organization=org, department_id=d, account_id=a, month=m, amount=v)

@@ -60,6 +60,7 @@ urlpatterns = [
     path("bank/export.csv", bank_views.bank_list_export, name="bank_list_export"),
     path("bank/new/", bank_views.bank_create, name="bank_create"),
     path("bank/<int:bank_account_id>/", bank_views.bank_detail, name="bank_detail"),
+    path("bank/<int:bank_account_id>/edit/", bank_views.bank_edit, name="bank_edit"),
     path("bank/<int:bank_account_id>/export.csv", bank_views.bank_register_export, name="bank_register_export"),
     path("bank/<int:bank_account_id>/import/", bank_views.bank_import_view, name="bank_import"),
     path("bank/<int:bank_account_id>/matching/", bank_views.bank_matching, name="bank_matching"),

@@ -12,7 +12,7 @@ from clinicdesk.insurance.choices import ClaimFrequency, ClaimStatus
 from clinicdesk.insurance.models import Claim, ClaimEvent
 
 from ..choices import Direction, KpiUnit
-from .registry import Figure, Kpi, Rows, Scope, percent, register
+from .registry import Figure, Kpi, Rows, Scope, local_days, percent, register
 
 SCOPES = frozenset({"department", "location", "provider"})
 BOUNCED = (ClaimStatus.REJECTED, ClaimStatus.DENIED)
@@ -46,8 +46,9 @@ def _patients(items) -> list:
 
 
 def _submitted(org: int, start: date, end: date, scope: Scope):
+    since, until = local_days(start, end)
     return _scoped(Claim.objects.filter(organization_id=org, frequency=ClaimFrequency.ORIGINAL,
-                                        submitted_at__date__gte=start, submitted_at__date__lte=end), scope)
+                                        submitted_at__gte=since, submitted_at__lt=until), scope)
 
 
 def clean_claim_rate(org: int, start: date, end: date, scope: Scope) -> Figure:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from clinicdesk.core.permissions import Perm
@@ -14,7 +14,7 @@ from clinicdesk.scheduling.choices import AppointmentStatus
 from clinicdesk.scheduling.models import Appointment
 
 from ..choices import Direction, KpiUnit
-from .registry import Figure, Kpi, Rows, Scope, one_place, percent, register
+from .registry import Figure, Kpi, Rows, Scope, local_days, one_place, percent, register
 
 SCOPES = frozenset({"department", "location", "provider"})
 # An appointment whose outcome is known: the patient came (at any stage of the visit) or did not.
@@ -33,8 +33,8 @@ def _scoped(qs, scope: Scope, *, provider: str = "provider"):
 
 
 def _appointments(org: int, start: date, end: date, scope: Scope):
-    return _scoped(Appointment.objects.filter(organization_id=org, starts_at__date__gte=start, starts_at__date__lte=end),
-                   scope)
+    since, until = local_days(start, end)
+    return _scoped(Appointment.objects.filter(organization_id=org, starts_at__gte=since, starts_at__lt=until), scope)
 
 
 def _local(value) -> str:
@@ -81,20 +81,20 @@ register(Kpi(
 
 
 def _waits(org: int, start: date, end: date, scope: Scope):
-    return (_scoped(Appointment.objects.filter(organization_id=org, arrived_at__date__gte=start, arrived_at__date__lte=end,
-                                               arrived_at__isnull=False, roomed_at__isnull=False), scope)
+    since, until = local_days(start, end)
+    return (_scoped(Appointment.objects.filter(organization_id=org, arrived_at__gte=since, arrived_at__lt=until,
+                                               roomed_at__isnull=False), scope)
             .exclude(status=AppointmentStatus.CANCELLED))
 
 
 def wait_time(org: int, start: date, end: date, scope: Scope) -> Figure:
-    seconds, visits = 0, 0
-    for arrived, roomed in _waits(org, start, end, scope).values_list("arrived_at", "roomed_at"):
-        if roomed >= arrived:
-            seconds += (roomed - arrived).total_seconds()
-            visits += 1
+    found = _waits(org, start, end, scope).filter(roomed_at__gte=F("arrived_at")).aggregate(
+        waited=Sum(ExpressionWrapper(F("roomed_at") - F("arrived_at"), output_field=DurationField())),
+        visits=Count("id"))
+    visits = found["visits"]
     if not visits:
         return Figure(value=None, numerator=Decimal(0), denominator=Decimal(0))
-    minutes = Decimal(int(seconds)) / 60
+    minutes = Decimal(int(found["waited"].total_seconds())) / 60
     return Figure(value=one_place(minutes / visits), numerator=one_place(minutes), denominator=Decimal(visits))
 
 

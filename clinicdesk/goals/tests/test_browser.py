@@ -72,3 +72,30 @@ def test_an_objective_and_a_key_result_are_set_from_the_keyboard(sign_in, url, o
     page.get_by_label("Target").press("Enter")
     expect(page.locator("#key-results")).to_contain_text("Overtime")
     assert KeyResult.objects.get().target == Decimal("3.00")
+
+
+def test_the_quarterly_review_shows_why_billing_is_over_budget(sign_in, url, db):
+    """Scenario 11 on the demo practice: Billing's budget key result is at risk, its card names the postage account
+    and the number opens the statement runs and certified letters behind it."""
+    from clinicdesk.core import demo as core_demo
+    from clinicdesk.goals import demo as goals_demo
+    from clinicdesk.ledger import demo as ledger_demo
+
+    ctx = core_demo.seed()
+    ledger_demo.seed(ctx, patients=0, seed=2026)
+    goals_demo.seed(ctx, patients=0, seed=2026)
+    page = sign_in(ctx.users["priya"])
+
+    page.goto(url("/goals/"))
+    card = page.locator("article.goal-card").filter(has_text="Statements for less: Budget variance")
+    expect(card.locator("canvas[data-ready=true]")).to_have_count(1)
+    expect(card.locator(".status")).to_have_text("At risk")
+    expect(card).to_contain_text("Most over budget: 6600 Postage and printing")
+    expect(page.locator("article.goal-card").filter(has_text="Paid the first time: Days in A/R")).to_contain_text(
+        "Target: at most 35.00")
+    card.get_by_role("link", name="Budget variance: the rows behind the number").click()
+    expect(page.locator("h1")).to_have_text("Budget variance")
+    postage = page.locator("#kpi-rows tbody tr").filter(has_text="6600 Postage and printing")
+    expect(postage.filter(has_text="statement run").first).to_be_visible()
+    expect(postage.filter(has_text="certified mail").first).to_be_visible()
+    expect(page.locator("#kpi-rows tbody tr").filter(has_text="Nursing")).to_have_count(0)

@@ -145,3 +145,34 @@ def test_finances_overview_a_new_bank_account_a_recurring_bill_and_a_bill_paid(m
     expect(page.get_by_role("status")).to_contain_text("Bill from Henry Supply paid from Payroll account.")
     bill = Bill.objects.get(pk=bill.pk)
     assert bill.paid_on == TODAY and bill.payment_entry.lines.get(amount=D("-310.00")).account.code == "1060"
+
+
+def test_a_bank_account_is_renamed_and_closed_but_keeps_its_reconciled_ledger_account(manager_page: Page, live_server,
+                                                                                     org):
+    from clinicdesk.ledger.bank import statement_lines_auto_match
+    from clinicdesk.ledger.bank_import import ParsedLine, statement_import
+    from clinicdesk.ledger.reconcile import reconciliation_finish
+
+    page = manager_page
+    account = operating_bank(org)
+    Account.objects.create(organization=org, code="1060", name="Payroll bank", account_type="asset")
+    bank_post(org, "50.00", on=LAST_MONTH + timedelta(days=1), memo="Deposit")
+    statement_import(bank_account=account, file_format="api", actor=None, lines=[ParsedLine(
+        number=1, posted_on=LAST_MONTH + timedelta(days=1), description="DEPOSIT", amount=D("50.00"))])
+    statement_lines_auto_match(bank_account=account, actor=None)
+    reconciliation_finish(bank_account=account, end_date=LAST_MONTH_END, ending_balance=D("50.00"), actor=None)
+
+    page.goto(f"{live_server.url}/ledger/bank/{account.pk}/")
+    page.get_by_role("link", name="Edit bank account").click()
+    expect(page.locator("h1")).to_have_text("Edit Operating account")
+    page.get_by_label("Ledger account").select_option(label="1060 Payroll bank")
+    page.get_by_label("Name").fill("Old operating account")
+    page.get_by_label("Name").press("Enter")
+    expect(page.locator("#bank-form")).to_contain_text("the ledger account cannot change")
+    page.get_by_label("Ledger account").select_option(label="1050 Operating bank account")
+    page.get_by_label("Open (in use)").uncheck()
+    page.get_by_role("button", name="Save bank account").click()
+    expect(page.get_by_role("status")).to_contain_text("Bank account Old operating account saved.")
+    expect(page.locator("h1")).to_contain_text("Closed")
+    account.refresh_from_db()
+    assert (account.name, account.is_active, account.account.code) == ("Old operating account", False, "1050")

@@ -72,8 +72,8 @@ VIEW_PAGES = ["ledger:finances", "ledger:bank_list", "ledger:bank_list_export", 
               "ledger:bank_register_export", "ledger:bank_matching", "ledger:bank_matching_export",
               "ledger:bank_uncleared", "ledger:bank_uncleared_export", "ledger:recurring", "ledger:recurring_export",
               "ledger:bills_due", "ledger:bills_due_export"]
-RECONCILE_PAGES = ["ledger:bank_create", "ledger:bank_import", "ledger:bank_reconcile"]
-NEEDS_BANK = {"ledger:bank_detail", "ledger:bank_register_export", "ledger:bank_matching", "ledger:bank_matching_export",
+RECONCILE_PAGES = ["ledger:bank_create", "ledger:bank_edit", "ledger:bank_import", "ledger:bank_reconcile"]
+NEEDS_BANK = {"ledger:bank_detail", "ledger:bank_edit", "ledger:bank_register_export", "ledger:bank_matching", "ledger:bank_matching_export",
               "ledger:bank_uncleared", "ledger:bank_uncleared_export", "ledger:bank_import", "ledger:bank_reconcile"}
 
 
@@ -120,6 +120,70 @@ def test_adding_a_bank_account_keeps_only_four_digits_and_names_bad_fields(clien
                                                        "account": payroll.pk})
     assert done.status_code == 302
     assert AuditEvent.objects.filter(action="ledger.bank_account_added").exists()
+
+
+def _reconcile_a_deposit(org, account, manager):
+    """A deposit last month, on the bank's statement, matched and reconciled."""
+    from clinicdesk.ledger.bank_import import ParsedLine, statement_import
+    from clinicdesk.ledger.reconcile import reconciliation_finish
+
+    bank_post(org, "50.00", on=LAST_MONTH + timedelta(days=1), memo="Deposit")
+    statement_import(bank_account=account, file_format="api", actor=manager, lines=[ParsedLine(
+        number=1, posted_on=LAST_MONTH + timedelta(days=1), description="DEPOSIT", amount=D("50.00"))])
+    bank.statement_lines_auto_match(bank_account=account, actor=manager)
+    return reconciliation_finish(bank_account=account, end_date=LAST_MONTH_END, ending_balance=D("50.00"),
+                                 actor=manager)
+
+
+def test_a_bank_account_is_edited_and_closed_but_its_ledger_account_stays_once_reconciled(client_as, manager, org,
+                                                                                         account):
+    # given
+    client = client_as(manager)
+    payroll = Account.objects.create(organization=org, code="1060", name="Payroll bank", account_type="asset")
+    form = client.get(reverse("ledger:bank_edit", args=[account.pk])).content.decode()
+    assert 'value="Operating account"' in form and 'value="4321"' in form and "Open (in use)" in form
+    data = {"name": "Operating account", "institution": "First Valley Bank", "last4": "4321", "account": account.account_id,
+            "is_active": "on"}
+
+    # when: a bad last four, then the ledger account moved while nothing is reconciled
+    refused = client.post(reverse("ledger:bank_edit", args=[account.pk]), {**data, "last4": "43x1", "name": "Main"})
+    assert refused.status_code == 400 and "Give the last four digits" in refused.content.decode()
+    account.refresh_from_db()
+    assert account.name == "Operating account"
+    moved = client.post(reverse("ledger:bank_edit", args=[account.pk]), {**data, "account": payroll.pk})
+    assert moved.status_code == 302
+    account.refresh_from_db()
+    assert account.account_id == payroll.pk
+    client.post(reverse("ledger:bank_edit", args=[account.pk]), data)  # back to the operating account
+    account.refresh_from_db()
+
+    # then: once a line is reconciled, the ledger account cannot move; the rest still changes, and it closes
+    _reconcile_a_deposit(org, account, manager)
+    blocked = client.post(reverse("ledger:bank_edit", args=[account.pk]), {**data, "account": payroll.pk})
+    assert blocked.status_code == 400
+    assert "the ledger account cannot change" in blocked.content.decode()
+    account.refresh_from_db()
+    assert account.account.code == "1050"
+    closed = client.post(reverse("ledger:bank_edit", args=[account.pk]), {
+        **{k: v for k, v in data.items() if k != "is_active"}, "name": "Old operating", "institution": "Valley Bank",
+        "last4": "9999"})
+    assert closed.status_code == 302
+    account.refresh_from_db()
+    assert (account.name, account.institution, account.last4, account.is_active) == (
+        "Old operating", "Valley Bank", "9999", False)
+    changes = list(AuditEvent.objects.filter(action="ledger.bank_account_changed").order_by("pk")
+               .values_list("summary", flat=True))
+    assert len(changes) == 3 and "name, institution, last4, is_active changed" in changes[-1]
+    assert "account changed" in changes[0]
+
+
+def test_another_practice_cannot_edit_the_bank_account(client_as, make_user, other_org, account):
+    stranger = client_as(make_user(Role.ADMINISTRATOR, organization=other_org, username="admin-elsewhere-edit"))
+    response = stranger.post(reverse("ledger:bank_edit", args=[account.pk]), {
+        "name": "Mine", "institution": "X", "last4": "0000", "account": account.account_id})
+    assert response.status_code == 404
+    account.refresh_from_db()
+    assert account.name == "Operating account"
 
 
 def test_the_register_shows_the_day_close_deposit_with_its_memo_and_reference(client_as, manager, org, account):
