@@ -67,6 +67,9 @@ class Perm:
     STAFF_SELF = "staff.self"
     GOALS_VIEW = "goals.view"
     GOALS_MANAGE = "goals.manage"
+    INVENTORY_VIEW = "inventory.view"
+    INVENTORY_USE = "inventory.use"
+    INVENTORY_MANAGE = "inventory.manage"
 
 
 _EVERY_STAFF = {Perm.DASHBOARD, Perm.API_TOKENS}
@@ -152,6 +155,16 @@ for _role in (Role.FRONT_DESK, Role.CLINICIAN, Role.NURSE, Role.BILLER):
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Perm.GOALS_VIEW}
 for _role in (Role.OFFICE_MANAGER, Role.ADMINISTRATOR):
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Perm.GOALS_VIEW, Perm.GOALS_MANAGE}
+
+# Supplies: everyone on staff but the auditor sees what is on the shelf; those who give care (and the managers)
+# receive and use stock and search lot recalls; the office manager and the administrator set items up, adjust,
+# count and write off.
+for _role in (Role.FRONT_DESK, Role.BILLER):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Perm.INVENTORY_VIEW}
+for _role in (Role.CLINICIAN, Role.NURSE):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Perm.INVENTORY_VIEW, Perm.INVENTORY_USE}
+for _role in (Role.OFFICE_MANAGER, Role.ADMINISTRATOR):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Perm.INVENTORY_VIEW, Perm.INVENTORY_USE, Perm.INVENTORY_MANAGE}
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(code for codes in ROLE_PERMISSIONS.values() for code in codes)
 
