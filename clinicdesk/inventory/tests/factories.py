@@ -51,7 +51,7 @@ class PackFactory(factory.django.DjangoModelFactory):
     organization = factory.LazyAttribute(lambda o: o.item.organization)
     name = "box"
     quantity = Decimal("100")
-    gtin = factory.Sequence(make_gtin)
+    gtin = factory.Sequence(lambda n: make_gtin(n).zfill(14))
 
 
 class StockLevelFactory(factory.django.DjangoModelFactory):
