@@ -14,7 +14,6 @@ from pydantic import Field, StrictBool, StrictStr
 from clinicdesk.core.api_auth import api_requires
 from clinicdesk.core.permissions import Perm
 from clinicdesk.patients.api import DetailOut, ErrorsOut, Strict
-from clinicdesk.patients.models import Patient
 
 from . import selectors
 from .choices import ItemKind, MovementKind
@@ -167,11 +166,8 @@ def movement_post(request: HttpRequest, payload: MovementIn):
                                   lot_number=payload.lot_number, expires_on=payload.expires_on, unit_cost=cost,
                                   confirm_expired=payload.confirm_expired)]
         elif payload.kind == MovementKind.CONSUMPTION:
-            patient = None
-            if payload.patient_mrn:
-                patient = Patient.objects.filter(organization_id=org_id, mrn=payload.patient_mrn.strip()).first()
-                if patient is None:
-                    raise ValidationError({"patient_mrn": "No patient has this MRN."})
+            patient = (selectors.patient_by_mrn(user=request.user, mrn=payload.patient_mrn)
+                       if payload.patient_mrn else None)
             if payload.lot_number and lot is None:
                 raise ValidationError({"lot_number": f"{item.name} has no lot {payload.lot_number}."})
             made = stock_consume(item=item, stock_location=place, quantity=quantity, actor=request.user, lot=lot,

@@ -6,9 +6,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db.models import DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
+
+from clinicdesk.patients.models import Patient
 
 from .choices import MovementKind
 from .codes import gtin_normalise
@@ -56,6 +59,14 @@ def lot_get(*, user, lot_id: int) -> Lot:
     if lot is None:
         raise Http404("No such lot.")
     return lot
+
+
+def patient_by_mrn(*, user, mrn: str, field: str = "patient_mrn"):
+    """The practice's patient with this MRN (a use for a patient names them so); a bad MRN names the field."""
+    patient = Patient.objects.filter(organization_id=user.organization_id, mrn=(mrn or "").strip()).first()
+    if patient is None:
+        raise ValidationError({field: f"No patient has MRN {mrn}."})
+    return patient
 
 
 def pack_for_gtin(*, user, gtin: str) -> Pack | None:

@@ -19,7 +19,6 @@ from clinicdesk.core.audit import audit_events
 from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.csv_export import csv_response
 from clinicdesk.core.permissions import Perm
-from clinicdesk.patients.models import Patient
 
 from . import selectors
 from .choices import MovementKind
@@ -233,12 +232,7 @@ def receive(request: HttpRequest) -> HttpResponse:
 @requires(Perm.INVENTORY_USE)
 def use(request: HttpRequest) -> HttpResponse:
     def post(form, data, quantity):
-        patient = None
-        if data["patient_mrn"]:
-            patient = Patient.objects.filter(organization_id=request.user.organization_id,
-                                             mrn=data["patient_mrn"].strip()).first()
-            if patient is None:
-                raise ValidationError({"patient_mrn": f"No patient has MRN {data['patient_mrn']}."})
+        patient = selectors.patient_by_mrn(user=request.user, mrn=data["patient_mrn"]) if data["patient_mrn"] else None
         movements = stock_consume(item=data["item"], stock_location=data["stock_location"], quantity=quantity,
                                   actor=request.user, lot=data["lot"], patient=patient,
                                   encounter_ref=data["encounter_ref"])
