@@ -88,11 +88,11 @@ def main() -> int:
 def page_times(user, place_id, runs: int) -> list[float]:
     from django.core.paginator import Paginator
 
-    from clinicdesk.inventory.selectors import on_hand_by_location
+    from clinicdesk.inventory.selectors import on_hand_by_location, with_levels
 
     def once():
         page = Paginator(on_hand_by_location(user=user, stock_location_id=place_id), 50).get_page(1)
-        return list(page), page.paginator.count
+        return with_levels(page, organization_id=user.organization_id), page.paginator.count
 
     once()
     times = []

@@ -122,7 +122,8 @@ def on_hand(request: HttpRequest, filters: Query[OnHandQuery]):
     return [{"item_id": str(r["item_id"]), "item": r["item_name"], "stock_location_id": str(r["stock_location_id"]),
              "stock_location": r["stock_location_name"], "on_hand": _qty(r["on_hand"]), "base_unit": r["base_unit"],
              "par_level": _qty(r["par_level"]), "reorder_point": _qty(r["reorder_point"])}
-            for r in rows[filters.offset:filters.offset + filters.limit]]
+            for r in selectors.with_levels(rows[filters.offset:filters.offset + filters.limit],
+                                           organization_id=request.user.organization_id)]
 
 
 def _one(model, org_id: int, raw: str, field: str, what: str):

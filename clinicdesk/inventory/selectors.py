@@ -76,20 +76,31 @@ def pack_for_gtin(*, user, gtin: str) -> Pack | None:
 
 
 def on_hand_by_location(*, user, stock_location_id: int | None = None, q: str = "") -> QuerySet:
-    """On hand per item and stock location (lots summed), with the par level and reorder point: one query, as
-    dictionaries, by location then item."""
+    """On hand per item and stock location (lots summed), as dictionaries, by location then item; one grouped
+    query. The par level and reorder point are added to the rows shown with `with_levels`."""
     rows = StockBalance.objects.filter(organization_id=user.organization_id)
     if stock_location_id:
         rows = rows.filter(stock_location_id=stock_location_id)
     if q:
         rows = rows.filter(item__name__icontains=q)
-    level = StockLevel.objects.filter(item=OuterRef("item_id"), stock_location=OuterRef("stock_location_id"))
     return (rows.values("item_id", "stock_location_id").order_by()
             .annotate(on_hand=Sum("on_hand"), item_name=F("item__name"), base_unit=F("item__base_unit"),
-                      stock_location_name=F("stock_location__name"),
-                      par_level=Subquery(level.values("par_level")[:1]),
-                      reorder_point=Subquery(level.values("reorder_point")[:1]))
+                      stock_location_name=F("stock_location__name"))
             .order_by("stock_location__name", "item__name", "item_id", "stock_location_id"))
+
+
+def with_levels(rows, *, organization_id: int) -> list[dict]:
+    """The rows of `on_hand_by_location` with their par level and reorder point (one query for the rows given)."""
+    rows = list(rows)
+    levels = StockLevel.objects.filter(organization_id=organization_id)
+    if len(rows) <= 500:  # a page: only its items; an export: every level of the practice
+        levels = levels.filter(item_id__in={r["item_id"] for r in rows})
+    levels = {(lv.item_id, lv.stock_location_id): lv for lv in levels}
+    for row in rows:
+        level = levels.get((row["item_id"], row["stock_location_id"]))
+        row["par_level"] = level.par_level if level else None
+        row["reorder_point"] = level.reorder_point if level else None
+    return rows
 
 
 def item_lots(*, item: Item) -> QuerySet[StockBalance]:

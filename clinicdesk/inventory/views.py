@@ -161,6 +161,7 @@ def _after_item_form(request: HttpRequest, item, form, what: str) -> HttpRespons
 def on_hand(request: HttpRequest) -> HttpResponse:
     """On hand per item and stock location against the par level and reorder point; CSV."""
     places = selectors.stock_location_list(user=request.user)
+    org_id = request.user.organization_id
     try:
         place_id = int(request.GET.get("stock_location") or 0)
     except ValueError:
@@ -171,10 +172,11 @@ def on_hand(request: HttpRequest) -> HttpResponse:
         return csv_response("supplies-on-hand.csv", ["stock_location", "item", "unit", "on_hand", "par_level",
                                                      "reorder_point"], (
             [r["stock_location_name"], r["item_name"], r["base_unit"], _qty(r["on_hand"]), _qty(r["par_level"]),
-             _qty(r["reorder_point"])] for r in rows.iterator()))
+             _qty(r["reorder_point"])] for r in selectors.with_levels(rows, organization_id=org_id)))
     page, query = _page(request, rows)
-    return render(request, "inventory/on_hand.html", {"page": page, "query": query, "places": places,
-                                                      "place_id": place_id, "q": request.GET.get("q", "")})
+    return render(request, "inventory/on_hand.html", {
+        "page": page, "rows": selectors.with_levels(page, organization_id=org_id), "query": query, "places": places,
+        "place_id": place_id, "q": request.GET.get("q", "")})
 
 
 @require_GET
