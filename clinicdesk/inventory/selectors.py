@@ -72,6 +72,8 @@ def patient_by_mrn(*, user, mrn: str, field: str = "patient_mrn"):
 def pack_for_gtin(*, user, gtin: str) -> Pack | None:
     """The practice's pack with this barcode (a scanner types it into the form), or None."""
     code = gtin_normalise(gtin)
+    if not code:
+        return None
     return Pack.objects.filter(organization_id=user.organization_id, gtin=code).select_related("item").first()
 
 
