@@ -87,6 +87,8 @@ def test_a_scanned_gtin_finds_the_item_and_pack_and_a_box_is_a_hundred(client_as
     found = client.get(reverse("inventory:gtin_lookup"), {"gtin": pack.gtin}).json()
     assert (found["item_id"], found["unit"], found["quantity"]) == (item.pk, "box", "100")
     assert client.get(reverse("inventory:gtin_lookup"), {"gtin": "4006381333932"}).status_code == 400
+    PackFactory(item=item, name="case", quantity=D(1000), gtin="")  # a pack with no barcode is never "scanned"
+    assert client.get(reverse("inventory:gtin_lookup"), {"gtin": ""}).status_code == 404
     # without script: the GTIN on the form is enough to find the item and pack
     response = client.post(reverse("inventory:receive"), {"gtin": pack.gtin, "stock_location": place.pk,
                                                           "quantity": "2"})
