@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from clinicdesk.core.forms import ServiceErrorsMixin
 from clinicdesk.ledger.models import Vendor
@@ -79,7 +80,10 @@ class _StockForm(ServiceErrorsMixin, forms.Form):
         self.pack = None
 
     def clean_gtin(self) -> str:
-        return gtin_normalise(self.cleaned_data.get("gtin", ""))
+        try:
+            return gtin_normalise(self.cleaned_data.get("gtin", ""))
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from None
 
     def clean(self):
         data = super().clean()

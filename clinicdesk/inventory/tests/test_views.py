@@ -96,6 +96,12 @@ def test_a_scanned_gtin_finds_the_item_and_pack_and_a_box_is_a_hundred(client_as
     assert StockBalance.objects.get(item=item).on_hand == 200
 
 
+def test_a_misread_barcode_is_named_on_the_scan_field(client_as, org, place, nurse):
+    response = client_as(nurse).post(reverse("inventory:use"), {"gtin": "4006381333932", "stock_location": place.pk,
+                                                                "quantity": "1"})
+    assert response.status_code == 400 and "the check digit is wrong" in response.content.decode()
+
+
 def test_using_more_than_on_hand_shows_the_error_on_the_quantity_and_posts_nothing(client_as, org, place, nurse):
     item = ItemFactory(organization=org, name="Gloves")
     stock_receive(item=item, stock_location=place, quantity=D(3), actor=nurse)
