@@ -105,7 +105,7 @@ def _qty(value: Decimal | None) -> str | None:
 
 @router.get("/items", response={200: ItemListOut}, summary="The practice's items with what is on hand")
 @api_requires(Perm.INVENTORY_VIEW)
-def item_list(request: HttpRequest, filters: Query[ItemQuery]):
+def inventory_item_list(request: HttpRequest, filters: Query[ItemQuery]):
     items = selectors.item_list(user=request.user, q=filters.q, kind=filters.kind or "").prefetch_related("packs")
     page = list(items[filters.offset:filters.offset + filters.limit])
     return {"count": items.count(), "limit": filters.limit, "offset": filters.offset, "items": [
@@ -117,7 +117,7 @@ def item_list(request: HttpRequest, filters: Query[ItemQuery]):
 
 @router.get("/on-hand", response={200: list[OnHandOut]}, summary="On hand per item and stock location")
 @api_requires(Perm.INVENTORY_VIEW)
-def on_hand(request: HttpRequest, filters: Query[OnHandQuery]):
+def inventory_on_hand(request: HttpRequest, filters: Query[OnHandQuery]):
     rows = selectors.on_hand_by_location(user=request.user, stock_location_id=filters.stock_location)
     return [{"item_id": str(r["item_id"]), "item": r["item_name"], "stock_location_id": str(r["stock_location_id"]),
              "stock_location": r["stock_location_name"], "on_hand": _qty(r["on_hand"]), "base_unit": r["base_unit"],
@@ -142,7 +142,7 @@ def _movement_out(m: StockMovement) -> dict:
 @router.post("/movements", response={201: list[MovementOut], 400: ErrorsOut, 403: DetailOut},
              summary="Post a stock movement")
 @api_requires(Perm.INVENTORY_USE)
-def movement_post(request: HttpRequest, payload: MovementIn):
+def stock_movement_post(request: HttpRequest, payload: MovementIn):
     """Receive, use (FEFO when no lot is named), waste, expire or return stock. Name the item by `item_id` or
     `gtin`; `quantity` is a string in `unit` (a pack name, or the base unit when empty). A bad field is named and
     nothing is posted."""
