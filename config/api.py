@@ -12,6 +12,7 @@ from clinicdesk.core.api import router as core_router
 from clinicdesk.core.api_auth import SessionAuth, TokenAuth
 from clinicdesk.core.audit import audit_denied
 from clinicdesk.goals.api import router as goals_router
+from clinicdesk.inventory.api import router as inventory_router
 from clinicdesk.inventory.assets.api import router as assets_router
 from clinicdesk.ledger.api import router as ledger_router
 from clinicdesk.patients.api import router as patients_router
@@ -37,6 +38,7 @@ api.add_router("/roster", roster_router)
 api.add_router("/staff", staff_router)
 api.add_router("/ledger", ledger_router)
 api.add_router("/goals", goals_router)
+api.add_router("/inventory", inventory_router)
 api.add_router("/assets", assets_router)
 
 

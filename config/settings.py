@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "clinicdesk.scheduling",
     "clinicdesk.rostering",
     "clinicdesk.ledger",
+    "clinicdesk.inventory",
     "clinicdesk.inventory.assets",
     "clinicdesk.communications",
     "clinicdesk.billing",

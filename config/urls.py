@@ -29,6 +29,7 @@ urlpatterns = [
     path("roster/", include("clinicdesk.rostering.urls")),
     path("", include("clinicdesk.rostering.urls_public")),
     path("goals/", include("clinicdesk.goals.urls")),
+    path("supplies/", include("clinicdesk.inventory.urls")),
     path("assets/", include("clinicdesk.inventory.assets.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

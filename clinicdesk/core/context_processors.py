@@ -38,6 +38,7 @@ NAV = [
     ("Remittances", "insurance:remittance_list", Perm.REMITTANCES_POST),
     ("Finances", "ledger:index", Perm.LEDGER_VIEW),
     ("Goals", "goals:dashboard", Perm.GOALS_VIEW),
+    ("Supplies", "inventory:item_list", Perm.INVENTORY_VIEW),
     ("Technology", "assets:list", Perm.ASSETS_VIEW),
     ("Audit log", "core:audit_log", Perm.AUDIT_VIEW),
     ("Users", "core:user_list", Perm.USERS_MANAGE),

@@ -67,6 +67,9 @@ class Perm:
     STAFF_SELF = "staff.self"
     GOALS_VIEW = "goals.view"
     GOALS_MANAGE = "goals.manage"
+    INVENTORY_VIEW = "inventory.view"
+    INVENTORY_USE = "inventory.use"
+    INVENTORY_MANAGE = "inventory.manage"
     ASSETS_VIEW = "assets.view"
     ASSETS_MANAGE = "assets.manage"
 
@@ -154,6 +157,16 @@ for _role in (Role.FRONT_DESK, Role.CLINICIAN, Role.NURSE, Role.BILLER):
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Perm.GOALS_VIEW}
 for _role in (Role.OFFICE_MANAGER, Role.ADMINISTRATOR):
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Perm.GOALS_VIEW, Perm.GOALS_MANAGE}
+
+# Supplies: everyone on staff but the auditor sees what is on the shelf; those who give care (and the managers)
+# receive and use stock and search lot recalls; the office manager and the administrator set items up, adjust,
+# count and write off.
+for _role in (Role.FRONT_DESK, Role.BILLER):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Perm.INVENTORY_VIEW}
+for _role in (Role.CLINICIAN, Role.NURSE):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Perm.INVENTORY_VIEW, Perm.INVENTORY_USE}
+for _role in (Role.OFFICE_MANAGER, Role.ADMINISTRATOR):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Perm.INVENTORY_VIEW, Perm.INVENTORY_USE, Perm.INVENTORY_MANAGE}
 
 # Office technology: every staff member reads the whole register (it holds no patient data, and the person at the
 # broken printer needs to find it) and reports a problem with a service ticket; the office manager and the

@@ -1,0 +1,109 @@
+"""Riverside's supplies: a supply room and a vaccine fridge at each location, gloves, syringes, gauze, a medication,
+office paper and the flu vaccine, received over the last weeks and partly used. Scenario 12: the flu vaccine's
+current lot is low (below its reorder point in the Main Street fridge) and another lot expires in 20 days.
+A second run adds nothing."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from clinicdesk.ledger.bills import vendor_for
+
+from .choices import ItemKind, StockLocationKind, Valuation
+from .models import Item, StockLocation
+from .services.items import item_save, pack_add, stock_level_set
+from .services.stock import stock_consume, stock_receive
+
+D = Decimal
+# name, kind, base unit, price per unit, vendor, valuation, extra fields, packs (name, qty, GTIN), par, reorder
+ITEMS = [
+    ("Nitrile exam gloves, medium", ItemKind.CLINICAL_SUPPLY, "each", "0.08", "Henry Supply", Valuation.MOVING_AVERAGE,
+     {}, [("box", 100, "00614141000012"), ("case", 1000, "10614141000019")], 2000, 500),
+    ("Syringe 3 mL with 25G needle", ItemKind.CLINICAL_SUPPLY, "each", "0.22", "Henry Supply", Valuation.FIFO,
+     {}, [("box", 100, "00614141000029")], 400, 100),
+    ("Gauze pads 4x4, sterile", ItemKind.CLINICAL_SUPPLY, "each", "0.05", "Henry Supply", Valuation.MOVING_AVERAGE,
+     {}, [("box", 200, "00614141000036")], 600, 200),
+    ("Ondansetron 4 mg ODT", ItemKind.MEDICATION, "tablet", "0.35", "McKesson", Valuation.FIFO,
+     {"ndc": "0143-9904-01", "tracks_lots": True}, [("bottle", 30, "00614141000043")], 60, 20),
+    ("Influenza vaccine 2026-2027, quadrivalent", ItemKind.VACCINE, "dose", "18.50", "Sanofi Pasteur", Valuation.FIFO,
+     {"ndc": "49281-0424-50", "cvx": "150", "tracks_lots": True}, [("box", 10, "00614141000050")], 40, 15),
+    ("Copy paper, letter", ItemKind.OFFICE_SUPPLY, "ream", "6.40", "Staples", Valuation.MOVING_AVERAGE,
+     {}, [("case", 10, "00614141000067")], 20, 5),
+]
+FLU = "Influenza vaccine 2026-2027, quadrivalent"
+
+
+def seed(ctx, *, patients: int, seed: int, stdout=None) -> int:
+    """Add the supplies to the demo practice; returns rows added (0 on a second run)."""
+    org = ctx.organization
+    if Item.objects.filter(organization=org).exists():
+        return 0
+    today = timezone.localdate()
+    actor = ctx.users.get("jamal")
+    manager = ctx.users.get("priya")
+    added = 0
+    with transaction.atomic():
+        places = {}
+        for location in ctx.locations:
+            for kind, label in ((StockLocationKind.SUPPLY_ROOM, "supply room"), (StockLocationKind.FRIDGE, "vaccine fridge")):
+                place = StockLocation(organization=org, location=location, department=ctx.departments["nursing"],
+                                      name=f"{location.name} {label}", kind=kind)
+                place.full_clean()
+                place.save()
+                places[(location.code, kind)] = place
+                added += 1
+        items = {}
+        for name, kind, unit, price, vendor, valuation, extra, packs, par, reorder in ITEMS:
+            item = item_save(organization=org, actor=manager, data={
+                "name": name, "kind": kind, "base_unit": unit, "price": D(price), "valuation": valuation,
+                "preferred_vendor": vendor_for(organization=org, name=vendor), **extra})
+            for pack_name, quantity, gtin in packs:
+                pack_add(item=item, name=pack_name, quantity=D(quantity), gtin=gtin, actor=manager)
+            kind_of_place = StockLocationKind.FRIDGE if kind == ItemKind.VACCINE else StockLocationKind.SUPPLY_ROOM
+            # The flu vaccine is kept at Main Street only (the North office sends patients there for it).
+            for location in ctx.locations[:1] if kind == ItemKind.VACCINE else ctx.locations:
+                stock_level_set(item=item, stock_location=places[(location.code, kind_of_place)], par_level=D(par),
+                                reorder_point=D(reorder), actor=manager)
+            items[name] = (item, kind_of_place)
+            added += 1 + len(packs)
+        added += _stock(ctx, items, places, actor, today)
+    return added
+
+
+def _stock(ctx, items, places, actor, today: date) -> int:
+    """Receipts three weeks ago, use since; the flu vaccine as scenario 12 wants it."""
+    added = 0
+    received_on = today - timedelta(days=21)
+    for name, (item, kind_of_place) in items.items():
+        if name == FLU:
+            continue
+        for location in ctx.locations:
+            place = places[(location.code, kind_of_place)]
+            lot = {"lot_number": f"L{today:%y}{item.pk:03d}", "expires_on": today + timedelta(days=400)} \
+                if item.tracks_lots else {}
+            stock_receive(item=item, stock_location=place, quantity=D(item.levels.first().par_level), actor=actor,
+                          received_on=received_on, **lot)
+            stock_consume(item=item, stock_location=place, quantity=(item.levels.first().par_level * D("0.3")).quantize(
+                D("1")), actor=actor, used_on=today - timedelta(days=2))
+            added += 2
+    flu, _ = items[FLU]
+    main = places[(ctx.locations[0].code, StockLocationKind.FRIDGE)]
+    # Lot FLU-A expires in 20 days (6 doses left); lot FLU-B is the current lot, down to 6 doses: Main Street's
+    # fridge holds 12 doses, below its reorder point of 15.
+    stock_receive(item=flu, stock_location=main, quantity=D(20), actor=actor, lot_number="FLU-A2611",
+                  expires_on=today + timedelta(days=20), received_on=today - timedelta(days=60))
+    stock_receive(item=flu, stock_location=main, quantity=D(30), actor=actor, lot_number="FLU-B2702",
+                  expires_on=today + timedelta(days=210), received_on=received_on)
+    stock_consume(item=flu, stock_location=main, quantity=D(14), actor=actor, used_on=today - timedelta(days=30))
+    from clinicdesk.patients.models import Patient
+
+    patients = list(Patient.objects.filter(organization=ctx.organization).order_by("pk")[:24])
+    lot_b = flu.lots.get(number="FLU-B2702")
+    for number, patient in enumerate(patients):
+        stock_consume(item=flu, stock_location=main, quantity=D(1), actor=actor, lot=lot_b, patient=patient,
+                      encounter_ref=f"flu-clinic-{number + 1}", used_on=today - timedelta(days=1 + number % 7))
+    return added + 3 + len(patients)

@@ -1,0 +1,166 @@
+"""Forms of the supplies pages. Every stock form has a GTIN field first: a barcode scanner types the code and Enter,
+and the item and pack are found from it (scan.js fills them in at once; without script the server does)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from clinicdesk.core.forms import ServiceErrorsMixin
+from clinicdesk.ledger.models import Vendor
+
+from .choices import ItemKind, MovementKind
+from .codes import gtin_normalise
+from .models import Item, Lot, StockLocation
+
+DATE = forms.DateInput(attrs={"type": "date"})
+QTY = {"max_digits": 14, "decimal_places": 3}
+
+
+class ItemFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=100, label="Search", help_text="Name, SKU, NDC or CVX")
+    kind = forms.ChoiceField(required=False, choices=[("", "Any kind"), *ItemKind.choices])
+
+
+class ItemForm(ServiceErrorsMixin, forms.ModelForm):
+    class Meta:
+        model = Item
+        fields = ["name", "kind", "sku", "base_unit", "ndc", "cvx", "preferred_vendor", "price", "valuation",
+                  "allow_negative", "tracks_lots", "is_active"]
+
+    def __init__(self, *args, organization_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["preferred_vendor"].queryset = Vendor.objects.filter(organization_id=organization_id)
+        self.fields["ndc"].max_length = 13
+        self.fields["ndc"].widget.attrs["maxlength"] = 13
+        self.fields["ndc"].help_text = "4-4-2, 5-3-2 or 5-4-1 with hyphens, or 11 digits; kept as 11 digits."
+
+    def _post_clean(self):  # the service checks the model (and names the field) after the form's own checks
+        pass
+
+
+class PackForm(ServiceErrorsMixin, forms.Form):
+    name = forms.CharField(max_length=40, label="Pack", help_text="e.g. box, case, vial")
+    quantity = forms.DecimalField(min_value=Decimal("0.001"), label="Base units in it", **QTY)
+    gtin = forms.CharField(required=False, max_length=20, label="GTIN (barcode)")
+
+
+class StockLevelForm(ServiceErrorsMixin, forms.Form):
+    stock_location = forms.ModelChoiceField(queryset=None, label="Stock location")
+    par_level = forms.DecimalField(min_value=0, label="Par level", **QTY)
+    reorder_point = forms.DecimalField(min_value=0, label="Reorder point", **QTY)
+
+    def __init__(self, *args, organization_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["stock_location"].queryset = StockLocation.objects.filter(organization_id=organization_id,
+                                                                              is_active=True)
+
+
+class _StockForm(ServiceErrorsMixin, forms.Form):
+    """The fields every stock form shares: the scan, the item, where, how many and in what unit."""
+
+    gtin = forms.CharField(required=False, max_length=20, label="Scan GTIN",
+                           help_text="Scan the barcode (or type it and press Enter).",
+                           widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off",
+                                                         "data-gtin-scan": "1", "inputmode": "numeric"}))
+    item = forms.ModelChoiceField(queryset=None, required=False, label="Item")
+    stock_location = forms.ModelChoiceField(queryset=None, label="Stock location")
+    quantity = forms.DecimalField(min_value=Decimal("0.001"), label="Quantity", **QTY)
+    unit = forms.CharField(required=False, max_length=40, label="Unit",
+                           help_text="A pack name (box) or the base unit; empty is the base unit.")
+
+    def __init__(self, *args, organization_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organization_id = organization_id
+        self.fields["item"].queryset = Item.objects.filter(organization_id=organization_id, is_active=True)
+        self.fields["stock_location"].queryset = StockLocation.objects.filter(organization_id=organization_id,
+                                                                              is_active=True)
+        self.pack = None
+
+    def clean_gtin(self) -> str:
+        try:
+            return gtin_normalise(self.cleaned_data.get("gtin", ""))
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from None
+
+    def clean(self):
+        data = super().clean()
+        code = data.get("gtin")
+        if code:
+            from .models import Pack
+
+            pack = Pack.objects.filter(organization_id=self.organization_id, gtin=code).select_related("item").first()
+            if pack is None:
+                self.add_error("gtin", f"No pack of ours has GTIN {code}.")
+            else:
+                self.pack = pack
+                data["item"] = pack.item
+                if not data.get("unit"):
+                    data["unit"] = pack.name
+        if not data.get("item") and "gtin" not in self.errors:
+            self.add_error("item", "Choose the item or scan its barcode.")
+        return data
+
+
+class ReceiveForm(_StockForm):
+    lot_number = forms.CharField(required=False, max_length=40, label="Lot number")
+    expires_on = forms.DateField(required=False, label="Expires", widget=DATE)
+    unit_cost = forms.DecimalField(required=False, min_value=0, max_digits=14, decimal_places=4,
+                                   label="Cost per base unit", help_text="Empty: the item's price.")
+    confirm_expired = forms.BooleanField(required=False, label="Receive it although it has expired")
+
+
+class UseForm(_StockForm):
+    lot = forms.ModelChoiceField(queryset=None, required=False, label="Lot",
+                                 help_text="Empty: the first-expiring lot (FEFO).")
+    patient_mrn = forms.CharField(required=False, max_length=20, label="Patient MRN")
+    encounter_ref = forms.CharField(required=False, max_length=64, label="Encounter")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lot"].queryset = Lot.objects.filter(organization_id=self.organization_id).select_related("item")
+
+
+class TransferForm(_StockForm):
+    lot = forms.ModelChoiceField(queryset=None, label="Lot")
+    to_location = forms.ModelChoiceField(queryset=None, label="To stock location")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lot"].queryset = Lot.objects.filter(organization_id=self.organization_id).select_related("item")
+        self.fields["to_location"].queryset = self.fields["stock_location"].queryset
+
+
+REMOVE_KINDS = [(MovementKind.WASTE, "Waste"), (MovementKind.EXPIRY, "Expired"), (MovementKind.RETURN, "Return to vendor"),
+                (MovementKind.ADJUSTMENT, "Adjustment (found or lost)")]
+
+
+class RemoveForm(_StockForm):
+    """Waste, expired, return to vendor, or an adjustment (a signed quantity: managers only)."""
+
+    lot = forms.ModelChoiceField(queryset=None, label="Lot")
+    kind = forms.ChoiceField(choices=REMOVE_KINDS, label="What happened")
+    reason = forms.CharField(max_length=200, label="Reason")
+    found = forms.BooleanField(required=False, label="Found stock (adds to on hand)")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lot"].queryset = Lot.objects.filter(organization_id=self.organization_id).select_related("item")
+
+
+
+class CountForm(ServiceErrorsMixin, forms.Form):
+    """One field per lot on the shelf: what was counted (empty: not counted)."""
+
+    def __init__(self, *args, balances, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.balances = list(balances)
+        for balance in self.balances:
+            self.fields[f"lot_{balance.lot_id}"] = forms.DecimalField(
+                required=False, min_value=0, label=f"{balance.item.name} {balance.lot}", **QTY)
+
+    def counts(self) -> list[tuple[Lot, Decimal]]:
+        return [(b.lot, self.cleaned_data[f"lot_{b.lot_id}"]) for b in self.balances
+                if self.cleaned_data.get(f"lot_{b.lot_id}") is not None]

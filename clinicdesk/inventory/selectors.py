@@ -1,0 +1,173 @@
+"""Every read of the inventory app, scoped to the acting user's practice (or, for the goals KPI, an organization)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db.models import DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404
+
+from clinicdesk.patients.models import Patient
+
+from .choices import MovementKind
+from .codes import gtin_normalise
+from .models import Item, Lot, Pack, StockBalance, StockLevel, StockLocation, StockMovement
+
+ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=3))
+
+
+def item_list(*, user, q: str = "", kind: str = "") -> QuerySet[Item]:
+    """The practice's items with their total on hand, by name; `q` finds name, SKU, NDC or CVX."""
+    items = Item.objects.filter(organization_id=user.organization_id).select_related("preferred_vendor")
+    q = " ".join((q or "").split())
+    if q:
+        digits = q.replace("-", "")
+        items = items.filter(Q(name__icontains=q) | Q(sku__iexact=q) | Q(ndc__icontains=digits) | Q(cvx=q))
+    if kind:
+        items = items.filter(kind=kind)
+    on_hand = (StockBalance.objects.filter(item=OuterRef("pk")).order_by().values("item")
+               .annotate(t=Sum("on_hand")).values("t"))
+    return items.annotate(on_hand=Coalesce(Subquery(on_hand), ZERO)).order_by("name", "id")
+
+
+def item_get(*, user, item_id: int) -> Item:
+    item = Item.objects.filter(pk=item_id, organization_id=user.organization_id).select_related(
+        "preferred_vendor").first()
+    if item is None:
+        raise Http404("No such item.")
+    return item
+
+
+def stock_location_list(*, user) -> QuerySet[StockLocation]:
+    return StockLocation.objects.filter(organization_id=user.organization_id, is_active=True).select_related(
+        "location", "department").order_by("name")
+
+
+def stock_location_get(*, user, stock_location_id: int) -> StockLocation:
+    place = StockLocation.objects.filter(pk=stock_location_id, organization_id=user.organization_id).first()
+    if place is None:
+        raise Http404("No such stock location.")
+    return place
+
+
+def lot_get(*, user, lot_id: int) -> Lot:
+    lot = Lot.objects.filter(pk=lot_id, organization_id=user.organization_id).select_related("item").first()
+    if lot is None:
+        raise Http404("No such lot.")
+    return lot
+
+
+def patient_by_mrn(*, user, mrn: str, field: str = "patient_mrn"):
+    """The practice's patient with this MRN (a use for a patient names them so); a bad MRN names the field."""
+    patient = Patient.objects.filter(organization_id=user.organization_id, mrn=(mrn or "").strip()).first()
+    if patient is None:
+        raise ValidationError({field: f"No patient has MRN {mrn}."})
+    return patient
+
+
+def pack_for_gtin(*, user, gtin: str) -> Pack | None:
+    """The practice's pack with this barcode (a scanner types it into the form), or None."""
+    code = gtin_normalise(gtin)
+    if not code:
+        return None
+    return Pack.objects.filter(organization_id=user.organization_id, gtin=code).select_related("item").first()
+
+
+def on_hand_by_location(*, user, stock_location_id: int | None = None, q: str = "") -> QuerySet:
+    """On hand per item and stock location (lots summed), as dictionaries, by location then item; one grouped
+    query. The par level and reorder point are added to the rows shown with `with_levels`."""
+    rows = StockBalance.objects.filter(organization_id=user.organization_id)
+    if stock_location_id:
+        rows = rows.filter(stock_location_id=stock_location_id)
+    if q:
+        rows = rows.filter(item__name__icontains=q)
+    return (rows.values("item_id", "stock_location_id").order_by()
+            .annotate(on_hand=Sum("on_hand"), item_name=F("item__name"), base_unit=F("item__base_unit"),
+                      stock_location_name=F("stock_location__name"))
+            .order_by("stock_location__name", "item__name", "item_id", "stock_location_id"))
+
+
+def with_levels(rows, *, organization_id: int) -> list[dict]:
+    """The rows of `on_hand_by_location` with their par level and reorder point (one query for the rows given)."""
+    rows = list(rows)
+    levels = StockLevel.objects.filter(organization_id=organization_id)
+    if len(rows) <= 500:  # a page: only its items; an export: every level of the practice
+        levels = levels.filter(item_id__in={r["item_id"] for r in rows})
+    levels = {(lv.item_id, lv.stock_location_id): lv for lv in levels}
+    for row in rows:
+        level = levels.get((row["item_id"], row["stock_location_id"]))
+        row["par_level"] = level.par_level if level else None
+        row["reorder_point"] = level.reorder_point if level else None
+    return rows
+
+
+def item_lots(*, item: Item) -> QuerySet[StockBalance]:
+    """The lots of an item with stock (or debt) in each location, first-expiring first."""
+    return (StockBalance.objects.filter(item=item).exclude(on_hand=0).select_related("lot", "stock_location")
+            .order_by("lot__expires_on", "lot__number", "stock_location__name"))
+
+
+def item_movements(*, item: Item) -> QuerySet[StockMovement]:
+    """An item's stock ledger, newest first, with who and where (patients are shown by the page that audits them)."""
+    return (StockMovement.objects.filter(item=item).select_related("lot", "stock_location", "actor")
+            .order_by("-created_at", "-id"))
+
+
+@dataclass
+class Alerts:
+    low: list
+    expiring: list
+    expired: list
+
+    @property
+    def count(self) -> int:
+        return len(self.low) + len(self.expiring) + len(self.expired)
+
+
+def stock_alerts(*, organization_id: int, today: date, within_days: int = 30) -> Alerts:
+    """Low stock (at or below the reorder point), lots expiring within `within_days`, and expired lots still on
+    the shelf."""
+    totals = (StockBalance.objects.filter(item=OuterRef("item_id"), stock_location=OuterRef("stock_location_id"))
+              .order_by().values("item").annotate(t=Sum("on_hand")).values("t"))
+    low = list(StockLevel.objects.filter(organization_id=organization_id, item__is_active=True)
+               .annotate(on_hand=Coalesce(Subquery(totals), ZERO)).filter(on_hand__lte=F("reorder_point"))
+               .select_related("item", "stock_location").order_by("stock_location__name", "item__name"))
+    shelf = (StockBalance.objects.filter(organization_id=organization_id, on_hand__gt=0, lot__expires_on__isnull=False)
+             .select_related("item", "lot", "stock_location").order_by("lot__expires_on", "item__name"))
+    expired = list(shelf.filter(lot__expires_on__lt=today))
+    expiring = list(shelf.filter(lot__expires_on__gte=today, lot__expires_on__lte=today + timedelta(days=within_days)))
+    return Alerts(low=low, expiring=expiring, expired=expired)
+
+
+def lot_recall(*, user, lot_number: str, item_id: int | None = None) -> QuerySet[StockMovement]:
+    """Who received a lot: the uses of lots of this number that name a patient, with the patient (the caller audits
+    the read)."""
+    number = (lot_number or "").strip()
+    if not number:
+        return StockMovement.objects.none()
+    uses = StockMovement.objects.filter(organization_id=user.organization_id, lot__number__iexact=number,
+                                        kind=MovementKind.CONSUMPTION, patient__isnull=False)
+    if item_id:
+        uses = uses.filter(item_id=item_id)
+    return uses.select_related("patient", "item", "lot", "stock_location").order_by("occurred_on", "id")
+
+
+def stockout_events(*, organization_id: int, start: date, end: date,
+                    department_id: int | None = None, location_id: int | None = None) -> QuerySet[StockMovement]:
+    """Stockouts in [start, end]: each movement that took an item's total in a stock location from above zero to
+    zero or below, where the item has a par level above zero in that location."""
+    has_par = StockLevel.objects.filter(item=OuterRef("item_id"), stock_location=OuterRef("stock_location_id"),
+                                        par_level__gt=0)
+    events = (StockMovement.objects.filter(organization_id=organization_id, occurred_on__gte=start,
+                                           occurred_on__lte=end, quantity__lt=0, location_on_hand_after__lte=0)
+              .filter(location_on_hand_after__gt=F("quantity"))
+              .filter(Exists(has_par)))
+    if department_id:
+        events = events.filter(stock_location__department_id=department_id)
+    if location_id:
+        events = events.filter(stock_location__location_id=location_id)
+    return events.select_related("item", "stock_location").order_by("occurred_on", "id")

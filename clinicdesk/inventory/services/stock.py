@@ -1,0 +1,326 @@
+"""The stock ledger: every movement is a new row, the (item, location, lot) balance changes in the same transaction
+under row locks, and its value is posted to the books at cost.
+
+Locks are always taken in one order (the item row, then the item's balances in that stock location), so two
+movements of the same item wait for each other instead of overselling or deadlocking. The database refuses a
+negative balance unless the item allows one (a CheckConstraint), the last line of defence if a caller skips this.
+
+Postings (ledger services, balanced, Decimal): a receipt is Dr Inventory / Cr accounts payable; use, waste and
+expiry are Dr supplies expense (the stock location's department) / Cr Inventory; an adjustment or count variance
+goes between the two; a return to the vendor is Dr accounts payable / Cr Inventory. Transfers move no value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from clinicdesk.core.audit import audit_event
+from clinicdesk.core.money import round_money
+from clinicdesk.ledger.choices import AccountRole, EntryKind
+from clinicdesk.ledger.services import LineSpec, entry_post
+
+from ..choices import MovementKind, Valuation
+from ..models import CostLayer, Item, Lot, StockBalance, StockLocation, StockMovement
+
+ZERO = Decimal("0")
+
+
+def _fmt(quantity: Decimal) -> str:
+    return f"{quantity.normalize():f}"
+
+
+def _check_same_practice(item: Item, *places: StockLocation) -> None:
+    for place in places:
+        if place.organization_id != item.organization_id:
+            raise ValidationError({"stock_location": "This stock location belongs to another practice."})
+        if not place.is_active:
+            raise ValidationError({"stock_location": f"{place.name} is closed."})
+
+
+def _lot_for(*, item: Item, number: str, expires_on: date | None) -> Lot:
+    """The item's lot of that number, made on first receipt; a second receipt must agree on its expiry."""
+    number = (number or "").strip()
+    if item.tracks_lots and not number:
+        raise ValidationError({"lot_number": f"{item.name} is tracked by lot: enter the lot number."})
+    if item.tracks_lots and expires_on is None:
+        raise ValidationError({"expires_on": f"{item.name} is tracked by lot: enter its expiry date."})
+    lot, created = Lot.objects.get_or_create(item=item, number=number, defaults={
+        "organization_id": item.organization_id, "expires_on": expires_on})
+    if not created and expires_on is not None and lot.expires_on not in (None, expires_on):
+        raise ValidationError({"expires_on": f"Lot {number} was received before with expiry {lot.expires_on:%m/%d/%Y}."})
+    return lot
+
+
+@dataclass
+class _Cost:
+    value: Decimal  # signed, in cents
+
+
+def _value_in(item: Item, quantity: Decimal, unit_cost: Decimal, on_hand_before: Decimal) -> _Cost:
+    """Value coming in: a FIFO layer, or a new moving average."""
+    value = round_money(quantity * unit_cost)
+    if item.valuation == Valuation.FIFO:
+        CostLayer.objects.create(organization_id=item.organization_id, item=item, unit_cost=unit_cost, remaining=quantity)
+    else:
+        total = on_hand_before + quantity
+        if on_hand_before <= 0 or total <= 0:
+            item.average_cost = unit_cost
+        else:
+            item.average_cost = ((on_hand_before * item.average_cost + quantity * unit_cost) / total).quantize(
+                Decimal("0.0001"))
+        item.save(update_fields=["average_cost", "updated_at"])
+    return _Cost(value)
+
+
+def _value_out(item: Item, quantity: Decimal) -> _Cost:
+    """Value going out (quantity > 0 taken away): the oldest FIFO layers first, or the moving average. Stock used
+    beyond every layer (an item that may go negative) is costed at the item's price."""
+    if item.valuation == Valuation.MOVING_AVERAGE:
+        return _Cost(-round_money(quantity * item.average_cost))
+    left, value = quantity, ZERO
+    for layer in CostLayer.objects.select_for_update().filter(item=item, remaining__gt=0).order_by("created_at", "id"):
+        take = min(left, layer.remaining)
+        layer.remaining -= take
+        layer.save(update_fields=["remaining"])
+        value += take * layer.unit_cost
+        left -= take
+        if left == 0:
+            break
+    value += left * item.price
+    return _Cost(-round_money(value))
+
+
+def _entry_lines(kind: str, value: Decimal, place: StockLocation, credit: str) -> list[LineSpec]:
+    """The two lines of a movement's posting; `value` is signed as the inventory moves."""
+    department = place.department_id
+    if kind == MovementKind.RECEIPT:
+        other = LineSpec(account=credit, amount=-value)
+    elif kind == MovementKind.RETURN:
+        other = LineSpec(account=AccountRole.ACCOUNTS_PAYABLE, amount=-value)
+    else:  # use, waste, expiry, adjustments and count variances: against the department's supplies expense
+        other = LineSpec(account=AccountRole.SUPPLIES_EXPENSE, amount=-value, department=department)
+    return [LineSpec(account=AccountRole.INVENTORY, amount=value), other]
+
+
+def _move(*, item: Item, place: StockLocation, lot: Lot, kind: str, quantity: Decimal, actor, on: date,
+          unit_cost: Decimal | None = None, patient=None, encounter_ref: str = "", reason: str = "",
+          credit: str = AccountRole.ACCOUNTS_PAYABLE, post: bool = True) -> StockMovement:
+    """Add one row to the stock ledger, change its balance under lock, value it and post it. `item` must be locked."""
+    balance, _ = StockBalance.objects.get_or_create(item=item, stock_location=place, lot=lot, defaults={
+        "organization_id": item.organization_id, "allow_negative": item.allow_negative})
+    rows = list(StockBalance.objects.select_for_update().filter(item=item, stock_location=place).order_by("pk"))
+    balance = next(b for b in rows if b.pk == balance.pk)
+    if quantity < 0 and not item.allow_negative and balance.on_hand + quantity < 0:
+        lot_text = f" of lot {lot.number}" if lot.number else ""
+        raise ValidationError({"quantity": f"Only {_fmt(balance.on_hand)} {item.base_unit}{lot_text} of {item.name} "
+                                           f"on hand in {place.name}; {_fmt(-quantity)} cannot be taken."})
+    if balance.allow_negative != item.allow_negative:
+        balance.allow_negative = item.allow_negative
+    item_on_hand_before = None
+    if quantity > 0 and item.valuation == Valuation.MOVING_AVERAGE:
+        item_on_hand_before = StockBalance.objects.filter(item=item).aggregate(t=Sum("on_hand"))["t"] or ZERO
+    balance.on_hand += quantity
+    balance.save(update_fields=["on_hand", "allow_negative", "updated_at"])
+    location_after = sum((b.on_hand if b.pk != balance.pk else balance.on_hand) for b in rows)
+    if kind in (MovementKind.TRANSFER_IN, MovementKind.TRANSFER_OUT):
+        cost = _Cost(ZERO)
+    elif quantity > 0:
+        cost = _value_in(item, quantity, unit_cost if unit_cost is not None else (
+            item.average_cost if item.valuation == Valuation.MOVING_AVERAGE else item.price), item_on_hand_before or ZERO)
+    else:
+        cost = _value_out(item, -quantity)
+    entry = None
+    if post and cost.value != 0:
+        entry = entry_post(organization=item.organization, entry_date=on, kind=EntryKind.ADJUSTMENT,
+                           memo=f"{MovementKind(kind).label}: {_fmt(abs(quantity))} {item.base_unit} {item.name}"[:300],
+                           lines=_entry_lines(kind, cost.value, place, credit), actor=actor)
+    movement = StockMovement(
+        organization_id=item.organization_id, item=item, stock_location=place, lot=lot, kind=kind, quantity=quantity,
+        value=cost.value, location_on_hand_after=location_after, occurred_on=on, patient=patient,
+        encounter_ref=(encounter_ref or "")[:64], reason=(reason or "")[:200], journal_entry=entry, actor=actor)
+    movement.save()
+    return movement
+
+
+def _locked(item: Item) -> Item:
+    return Item.objects.select_for_update().select_related("organization").get(pk=item.pk)
+
+
+def _audit(movement: StockMovement, actor, verb: str) -> None:
+    lot = f" lot {movement.lot.number}" if movement.lot.number else ""
+    audit_event(action=f"inventory.{verb}", actor=actor, target=movement, patient=movement.patient,
+                organization_id=movement.organization_id,
+                summary=(f"{MovementKind(movement.kind).label} {_fmt(movement.quantity)} {movement.item.base_unit} "
+                         f"{movement.item.name}{lot} in {movement.stock_location.name}")[:300])
+
+
+def _today(on: date | None) -> date:
+    return on or timezone.localdate()
+
+
+@transaction.atomic
+def stock_receive(*, item: Item, stock_location: StockLocation, quantity: Decimal, actor, lot_number: str = "",
+                  expires_on: date | None = None, unit_cost: Decimal | None = None, received_on: date | None = None,
+                  confirm_expired: bool = False, credit: str = AccountRole.ACCOUNTS_PAYABLE) -> StockMovement:
+    """Receive stock into a location (base units) at a unit cost (the item's price unless given): Dr Inventory,
+    Cr accounts payable. An expired lot is refused unless `confirm_expired`."""
+    _check_same_practice(item, stock_location)
+    on = _today(received_on)
+    if quantity <= 0:
+        raise ValidationError({"quantity": "The quantity received is more than zero."})
+    if unit_cost is not None and unit_cost < 0:
+        raise ValidationError({"unit_cost": "A unit cost is not negative."})
+    if expires_on is not None and expires_on < on and not confirm_expired:
+        raise ValidationError({"expires_on": f"This lot expired on {expires_on:%m/%d/%Y}: confirm to receive it anyway."})
+    item = _locked(item)
+    lot = _lot_for(item=item, number=lot_number, expires_on=expires_on)
+    movement = _move(item=item, place=stock_location, lot=lot, kind=MovementKind.RECEIPT, quantity=quantity,
+                     actor=actor, on=on, unit_cost=unit_cost, credit=credit)
+    _audit(movement, actor, "received")
+    return movement
+
+
+def fefo_balances(*, item: Item, stock_location: StockLocation, on: date | None = None) -> list[StockBalance]:
+    """The lots of an item on hand in a location, first-expiring first (FEFO); expired lots are left out."""
+    on = _today(on)
+    rows = (StockBalance.objects.filter(item=item, stock_location=stock_location, on_hand__gt=0)
+            .select_related("lot").order_by("lot__expires_on", "lot__created_at", "lot_id"))
+    return [b for b in rows if b.lot.expires_on is None or b.lot.expires_on >= on]
+
+
+@transaction.atomic
+def stock_consume(*, item: Item, stock_location: StockLocation, quantity: Decimal, actor, lot: Lot | None = None,
+                  patient=None, encounter_ref: str = "", used_on: date | None = None,
+                  reason: str = "") -> list[StockMovement]:
+    """Use stock (base units), for a patient's encounter or not: Dr supplies expense (the location's department),
+    Cr Inventory. Without a lot, the first-expiring lots are used (FEFO). More than is on hand is refused unless
+    the item allows negative stock; an expired lot is refused."""
+    _check_same_practice(item, stock_location)
+    on = _today(used_on)
+    if quantity <= 0:
+        raise ValidationError({"quantity": "The quantity used is more than zero."})
+    if patient is not None and patient.organization_id != item.organization_id:
+        raise ValidationError({"patient": "This patient belongs to another practice."})
+    item = _locked(item)
+    if lot is not None:
+        if lot.item_id != item.pk:
+            raise ValidationError({"lot": f"Lot {lot} is not a lot of {item.name}."})
+        if lot.expires_on is not None and lot.expires_on < on:
+            raise ValidationError({"lot": f"Lot {lot.number} expired on {lot.expires_on:%m/%d/%Y}: record it as expired."})
+        plan = [(lot, quantity)]
+    else:
+        plan, left = [], quantity
+        for balance in fefo_balances(item=item, stock_location=stock_location, on=on):
+            take = min(left, balance.on_hand)
+            plan.append((balance.lot, take))
+            left -= take
+            if left == 0:
+                break
+        if left > 0:
+            if not item.allow_negative:
+                have = quantity - left
+                raise ValidationError({"quantity": f"Only {_fmt(have)} {item.base_unit} of {item.name} usable in "
+                                                   f"{stock_location.name}; {_fmt(quantity)} cannot be used."})
+            if plan:
+                plan[-1] = (plan[-1][0], plan[-1][1] + left)
+            else:
+                plan.append((Lot.objects.get_or_create(item=item, number="", defaults={
+                    "organization_id": item.organization_id})[0], left))
+    movements = []
+    for each_lot, amount in plan:
+        movement = _move(item=item, place=stock_location, lot=each_lot, kind=MovementKind.CONSUMPTION,
+                         quantity=-amount, actor=actor, on=on, patient=patient, encounter_ref=encounter_ref,
+                         reason=reason)
+        _audit(movement, actor, "used")
+        movements.append(movement)
+    return movements
+
+
+@transaction.atomic
+def stock_transfer(*, item: Item, from_location: StockLocation, to_location: StockLocation, lot: Lot,
+                   quantity: Decimal, actor, moved_on: date | None = None) -> tuple[StockMovement, StockMovement]:
+    """Move a lot from one stock location to another: two movements, no change of value."""
+    _check_same_practice(item, from_location, to_location)
+    if from_location.pk == to_location.pk:
+        raise ValidationError({"to_location": "Choose a different stock location to move to."})
+    if quantity <= 0:
+        raise ValidationError({"quantity": "The quantity moved is more than zero."})
+    if lot.item_id != item.pk:
+        raise ValidationError({"lot": f"Lot {lot} is not a lot of {item.name}."})
+    on = _today(moved_on)
+    item = _locked(item)
+    out = _move(item=item, place=from_location, lot=lot, kind=MovementKind.TRANSFER_OUT, quantity=-quantity,
+                actor=actor, on=on, reason=f"To {to_location.name}")
+    into = _move(item=item, place=to_location, lot=lot, kind=MovementKind.TRANSFER_IN, quantity=quantity,
+                 actor=actor, on=on, reason=f"From {from_location.name}")
+    _audit(out, actor, "transferred")
+    return out, into
+
+
+_OUT_KINDS = {MovementKind.WASTE: "wasted", MovementKind.EXPIRY: "expired", MovementKind.RETURN: "returned"}
+
+
+@transaction.atomic
+def stock_remove(*, item: Item, stock_location: StockLocation, lot: Lot, quantity: Decimal, kind: str, reason: str,
+                 actor, on: date | None = None) -> StockMovement:
+    """Take stock off the shelf as waste, as expired, or back to the vendor (Dr accounts payable); a reason is
+    required."""
+    _check_same_practice(item, stock_location)
+    if kind not in _OUT_KINDS:
+        raise ValidationError({"kind": "Choose waste, expired or return to vendor."})
+    if quantity <= 0:
+        raise ValidationError({"quantity": "The quantity is more than zero."})
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Say why the stock is removed."})
+    if lot.item_id != item.pk:
+        raise ValidationError({"lot": f"Lot {lot} is not a lot of {item.name}."})
+    item = _locked(item)
+    movement = _move(item=item, place=stock_location, lot=lot, kind=kind, quantity=-quantity, actor=actor,
+                     on=_today(on), reason=reason.strip())
+    _audit(movement, actor, _OUT_KINDS[kind])
+    return movement
+
+
+@transaction.atomic
+def stock_adjust(*, item: Item, stock_location: StockLocation, lot: Lot, quantity: Decimal, reason: str, actor,
+                 on: date | None = None, kind: str = MovementKind.ADJUSTMENT) -> StockMovement:
+    """Correct a balance by a signed quantity (found or lost stock), against supplies expense; a reason is required."""
+    _check_same_practice(item, stock_location)
+    if quantity == 0:
+        raise ValidationError({"quantity": "An adjustment of zero changes nothing."})
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Say why the stock is adjusted."})
+    if lot.item_id != item.pk:
+        raise ValidationError({"lot": f"Lot {lot} is not a lot of {item.name}."})
+    item = _locked(item)
+    movement = _move(item=item, place=stock_location, lot=lot, kind=kind, quantity=quantity, actor=actor,
+                     on=_today(on), reason=reason.strip())
+    _audit(movement, actor, "adjusted")
+    return movement
+
+
+@transaction.atomic
+def cycle_count_post(*, stock_location: StockLocation, counts: list[tuple[Lot, Decimal]], actor,
+                     on: date | None = None) -> list[StockMovement]:
+    """Post a count of a stock location: each counted lot whose balance differs gets a variance adjustment. A
+    negative count is refused, naming its row."""
+    movements = []
+    for row, (lot, counted) in enumerate(counts, start=1):
+        if counted is None or counted < 0:
+            raise ValidationError({"counts": f"Row {row} ({lot.item.name} {lot}): a count is zero or more."})
+        if lot.organization_id != stock_location.organization_id:
+            raise ValidationError({"counts": f"Row {row}: this lot belongs to another practice."})
+        balance = StockBalance.objects.filter(item_id=lot.item_id, stock_location=stock_location, lot=lot).first()
+        variance = counted - (balance.on_hand if balance else ZERO)
+        if variance:
+            movements.append(stock_adjust(item=lot.item, stock_location=stock_location, lot=lot, quantity=variance,
+                                          reason=f"Cycle count: counted {_fmt(counted)}", actor=actor, on=on,
+                                          kind=MovementKind.CYCLE_COUNT))
+    return movements

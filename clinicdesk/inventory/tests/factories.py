@@ -1,0 +1,84 @@
+"""Factories of the inventory tests, and `security_stock` for the permission matrix."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import factory
+
+from clinicdesk.core.tests.factories import DepartmentFactory, LocationFactory, OrganizationFactory
+
+from ..choices import ItemKind, StockLocationKind
+from ..codes import gtin_check_digit
+from ..models import Item, Pack, StockLevel, StockLocation
+
+
+def make_gtin(n: int) -> str:
+    """A valid GTIN-13 from a number (its check digit computed)."""
+    body = f"{400000000000 + n:012d}"
+    return body + str(gtin_check_digit(body))
+
+
+class StockLocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StockLocation
+
+    organization = factory.SubFactory(OrganizationFactory)
+    location = factory.LazyAttribute(lambda o: LocationFactory(organization=o.organization))
+    department = factory.LazyAttribute(lambda o: DepartmentFactory(organization=o.organization))
+    name = factory.Sequence(lambda n: f"Supply room {n}")
+    kind = StockLocationKind.SUPPLY_ROOM
+
+
+class ItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Item
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Exam gloves {n}")
+    kind = ItemKind.CLINICAL_SUPPLY
+    base_unit = "each"
+    price = Decimal("0.10")
+    average_cost = Decimal("0.10")
+
+
+class PackFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Pack
+
+    item = factory.SubFactory(ItemFactory)
+    organization = factory.LazyAttribute(lambda o: o.item.organization)
+    name = "box"
+    quantity = Decimal("100")
+    gtin = factory.Sequence(lambda n: make_gtin(n).zfill(14))
+
+
+class StockLevelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StockLevel
+
+    item = factory.SubFactory(ItemFactory)
+    organization = factory.LazyAttribute(lambda o: o.item.organization)
+    stock_location = factory.SubFactory(StockLocationFactory)
+    par_level = Decimal("100")
+    reorder_point = Decimal("20")
+
+
+def security_stock(practice) -> dict:
+    """A stock location with an item on hand (a received lot) in the practice, named after its marker patient; made
+    once per practice (for the permission matrix)."""
+    cache = practice.__dict__.get("_inventory")
+    if cache:
+        return cache
+    from ..services.stock import stock_receive
+
+    org, marker = practice.org, practice.patient.last_name
+    place = StockLocationFactory(organization=org, name=f"{marker} supply room")
+    item = ItemFactory(organization=org, name=f"{marker} gauze", tracks_lots=True)
+    PackFactory(item=item)
+    StockLevelFactory(item=item, stock_location=place)
+    stock_receive(item=item, stock_location=place, quantity=Decimal("50"), actor=None, lot_number=f"{marker[:8]}-1",
+                  expires_on=date(2099, 1, 1))
+    practice.__dict__["_inventory"] = {"stock_item_id": item.pk, "stock_location_id": place.pk}
+    return practice.__dict__["_inventory"]

@@ -1,0 +1,36 @@
+"""The demo supplies: scenario 12 (a low flu vaccine lot, another expiring in 20 days), balanced books, idempotent."""
+
+from datetime import timedelta
+
+import pytest
+from django.db.models import Sum
+from django.utils import timezone
+
+from clinicdesk.core import demo as core_demo
+from clinicdesk.inventory import demo
+from clinicdesk.inventory.models import Item, StockMovement
+from clinicdesk.inventory.selectors import stock_alerts
+from clinicdesk.ledger.models import JournalLine
+from clinicdesk.patients.tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_supplies_show_scenario_12_and_a_second_run_adds_nothing():
+    # given
+    ctx = core_demo.seed()
+    for _ in range(30):
+        PatientFactory(organization=ctx.organization)
+    # when
+    added = demo.seed(ctx, patients=0, seed=2026)
+    # then
+    org, today = ctx.organization, timezone.localdate()
+    assert added > 40
+    found = stock_alerts(organization_id=org.pk, today=today, within_days=30)
+    flu = Item.objects.get(organization=org, name=demo.FLU)
+    assert [(lvl.item_id, lvl.on_hand) for lvl in found.low] == [(flu.pk, 12)]
+    assert [(b.lot.number, b.lot.expires_on, b.on_hand) for b in found.expiring] == [
+        ("FLU-A2611", today + timedelta(days=20), 6)]
+    assert StockMovement.objects.filter(organization=org, lot__number="FLU-B2702", patient__isnull=False).count() == 24
+    assert JournalLine.objects.filter(entry__organization=org).aggregate(t=Sum("amount"))["t"] == 0
+    assert demo.seed(ctx, patients=0, seed=2026) == 0
