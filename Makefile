@@ -90,7 +90,7 @@ browser-deps:
 
 # Tests run in parallel (pytest-xdist), one worker per core up to four; TEST_WORKERS=0 runs them in one process.
 TEST_WORKERS ?= auto
-PYTEST_PARALLEL := -n $(TEST_WORKERS) --maxprocesses=4 --durations=25
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --maxprocesses=4
 
 test: system-deps deps assets browser-deps
 	$(VPY) -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)

@@ -1,3 +1,5 @@
+import shutil
+import subprocess  # noqa: S404  (pdftotext on the PDF the test made)
 from datetime import date, timedelta
 
 import pytest
@@ -162,10 +164,15 @@ def test_assign_and_schedule_pages(client_as, manager, org):
     assert response.status_code == 400 and "interval_count" in response.context["form"].errors
 
 
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed")
 def test_register_pdf(client_as, manager, org):
     AssetFactory(organization=org, name="Reception printer")
     response = client_as(manager).get(reverse("assets:register_pdf"))
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=response.content, capture_output=True,  # noqa: S603, S607
+                          check=True).stdout.decode()
+    assert "Asset register" in text and "Reception printer" in text
+    assert "Page 1 of 1" in text  # the page footer comes from the stylesheet
 
 
 def test_another_practices_asset_is_not_found(client_as, manager, other_org):

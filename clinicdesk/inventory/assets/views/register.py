@@ -3,6 +3,7 @@ when), the forms that record, change and hand over an asset, and the printable r
 
 from __future__ import annotations
 
+from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -60,12 +61,14 @@ def asset_list(request: HttpRequest) -> HttpResponse:
 @requires(Perm.ASSETS_MANAGE)
 def register_pdf(request: HttpRequest) -> HttpResponse:
     """The register as a printable PDF, with the same filters as the list."""
-    from weasyprint import HTML  # imported here: loading Pango costs a moment and only this view needs it
+    from weasyprint import CSS, HTML  # imported here: loading Pango costs a moment and only this view needs it
 
     form, rows = _filtered(request)
     html = render_to_string("assets/register_pdf.html", {
         "rows": rows, "today": today(), "organization": request.user.organization}, request=request)
-    response = HttpResponse(HTML(string=html).write_pdf(), content_type="application/pdf")
+    stylesheet = finders.find("assets/register-pdf.css")
+    pdf = HTML(string=html).write_pdf(stylesheets=[CSS(filename=stylesheet)] if stylesheet else None)
+    response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = 'inline; filename="asset-register.pdf"'
     return response
 
