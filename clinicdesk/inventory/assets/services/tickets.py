@@ -66,6 +66,8 @@ def ticket_comment(*, actor: User, ticket: ServiceTicket, body: str) -> TicketEn
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": "Write the comment."})
+    if "\x00" in body:  # PostgreSQL refuses a NUL in text; it is never part of a real comment
+        raise ValidationError({"body": "The comment holds a NUL character; type it again."})
     if ticket.status == TicketStatus.CLOSED:
         raise ValidationError({"body": "The ticket is closed; open a new one for a new problem."})
     entry = TicketEntry.objects.create(ticket=ticket, kind=TicketEntryKind.COMMENT, author=actor, body=body[:5000])

@@ -160,6 +160,10 @@ def test_ticket_comment_needs_a_body_and_is_audited(manager, org):
     with pytest.raises(ValidationError) as exc:
         ticket_comment(actor=manager, ticket=ticket, body="  ")
     assert "body" in exc.value.message_dict
+    with pytest.raises(ValidationError) as exc:
+        ticket_comment(actor=manager, ticket=ticket, body="Called\x00 the vendor")
+    assert "NUL" in exc.value.message_dict["body"][0]
+    assert not TicketEntry.objects.filter(ticket=ticket, body__contains="Called").exists()
     ticket_comment(actor=manager, ticket=ticket, body="Called the vendor")
     assert AuditEvent.objects.filter(action="asset.ticket_commented").count() == 1
 
