@@ -96,3 +96,54 @@ def test_the_supply_lists_and_alerts(page: Page, url, sign_in, make_user, org):
     expect(page.locator("#items-table tbody tr")).to_have_count(1)
     page.get_by_role("link", name="Alerts").click()
     expect(page.locator("#low")).to_contain_text("Exam gloves")
+
+
+def test_a_manager_adds_an_item_moves_wastes_and_counts_stock(page: Page, url, sign_in, make_user, org):
+    # given exam gloves on hand in the supply room, and an empty exam room cabinet
+    from ..models import Lot, StockBalance
+    from ..services.stock import stock_receive
+
+    manager = make_user(Role.OFFICE_MANAGER, username="om2")
+    room = StockLocationFactory(organization=org, name="Supply room")
+    cabinet = StockLocationFactory(organization=org, name="Exam room cabinet")
+    gloves = ItemFactory(organization=org, name="Exam gloves")
+    stock_receive(item=gloves, stock_location=room, quantity=Decimal(50), actor=None)
+    lot = Lot.objects.get(item=gloves)
+    sign_in(manager)
+
+    # when the manager adds a new item from the keyboard
+    page.goto(url(reverse("inventory:item_create")))
+    page.get_by_label("Name").fill("Alcohol swabs")
+    page.get_by_label("Name").press("Enter")
+    expect(page.locator(".messages")).to_contain_text("Saved Alcohol swabs.")
+
+    # and moves 10 gloves to the cabinet
+    page.goto(url(reverse("inventory:transfer")))
+    page.locator("#id_item").select_option(label="Exam gloves")
+    page.locator("#id_stock_location").select_option(label="Supply room")
+    page.locator("#id_lot").select_option(value=str(lot.pk))
+    page.locator("#id_to_location").select_option(label="Exam room cabinet")
+    page.locator("#id_quantity").fill("10")
+    page.locator("#id_quantity").press("Enter")
+    expect(page.locator(".messages")).to_contain_text("Moved 10 each of Exam gloves to Exam room cabinet")
+
+    # and throws away 5 torn ones from the supply room
+    page.goto(url(reverse("inventory:remove")))
+    page.locator("#id_item").select_option(label="Exam gloves")
+    page.locator("#id_stock_location").select_option(label="Supply room")
+    page.locator("#id_lot").select_option(value=str(lot.pk))
+    page.locator("#id_kind").select_option(label="Waste")
+    page.locator("#id_quantity").fill("5")
+    page.locator("#id_reason").fill("Torn box")
+    page.locator("#id_reason").press("Enter")
+    expect(page.locator(".messages")).to_contain_text("Recorded: waste of 5 each Exam gloves")
+
+    # and counts the cabinet: 8 found where 10 were expected
+    page.goto(url(reverse("inventory:cycle_count", args=[cabinet.pk])))
+    page.locator(f"#id_lot_{lot.pk}").fill("8")
+    page.locator(f"#id_lot_{lot.pk}").press("Enter")
+    expect(page.locator(".messages")).to_contain_text("Count of Exam room cabinet posted: 1 variance(s).")
+
+    # then the stock ledger holds what the pages did
+    on_hand = {b.stock_location_id: b.on_hand for b in StockBalance.objects.filter(item=gloves)}
+    assert on_hand == {room.pk: Decimal(35), cabinet.pk: Decimal(8)}
