@@ -7,6 +7,10 @@ check of 40.00 on charges of 115.00) with `payments_post`, the batch payment ser
 and payment is a balanced journal entry sealed by the ledger's triggers, with its open items, allocations and audit
 rows, exactly as the pages post them. Then, for comparison, 1,000 payments one at a time with `payment_post`.
 
+`--workers 2` (the default) posts from two processes at once, as two billers posting review queues and lockbox
+files at the same time (or two task workers) do: the batches are dealt out in turn, each process posts its own,
+and a phase ends when the last process finishes. `--workers 1` posts everything from this process.
+
   PostgreSQL  BENCH_BILLING_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/clinicdesk_bench_billing
               (each run makes its own practice "bench-billing-<time>", so runs do not see each other's rows)
 
@@ -40,8 +44,11 @@ def main() -> int:
     parser.add_argument("--encounters", type=int, default=25_000, help="two charges and two payments each")
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--single", type=int, default=1_000, help="payments posted one at a time afterwards")
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--workers", type=int, default=2, help="posting processes at once")
+    parser.add_argument("--profile", action="store_true", help="with --workers 1: cProfile one batch of each kind")
     args = parser.parse_args()
+    if args.workers < 1 or (args.profile and args.workers != 1):
+        parser.error("--workers is at least 1, and --profile needs --workers 1")
     try:
         import psycopg
 
@@ -74,10 +81,13 @@ def main() -> int:
     with connection.cursor() as cursor:
         # The statistics autovacuum keeps on a working database; the set-up has just grown these tables.
         cursor.execute("ANALYZE")
-    cpu = time.process_time()
-    charge_seconds = post_charges(world, args.batch, args.profile)
-    payment_seconds = post_payments(world, args.batch, args.profile)
-    world["cpu_seconds"] = time.process_time() - cpu
+    if args.workers == 1:
+        cpu = time.process_time()
+        charge_seconds = post_charges(world, args.batch, args.profile)
+        payment_seconds = post_payments(world, args.batch, args.profile)
+        world["cpu_seconds"] = time.process_time() - cpu
+    else:
+        charge_seconds, payment_seconds = post_in_processes(world, args.batch, args.workers)
     single_seconds = post_single(world, args.single)
     return report(world, args, charge_seconds, payment_seconds, single_seconds)
 
@@ -142,23 +152,27 @@ def _profiled(enabled: bool, label: str, fn):
     return result
 
 
-def post_charges(world: dict, batch: int, profile: bool) -> float:
-    """The review queue posted batch by batch, each in its own transaction (as the biller's page does)."""
+def post_charges(world: dict, batch: int, profile: bool, share: tuple[int, int] = (0, 1)) -> float:
+    """The review queue posted batch by batch, each in its own transaction (as the biller's page does). `share`
+    (k, n): this process posts batches k, k + n, k + 2n ..."""
     from clinicdesk.billing.services.charges import encounters_post
 
     encounters, biller = world["encounters"], world["biller"]
     start = time.perf_counter()
     for n, offset in enumerate(range(0, len(encounters), batch)):
+        if n % share[1] != share[0]:
+            continue
         chunk = encounters[offset:offset + batch]
         _profiled(profile and n == 1, "one charge batch (encounters_post)",
                   lambda chunk=chunk: encounters_post(encounters=chunk, actor=biller))
-        if n % 10 == 9 or n < 3:
+        if share[1] == 1 and (n % 10 == 9 or n < 3):
             print(f"  charges: {min(offset + batch, len(encounters)) * 2:,} in {time.perf_counter() - start:.1f} s", flush=True)
     return time.perf_counter() - start
 
 
-def post_payments(world: dict, batch: int, profile: bool) -> float:
-    """Two payments per account (cash 60.00, then a check of 40.00), `batch` per call of the batch service."""
+def post_payments(world: dict, batch: int, profile: bool, share: tuple[int, int] = (0, 1)) -> float:
+    """Two payments per account (cash 60.00, then a check of 40.00), `batch` per call of the batch service;
+    `share` as for the charges."""
     from clinicdesk.billing.choices import PaymentMethod
     from clinicdesk.billing.services.lockbox import PaymentInput, payments_post
 
@@ -169,12 +183,63 @@ def post_payments(world: dict, batch: int, profile: bool) -> float:
                             idempotency_key=f"bench-check-{a.pk}", location=location) for a in world["accounts"]]
     start = time.perf_counter()
     for n, offset in enumerate(range(0, len(inputs), batch)):
+        if n % share[1] != share[0]:
+            continue
         chunk = inputs[offset:offset + batch]
         _profiled(profile and n == 1, "one payment batch (payments_post)",
                   lambda chunk=chunk: payments_post(organization=org, payments=chunk, actor=desk))
-        if n % 20 == 19:
+        if share[1] == 1 and n % 20 == 19:
             print(f"  payments: {min(offset + batch, len(inputs)):,} in {time.perf_counter() - start:.1f} s", flush=True)
     return time.perf_counter() - start
+
+
+def post_in_processes(world: dict, batch: int, workers: int) -> tuple[float, float]:
+    """Charges, then payments, from `workers` processes at once (forked with the set-up in memory, each with its own
+    database connection). Each phase is timed from its start until the last process has finished it."""
+    import multiprocessing
+    import resource
+
+    from django.db import connections
+
+    connections.close_all()  # each process opens its own
+    context = multiprocessing.get_context("fork")
+    gate = context.Barrier(workers + 1)
+    failed = context.Event()
+
+    def work(k: int) -> None:
+        try:
+            gate.wait()
+            post_charges(world, batch, False, (k, workers))
+            gate.wait()
+            post_payments(world, batch, False, (k, workers))
+            gate.wait()
+        except BaseException:
+            failed.set()
+            gate.abort()
+            raise
+        finally:
+            connections.close_all()
+
+    processes = [context.Process(target=work, args=(k,)) for k in range(workers)]
+    for process in processes:
+        process.start()
+    try:
+        gate.wait()
+        start = time.perf_counter()
+        gate.wait()
+        charged = time.perf_counter()
+        print(f"  charges: {len(world['encounters']) * 2:,} in {charged - start:.1f} s ({workers} processes)", flush=True)
+        gate.wait()
+        paid = time.perf_counter()
+    except multiprocessing.BrokenBarrierError:
+        failed.set()
+    for process in processes:
+        process.join()
+    if failed.is_set() or any(p.exitcode for p in processes):
+        raise SystemExit("billing_posting: a posting process failed (its traceback is above)")
+    world["cpu_seconds"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime + resource.getrusage(
+        resource.RUSAGE_CHILDREN).ru_stime
+    return charged - start, paid - charged
 
 
 def post_single(world: dict, count: int) -> float:
@@ -207,7 +272,8 @@ def report(world: dict, args, charge_seconds: float, payment_seconds: float, sin
     paid = Payment.objects.filter(organization=org).aggregate(t=Sum("amount"), n=Count("id"))
     load = os.getloadavg()
     print(f"charges   {charges:>8,} in {charge_seconds:6.1f} s  {charges / charge_seconds:8,.0f}/s  "
-          f"(encounters_post, {args.batch} encounters per batch)")
+          f"(encounters_post, {args.batch} encounters per batch, {args.workers} posting process"
+          f"{'es' if args.workers > 1 else ''})")
     print(f"payments  {payments:>8,} in {payment_seconds:6.1f} s  {payments / payment_seconds:8,.0f}/s  "
           f"(payments_post, {args.batch} per batch)")
     print(f"total     {charges + payments:>8,} in {total:6.1f} s  {(charges + payments) / total:8,.0f}/s  "
@@ -217,8 +283,8 @@ def report(world: dict, args, charge_seconds: float, payment_seconds: float, sin
               f"(payment_post; 50,000 at this rate: {50_000 / (args.single / single_seconds):.0f} s)")
     print(f"check: {posted:,} encounters posted, {paid['n']:,} payments ({paid['t']}), {books['n']:,} journal lines, "
           f"sum of all lines {books['t']}, unsealed entries {unsealed}")
-    print(f"this process's own CPU time for the charges and payments: {world['cpu_seconds']:.1f} s (the rest is PostgreSQL, and "
-          "waiting for a core on a shared machine)")
+    print(f"the posting processes' own CPU time for the charges and payments: {world['cpu_seconds']:.1f} s (the rest is "
+          "PostgreSQL, and waiting for a core)")
     print(f"load average during the run: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores")
     return 0 if posted == args.encounters and books["t"] == 0 and unsealed == 0 else 1
 
