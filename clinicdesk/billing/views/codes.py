@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from clinicdesk.core.access import requires
 from clinicdesk.core.csv_export import csv_response
 from clinicdesk.core.csv_import_views import CsvImport, imported_counts
+from clinicdesk.core.paging import page_of
 from clinicdesk.core.permissions import Perm
 
 from .. import icd10
@@ -22,16 +22,8 @@ from ..forms_codes import CodeSearchForm, FeeImportConfirmForm, FeeImportForm, F
 from ..selectors import codes as selectors
 from ..services import codes as services
 
-PAGE_SIZE = 50
 ICD10_LIMIT = 20
 ICD10_MAX_LIMIT = 50
-
-
-def _page(request: HttpRequest, rows) -> tuple:
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return page, query.urlencode()
 
 
 def _query(request: HttpRequest) -> str:
@@ -112,7 +104,7 @@ def procedure_list(request: HttpRequest) -> HttpResponse:
         return csv_response("procedure-codes.csv", ["code_system", "code", "description", "in_use"], (
             [p.code_system, p.code, p.description, "yes" if p.is_active else "no"] for p in rows.iterator()
         ))
-    page, query = _page(request, rows)
+    page, query = page_of(request, rows)
     return render(request, "billing/codes/procedure_list.html", {
         "form": CodeSearchForm(initial={"q": q}), "page": page, "query": query, "q": q, "show_all": show_all,
     })
@@ -163,7 +155,7 @@ def fee_schedule_detail(request: HttpRequest, fee_schedule_id: int) -> HttpRespo
              f.effective_to.isoformat() if f.effective_to else "", f.procedure.code_system]
             for f in rows.iterator()
         ))
-    page, query = _page(request, rows)
+    page, query = page_of(request, rows)
     return render(request, "billing/codes/fee_schedule_detail.html", {
         "schedule": schedule, "form": CodeSearchForm(initial={"q": q}), "page": page, "query": query, "q": q,
         "can_manage": request.user.has_perm_code(Perm.FEES_MANAGE),

@@ -9,7 +9,6 @@ from datetime import date
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,6 +21,7 @@ from clinicdesk.core.audit import audit_events
 from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.csv_export import csv_response
 from clinicdesk.core.models import User
+from clinicdesk.core.paging import page_of
 from clinicdesk.core.permissions import Perm
 from clinicdesk.patients.pick import PickPage, patient_pick_step
 from clinicdesk.patients.selectors.records import patient_for_change
@@ -40,15 +40,7 @@ from ..selectors import letters as selectors
 from ..selectors.templates import letter_templates
 from ..services import letters as services
 
-PAGE_SIZE = 50
 EXPORT_MAX_ROWS = 10_000
-
-
-def _page(request: HttpRequest, rows) -> tuple:
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return page, query.urlencode()
 
 
 def _error_text(exc: ValidationError) -> str:
@@ -86,7 +78,7 @@ def letter_list(request: HttpRequest) -> HttpResponse:
         status = 400
     if request.GET.get("format") == "csv" and status == 200:
         return _letter_export(request, rows)
-    page, query = _page(request, rows)
+    page, query = page_of(request, rows)
     audit_events(action="letter.listed", actor=request.user, targets=list(page), summary="Shown in the letters list")
     return render(request, "communications/letter_list.html", {"form": form, "page": page, "query": query}, status=status)
 
@@ -251,7 +243,7 @@ def letterhead_list(request: HttpRequest) -> HttpResponse:
         return csv_response("letterheads.csv", ["location", "practice name", "address", "phone", "fax", "e-mail", "website", "footer"], (
             [h.location.name if h.location else "(practice default)", h.practice_name, " / ".join(h.address.splitlines()),
              h.phone, h.fax, h.email, h.website, h.footer] for h in rows))
-    page, query = _page(request, rows)
+    page, query = page_of(request, rows)
     return render(request, "communications/letterhead_list.html", {"page": page, "query": query})
 
 
@@ -287,7 +279,7 @@ def signature_list(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "csv":
         return csv_response("signatures.csv", ["staff member", "closing", "name line", "credentials"], (
             [str(s.user), s.closing, s.name_line, s.credentials] for s in rows))
-    page, query = _page(request, rows)
+    page, query = page_of(request, rows)
     return render(request, "communications/letter_signature_list.html", {"page": page, "query": query})
 
 

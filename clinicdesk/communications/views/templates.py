@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clinicdesk.core.access import requires
 from clinicdesk.core.csv_export import csv_response
+from clinicdesk.core.paging import page_of
 from clinicdesk.core.permissions import Perm
 from clinicdesk.patients.selectors import patient_search
 from clinicdesk.patients.selectors.records import patient_for_change
@@ -23,15 +23,6 @@ from ..rendering import Rendered
 from ..selectors import templates as selectors
 from ..services import templates as services
 from ..template_forms import TemplateCreateForm, TemplateFilterForm, TemplateVersionForm
-
-PAGE_SIZE = 50
-
-
-def _page(request: HttpRequest, rows) -> tuple:
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return page, query.urlencode()
 
 
 @require_GET
@@ -49,7 +40,7 @@ def template_list(request: HttpRequest) -> HttpResponse:
              " ".join(t.current.merge_fields) if t.current else "", t.updated_at.isoformat(timespec="minutes")]
             for t in rows.iterator()
         ))
-    page, query = _page(request, rows)
+    page, query = page_of(request, rows)
     return render(request, "communications/template_list.html", {
         "form": form, "page": page, "query": query, "can_manage": request.user.has_perm_code(Perm.TEMPLATES_MANAGE),
     }, status=400 if form.is_bound and form.errors else 200)

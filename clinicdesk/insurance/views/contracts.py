@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -20,6 +19,7 @@ from clinicdesk.core.audit import audit_event, audit_events
 from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.csv_export import csv_response
 from clinicdesk.core.csv_import_views import CsvImport, imported_counts
+from clinicdesk.core.paging import page_of
 from clinicdesk.core.permissions import Perm
 
 from ..forms_contracts import (
@@ -35,15 +35,6 @@ from ..forms_contracts import (
 from ..selectors import contracts as selectors
 from ..selectors.scorecard import negotiation_packet, payer_scorecard
 from ..services import contracts as services
-
-PAGE_SIZE = 50
-
-
-def _page(request: HttpRequest, rows) -> tuple:
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return page, query.urlencode()
 
 
 def _query_without_format(request: HttpRequest) -> str:
@@ -119,7 +110,7 @@ def reference_schedule_detail(request: HttpRequest, reference_schedule_id: int) 
     if request.GET.get("format") == "csv":
         return csv_response(f"reference-schedule-{schedule.pk}.csv", ["code", "modifiers", "amount"],
                             ([r.procedure_code, r.modifiers, r.amount] for r in rows.iterator()))
-    page, query = _page(request, rows)
+    page, query = page_of(request, rows)
     return render(request, "insurance/contracts/rates.html", {
         "title": schedule.name, "subtitle": f"In effect from {schedule.effective_from:%m/%d/%Y}", "page": page,
         "query": query, "q": q, "can_manage": request.user.has_perm_code(Perm.CONTRACTS_MANAGE),
@@ -164,7 +155,7 @@ def contract_list(request: HttpRequest) -> HttpResponse:
              c.reference_schedule.name if c.reference_schedule else "", _text(c.percent_of_reference),
              c.effective_from.isoformat(), c.effective_to.isoformat() if c.effective_to else "", c.rate_count]
             for c in contracts))
-    page, query = _page(request, contracts)
+    page, query = page_of(request, contracts)
     return render(request, "insurance/contracts/contract_list.html", {
         "page": page, "query": query, "can_manage": request.user.has_perm_code(Perm.CONTRACTS_MANAGE),
     })
@@ -220,7 +211,7 @@ def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
     if request.GET.get("format") == "csv":
         return csv_response(f"contract-{contract.pk}.csv", ["code", "modifiers", "amount"],
                             ([r.procedure_code, r.modifiers, r.allowed_amount] for r in rows.iterator()))
-    page, query = _page(request, rows)
+    page, query = page_of(request, rows)
     ends = f"{contract.effective_to:%m/%d/%Y}" if contract.effective_to else "until further notice"
     terms = f"{contract.payer.name} · {contract.get_basis_display()} · {contract.effective_from:%m/%d/%Y} to {ends}"
     if contract.reference_schedule_id:
@@ -270,7 +261,7 @@ def underpayments(request: HttpRequest) -> HttpResponse:
             [line.claim.payer.name, line.claim.claim_number, str(line.claim.patient), line.service_date.isoformat(),
              line.procedure_code, line.modifiers, line.units, line.allowed_amount, line.expected_allowed,
              line.underpaid_amount] for line in lines))
-    page, query = _page(request, rows)
+    page, query = page_of(request, rows)
     audit_events(action="claim.listed", actor=request.user, targets=[line.claim for line in page.object_list],
                  summary="Shown in the underpayments list")
     return render(request, "insurance/contracts/underpayments.html", {"form": form, "page": page, "query": query,

@@ -9,7 +9,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,6 +20,7 @@ from clinicdesk.core.audit import audit_event, audit_events
 from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.csv_export import csv_response
 from clinicdesk.core.middleware import client_ip
+from clinicdesk.core.paging import page_of
 from clinicdesk.core.permissions import Perm
 from clinicdesk.patients.models import Patient
 from clinicdesk.patients.pick import PickPage, patient_pick_step
@@ -44,16 +44,8 @@ from ..services import calls as call_services
 from ..services import recalls as recall_services
 from ..services import waitlist as waitlist_services
 
-PAGE_SIZE = 50
 WEEKDAY_NAMES = {0: "Mon", 1: "Tue", 2: "Wed", 3: "Thu", 4: "Fri", 5: "Sat", 6: "Sun"}
 EXPORT_MAX_ROWS = 10_000
-
-
-def _page(request: HttpRequest, rows) -> tuple:
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return page, query.urlencode()
 
 
 def _form_errors(form, exc: ValidationError) -> None:
@@ -121,7 +113,7 @@ def call_list(request: HttpRequest) -> HttpResponse:
             status = 400
     else:
         status = 400
-    page, query = _page(request, rows)
+    page, query = page_of(request, rows)
     return render(request, "scheduling/calls.html", {
         "form": form, "page": page, "query": query, "counts": selectors.callback_counts(actor=request.user),
     }, status=status)
@@ -192,7 +184,7 @@ def call_log(request: HttpRequest) -> HttpResponse:
 def callback_queue(request: HttpRequest) -> HttpResponse:
     """Open callbacks, overdue first; mine or everyone's."""
     mine = request.GET.get("mine") == "1"
-    page, query = _page(request, selectors.callback_queue(actor=request.user, mine=mine))
+    page, query = page_of(request, selectors.callback_queue(actor=request.user, mine=mine))
     return render(request, "scheduling/calls_callbacks.html", {
         "page": page, "query": query, "mine": mine, "now": timezone.now(),
         "counts": selectors.callback_counts(actor=request.user), "done_form": CallbackDoneForm(),
@@ -250,7 +242,7 @@ def waitlist(request: HttpRequest) -> HttpResponse:
         kind = form.cleaned_data.get("appointment_type")
         entries = selectors.waitlist_list(actor=request.user, status=form.cleaned_data["status"],
                                           appointment_type_id=kind.pk if kind else None)
-    page, query = _page(request, entries)
+    page, query = page_of(request, entries)
     for entry in page:
         _with_local_times(entry.pending_offers)
         entry.weekday_names = ", ".join(WEEKDAY_NAMES[d] for d in entry.weekdays if d in WEEKDAY_NAMES)
@@ -343,7 +335,7 @@ def recall_list(request: HttpRequest) -> HttpResponse:
             status = 200
         except ValidationError as exc:
             _form_errors(form, exc)
-    page, query = _page(request, rows)
+    page, query = page_of(request, rows)
     return render(request, "scheduling/recalls.html", {
         "form": form, "page": page, "query": query, "today": timezone.localdate(),
         "can_manage_rules": request.user.has_perm_code(Perm.SCHEDULE_MANAGE),

@@ -1,22 +1,11 @@
-"""What the staff pages share: paging, the acting user's today, and the audited read of a staff record."""
+"""What the staff pages share: the acting user's today, and the audited read of a staff record."""
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.http import HttpRequest
 from django.utils import timezone
 
 from clinicdesk.core.audit import audit_event
-
-PAGE_SIZE = 50
-
-
-def paged(request: HttpRequest, rows) -> tuple:
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    query.pop("format", None)
-    return page, query.urlencode()
 
 
 def today():

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from clinicdesk.core.access import requires
 from clinicdesk.core.csv_export import csv_response
+from clinicdesk.core.paging import page_of
 from clinicdesk.core.permissions import Perm
 
 from .. import selectors
@@ -19,7 +20,7 @@ from ..choices import StaffStatus
 from ..forms import ChecklistApplyForm, OffboardForm, StaffFilterForm, StaffForm
 from ..models import StaffDocument
 from ..services.records import staff_offboard, staff_save
-from .pages import audit_read, paged, today
+from .pages import audit_read, today
 
 TABS = [("record", "Record"), ("credentials", "Credentials"), ("onboarding", "Onboarding"), ("training", "Training")]
 CSV_HEADER = ["last_name", "first_name", "job_title", "department", "role", "employment_type", "fte", "status",
@@ -44,7 +45,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
              m.email, m.phone, m.npi, " ".join(s.code for s in m.skills.all())]
             for m in rows.iterator(chunk_size=500)
         ))
-    page, query = paged(request, rows)
+    page, query = page_of(request, rows)
     return render(request, "staff/staff_list.html", {
         "form": form, "page": page, "query": query, "can_manage": request.user.has_perm_code(Perm.STAFF_MANAGE),
     })

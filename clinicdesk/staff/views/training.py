@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clinicdesk.core.access import requires
 from clinicdesk.core.csv_export import csv_response
+from clinicdesk.core.paging import page_of
 from clinicdesk.core.permissions import Perm
 
 from .. import selectors
@@ -19,7 +20,7 @@ from ..forms import AssignForm, AssignmentFilterForm, ChecklistApplyForm, Comple
 from ..models import Course, OnboardingTask, TrainingAssignment
 from ..services.onboarding import checklist_apply, onboarding_task_set
 from ..services.training import course_save, training_assign, training_complete
-from .pages import paged, today
+from .pages import today
 from .records import detail_url
 
 
@@ -172,7 +173,7 @@ def assignment_list(request: HttpRequest) -> HttpResponse:
              a.evidence_note or (a.evidence.title if a.evidence else "")]
             for a in rows.iterator(chunk_size=500)
         ))
-    page, query = paged(request, rows)
+    page, query = page_of(request, rows)
     return render(request, "staff/assignment_list.html", {"form": form, "page": page, "query": query,
                                                           "today": today()})
 

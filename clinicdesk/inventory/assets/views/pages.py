@@ -1,4 +1,4 @@
-"""What the technology pages share: paging and today's date (the staff pages' own), and the round trip of a form
+"""What the technology pages share: today's date (the staff pages' own), and the round trip of a form
 through its service."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from clinicdesk.staff.views.pages import paged, today
+from clinicdesk.staff.views.pages import today
 
-__all__ = ["form_round_trip", "paged", "today"]
+__all__ = ["form_round_trip", "today"]
 
 
 def form_round_trip(request: HttpRequest, form, save: Callable, *, template: str, context: dict,

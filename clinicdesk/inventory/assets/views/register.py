@@ -12,12 +12,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from clinicdesk.core.access import requires
 from clinicdesk.core.csv_export import csv_response
+from clinicdesk.core.paging import page_of
 from clinicdesk.core.permissions import Perm
 
 from .. import selectors
 from ..forms import AssetFilterForm, AssetForm, AssignForm
 from ..services.assets import asset_assign, asset_save
-from .pages import form_round_trip, paged, today
+from .pages import form_round_trip, today
 
 CSV_HEADER = ["tag", "name", "kind", "status", "make", "model", "serial_number", "location", "department",
               "assigned_to", "vendor", "purchase_date", "purchase_cost", "warranty_expires", "support_expires",
@@ -50,7 +51,7 @@ def asset_list(request: HttpRequest) -> HttpResponse:
     form, rows = _filtered(request)
     if request.GET.get("format") == "csv":
         return csv_response("asset-register.csv", CSV_HEADER, (_csv_row(a) for a in rows.iterator(chunk_size=500)))
-    page, query = paged(request, rows)
+    page, query = page_of(request, rows)
     return render(request, "assets/asset_list.html", {
         "form": form, "page": page, "query": query, "can_manage": request.user.has_perm_code(Perm.ASSETS_MANAGE),
         "today": today(),

@@ -12,13 +12,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clinicdesk.core.access import requires
 from clinicdesk.core.csv_export import csv_response
+from clinicdesk.core.paging import page_of
 from clinicdesk.core.permissions import Perm
 
 from .. import selectors
 from ..choices import TICKET_MOVES
 from ..forms import CommentForm, TicketEditForm, TicketFilterForm, TicketForm, TicketMoveForm
 from ..services.tickets import ticket_comment, ticket_move, ticket_open, ticket_update
-from .pages import form_round_trip, paged
+from .pages import form_round_trip
 
 
 def t_url(ticket) -> str:
@@ -41,7 +42,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
              t.reported_by.get_full_name() if t.reported_by else "",
              t.assigned_to.get_full_name() if t.assigned_to else "", t.created_at, t.resolved_at, t.closed_at]
             for t in rows.iterator(chunk_size=500)))
-    page, query = paged(request, rows)
+    page, query = page_of(request, rows)
     return render(request, "assets/ticket_list.html", {
         "form": form, "page": page, "query": query, "can_manage": request.user.has_perm_code(Perm.ASSETS_MANAGE)})
 

@@ -9,12 +9,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from clinicdesk.core.access import requires
 from clinicdesk.core.csv_export import csv_response
+from clinicdesk.core.paging import page_of
 from clinicdesk.core.permissions import Perm
 
 from .. import selectors
 from ..forms import AlertFilterForm, DueFilterForm, MaintenanceForm, ScheduleForm
 from ..services.maintenance import maintenance_record, schedule_save
-from .pages import form_round_trip, paged, today
+from .pages import form_round_trip, today
 from .register import a_url
 
 
@@ -81,5 +82,5 @@ def alert_list(request: HttpRequest) -> HttpResponse:
             "raised_on", "asset_tag", "asset", "subject", "due_on", "threshold_days", "message"], (
             [a.raised_on, a.asset.tag, a.asset.name, a.get_subject_display(), a.due_on, a.threshold_days, a.message]
             for a in rows.iterator(chunk_size=500)))
-    page, query = paged(request, rows)
+    page, query = page_of(request, rows)
     return render(request, "assets/alert_list.html", {"form": form, "page": page, "query": query})
