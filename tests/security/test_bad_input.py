@@ -11,7 +11,6 @@ from html.parser import HTMLParser
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 
 from clinicdesk.core.choices import Role
 
@@ -53,12 +52,6 @@ class _Fields(HTMLParser):
             self._in_post_form = False
 
 
-def fresh(user) -> Client:
-    client = Client(raise_request_exception=False)
-    client.force_login(user)
-    return client
-
-
 def server_errors(responses) -> list[str]:
     out = []
     for label, response in responses:
@@ -74,8 +67,8 @@ def test_pages_survive_hostile_input(route, world: World):
     url = build_url(route, "own", world, admin)
     responses = []
     for value in TEXT_VARIANTS:
-        responses.append((f"GET {url} with {value[:12]!r}", fresh(admin).get(url, dict.fromkeys(QUERY_NAMES, value))))
-    page = fresh(admin).get(url)
+        responses.append((f"GET {url} with {value[:12]!r}", world.client_as(admin).get(url, dict.fromkeys(QUERY_NAMES, value))))
+    page = world.client_as(admin).get(url)
     fields = _Fields()
     if page.status_code == 200 and page.get("Content-Type", "").startswith("text/html"):
         fields.feed(page.content.decode())
@@ -83,7 +76,7 @@ def test_pages_survive_hostile_input(route, world: World):
         data = dict.fromkeys(fields.names or {"anything"}, value)
         for name in fields.files:
             data[name] = SimpleUploadedFile("evil\x00name.pdf", b"%PDF-" + value.encode("utf-8", "replace")[:100])
-        responses.append((f"POST {url} with {value[:12]!r}", fresh(admin).post(url, data)))
+        responses.append((f"POST {url} with {value[:12]!r}", world.client_as(admin).post(url, data)))
     problems = server_errors(responses)
     assert not problems, "\n".join(problems)
 
@@ -97,7 +90,7 @@ def _schema(openapi: dict, node: dict) -> dict:
 @pytest.mark.parametrize("route", API, ids=[r.label for r in API])
 def test_api_survives_hostile_input(route, world: World):
     admin = world.users[Role.ADMINISTRATOR]
-    openapi = fresh(admin).get("/api/v1/openapi.json").json()
+    openapi = world.client_as(admin).get("/api/v1/openapi.json").json()
     url = build_url(route, "own", world, admin)
     template = "/" + route.regex
     spec = next((ops for path, ops in openapi["paths"].items()
@@ -112,14 +105,14 @@ def test_api_survives_hostile_input(route, world: World):
             for value in TEXT_VARIANTS:
                 params = dict.fromkeys(query, value)
                 if method == "GET":
-                    responses.append((f"GET {url} ?{value[:12]!r}", fresh(admin).get(url, params)))
+                    responses.append((f"GET {url} ?{value[:12]!r}", world.client_as(admin).get(url, params)))
             if "application/json" in body:
                 properties = _schema(openapi, body["application/json"]["schema"]).get("properties", {})
                 bodies = [{}, [], "x", None, 10**30] + [dict.fromkeys(properties, v) for v in JSON_VARIANTS]
                 for b in bodies:
-                    responses.append((f"{method} {url} {json.dumps(b)[:40]}", fresh(admin).generic(
+                    responses.append((f"{method} {url} {json.dumps(b)[:40]}", world.client_as(admin).generic(
                         method, url, data=json.dumps(b), content_type="application/json")))
-                responses.append((f"{method} {url} not JSON", fresh(admin).generic(
+                responses.append((f"{method} {url} not JSON", world.client_as(admin).generic(
                     method, url, data="{not json", content_type="application/json")))
             if "multipart/form-data" in body:
                 properties = _schema(openapi, body["multipart/form-data"]["schema"]).get("properties", {})
@@ -128,7 +121,7 @@ def test_api_survives_hostile_input(route, world: World):
                     for p, s in properties.items():
                         if s.get("format") == "binary":
                             data[p] = SimpleUploadedFile("evil\x00.pdf", b"%PDF-" + value.encode()[:50])
-                    responses.append((f"{method} {url} multipart {value[:12]!r}", fresh(admin).post(url, data)))
+                    responses.append((f"{method} {url} multipart {value[:12]!r}", world.client_as(admin).post(url, data)))
     problems = server_errors(responses)
     assert not problems, "\n".join(problems)
 

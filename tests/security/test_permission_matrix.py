@@ -15,7 +15,6 @@ fails the test, so a new view cannot slip past the matrix.
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from clinicdesk.core.permissions import role_has
@@ -28,15 +27,8 @@ ROUTES = all_routes()
 ANONYMOUS = None
 
 
-def client_for(principal) -> Client:
-    client = Client(raise_request_exception=False)
-    if principal is not None:
-        client.force_login(principal)
-    return client
-
-
-def request(principal, method: str, url: str, *, api: bool, token: str | None = None):
-    client = client_for(None if token else principal)
+def request(world: World, principal, method: str, url: str, *, api: bool, token: str | None = None):
+    client = world.client_as(None if token else principal)
     extra = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
     if method == "GET":
         return client.get(url, **extra)
@@ -135,13 +127,13 @@ def test_matrix(route: Route, world: World):
                 pytest.fail(f"{route.label}: no fixture fills URL kwarg '{exc}'. Add it to tests/security "
                             f"kwargs.fill() so this view is checked.")
             for method, codes, api in cases(route):
-                response = request(principal, method, url, api=api)
+                response = request(world, principal, method, url, api=api)
                 problem = judge(route, kind, codes, principal, role, side, method, response)
                 if problem:
                     problems.append(f"{method} {url} as {role} ({side}): {problem}")
                 # The same call with a personal API token (scoped to everything the role has).
                 if api and principal is not ANONYMOUS and method == "GET":
-                    response = request(principal, method, url, api=True, token=world.tokens[role])
+                    response = request(world, principal, method, url, api=True, token=world.tokens[role])
                     problem = judge(route, kind, codes, principal, role, side, method, response)
                     if problem:
                         problems.append(f"{method} {url} as {role} with a token ({side}): {problem}")
