@@ -12,30 +12,29 @@ from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 
 from clinicdesk.billing.choices import EncounterStatus
-from clinicdesk.billing.models import Encounter, EncounterSupply, Fee, ProcedureCode
+from clinicdesk.billing.models import Encounter, EncounterSupply
 from clinicdesk.billing.services.charges import (
     ServiceInput,
     SupplyInput,
     encounter_code,
     encounter_post,
-    encounter_submit,
     encounter_void,
     encounters_post,
 )
 from clinicdesk.core.choices import Role
 from clinicdesk.core.tests.factories import LocationFactory
-from clinicdesk.inventory.choices import ItemKind, MovementKind
+from clinicdesk.inventory.choices import MovementKind
 from clinicdesk.inventory.models import StockBalance, StockMovement
 from clinicdesk.inventory.selectors import lot_recall
 from clinicdesk.inventory.services.stock import stock_receive
-from clinicdesk.inventory.tests.factories import ItemFactory, PackFactory, StockLocationFactory
+from clinicdesk.inventory.tests.factories import ItemFactory, PackFactory
 from clinicdesk.ledger.choices import AccountRole, EntryKind
 from clinicdesk.ledger.models import JournalLine
 
 from .factories_encounters import coded, new_encounter
+from .factories_supplies import FLU, Clinic, add_flu_prices, flu_shot
 
 D = Decimal
-FLU = (("90686", "", 1), ("90471", "", 1))
 
 
 @pytest.fixture
@@ -50,43 +49,13 @@ def biller(make_user):
 
 @pytest.fixture
 def prices(fee_schedule):
-    for code, price in (("90686", "28.00"), ("90471", "25.00")):
-        procedure = ProcedureCode.objects.create(organization=fee_schedule.organization, code=code, code_system="CPT",
-                                                 description=f"Service {code}")
-        Fee.objects.create(organization=fee_schedule.organization, schedule=fee_schedule, procedure=procedure,
-                           price=D(price), effective_from=date(2026, 1, 1))
+    add_flu_prices(fee_schedule)
     return fee_schedule
 
 
 @pytest.fixture
 def clinic(org):
-    """The office, its vaccine fridge with two lots of flu vaccine (the later-expiring one received first), and a
-    supply room across town."""
-    office = LocationFactory(organization=org, name="Main office")
-    fridge = StockLocationFactory(organization=org, location=office, name="Vaccine fridge")
-    vaccine = ItemFactory(organization=org, name="Flu vaccine (quadrivalent)", kind=ItemKind.VACCINE, cvx="150",
-                          tracks_lots=True, base_unit="dose", price=D("14.00"))
-    stock_receive(item=vaccine, stock_location=fridge, quantity=D("5"), actor=None, lot_number="LATE1",
-                  expires_on=date(2027, 6, 30), unit_cost=D("15.00"))
-    stock_receive(item=vaccine, stock_location=fridge, quantity=D("2"), actor=None, lot_number="SOON1",
-                  expires_on=date(2027, 1, 31), unit_cost=D("12.00"))
-
-    class Clinic:
-        pass
-
-    c = Clinic()
-    c.office, c.fridge, c.vaccine = office, fridge, vaccine
-    c.lots = {lot.number: lot for lot in vaccine.lots.all()}
-    return c
-
-
-def flu_shot(org, doctor, clinic, *, supplies, submit=True):
-    encounter = coded(org, doctor, diagnoses=("Z23",), services=FLU, location=clinic.office, submit=False)
-    encounter_code(encounter=encounter, actor=doctor, diagnoses=["Z23"], supplies=supplies, services=[
-        ServiceInput(code=code, modifiers=mods, units=units, pointers="1") for code, mods, units in FLU])
-    if submit:
-        encounter_submit(encounter=encounter, actor=doctor)
-    return Encounter.objects.get(pk=encounter.pk)
+    return Clinic(org)
 
 
 def on_hand(item, lot=None) -> Decimal:

@@ -14,13 +14,14 @@ from django.urls import reverse
 
 from clinicdesk.billing.models import EncounterSupply
 from clinicdesk.billing.services.charges import encounter_post
+from clinicdesk.billing.services.supplies import SupplyInput
 from clinicdesk.core.choices import Role
 from clinicdesk.core.tests.factories import LocationFactory
 from clinicdesk.inventory.services.stock import stock_receive
 from clinicdesk.inventory.tests.factories import ItemFactory, StockLocationFactory
 
-from .test_supplies_services import FLU, clinic, flu_shot, prices  # noqa: F401 (fixtures)
-from .test_supplies_services import SupplyInput, coded
+from .factories_encounters import coded
+from .factories_supplies import FLU, Clinic, add_flu_prices, flu_shot
 
 D = Decimal
 
@@ -33,6 +34,17 @@ def doctor(make_user):
 @pytest.fixture
 def biller(make_user):
     return make_user(Role.BILLER, username="devon")
+
+
+@pytest.fixture
+def prices(fee_schedule):
+    add_flu_prices(fee_schedule)
+    return fee_schedule
+
+
+@pytest.fixture
+def clinic(org):
+    return Clinic(org)
 
 
 def code_url(encounter) -> str:
