@@ -133,3 +133,27 @@ def test_the_coding_page_query_count_does_not_grow_with_supplies(client_as, org,
     with CaptureQueriesContext(connection) as many:
         client.get(code_url(encounter_many))
     assert len(many) <= len(one)
+
+
+def test_posting_from_the_queue_without_the_doses_on_hand_names_the_service_and_item(client_as, org, doctor, biller,
+                                                                                     prices, clinic):
+    encounter = flu_shot(org, doctor, clinic, supplies=[
+        SupplyInput(line=1, item_id=clinic.vaccine.pk, lot_id=clinic.lots["SOON1"].pk, quantity="5")])
+    response = client_as(biller).post(reverse("billing:review_post"), {"encounter": [encounter.public_id]})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Service 1, supply Flu vaccine (quadrivalent): Only 2 dose of lot SOON1" in page
+
+
+def test_voiding_from_the_encounter_page_puts_the_dose_back(client_as, org, doctor, biller, prices, clinic):
+    from clinicdesk.inventory.models import StockBalance
+
+    encounter = flu_shot(org, doctor, clinic, supplies=[SupplyInput(line=1, item_id=clinic.vaccine.pk)])
+    encounter_post(encounter=encounter, actor=biller)
+    assert StockBalance.objects.get(lot=clinic.lots["SOON1"]).on_hand == D("1")
+    response = client_as(biller).post(reverse("billing:encounter_void", args=[encounter.public_id]),
+                                      {"reason": "Billed to the wrong patient"})
+    assert response.status_code == 302
+    assert StockBalance.objects.get(lot=clinic.lots["SOON1"]).on_hand == D("2")
+    detail = client_as(biller).get(reverse("billing:encounter_detail", args=[encounter.public_id])).content.decode()
+    assert "put back on the shelf" in detail
