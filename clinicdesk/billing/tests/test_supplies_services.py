@@ -32,7 +32,7 @@ from clinicdesk.ledger.choices import AccountRole, EntryKind
 from clinicdesk.ledger.models import JournalLine
 
 from .factories_encounters import coded, new_encounter
-from .factories_supplies import FLU, Clinic, add_flu_prices, flu_shot
+from .factories_supplies import FLU, flu_shot
 
 D = Decimal
 
@@ -47,17 +47,6 @@ def biller(make_user):
     return make_user(Role.BILLER, username="devon")
 
 
-@pytest.fixture
-def prices(fee_schedule):
-    add_flu_prices(fee_schedule)
-    return fee_schedule
-
-
-@pytest.fixture
-def clinic(org):
-    return Clinic(org)
-
-
 def on_hand(item, lot=None) -> Decimal:
     rows = StockBalance.objects.filter(item=item)
     if lot is not None:
@@ -68,7 +57,7 @@ def on_hand(item, lot=None) -> Decimal:
 # --- coding --------------------------------------------------------------------------------------------------
 
 
-def test_a_vaccine_without_a_lot_is_given_the_first_expiring_lot_in_the_encounters_fridge(org, doctor, prices, clinic):
+def test_a_vaccine_without_a_lot_is_given_the_first_expiring_lot_in_the_encounters_fridge(org, doctor, flu_prices, clinic):
     # when the doctor records one dose of flu vaccine on the vaccine service, leaving the lot to the suggestion
     encounter = flu_shot(org, doctor, clinic, supplies=[SupplyInput(line=1, item_id=clinic.vaccine.pk)])
     # then the supply names the lot that expires first, in the fridge of the encounter's office
@@ -79,13 +68,13 @@ def test_a_vaccine_without_a_lot_is_given_the_first_expiring_lot_in_the_encounte
     assert on_hand(clinic.vaccine) == D("7")
 
 
-def test_a_scanned_pack_barcode_finds_its_item(org, doctor, prices, clinic):
+def test_a_scanned_pack_barcode_finds_its_item(org, doctor, flu_prices, clinic):
     pack = PackFactory(item=clinic.vaccine, name="single-dose syringe", quantity=D("1"))
     encounter = flu_shot(org, doctor, clinic, submit=False, supplies=[SupplyInput(line=1, gtin=f" {pack.gtin} ")])
     assert EncounterSupply.objects.get(encounter=encounter).item_id == clinic.vaccine.pk
 
 
-def test_coding_again_without_supplies_keeps_them(org, doctor, prices, clinic):
+def test_coding_again_without_supplies_keeps_them(org, doctor, flu_prices, clinic):
     encounter = flu_shot(org, doctor, clinic, submit=False,
                          supplies=[SupplyInput(line=2, item_id=clinic.vaccine.pk, lot_id=clinic.lots["LATE1"].pk)])
     encounter_code(encounter=encounter, actor=doctor, diagnoses=["Z23"], services=[
@@ -111,7 +100,7 @@ def test_coding_again_without_supplies_keeps_them(org, doctor, prices, clinic):
     ("other lot", "Supply 1: that lot is not a lot of Flu vaccine (quadrivalent)."),
     ("expired lot", "Supply 1: lot OLD1 of Flu vaccine (quadrivalent) expired on 10/31/2026."),
 ])
-def test_bad_supplies_are_refused_naming_the_row_and_nothing_changes(org, doctor, prices, clinic, supply, message):
+def test_bad_supplies_are_refused_naming_the_row_and_nothing_changes(org, doctor, flu_prices, clinic, supply, message):
     # given an encounter coded with a flu shot and its dose
     encounter = flu_shot(org, doctor, clinic, submit=False, supplies=[SupplyInput(line=1, item_id=clinic.vaccine.pk)])
     other = ItemFactory(organization=org, name="Gauze")
@@ -132,7 +121,7 @@ def test_bad_supplies_are_refused_naming_the_row_and_nothing_changes(org, doctor
     assert [s.lot.number for s in EncounterSupply.objects.filter(encounter=encounter)] == ["SOON1"]
 
 
-def test_a_supply_of_another_practice_is_no_such_item(org, other_org, doctor, prices, clinic):
+def test_a_supply_of_another_practice_is_no_such_item(org, other_org, doctor, flu_prices, clinic):
     foreign = ItemFactory(organization=other_org, name="Their vaccine")
     encounter = flu_shot(org, doctor, clinic, submit=False, supplies=[])
     with pytest.raises(ValidationError) as caught:
@@ -144,7 +133,7 @@ def test_a_supply_of_another_practice_is_no_such_item(org, other_org, doctor, pr
 # --- posting -------------------------------------------------------------------------------------------------
 
 
-def test_posting_uses_the_dose_for_the_patient_and_books_it_as_an_inventory_entry(org, doctor, biller, prices, clinic):
+def test_posting_uses_the_dose_for_the_patient_and_books_it_as_an_inventory_entry(org, doctor, biller, flu_prices, clinic):
     # given a flu shot with one dose of the lot expiring first
     encounter = flu_shot(org, doctor, clinic, supplies=[SupplyInput(line=1, item_id=clinic.vaccine.pk)])
     # when the biller posts it
@@ -161,7 +150,7 @@ def test_posting_uses_the_dose_for_the_patient_and_books_it_as_an_inventory_entr
     assert [u.patient_id for u in lot_recall(user=biller, lot_number="soon1")] == [encounter.patient_id]
 
 
-def test_not_enough_on_hand_refuses_the_whole_batch_naming_service_and_item(org, doctor, biller, prices, clinic):
+def test_not_enough_on_hand_refuses_the_whole_batch_naming_service_and_item(org, doctor, biller, flu_prices, clinic):
     # given one encounter that can be posted and one that wants three doses of a lot with two
     fine = coded(org, doctor, diagnoses=("J06.9",), services=(("99213", "", 1),))
     short = flu_shot(org, doctor, clinic, supplies=[
@@ -177,14 +166,14 @@ def test_not_enough_on_hand_refuses_the_whole_batch_naming_service_and_item(org,
     assert on_hand(clinic.vaccine) == D("7")
 
 
-def test_an_item_that_may_go_negative_is_used_anyway(org, doctor, biller, prices, clinic):
+def test_an_item_that_may_go_negative_is_used_anyway(org, doctor, biller, flu_prices, clinic):
     swabs = ItemFactory(organization=org, name="Alcohol swab", allow_negative=True)
     encounter = flu_shot(org, doctor, clinic, supplies=[SupplyInput(line=2, item_id=swabs.pk, quantity="2")])
     encounter_post(encounter=encounter, actor=biller)
     assert on_hand(swabs) == D("-2")
 
 
-def test_a_batch_without_supplies_reads_them_in_one_query(org, doctor, biller, prices):
+def test_a_batch_without_supplies_reads_them_in_one_query(org, doctor, biller, flu_prices):
     # given a queue of plain office visits
     batch = [coded(org, doctor) for _ in range(3)]
     # when they post
@@ -195,7 +184,7 @@ def test_a_batch_without_supplies_reads_them_in_one_query(org, doctor, biller, p
     assert not StockMovement.objects.exists()
 
 
-def test_a_batch_uses_each_encounters_supplies(org, doctor, biller, prices, clinic):
+def test_a_batch_uses_each_encounters_supplies(org, doctor, biller, flu_prices, clinic):
     first = flu_shot(org, doctor, clinic, supplies=[SupplyInput(line=1, item_id=clinic.vaccine.pk)])
     second = flu_shot(org, doctor, clinic, supplies=[SupplyInput(line=1, item_id=clinic.vaccine.pk)])
     plain = coded(org, doctor, location=clinic.office)
@@ -212,7 +201,7 @@ def test_a_batch_uses_each_encounters_supplies(org, doctor, biller, prices, clin
 
 
 def test_voiding_puts_the_dose_back_at_its_cost_and_the_recall_no_longer_names_the_patient(
-        org, doctor, biller, prices, clinic):
+        org, doctor, biller, flu_prices, clinic):
     # given a posted flu shot
     encounter = flu_shot(org, doctor, clinic, supplies=[SupplyInput(line=1, item_id=clinic.vaccine.pk)])
     encounter_post(encounter=encounter, actor=biller)
@@ -234,13 +223,13 @@ def test_voiding_puts_the_dose_back_at_its_cost_and_the_recall_no_longer_names_t
     assert on_hand(clinic.vaccine, clinic.lots["SOON1"]) == D("2")
 
 
-def test_voiding_a_draft_moves_no_stock(org, doctor, biller, prices, clinic):
+def test_voiding_a_draft_moves_no_stock(org, doctor, biller, flu_prices, clinic):
     encounter = flu_shot(org, doctor, clinic, submit=False, supplies=[SupplyInput(line=1, item_id=clinic.vaccine.pk)])
     encounter_void(encounter=encounter, reason="Not seen", actor=biller)
     assert not StockMovement.objects.filter(kind__in=[MovementKind.CONSUMPTION, MovementKind.ADJUSTMENT]).exists()
 
 
-def test_a_location_without_stock_locations_is_refused(org, doctor, prices, clinic):
+def test_a_location_without_stock_locations_is_refused(org, doctor, flu_prices, clinic):
     encounter = new_encounter(org, doctor, location=LocationFactory(organization=org, name="Nursing home"))
     with pytest.raises(ValidationError) as caught:
         encounter_code(encounter=encounter, actor=doctor, diagnoses=["Z23"], services=[ServiceInput(code="90686")],

@@ -21,7 +21,7 @@ from clinicdesk.inventory.services.stock import stock_receive
 from clinicdesk.inventory.tests.factories import ItemFactory, StockLocationFactory
 
 from .factories_encounters import coded
-from .factories_supplies import FLU, Clinic, add_flu_prices, flu_shot
+from .factories_supplies import FLU, flu_shot
 
 D = Decimal
 
@@ -34,17 +34,6 @@ def doctor(make_user):
 @pytest.fixture
 def biller(make_user):
     return make_user(Role.BILLER, username="devon")
-
-
-@pytest.fixture
-def prices(fee_schedule):
-    add_flu_prices(fee_schedule)
-    return fee_schedule
-
-
-@pytest.fixture
-def clinic(org):
-    return Clinic(org)
 
 
 def code_url(encounter) -> str:
@@ -62,7 +51,7 @@ def form(supplies=(), **extra) -> dict:
     return data
 
 
-def test_the_lot_picker_offers_the_lots_on_the_shelf_here_first_expiring_first(client_as, org, doctor, prices, clinic):
+def test_the_lot_picker_offers_the_lots_on_the_shelf_here_first_expiring_first(client_as, org, doctor, flu_prices, clinic):
     # given an expired lot still in the fridge and a lot in another office's fridge
     stock_receive(item=clinic.vaccine, stock_location=clinic.fridge, quantity=D("1"), actor=None, lot_number="OLD1",
                   expires_on=date(2026, 10, 1), confirm_expired=True)
@@ -78,7 +67,7 @@ def test_the_lot_picker_offers_the_lots_on_the_shelf_here_first_expiring_first(c
 
 
 def test_saving_a_dose_shows_its_suggested_lot_and_the_encounter_page_lists_it(client_as, org, doctor, biller,
-                                                                               prices, clinic):
+                                                                               flu_prices, clinic):
     encounter = coded(org, doctor, diagnoses=("Z23",), services=FLU, location=clinic.office, submit=False)
     client = client_as(doctor)
     response = client.post(code_url(encounter), form([{"line": "1", "item": str(clinic.vaccine.pk), "quantity": "1"}]))
@@ -101,7 +90,7 @@ def test_saving_a_dose_shows_its_suggested_lot_and_the_encounter_page_lists_it(c
     ({"line": "1", "item": "", "scan": "0000", "quantity": "1"}, "Supply 1: GTIN 0000: a GTIN is 8, 12, 13 or 14 digits."),
     ({"line": "1", "item": "ITEM", "lot": "FOREIGN", "quantity": "1"}, "Supply 1: that lot is not a lot of"),
 ])
-def test_a_bad_supply_row_is_refused_next_to_the_row(client_as, org, other_org, doctor, prices, clinic, row, message):
+def test_a_bad_supply_row_is_refused_next_to_the_row(client_as, org, other_org, doctor, flu_prices, clinic, row, message):
     foreign = ItemFactory(organization=other_org, name="Their vaccine", tracks_lots=True)
     foreign_lot = stock_receive(item=foreign, stock_location=StockLocationFactory(organization=other_org),
                                 quantity=D("1"), actor=None, lot_number="THEIRS", expires_on=date(2099, 1, 1)).lot
@@ -113,7 +102,7 @@ def test_a_bad_supply_row_is_refused_next_to_the_row(client_as, org, other_org, 
     assert not EncounterSupply.objects.filter(encounter=encounter).exists()
 
 
-def test_a_form_without_supply_rows_keeps_the_supplies(client_as, org, doctor, prices, clinic):
+def test_a_form_without_supply_rows_keeps_the_supplies(client_as, org, doctor, flu_prices, clinic):
     encounter = flu_shot(org, doctor, clinic, submit=False, supplies=[SupplyInput(line=1, item_id=clinic.vaccine.pk)])
     data = form()
     data.pop("sup_count")
@@ -121,7 +110,7 @@ def test_a_form_without_supply_rows_keeps_the_supplies(client_as, org, doctor, p
     assert EncounterSupply.objects.filter(encounter=encounter).count() == 1
 
 
-def test_the_coding_page_query_count_does_not_grow_with_supplies(client_as, org, doctor, prices, clinic):
+def test_the_coding_page_query_count_does_not_grow_with_supplies(client_as, org, doctor, flu_prices, clinic):
     encounter = flu_shot(org, doctor, clinic, submit=False, supplies=[SupplyInput(line=1, item_id=clinic.vaccine.pk)])
     client = client_as(doctor)
     with CaptureQueriesContext(connection) as one:
@@ -136,7 +125,7 @@ def test_the_coding_page_query_count_does_not_grow_with_supplies(client_as, org,
 
 
 def test_posting_from_the_queue_without_the_doses_on_hand_names_the_service_and_item(client_as, org, doctor, biller,
-                                                                                     prices, clinic):
+                                                                                     flu_prices, clinic):
     encounter = flu_shot(org, doctor, clinic, supplies=[
         SupplyInput(line=1, item_id=clinic.vaccine.pk, lot_id=clinic.lots["SOON1"].pk, quantity="5")])
     response = client_as(biller).post(reverse("billing:review_post"), {"encounter": [encounter.public_id]})
@@ -145,7 +134,7 @@ def test_posting_from_the_queue_without_the_doses_on_hand_names_the_service_and_
     assert "Service 1, supply Flu vaccine (quadrivalent): Only 2 dose of lot SOON1" in page
 
 
-def test_voiding_from_the_encounter_page_puts_the_dose_back(client_as, org, doctor, biller, prices, clinic):
+def test_voiding_from_the_encounter_page_puts_the_dose_back(client_as, org, doctor, biller, flu_prices, clinic):
     from clinicdesk.inventory.models import StockBalance
 
     encounter = flu_shot(org, doctor, clinic, supplies=[SupplyInput(line=1, item_id=clinic.vaccine.pk)])
