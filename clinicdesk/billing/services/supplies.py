@@ -30,7 +30,7 @@ class SupplyInput:
     """One supply as the coder enters it: for service `line`, an item (or a scanned pack barcode), a lot (empty: the
     first-expiring lot on the shelf is suggested) and a quantity in the item's unit."""
 
-    line: int
+    line: int | None
     item_id: int | None = None
     lot_id: int | None = None
     quantity: Decimal | str = Decimal("1")
@@ -88,7 +88,7 @@ def supplies_build(*, encounter: Encounter, supplies: Sequence[SupplyInput], lin
             problems.append(f"{where}: no such item{f' for barcode {s.gtin.strip()[:20]}' if (s.gtin or '').strip() else ''}.")
             continue
         if not isinstance(s.line, int) or not 1 <= s.line <= line_count:
-            problems.append(f"{where}: service {s.line} is not one of the {line_count} services.")
+            problems.append(f"{where}: give the number of the service it was used for (1 to {line_count}).")
             continue
         quantity = _quantity(s.quantity)
         if quantity is None:

@@ -91,7 +91,7 @@ def test_coding_again_without_supplies_keeps_them(org, doctor, flu_prices, clini
     (SupplyInput(line=3, item_id=-1), "Supply 1: no such item."),
     (SupplyInput(line=3, item_id=None, gtin="12345"), "Supply 1: GTIN 12345: a GTIN is 8, 12, 13 or 14 digits."),
     (SupplyInput(line=3, item_id=None, gtin="4000000000010"), "Supply 1: GTIN 4000000000010: the check digit is wrong"),
-    ("line 3", "Supply 1: service 3 is not one of the 2 services."),
+    ("line 3", "Supply 1: give the number of the service it was used for (1 to 2)."),
     ("quantity -1", "Supply 1: the quantity of Flu vaccine (quadrivalent) is a number of dose above zero"),
     ("quantity NaN", "Supply 1: the quantity"),
     ("quantity 1.0001", "Supply 1: the quantity"),

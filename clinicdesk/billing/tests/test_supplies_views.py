@@ -83,9 +83,9 @@ def test_saving_a_dose_shows_its_suggested_lot_and_the_encounter_page_lists_it(c
 
 
 @pytest.mark.parametrize(("row", "message"), [
-    ({"line": "9", "item": "ITEM", "quantity": "1"}, "Supply 1: service 9 is not one of the 2 services."),
+    ({"line": "9", "item": "ITEM", "quantity": "1"}, "Supply 1: give the number of the service it was used for (1 to 2)."),
     ({"line": "1", "item": "ITEM", "quantity": "lots"}, "Supply 1: the quantity of Flu vaccine"),
-    ({"line": "x\x00", "item": "ITEM", "quantity": "1"}, "Supply 1: service -1 is not one of the 2 services."),
+    ({"line": "x\x00", "item": "ITEM", "quantity": "1"}, "Supply 1: give the number of the service it was used for (1 to 2)."),
     ({"line": "1", "item": "999999", "quantity": "1"}, "Supply 1: no such item."),
     ({"line": "1", "item": "", "scan": "0000", "quantity": "1"}, "Supply 1: GTIN 0000: a GTIN is 8, 12, 13 or 14 digits."),
     ({"line": "1", "item": "ITEM", "lot": "FOREIGN", "quantity": "1"}, "Supply 1: that lot is not a lot of"),

@@ -255,7 +255,7 @@ def _supply_inputs(rows: list[SupplyRow]) -> list[SupplyInput]:
     def number(text: str) -> int | None:
         return int(text) if text.isdigit() else None
 
-    return [SupplyInput(line=number(r.line) or -1, item_id=number(r.item), lot_id=number(r.lot), quantity=r.quantity,
+    return [SupplyInput(line=number(r.line), item_id=number(r.item), lot_id=number(r.lot), quantity=r.quantity,
                         gtin=r.scan) for r in rows]
 
 
