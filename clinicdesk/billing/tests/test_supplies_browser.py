@@ -14,7 +14,8 @@ from clinicdesk.billing.models import EncounterSupply, FeeSchedule
 from clinicdesk.billing.services.charges import encounter_post, encounter_submit
 from clinicdesk.billing.tests.conftest import fee_schedule  # noqa: F401  (the billing tests' fee schedule)
 from clinicdesk.core.choices import Role
-from clinicdesk.inventory.tests.factories import PackFactory
+from clinicdesk.inventory.services.stock import stock_receive
+from clinicdesk.inventory.tests.factories import ItemFactory, PackFactory
 from clinicdesk.patients.tests.factories import PatientFactory
 
 from .factories_encounters import coded
@@ -29,6 +30,8 @@ def test_add_a_vaccine_with_its_lot_to_a_flu_shot(page: Page, url, sign_in, org,
     add_flu_prices(FeeSchedule.objects.get(organization=org))
     clinic = Clinic(org)
     pack = PackFactory(item=clinic.vaccine, name="single-dose syringe", quantity=Decimal("1"))
+    gauze = ItemFactory(organization=org, name="Gauze pads")
+    stock_receive(item=gauze, stock_location=clinic.fridge, quantity=Decimal("50"), actor=None)
     doctor = make_user(Role.CLINICIAN, username="drlee", first_name="Mia", last_name="Lee")
     ada = PatientFactory(organization=org, first_name="Ada", last_name="Okonkwo", preferred_name="")
     encounter = coded(org, doctor, diagnoses=("Z23",), services=FLU, location=clinic.office, patient=ada, submit=False)
@@ -47,6 +50,16 @@ def test_add_a_vaccine_with_its_lot_to_a_flu_shot(page: Page, url, sign_in, org,
     expect(page.get_by_label("Supply 1 item")).to_have_value(str(clinic.vaccine.pk))
     expect(page.get_by_label("Supply 1 lot")).to_have_value(str(soon.pk))
     expect(page.get_by_label("Supply 1 for service number")).to_have_value("1")
+
+    # and each row's lot picker offers only the lots of the item chosen in it
+    vaccine_lots = 'select[name="sup_{}_lot"] optgroup[label="Flu vaccine (quadrivalent)"]'
+    gauze_lots = 'select[name="sup_{}_lot"] optgroup[label="Gauze pads"]'
+    expect(page.locator(gauze_lots.format(1))).to_have_js_property("disabled", True)
+    expect(page.locator(vaccine_lots.format(1))).to_have_js_property("disabled", False)
+    page.get_by_label("Supply 2 item").select_option(label="Gauze pads (each)")
+    expect(page.locator(vaccine_lots.format(2))).to_have_js_property("disabled", True)
+    expect(page.locator(gauze_lots.format(2))).to_have_js_property("disabled", False)
+    page.get_by_label("Supply 2 item").select_option("")
 
     # when she takes the other lot from the keyboard and saves
     lot = page.get_by_label("Supply 1 lot")

@@ -425,11 +425,11 @@ def encounter_code(request: HttpRequest, encounter_id: str) -> HttpResponse:
     }, status=status)
 
 
-def _shelf_by_item(shelf) -> list[tuple[str, list]]:
+def _shelf_by_item(shelf) -> list[tuple[int, str, list]]:
     """The usable lots grouped by item, for the lot picker's option groups (the first of each is suggested)."""
-    grouped: dict[int, tuple[str, list]] = {}
+    grouped: dict[int, tuple[int, str, list]] = {}
     for balance in shelf:
-        grouped.setdefault(balance.item_id, (balance.item.name, []))[1].append(balance)
+        grouped.setdefault(balance.item_id, (balance.item_id, balance.item.name, []))[2].append(balance)
     return list(grouped.values())
 
 
