@@ -22,6 +22,7 @@ from .services.charges import (
 )
 from .services.codes import fee_schedule_import
 from .services.superbills import SuperbillSection, superbill_save
+from .services.supplies import SupplyInput
 
 WEEKS_BACK = 3
 REVIEW_MAX = 8
@@ -156,15 +157,20 @@ def seed_charges(ctx, *, patients: int = 0, seed: int = 0, stdout=None) -> int:
         .select_related("patient", "provider", "location", "appointment_type").order_by("starts_at", "id"))
     rng = random.Random(seed + 606)  # noqa: S311  (demo data, not secrets)
     coded: list[Encounter] = []
+    doses = _flu_doses(org)
     with transaction.atomic():
         for appointment in visits:
-            plan = _coding(rng, appointment.appointment_type.code, _age(appointment.patient, timezone.localdate()))
+            kind = appointment.appointment_type.code
+            plan = _coding(rng, kind, _age(appointment.patient, timezone.localdate()))
             if plan is None:
                 continue
             dx, services, place = plan
             encounter = encounter_from_appointment(appointment=appointment, actor=appointment.provider)
+            supplies = None
+            if kind == "flu-shot" and doses.get(appointment.location_id):
+                supplies = [doses[appointment.location_id].pop()]
             encounter_code(encounter=encounter, diagnoses=dx, services=services, actor=appointment.provider,
-                           place_of_service=place)
+                           place_of_service=place, supplies=supplies)
             encounter_submit(encounter=encounter, actor=appointment.provider)
             coded.append(encounter)
         if not coded:
@@ -181,6 +187,25 @@ def seed_charges(ctx, *, patients: int = 0, seed: int = 0, stdout=None) -> int:
     _write(stdout, f"Charges: {len(coded)} encounters coded, {len(to_post)} posted, {len(waiting)} waiting for review "
                    f"({flagged} flagged); {superbills} superbills added")
     return len(coded)
+
+
+def _flu_doses(org) -> dict[int, list[SupplyInput]]:
+    """The flu clinic's doses, by location: one dose of the current (latest-expiring) flu vaccine lot for each shot,
+    while that lot has more than two doses left in the location's fridge (the lot expiring soon is left for the
+    supply alerts to announce)."""
+    from clinicdesk.inventory.choices import ItemKind
+    from clinicdesk.inventory.models import StockBalance
+
+    doses: dict[int, list[SupplyInput]] = {}
+    shelf = (StockBalance.objects.filter(organization=org, item__kind=ItemKind.VACCINE, item__cvx="150", on_hand__gt=2,
+                                         lot__expires_on__gt=timezone.localdate() + timedelta(days=60))
+             .select_related("stock_location").order_by("-lot__expires_on", "pk"))
+    for balance in shelf:
+        location = balance.stock_location.location_id
+        if location not in doses:
+            doses[location] = [SupplyInput(line=1, item_id=balance.item_id, lot_id=balance.lot_id)
+                               for _ in range(int(balance.on_hand) - 2)]
+    return doses
 
 
 def _flag(waiting: list[Encounter]) -> None:

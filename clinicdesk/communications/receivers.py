@@ -1,7 +1,8 @@
 """Communications listens to the schedule, the roster, staff records and the ledger: waitlist offers are told to the
 patients at once; a published roster sends each person their shifts and their calendar link; a lapsing credential
 becomes a renewal task; a budget alert becomes a task for the department's owner; an asset's expiry or maintenance
-alert becomes a task for the office manager."""
+alert becomes a task for the office manager; so does each of the day's supply alerts (low stock, a lot expiring soon,
+an expired lot on the shelf)."""
 
 import logging
 
@@ -9,12 +10,13 @@ from django.dispatch import receiver
 
 from clinicdesk.core.choices import Role
 from clinicdesk.inventory.assets.signals import asset_alert_raised
+from clinicdesk.inventory.signals import stock_alerts_found
 from clinicdesk.ledger.signals import budget_threshold_passed
 from clinicdesk.rostering.signals import roster_published
 from clinicdesk.scheduling.signals import waitlist_offers_made
 from clinicdesk.staff.signals import credential_expiring
 
-from .choices import StaffTaskKind
+from .choices import StaffTaskKind, StaffTaskStatus
 from .services.reminders import waitlist_offer_tell
 from .services.tasks import staff_task_create
 
@@ -74,3 +76,41 @@ def task_asset_alert(sender, alert, **kwargs) -> None:
         assignee_role=Role.OFFICE_MANAGER, due_on=alert.due_on, reference=f"asset-alert:{alert.pk}",
         details=f"{alert.asset.get_kind_display()} {alert.asset.make} {alert.asset.model}".strip(),
     )
+
+
+def _amount(quantity, unit: str) -> str:
+    return f"{quantity.normalize():f} {unit}"
+
+
+@receiver(stock_alerts_found)
+def task_stock_alerts(sender, organization, alerts, today, **kwargs) -> None:
+    """Each supply alert becomes a task in the office manager's inbox (they order, move and write off stock); an
+    alert whose task is still open is not given a second one by the next day's run."""
+    from .models import StaffTask
+
+    wanted = []
+    for level in alerts.low:
+        wanted.append((f"stock-low:{level.item_id}:{level.stock_location_id}", today,
+                       f"Low stock: {level.item.name} in {level.stock_location.name}",
+                       f"{_amount(level.on_hand, level.item.base_unit)} on hand; reorder point "
+                       f"{_amount(level.reorder_point, level.item.base_unit)}, par level "
+                       f"{_amount(level.par_level, level.item.base_unit)}."))
+    for balance in alerts.expiring:
+        wanted.append((f"stock-expiring:{balance.lot_id}:{balance.stock_location_id}", balance.lot.expires_on,
+                       f"Use or return soon: {balance.item.name} lot {balance.lot.number} in "
+                       f"{balance.stock_location.name} expires {balance.lot.expires_on:%m/%d/%Y}",
+                       f"{_amount(balance.on_hand, balance.item.base_unit)} of the lot on hand."))
+    for balance in alerts.expired:
+        wanted.append((f"stock-expired:{balance.lot_id}:{balance.stock_location_id}", today,
+                       f"Remove from the shelf: {balance.item.name} lot {balance.lot.number} in "
+                       f"{balance.stock_location.name} expired {balance.lot.expires_on:%m/%d/%Y}",
+                       f"{_amount(balance.on_hand, balance.item.base_unit)} of the expired lot on hand: record it as "
+                       f"expired."))
+    open_already = set(StaffTask.objects.filter(
+        organization_id=organization.pk, status=StaffTaskStatus.OPEN, reference__in=[w[0] for w in wanted],
+    ).values_list("reference", flat=True))
+    for reference, due_on, title, details in wanted:
+        if reference in open_already:
+            continue
+        staff_task_create(actor=None, organization_id=organization.pk, title=title[:200], kind=StaffTaskKind.FOLLOW_UP,
+                          assignee_role=Role.OFFICE_MANAGER, due_on=due_on, reference=reference, details=details)

@@ -144,13 +144,17 @@ def stock_alerts(*, organization_id: int, today: date, within_days: int = 30) ->
 
 
 def lot_recall(*, user, lot_number: str, item_id: int | None = None) -> QuerySet[StockMovement]:
-    """Who received a lot: the uses of lots of this number that name a patient, with the patient (the caller audits
-    the read)."""
+    """Who received a lot: the uses of lots of this number that name a patient (an encounter's supplies name its
+    patient), with the patient (the caller audits the read); uses returned to the shelf are left out."""
     number = (lot_number or "").strip()
     if not number:
         return StockMovement.objects.none()
+    # A use put back on the shelf (its encounter was voided) was not given: the return names the same encounter.
+    returned = StockMovement.objects.filter(lot=OuterRef("lot_id"), patient=OuterRef("patient_id"),
+                                            encounter_ref=OuterRef("encounter_ref"), encounter_ref__gt="",
+                                            kind=MovementKind.ADJUSTMENT, quantity__gt=0)
     uses = StockMovement.objects.filter(organization_id=user.organization_id, lot__number__iexact=number,
-                                        kind=MovementKind.CONSUMPTION, patient__isnull=False)
+                                        kind=MovementKind.CONSUMPTION, patient__isnull=False).exclude(Exists(returned))
     if item_id:
         uses = uses.filter(item_id=item_id)
     return uses.select_related("patient", "item", "lot", "stock_location").order_by("occurred_on", "id")
@@ -171,3 +175,23 @@ def stockout_events(*, organization_id: int, start: date, end: date,
     if location_id:
         events = events.filter(stock_location__location_id=location_id)
     return events.select_related("item", "stock_location").order_by("occurred_on", "id")
+
+
+def usable_balances_at(*, organization_id: int, location_id: int, item_ids, on: date) -> list[StockBalance]:
+    """What can be used at one of the practice's locations: the lots with stock of these items in its open stock
+    locations, first-expiring first (FEFO) for each item; expired lots are left out. One query."""
+    rows = (StockBalance.objects.filter(organization_id=organization_id, item_id__in=item_ids, on_hand__gt=0,
+                                        stock_location__location_id=location_id, stock_location__is_active=True)
+            .filter(Q(lot__expires_on__isnull=True) | Q(lot__expires_on__gte=on))
+            .select_related("item", "lot", "stock_location")
+            .order_by("item__name", "item_id", F("lot__expires_on").asc(nulls_last=True), "lot__created_at", "lot_id",
+                      "stock_location__name"))
+    return list(rows)
+
+
+def encounter_uses(*, organization_id: int, encounter_ref: str, used_on: date) -> QuerySet[StockMovement]:
+    """The uses of stock recorded for one encounter (its public id) on its service date, oldest first (the date
+    finds them through the practice's movements-by-day index)."""
+    return (StockMovement.objects.filter(organization_id=organization_id, occurred_on=used_on,
+                                         encounter_ref=encounter_ref, kind=MovementKind.CONSUMPTION)
+            .select_related("item", "lot", "stock_location", "patient").order_by("created_at", "id"))

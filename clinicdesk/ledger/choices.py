@@ -54,6 +54,7 @@ class EntryKind(models.TextChoices):
     MANUAL = "manual", "Manual entry"
     OPENING = "opening", "Opening balance"
     BANK_ITEM = "bank_item", "Bank item (fee, interest)"
+    INVENTORY = "inventory", "Inventory (stock received, used, counted)"
 
 
 class PartyKind(models.TextChoices):

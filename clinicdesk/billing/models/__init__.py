@@ -14,6 +14,7 @@ from .accounts import AccountMember, PatientAccount  # noqa: F401
 from .cards import CardWebhookEvent  # noqa: F401
 from .codes import Fee, FeeSchedule, ProcedureCode  # noqa: F401
 from .charges import Encounter, EncounterDiagnosis, ServiceLine, SuperbillTemplate  # noqa: F401
+from .charges import EncounterSupply  # noqa: F401
 from .payments import Adjustment, BalanceTransfer, Payment, Refund  # noqa: F401
 from .statements import AccountDunning, DunningPolicy, Statement, StatementRun  # noqa: F401
 from .plans import AutopayAttempt, PaymentPlan, PaymentPlanInstallment  # noqa: F401

@@ -136,6 +136,34 @@ class ServiceLine(models.Model):
             raise ValidationError({"diagnosis_pointers": f"Up to {MAX_POINTERS} different diagnoses."})
 
 
+class EncounterSupply(models.Model):
+    """A supply used for one of the encounter's services (a vaccine dose of a lot, a splint), in the item's unit.
+    It names its service by number, as diagnosis pointers do, since coding replaces the service rows. Posting the
+    encounter takes it from the stock location's shelf for the patient; voiding puts it back."""
+
+    encounter = models.ForeignKey(Encounter, on_delete=models.CASCADE, related_name="supplies")
+    sequence = models.PositiveSmallIntegerField()
+    line = models.PositiveSmallIntegerField(help_text="The number of the service it was used for.")
+    item = models.ForeignKey("inventory.Item", on_delete=models.PROTECT, related_name="+")
+    stock_location = models.ForeignKey("inventory.StockLocation", on_delete=models.PROTECT, related_name="+")
+    lot = models.ForeignKey("inventory.Lot", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                            help_text="Empty: the first-expiring lots on the shelf when posted.")
+    quantity = models.DecimalField(max_digits=14, decimal_places=3)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["encounter", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["encounter", "sequence"], name="billing_supply_sequence_unique"),
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="billing_supply_quantity_positive"),
+            models.CheckConstraint(condition=models.Q(line__gte=1), name="billing_supply_line_positive"),
+        ]
+
+    def __str__(self) -> str:
+        lot = f" lot {self.lot.number}" if self.lot_id and self.lot.number else ""
+        return f"{self.quantity.normalize():f} {self.item.base_unit} {self.item.name}{lot}"
+
+
 class SuperbillTemplate(models.Model):
     """A specialty's short list of services and diagnoses, so coding a visit is a few clicks.
 

@@ -136,3 +136,22 @@ def locations(*, user) -> QuerySet:
     from clinicdesk.core.models import Location
 
     return Location.objects.filter(organization_id=user.organization_id).order_by("name")
+
+
+def encounter_supplies(*, encounter: Encounter) -> list:
+    """The supplies coded on an encounter (one the caller got through `encounter_get`), in order."""
+    return list(encounter.supplies.select_related("item", "lot", "stock_location").order_by("sequence"))
+
+
+def supply_choices(*, user, encounter: Encounter) -> tuple[list, list]:
+    """What the coding page offers as supplies: the practice's active clinical items, vaccines and medications by
+    name, and the lots of them usable at the encounter's location on its service date, first-expiring first."""
+    from clinicdesk.inventory.choices import ItemKind
+    from clinicdesk.inventory.models import Item
+    from clinicdesk.inventory.selectors import usable_balances_at
+
+    items = (Item.objects.filter(organization_id=user.organization_id, is_active=True)
+             .exclude(kind=ItemKind.OFFICE_SUPPLY).order_by("name", "id"))
+    shelf = usable_balances_at(organization_id=user.organization_id, location_id=encounter.location_id,
+                               item_ids=items.values("pk"), on=encounter.service_date)
+    return list(items), shelf

@@ -30,8 +30,9 @@ from clinicdesk.ledger.services import EntrySpec, LineSpec, account_for, entries
 from clinicdesk.patients.models import Patient
 
 from ..choices import EncounterStatus, PlaceOfService
-from ..models import Encounter, EncounterDiagnosis, ServiceLine
+from ..models import Encounter, EncounterDiagnosis, EncounterSupply, ServiceLine
 from ..models.charges import MAX_DIAGNOSES, MAX_MODIFIERS, MAX_POINTERS
+from .supplies import SupplyInput, supplies_build, supplies_of, supplies_put_back, supplies_use
 
 # Appointments that were seen can be billed; the others were not.
 BILLABLE_APPOINTMENT_STATUSES = ("arrived", "roomed", "with_provider", "completed")
@@ -110,9 +111,10 @@ def _editable(encounter: Encounter) -> Encounter:
 
 @transaction.atomic
 def encounter_code(*, encounter: Encounter, diagnoses: Sequence[str], services: Sequence[ServiceInput], actor,
-                   place_of_service: str | None = None) -> Encounter:
-    """Replace the encounter's diagnoses (ICD-10-CM, billable codes only, in claim order) and services (priced from
-    the fee schedule on the service date). Every problem is refused naming the line; nothing is saved then."""
+                   place_of_service: str | None = None, supplies: Sequence[SupplyInput] | None = None) -> Encounter:
+    """Replace the encounter's diagnoses (ICD-10-CM, billable codes only, in claim order), services (priced from
+    the fee schedule on the service date) and, when given, the supplies used for them (None keeps those coded).
+    Every problem is refused naming the line; nothing is saved then."""
     from ..icd10 import diagnosis_check
     from .codes import fee_lookup, procedure_check
 
@@ -193,8 +195,18 @@ def encounter_code(*, encounter: Encounter, diagnoses: Sequence[str], services: 
         for line in built:
             if line.rendering_provider_id and line.rendering_provider_id not in known:
                 errors.setdefault("services", []).append(f"Service {line.sequence}: no such rendering provider.")
+    if supplies is not None:
+        new_supplies = supplies_build(encounter=encounter, supplies=supplies, line_count=len(services), errors=errors)
+    else:
+        for kept in encounter.supplies.all():
+            if kept.line > len(services):
+                errors.setdefault("supplies", []).append(
+                    f"Supply {kept.sequence}: service {kept.line} is no longer coded; remove the supply first.")
     if errors:
         raise ValidationError(errors)
+    if supplies is not None:
+        encounter.supplies.all().delete()
+        EncounterSupply.objects.bulk_create(new_supplies)
     encounter.diagnoses.all().delete()
     encounter.services.all().delete()
     EncounterDiagnosis.objects.bulk_create([
@@ -207,7 +219,8 @@ def encounter_code(*, encounter: Encounter, diagnoses: Sequence[str], services: 
     encounter.save(update_fields=["coded_by", "place_of_service", "review_flags", "updated_at"])
     audit_event(action="encounter.coded", actor=actor, target=encounter, patient=encounter.patient,
                 summary=f"{len(cleaned_dx)} diagnoses, {len(built)} services, "
-                        f"{format_money(sum((s.amount for s in built), Decimal('0')))}")
+                        f"{format_money(sum((s.amount for s in built), Decimal('0')))}"
+                        + (f", {len(new_supplies)} supplies" if supplies is not None else ""))
     return encounter
 
 
@@ -382,6 +395,11 @@ def encounters_post(*, encounters: Sequence[Encounter], actor) -> list[Encounter
         if problems:
             raise ValidationError({"encounters": [
                 f"{encounter.patient} {encounter.service_date:%m/%d/%Y}: {p['message']}" for p in problems]})
+    # The batch's supplies in one query; they leave the shelf for the patient in this transaction.
+    supplies_by_encounter = supplies_of([e.pk for e in todo]) if todo else {}
+    for encounter in todo:
+        if encounter.pk in supplies_by_encounter:
+            supplies_use(encounter=encounter, supplies=supplies_by_encounter[encounter.pk], actor=actor)
     new_items: list[OpenItem] = []
     owners: list[ServiceLine] = []
     for encounter in todo:
@@ -464,7 +482,7 @@ def _apply_credit_to_new_charges(*, organization, encounters, actor, services_by
 @transaction.atomic
 def encounter_void(*, encounter: Encounter, reason: str, actor) -> Encounter:
     """Take back a posted encounter's charges with a reversal, as long as nothing has been paid or adjusted on
-    them; otherwise the biller corrects with an adjustment."""
+    them (otherwise the biller corrects with an adjustment), and put the supplies it used back on the shelf."""
     if not reason.strip():
         raise ValidationError({"reason": "Say why the charges are voided."})
     encounter = Encounter.objects.select_for_update().get(pk=encounter.pk)
@@ -478,6 +496,8 @@ def encounter_void(*, encounter: Encounter, reason: str, actor) -> Encounter:
             raise ValidationError({"status": "Payments or adjustments are posted on these charges; "
                                              "adjust the balance instead of voiding."})
         entry_reverse(entry=encounter.charge_entry, memo=f"Void: {reason.strip()}"[:300], actor=actor)
+    if encounter.status == EncounterStatus.POSTED:
+        supplies_put_back(encounter=encounter, reason=reason.strip(), actor=actor)
     encounter.status = EncounterStatus.VOID
     encounter.hold_reason = reason.strip()[:300]
     encounter.save(update_fields=["status", "hold_reason", "updated_at"])
@@ -486,6 +506,6 @@ def encounter_void(*, encounter: Encounter, reason: str, actor) -> Encounter:
 
 
 __all__ = [
-    "ServiceInput", "encounter_code", "encounter_create", "encounter_from_appointment", "encounter_hold",
+    "ServiceInput", "SupplyInput", "encounter_code", "encounter_create", "encounter_from_appointment", "encounter_hold",
     "encounter_post", "encounter_problems", "encounter_submit", "encounter_void", "encounters_post",
 ]

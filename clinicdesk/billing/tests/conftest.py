@@ -99,3 +99,23 @@ def family(org):
     account = account_for_patient(patient=parent)
     account_member_move(patient=child, account=account, actor=None)
     return {"parent": parent, "child": child, "account": account}
+
+
+# --- supplies used in care ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def flu_prices(fee_schedule):
+    """The default fee schedule with the flu vaccine and its administration priced."""
+    from .factories_supplies import add_flu_prices
+
+    add_flu_prices(fee_schedule)
+    return fee_schedule
+
+
+@pytest.fixture
+def clinic(org):
+    """The main office with its vaccine fridge holding two lots of flu vaccine (factories_supplies.Clinic)."""
+    from .factories_supplies import Clinic
+
+    return Clinic(org)

@@ -32,6 +32,7 @@ from ..models.charges import MAX_DIAGNOSES
 from ..selectors import encounters as selectors
 from ..selectors.codes import procedure_search
 from ..services import charges as services
+from ..services.supplies import SupplyInput
 
 PAGE_SIZE = 50
 SERVICE_ROWS_MIN = 4
@@ -186,7 +187,19 @@ class ServiceRow:
     errors: list[str] = field(default_factory=list)
 
 
-_ROW_ERROR = re.compile(r"^(Diagnosis|Service) (\d+): (.*)$", re.S)
+@dataclass
+class SupplyRow:
+    n: int
+    line: str = "1"
+    item: str = ""
+    scan: str = ""
+    lot: str = ""
+    quantity: str = "1"
+    errors: list[str] = field(default_factory=list)
+
+
+SUPPLY_ROWS_MAX = 24
+_ROW_ERROR = re.compile(r"^(Diagnosis|Service|Supply) (\d+): (.*)$", re.S)
 
 
 def _rows_from_encounter(encounter: Encounter) -> tuple[list[DxRow], list[ServiceRow]]:
@@ -217,6 +230,35 @@ def _rows_from_post(post) -> tuple[list[DxRow], list[ServiceRow]]:
     return dx, services_
 
 
+def _supply_rows_from_encounter(encounter: Encounter) -> list[SupplyRow]:
+    return [SupplyRow(n=s.sequence, line=str(s.line), item=str(s.item_id), lot=str(s.lot_id or ""),
+                      quantity=f"{s.quantity.normalize():f}") for s in selectors.encounter_supplies(encounter=encounter)]
+
+
+def _supply_rows_from_post(post) -> list[SupplyRow]:
+    try:
+        count = min(max(int(post.get("sup_count", 0)), 0), SUPPLY_ROWS_MAX)
+    except (TypeError, ValueError):
+        count = 0
+    rows = []
+    for i in range(1, count + 1):
+        row = SupplyRow(n=0, line=_text(post.get(f"sup_{i}_line"), 3) or "1", item=_text(post.get(f"sup_{i}_item"), 12),
+                        scan=_text(post.get(f"sup_{i}_scan"), 20), lot=_text(post.get(f"sup_{i}_lot"), 12),
+                        quantity=_text(post.get(f"sup_{i}_quantity"), 12) or "1")
+        if row.item or row.scan:
+            row.n = len(rows) + 1
+            rows.append(row)
+    return rows
+
+
+def _supply_inputs(rows: list[SupplyRow]) -> list[SupplyInput]:
+    def number(text: str) -> int | None:
+        return int(text) if text.isdigit() else None
+
+    return [SupplyInput(line=number(r.line), item_id=number(r.item), lot_id=number(r.lot), quantity=r.quantity,
+                        gtin=r.scan) for r in rows]
+
+
 def _number(dx: list[DxRow], services_: list[ServiceRow]) -> None:
     for n, row in enumerate(dx, start=1):
         row.n = n
@@ -237,11 +279,14 @@ def _service_inputs(services_: list[ServiceRow], provider_ids: set[int]) -> list
     return inputs
 
 
-def _attach(messages_: list[str], dx: list[DxRow], services_: list[ServiceRow], general: list[str]) -> None:
-    """Put each 'Diagnosis n: …' / 'Service n: …' message next to its row; the rest on top of the form."""
+def _attach(messages_: list[str], dx: list[DxRow], services_: list[ServiceRow], general: list[str],
+            supplies: list[SupplyRow] = ()) -> None:
+    """Put each 'Diagnosis n: …' / 'Service n: …' / 'Supply n: …' message next to its row; the rest on top of the
+    form."""
     for message in messages_:
         match = _ROW_ERROR.match(message)
-        rows = dx if match and match.group(1) == "Diagnosis" else services_
+        kind = match.group(1) if match else ""
+        rows = dx if kind == "Diagnosis" else (supplies if kind == "Supply" else services_)
         n = int(match.group(2)) if match else 0
         if match and 1 <= n <= len(rows):
             rows[n - 1].errors.append(match.group(3))
@@ -324,6 +369,7 @@ def encounter_code(request: HttpRequest, encounter_id: str) -> HttpResponse:
     place = encounter.place_of_service
     if request.method == "POST":
         dx, services_ = _rows_from_post(request.POST)
+        supply_rows = _supply_rows_from_post(request.POST)
         place = _text(request.POST.get("place_of_service"), 2) or place
         notice = _add_from_superbill(request.POST, dx, services_)
         _number(dx, services_)
@@ -332,15 +378,16 @@ def encounter_code(request: HttpRequest, encounter_id: str) -> HttpResponse:
             try:
                 services.encounter_code(encounter=encounter, diagnoses=[r.code for r in dx],
                                         services=_service_inputs(services_, provider_ids), actor=user,
-                                        place_of_service=place)
+                                        place_of_service=place,
+                                        supplies=_supply_inputs(supply_rows) if "sup_count" in request.POST else None)
                 if action == "submit":
                     services.encounter_submit(encounter=encounter, actor=user)
             except ValidationError as exc:
                 status = 400
                 if hasattr(exc, "error_dict"):
                     for name, errs in exc.message_dict.items():
-                        if name in ("diagnoses", "services"):
-                            _attach(errs, dx, services_, general)
+                        if name in ("diagnoses", "services", "supplies"):
+                            _attach(errs, dx, services_, general, supply_rows)
                         else:
                             general.extend(errs)
                 else:
@@ -355,6 +402,7 @@ def encounter_code(request: HttpRequest, encounter_id: str) -> HttpResponse:
                 return redirect("billing:encounter_code", encounter_id=encounter.public_id)
     else:
         dx, services_ = _rows_from_encounter(encounter)
+        supply_rows = _supply_rows_from_encounter(encounter)
         audit_event(action="encounter.viewed", actor=user, target=encounter, summary="Opened for coding")
         if encounter.status != EncounterStatus.DRAFT:
             _attach([p["message"] for p in services.encounter_problems(encounter)], dx, services_, general)
@@ -363,13 +411,26 @@ def encounter_code(request: HttpRequest, encounter_id: str) -> HttpResponse:
     bills, chosen = _superbill_choice(request, encounter)
     blank = max(SERVICE_ROWS_MIN - len(services_), 2 if len(services_) < SERVICE_ROWS_MAX - 1 else 0)
     rows = services_ + [ServiceRow(n=len(services_) + i + 1, pointers="") for i in range(blank)]
+    supply_items, shelf = selectors.supply_choices(user=user, encounter=encounter)
+    blank_supplies = 2 if len(supply_rows) < SUPPLY_ROWS_MAX - 1 else 0
+    all_supply_rows = supply_rows + [SupplyRow(n=len(supply_rows) + i + 1, line="", quantity="")
+                                     for i in range(blank_supplies)]
     return render(request, "billing/encounters/code.html", {
         "encounter": encounter, "dx_rows": dx + [DxRow(n=len(dx) + i + 1) for i in range(MAX_DIAGNOSES - len(dx))],
         "service_rows": rows, "svc_count": len(rows), "providers": providers, "general": general, "notice": notice,
         "places": PlaceOfService.choices, "place": place, "superbills": bills, "superbill": chosen,
         "total": sum((r.amount or Decimal("0") for r in services_), Decimal("0")),
-        "may_review": selectors.may_see_all(user),
+        "may_review": selectors.may_see_all(user), "supply_rows": all_supply_rows, "sup_count": len(all_supply_rows),
+        "supply_items": supply_items, "shelf_by_item": _shelf_by_item(shelf),
     }, status=status)
+
+
+def _shelf_by_item(shelf) -> list[tuple[int, str, list]]:
+    """The usable lots grouped by item, for the lot picker's option groups (the first of each is suggested)."""
+    grouped: dict[int, tuple[int, str, list]] = {}
+    for balance in shelf:
+        grouped.setdefault(balance.item_id, (balance.item_id, balance.item.name, []))[2].append(balance)
+    return list(grouped.values())
 
 
 # --- one encounter: posted charges and their balances, void --------------------------------------------------
@@ -383,6 +444,7 @@ def _detail_context(request: HttpRequest, encounter: Encounter) -> dict:
     balances = item_balances(item_ids=items) if items else {}
     problems = services.encounter_problems(encounter) if encounter.is_editable else []
     return {
+        "supplies": selectors.encounter_supplies(encounter=encounter),
         "encounter": encounter, "lines": [(s, balances.get(s.item_id)) for s in lines], "total": _money(lines),
         "open_total": sum(balances.values(), Decimal("0")), "problems": problems,
         "may_void": request.user.has_perm_code(Perm.CHARGES_REVIEW) and encounter.status == EncounterStatus.POSTED,

@@ -138,7 +138,7 @@ def _move(*, item: Item, place: StockLocation, lot: Lot, kind: str, quantity: De
         cost = _value_out(item, -quantity)
     entry = None
     if post and cost.value != 0:
-        entry = entry_post(organization=item.organization, entry_date=on, kind=EntryKind.ADJUSTMENT,
+        entry = entry_post(organization=item.organization, entry_date=on, kind=EntryKind.INVENTORY,
                            memo=f"{MovementKind(kind).label}: {_fmt(abs(quantity))} {item.base_unit} {item.name}"[:300],
                            lines=_entry_lines(kind, cost.value, place, credit), actor=actor)
     movement = StockMovement(
@@ -241,6 +241,23 @@ def stock_consume(*, item: Item, stock_location: StockLocation, quantity: Decima
         _audit(movement, actor, "used")
         movements.append(movement)
     return movements
+
+
+@transaction.atomic
+def stock_use_return(*, use: StockMovement, actor, reason: str, on: date | None = None) -> StockMovement:
+    """Put back on the shelf what a use took (its encounter was voided): the same lot into the same place at the cost
+    the use took away (Dr Inventory, Cr supplies expense), naming the same patient and encounter."""
+    if use.kind != MovementKind.CONSUMPTION or use.quantity >= 0:
+        raise ValidationError({"use": "Only a use of stock can be put back."})
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Say why the stock is put back."})
+    item = _locked(use.item)
+    unit_cost = (use.value / use.quantity).quantize(Decimal("0.0001")) if use.value else ZERO
+    movement = _move(item=item, place=use.stock_location, lot=use.lot, kind=MovementKind.ADJUSTMENT,
+                     quantity=-use.quantity, actor=actor, on=_today(on), unit_cost=unit_cost, patient=use.patient,
+                     encounter_ref=use.encounter_ref, reason=reason.strip())
+    _audit(movement, actor, "returned_from_use")
+    return movement
 
 
 @transaction.atomic

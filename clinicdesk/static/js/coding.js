@@ -147,6 +147,24 @@
     });
   }
 
+  // Supplies: the lot picker of a row offers only the lots of the item chosen in it.
+  document.querySelectorAll("#supply-table tr.supply-row").forEach(function (tr) {
+    var item = tr.querySelector('select[name$="_item"]');
+    var lot = tr.querySelector('select[name$="_lot"]');
+    if (!item || !lot) { return; }
+    function onlyItsLots() {
+      lot.querySelectorAll("optgroup").forEach(function (group) {
+        var hide = item.value !== "" && group.dataset.item !== item.value;
+        group.hidden = hide;
+        group.disabled = hide;
+      });
+      var chosen = lot.options[lot.selectedIndex];
+      if (chosen && chosen.parentNode.disabled) { lot.value = ""; }
+    }
+    item.addEventListener("change", onlyItsLots);
+    onlyItsLots();
+  });
+
   // The review queue: one box ticks every encounter without flags.
   var all = document.getElementById("tick-all");
   if (all) {
