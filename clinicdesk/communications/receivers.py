@@ -1,7 +1,7 @@
 """Communications listens to the schedule, the roster, staff records and the ledger: waitlist offers are told to the
 patients at once; a published roster sends each person their shifts and their calendar link; a lapsing credential
 becomes a renewal task; a budget alert becomes a task for the department's owner; an asset's expiry or maintenance
-alert becomes a task for the office manager."""
+alert becomes a task for the office manager; a purchase order sent to its vendor goes out by e-mail."""
 
 import logging
 
@@ -9,6 +9,7 @@ from django.dispatch import receiver
 
 from clinicdesk.core.choices import Role
 from clinicdesk.inventory.assets.signals import asset_alert_raised
+from clinicdesk.inventory.signals import purchase_order_sent
 from clinicdesk.ledger.signals import budget_threshold_passed
 from clinicdesk.rostering.signals import roster_published
 from clinicdesk.scheduling.signals import waitlist_offers_made
@@ -74,3 +75,14 @@ def task_asset_alert(sender, alert, **kwargs) -> None:
         assignee_role=Role.OFFICE_MANAGER, due_on=alert.due_on, reference=f"asset-alert:{alert.pk}",
         details=f"{alert.asset.get_kind_display()} {alert.asset.make} {alert.asset.model}".strip(),
     )
+
+
+@receiver(purchase_order_sent)
+def email_purchase_order(sender, order, to_address, subject, text, html, actor=None, **kwargs) -> None:
+    """The purchase order to the vendor's address, through the outbox (each sending is its own message)."""
+    from .choices import MessageChannel
+    from .services.outbox import message_queue
+
+    message_queue(organization=order.organization, channel=MessageChannel.EMAIL, to_address=to_address,
+                  subject=subject[:200], body=text, html_body=html, actor=actor, mind_quiet_hours=False,
+                  idempotency_key=f"purchase-order:{order.pk}:{order.sent_at.isoformat()}")

@@ -65,10 +65,29 @@ def stock_location_create(*, organization: Organization, name: str, location: Lo
     place = StockLocation(organization=organization, name=name.strip(), location=location, department=department)
     if kind:
         place.kind = kind
+    if StockLocation.objects.filter(organization=organization, name__iexact=place.name).exists():
+        raise ValidationError({"name": f"Another stock location is called {place.name}."})
     place.full_clean()
     place.save()
     audit_event(action="inventory.stock_location_added", actor=actor, target=place, organization_id=organization.pk,
                 summary=f"Stock location {place.name}"[:300])
+    return place
+
+
+@transaction.atomic
+def stock_location_update(*, stock_location: StockLocation, actor, name: str, location: Location,
+                          department: Department, kind: str, is_active: bool) -> StockLocation:
+    """Rename a stock location, move it, charge it to another department, or close it (no new stock goes there)."""
+    place = stock_location
+    if StockLocation.objects.filter(organization_id=place.organization_id, name__iexact=name.strip()).exclude(
+            pk=place.pk).exists():
+        raise ValidationError({"name": f"Another stock location is called {name.strip()}."})
+    place.name, place.location, place.department = name.strip(), location, department
+    place.kind, place.is_active = kind or place.kind, is_active
+    place.full_clean()
+    place.save(update_fields=["name", "location", "department", "kind", "is_active", "updated_at"])
+    audit_event(action="inventory.stock_location_changed", actor=actor, target=place,
+                organization_id=place.organization_id, summary=f"Stock location {place.name}"[:300])
     return place
 
 
