@@ -264,7 +264,7 @@ def suggested_orders(*, user, today: date, stock_location_id: int | None = None)
     levels = (StockLevel.objects.filter(organization_id=user.organization_id, item__is_active=True,
                                         stock_location__is_active=True)
               .annotate(on_hand=Coalesce(Subquery(on_hand), ZERO), on_order=Coalesce(Subquery(on_order), ZERO),
-                        used=-Coalesce(Subquery(used), ZERO))
+                        taken=Coalesce(Subquery(used), ZERO))
               .filter(reorder_point__gte=F("on_hand") + F("on_order"))
               .select_related("item__preferred_vendor", "stock_location")
               .prefetch_related(Prefetch("item__packs"))
@@ -273,6 +273,7 @@ def suggested_orders(*, user, today: date, stock_location_id: int | None = None)
         levels = levels.filter(stock_location_id=stock_location_id)
     rows = []
     for level in levels:
+        level.used = -level.taken if level.taken else Decimal("0")  # consumption is negative in the stock ledger
         lead_use = (level.used * LEAD_DAYS / USE_WINDOW_DAYS).to_integral_value(rounding="ROUND_CEILING")
         need = level.par_level - level.on_hand - level.on_order + lead_use
         if need <= 0:

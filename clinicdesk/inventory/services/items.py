@@ -13,6 +13,7 @@ from clinicdesk.core.models import Department, Location, Organization
 from ..codes import cvx_normalise, gtin_normalise, ndc_normalise
 from ..models import Item, Pack, StockLevel, StockLocation
 
+QUANTITY_LIMIT = Decimal("1e11")  # what a quantity column (14 digits, 3 decimals) holds
 ITEM_FIELDS = ("name", "kind", "sku", "base_unit", "ndc", "cvx", "preferred_vendor", "price", "valuation",
                "allow_negative", "tracks_lots", "is_active")
 
@@ -116,6 +117,8 @@ def quantity_in_base(*, item: Item, quantity, unit: str = "", field: str = "quan
         raise ValidationError({field: f"{quantity!r} is not a quantity."}) from None
     if not amount.is_finite() or amount <= 0:
         raise ValidationError({field: "The quantity is more than zero."})
+    if amount >= QUANTITY_LIMIT or amount != amount.quantize(Decimal("0.001")):
+        raise ValidationError({field: "A quantity is below 100,000,000,000 with at most 3 decimals."})
     unit = (unit or "").strip()
     if not unit or unit.lower() == item.base_unit.lower():
         return amount
@@ -123,4 +126,7 @@ def quantity_in_base(*, item: Item, quantity, unit: str = "", field: str = "quan
     if pack is None:
         units = ", ".join([item.base_unit, *(p.name for p in item.packs.all())])
         raise ValidationError({"unit": f"{item.name} does not come in '{unit}': use one of {units}."})
-    return amount * pack.quantity
+    base = amount * pack.quantity
+    if base >= QUANTITY_LIMIT:
+        raise ValidationError({field: "A quantity is below 100,000,000,000 with at most 3 decimals."})
+    return base

@@ -35,6 +35,7 @@ from .items import quantity_in_base
 from .stock import stock_receive
 
 ZERO = Decimal("0")
+PRICE_LIMIT = Decimal("1e10")  # what a unit price column (14 digits, 4 decimals) holds
 COMMITTED = (S.APPROVED, S.SENT, S.PARTLY_RECEIVED, S.RECEIVED, S.CLOSED)
 
 
@@ -94,8 +95,8 @@ def _lines_make(order: PurchaseOrder, lines: list[LineIn]) -> None:
             raise _line_error(position, item, _field_of(exc, "quantity"), exc) from None
         per_unit = base / Decimal(spec.quantity)
         price = spec.unit_price if spec.unit_price is not None else (item.price * per_unit).quantize(Decimal("0.0001"))
-        if price < 0:
-            raise _line_error(position, item, "unit_price", "a price is not negative.")
+        if not price.is_finite() or price < 0 or price >= PRICE_LIMIT or price != price.quantize(Decimal("0.0001")):
+            raise _line_error(position, item, "unit_price", "a price is zero or more, below 10,000,000,000, with at most 4 decimals.")
         made.append(PurchaseOrderLine(organization_id=order.organization_id, order=order, position=position, item=item,
                                       unit=(spec.unit or "").strip(), quantity=Decimal(spec.quantity),
                                       unit_price=price, base_quantity=base))
