@@ -1,5 +1,6 @@
 """Stock: items and their packs, stock locations with par levels, lots, the append-only stock ledger and the
-per (item, location, lot) balances kept beside it in the same transaction."""
+per (item, location, lot) balances kept beside it in the same transaction; purchase orders, their lines and what
+was received on them."""
 
 from __future__ import annotations
 
