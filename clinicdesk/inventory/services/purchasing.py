@@ -337,6 +337,15 @@ def purchase_order_receive(*, order: PurchaseOrder, receipts: list[ReceiptIn], a
     return made
 
 
+def _finish(order: PurchaseOrder, *, actor, status: str, reason: str, verb: str) -> PurchaseOrder:
+    """Close or cancel the (locked) order with its reason, audited."""
+    order.status, order.closed_reason = status, reason
+    order.save(update_fields=["status", "closed_reason", "updated_at"])
+    audit_event(action=f"inventory.po_{verb}", actor=actor, target=order, organization_id=order.organization_id,
+                summary=f"Purchase order {order.number} {verb}{': ' + reason if reason else ''}"[:300])
+    return order
+
+
 @transaction.atomic
 def purchase_order_close(*, order: PurchaseOrder, actor, reason: str = "") -> PurchaseOrder:
     """Close a received order, or a partly received one whose backorder will not come (a reason is required)."""
@@ -345,11 +354,7 @@ def purchase_order_close(*, order: PurchaseOrder, actor, reason: str = "") -> Pu
     reason = " ".join((reason or "").split())[:300]
     if order.status == S.PARTLY_RECEIVED and not reason:
         raise ValidationError({"reason": "Say why the backorder is given up."})
-    order.status, order.closed_reason = S.CLOSED, reason
-    order.save(update_fields=["status", "closed_reason", "updated_at"])
-    audit_event(action="inventory.po_closed", actor=actor, target=order, organization_id=order.organization_id,
-                summary=f"Purchase order {order.number} closed{': ' + reason if reason else ''}"[:300])
-    return order
+    return _finish(order, actor=actor, status=S.CLOSED, reason=reason, verb="closed")
 
 
 @transaction.atomic
@@ -360,11 +365,7 @@ def purchase_order_cancel(*, order: PurchaseOrder, actor, reason: str) -> Purcha
     reason = " ".join((reason or "").split())[:300]
     if not reason:
         raise ValidationError({"reason": "Say why the order is cancelled."})
-    order.status, order.closed_reason = S.CANCELLED, reason
-    order.save(update_fields=["status", "closed_reason", "updated_at"])
-    audit_event(action="inventory.po_cancelled", actor=actor, target=order, organization_id=order.organization_id,
-                summary=f"Purchase order {order.number} cancelled: {reason}"[:300])
-    return order
+    return _finish(order, actor=actor, status=S.CANCELLED, reason=reason, verb="cancelled")
 
 
 @transaction.atomic

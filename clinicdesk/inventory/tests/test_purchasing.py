@@ -29,22 +29,15 @@ TODAY = timezone.localdate()
 
 
 @pytest.fixture
-def manager(make_user):
-    return make_user(Role.OFFICE_MANAGER, username="priya")
-
-
-@pytest.fixture
 def place(org):
     return StockLocationFactory(organization=org, name="Main supply room")
 
 
 @pytest.fixture
-def gloves(org):
-    item = ItemFactory(organization=org, name="Exam gloves", price=D("0.08"),
-                       preferred_vendor=vendor_for(organization=org, name="Henry Supply"))
-    PackFactory(item=item, name="box", quantity=D(100))
-    PackFactory(item=item, name="case", quantity=D(1000), gtin="")
-    return item
+def gloves(gloves):
+    """The gloves come in cases of 1000 too."""
+    PackFactory(item=gloves, name="case", quantity=D(1000), gtin="")
+    return gloves
 
 
 def balance(org, role) -> Decimal:

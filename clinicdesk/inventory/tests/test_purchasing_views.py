@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinicdesk.core.choices import Role
-from clinicdesk.ledger.bills import vendor_for
 from clinicdesk.ledger.models import Bill
 
 from ..choices import PurchaseOrderStatus as S
@@ -26,21 +25,8 @@ API = "/api/v1/inventory"
 
 
 @pytest.fixture
-def manager(make_user):
-    return make_user(Role.OFFICE_MANAGER, username="priya")
-
-
-@pytest.fixture
 def place(org):
     return StockLocationFactory(organization=org, name="Main supply room")
-
-
-@pytest.fixture
-def gloves(org):
-    item = ItemFactory(organization=org, name="Exam gloves", price=D("0.08"),
-                       preferred_vendor=vendor_for(organization=org, name="Henry Supply"))
-    PackFactory(item=item, name="box", quantity=D(100))
-    return item
 
 
 def csv_of(response) -> str:
