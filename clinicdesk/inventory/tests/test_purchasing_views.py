@@ -248,3 +248,23 @@ def test_api_suggested_orders(client_as, org, place, gloves, manager):
     assert rows == [{"item_id": str(gloves.pk), "item": "Exam gloves", "stock_location_id": str(place.pk),
                      "vendor": "Henry Supply", "on_hand": "0", "on_order": "0", "used_30_days": "0",
                      "order_quantity": "3", "unit": "box", "total": "24.00"}]
+
+
+def test_the_stock_locations_and_an_orders_page_take_the_same_queries_for_more_rows(client_as, org, place, gloves,
+                                                                                    manager):
+    client = client_as(manager)
+    few = queries(client, reverse("inventory:stock_location_list"))
+    for _ in range(3):
+        StockLocationFactory(organization=org)
+    assert queries(client, reverse("inventory:stock_location_list")) == few
+    # an order's page: more lines, each received in two parts, take no more queries
+    short = make_order(org=org, place=place, actor=manager, status="approved",
+                       lines=[po.LineIn(item=gloves, quantity=D(2), unit="box")])
+    long = make_order(org=org, place=place, actor=manager, status="approved",
+                      lines=[po.LineIn(item=gloves, quantity=D(2), unit="box") for _ in range(4)])
+    for order in (short, long):
+        for _ in range(2):
+            po.purchase_order_receive(order=order, actor=manager, receipts=[
+                po.ReceiptIn(line=line, quantity=D(1)) for line in order.lines.all()])
+    assert (queries(client, reverse("inventory:order_detail", args=[long.pk]))
+            == queries(client, reverse("inventory:order_detail", args=[short.pk])))
