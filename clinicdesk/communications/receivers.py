@@ -2,7 +2,7 @@
 patients at once; a published roster sends each person their shifts and their calendar link; a lapsing credential
 becomes a renewal task; a budget alert becomes a task for the department's owner; an asset's expiry or maintenance
 alert becomes a task for the office manager; so does each of the day's supply alerts (low stock, a lot expiring soon,
-an expired lot on the shelf)."""
+an expired lot on the shelf); a purchase order sent to its vendor goes out by e-mail."""
 
 import logging
 
@@ -10,7 +10,7 @@ from django.dispatch import receiver
 
 from clinicdesk.core.choices import Role
 from clinicdesk.inventory.assets.signals import asset_alert_raised
-from clinicdesk.inventory.signals import stock_alerts_found
+from clinicdesk.inventory.signals import purchase_order_sent, stock_alerts_found
 from clinicdesk.ledger.signals import budget_threshold_passed
 from clinicdesk.rostering.signals import roster_published
 from clinicdesk.scheduling.signals import waitlist_offers_made
@@ -114,3 +114,14 @@ def task_stock_alerts(sender, organization, alerts, today, **kwargs) -> None:
             continue
         staff_task_create(actor=None, organization_id=organization.pk, title=title[:200], kind=StaffTaskKind.FOLLOW_UP,
                           assignee_role=Role.OFFICE_MANAGER, due_on=due_on, reference=reference, details=details)
+
+
+@receiver(purchase_order_sent)
+def email_purchase_order(sender, order, to_address, subject, text, html, actor=None, **kwargs) -> None:
+    """The purchase order to the vendor's address, through the outbox (each sending is its own message)."""
+    from .choices import MessageChannel
+    from .services.outbox import message_queue
+
+    message_queue(organization=order.organization, channel=MessageChannel.EMAIL, to_address=to_address,
+                  subject=subject[:200], body=text, html_body=html, actor=actor, mind_quiet_hours=False,
+                  idempotency_key=f"purchase-order:{order.pk}:{order.sent_at.isoformat()}")

@@ -37,3 +37,16 @@ class MovementKind(models.TextChoices):
     EXPIRY = "expiry", "Expired, removed"
     RETURN = "return", "Return to vendor"
 
+
+
+class PurchaseOrderStatus(models.TextChoices):
+    """Where a purchase order is: written, waiting for a manager, approved, sent to the vendor, arriving, done."""
+
+    DRAFT = "draft", "Draft"
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+    APPROVED = "approved", "Approved"
+    SENT = "sent", "Sent to vendor"
+    PARTLY_RECEIVED = "partly_received", "Partly received"
+    RECEIVED = "received", "Received"
+    CLOSED = "closed", "Closed"
+    CANCELLED = "cancelled", "Cancelled"

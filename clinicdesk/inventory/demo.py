@@ -1,7 +1,8 @@
 """Riverside's supplies: a supply room and a vaccine fridge at each location, gloves, syringes, gauze, a medication,
 office paper and the flu vaccine, received over the last weeks and partly used. Scenario 12: the flu vaccine's
 current lot is low (below its reorder point in the Main Street fridge) and another lot expires in 20 days.
-A second run adds nothing."""
+Purchasing: a closed and billed order, one partly received with a backorder, one sent and overdue, and one awaiting
+approval over the nursing department's supplies budget. A second run adds nothing."""
 
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ def seed(ctx, *, patients: int, seed: int, stdout=None) -> int:
             items[name] = (item, kind_of_place)
             added += 1 + len(packs)
         added += _stock(ctx, items, places, actor, today)
+        added += _orders(ctx, items, places, manager, today)
     return added
 
 
@@ -107,3 +109,58 @@ def _stock(ctx, items, places, actor, today: date) -> int:
         stock_consume(item=flu, stock_location=main, quantity=D(1), actor=actor, lot=lot_b, patient=patient,
                       encounter_ref=f"flu-clinic-{number + 1}", used_on=today - timedelta(days=1 + number % 7))
     return added + 3 + len(patients)
+
+
+def _orders(ctx, items, places, manager, today: date) -> int:
+    """Four purchase orders in different states (see the module's docstring)."""
+    from clinicdesk.ledger.choices import AccountRole
+    from clinicdesk.ledger.models import Budget
+    from clinicdesk.ledger.services import account_for
+
+    from .models import PurchaseOrder
+    from .services import purchasing as po
+
+    org = ctx.organization
+    main, north = ctx.locations[0].code, ctx.locations[-1].code
+    item = {name: pair[0] for name, pair in items.items()}
+
+    def order(vendor_item: str, place, lines, expected_in: int):
+        made = po.purchase_order_create(organization=org, vendor=item[vendor_item].preferred_vendor, stock_location=place,
+                                        lines=lines, actor=manager, expected_on=today + timedelta(days=expected_in),
+                                        vendor_email="orders@example.com")
+        po.purchase_order_submit(order=made, actor=manager)
+        return made
+
+    syringes = "Syringe 3 mL with 25G needle"
+    closed = order(syringes, places[(main, StockLocationKind.SUPPLY_ROOM)],
+                   [po.LineIn(item=item[syringes], quantity=D(2), unit="box")], -10)
+    po.purchase_order_approve(order=closed, actor=manager)
+    po.purchase_order_send(order=closed, actor=manager, text=f"Purchase order {closed.number}")
+    po.purchase_order_receive(order=closed, actor=manager, received_on=today - timedelta(days=9), receipts=[
+        po.ReceiptIn(line=closed.lines.get(), quantity=D(2))])
+    po.purchase_order_bill(order=closed, actor=manager, number="HS-20417", bill_date=today - timedelta(days=8),
+                           due_date=today + timedelta(days=22), amount=D("44.00"))
+    po.purchase_order_close(order=closed, actor=manager)
+
+    ondansetron = "Ondansetron 4 mg ODT"
+    partly = order(ondansetron, places[(north, StockLocationKind.SUPPLY_ROOM)],
+                   [po.LineIn(item=item[ondansetron], quantity=D(4), unit="bottle")], -2)
+    po.purchase_order_approve(order=partly, actor=manager)
+    po.purchase_order_send(order=partly, actor=manager, text=f"Purchase order {partly.number}")
+    po.purchase_order_receive(order=partly, actor=manager, expected_on=today + timedelta(days=5), receipts=[
+        po.ReceiptIn(line=partly.lines.get(), quantity=D(2), lot_number=f"OND{today:%y}07",
+                     expires_on=today + timedelta(days=540))])
+
+    paper = "Copy paper, letter"
+    late = order(paper, places[(main, StockLocationKind.SUPPLY_ROOM)],
+                 [po.LineIn(item=item[paper], quantity=D(2), unit="case")], -3)
+    po.purchase_order_approve(order=late, actor=manager)
+    po.purchase_order_send(order=late, actor=manager, text=f"Purchase order {late.number}")
+
+    # Nursing's supplies budget this month is 1,200.00: ten boxes of flu vaccine (1,850.00) wait for a manager.
+    fridge = places[(main, StockLocationKind.FRIDGE)]
+    Budget.objects.get_or_create(organization=org, department=fridge.department, month=today.replace(day=1),
+                                 account=account_for(org, AccountRole.SUPPLIES_EXPENSE),
+                                 defaults={"amount": D("1200.00")})
+    order(FLU, fridge, [po.LineIn(item=item[FLU], quantity=D(10), unit="box")], 7)
+    return PurchaseOrder.objects.filter(organization=org).count()

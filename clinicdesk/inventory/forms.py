@@ -9,9 +9,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from clinicdesk.core.forms import ServiceErrorsMixin
+from clinicdesk.core.models import Department, Location
 from clinicdesk.ledger.models import Vendor
 
-from .choices import ItemKind, MovementKind
+from .choices import ItemKind, MovementKind, PurchaseOrderStatus, StockLocationKind
 from .codes import gtin_normalise
 from .models import Item, Lot, StockLocation
 
@@ -164,3 +165,119 @@ class CountForm(ServiceErrorsMixin, forms.Form):
     def counts(self) -> list[tuple[Lot, Decimal]]:
         return [(b.lot, self.cleaned_data[f"lot_{b.lot_id}"]) for b in self.balances
                 if self.cleaned_data.get(f"lot_{b.lot_id}") is not None]
+
+
+class StockLocationForm(ServiceErrorsMixin, forms.Form):
+    name = forms.CharField(max_length=120, label="Name", widget=forms.TextInput(attrs={"autofocus": True}))
+    location = forms.ModelChoiceField(queryset=None, label="Office")
+    department = forms.ModelChoiceField(queryset=None, label="Department", help_text="Charged when its stock is used.")
+    kind = forms.ChoiceField(choices=StockLocationKind.choices, label="Kind")
+    is_active = forms.BooleanField(required=False, initial=True, label="Open (stock may be kept here)")
+
+    def __init__(self, *args, organization_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["location"].queryset = Location.objects.filter(organization_id=organization_id, is_active=True)
+        self.fields["department"].queryset = Department.objects.filter(organization_id=organization_id)
+
+
+class OrderFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=100, label="Search", help_text="Order number or vendor")
+    status = forms.ChoiceField(required=False, label="Status", choices=[
+        ("", "Any status"), ("open", "Open (approved, sent, partly received)"), ("backorder", "With a backorder"),
+        *PurchaseOrderStatus.choices])
+
+
+class OrderForm(ServiceErrorsMixin, forms.Form):
+    """An order's head; its lines are the `line_<n>_*` fields (LINE_ROWS empty rows after those it has)."""
+
+    number = forms.CharField(required=False, max_length=30, label="Order number", help_text="Empty: the next number.")
+    vendor = forms.ModelChoiceField(queryset=None, label="Vendor")
+    stock_location = forms.ModelChoiceField(queryset=None, label="Deliver to")
+    expected_on = forms.DateField(required=False, label="Expected", widget=DATE)
+    vendor_email = forms.EmailField(required=False, label="Vendor e-mail")
+    notes = forms.CharField(required=False, max_length=500, label="Notes")
+
+    LINE_ROWS = 5
+
+    def __init__(self, *args, organization_id: int, lines: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["vendor"].queryset = Vendor.objects.filter(organization_id=organization_id)
+        self.fields["stock_location"].queryset = StockLocation.objects.filter(organization_id=organization_id,
+                                                                              is_active=True)
+        items = Item.objects.filter(organization_id=organization_id, is_active=True)
+        self.rows = max(lines, 0) + self.LINE_ROWS
+        for n in range(1, self.rows + 1):
+            self.fields[f"line_{n}_item"] = forms.ModelChoiceField(queryset=items, required=False, label=f"Line {n} item")
+            self.fields[f"line_{n}_quantity"] = forms.DecimalField(required=False, min_value=Decimal("0.001"),
+                                                                   label=f"Line {n} quantity", **QTY)
+            self.fields[f"line_{n}_unit"] = forms.CharField(required=False, max_length=40, label=f"Line {n} unit")
+            self.fields[f"line_{n}_unit_price"] = forms.DecimalField(
+                required=False, min_value=0, max_digits=14, decimal_places=4, label=f"Line {n} price per unit")
+
+    def line_rows(self):
+        return [[self[f"line_{n}_{f}"] for f in ("item", "quantity", "unit", "unit_price")]
+                for n in range(1, self.rows + 1)]
+
+    def lines(self) -> list[tuple]:
+        """(item, quantity, unit, unit price) of each filled row; a row with an item and no quantity is an error."""
+        out = []
+        for n in range(1, self.rows + 1):
+            item, quantity = self.cleaned_data.get(f"line_{n}_item"), self.cleaned_data.get(f"line_{n}_quantity")
+            if item is None and quantity is None:
+                continue
+            if item is None or quantity is None:
+                self.add_error(f"line_{n}_item" if item is None else f"line_{n}_quantity",
+                               f"Line {n}: give both the item and the quantity.")
+                continue
+            out.append((item, quantity, self.cleaned_data.get(f"line_{n}_unit") or "",
+                        self.cleaned_data.get(f"line_{n}_unit_price")))
+        return out
+
+
+class ApproveForm(ServiceErrorsMixin, forms.Form):
+    override_reason = forms.CharField(required=False, max_length=300, label="Reason to approve over budget")
+
+
+class SendForm(ServiceErrorsMixin, forms.Form):
+    vendor_email = forms.EmailField(required=False, label="E-mail to", help_text="Empty: mark as sent (by phone or "
+                                                                                 "the vendor's portal).")
+
+
+class ReasonForm(ServiceErrorsMixin, forms.Form):
+    reason = forms.CharField(required=False, max_length=300, label="Reason")
+
+
+class ReceiveOrderForm(ServiceErrorsMixin, forms.Form):
+    """One row per line still to come: how many arrived (in the line's unit), the lot and its expiry."""
+
+    received_on = forms.DateField(required=False, label="Received on", widget=DATE)
+    expected_on = forms.DateField(required=False, label="Backorder expected", widget=DATE,
+                                  help_text="When what is still to come should arrive.")
+
+    def __init__(self, *args, lines, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order_lines = [line for line in lines if line.outstanding > 0]
+        for line in self.order_lines:
+            p = line.position
+            self.fields[f"line_{p}_quantity"] = forms.DecimalField(required=False, min_value=0,
+                                                                   label=f"Line {p} {line.item.name} received", **QTY)
+            self.fields[f"line_{p}_unit"] = forms.CharField(required=False, max_length=40, label=f"Line {p} unit",
+                                                            initial=line.unit or line.item.base_unit)
+            self.fields[f"line_{p}_lot_number"] = forms.CharField(required=False, max_length=40,
+                                                                  label=f"Line {p} lot number")
+            self.fields[f"line_{p}_expires_on"] = forms.DateField(required=False, label=f"Line {p} expires",
+                                                                  widget=DATE)
+            self.fields[f"line_{p}_confirm_expired"] = forms.BooleanField(
+                required=False, label=f"Line {p}: receive although expired")
+
+    def rows(self):
+        return [(line, [self[f"line_{line.position}_{f}"] for f in ("quantity", "unit", "lot_number", "expires_on",
+                                                                      "confirm_expired")])
+                for line in self.order_lines]
+
+
+class BillForm(ServiceErrorsMixin, forms.Form):
+    number = forms.CharField(max_length=60, label="Vendor invoice number")
+    bill_date = forms.DateField(label="Bill date", widget=DATE)
+    due_date = forms.DateField(label="Due", widget=DATE)
+    amount = forms.DecimalField(min_value=Decimal("0.01"), max_digits=14, decimal_places=2, label="Amount")

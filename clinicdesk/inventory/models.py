@@ -1,5 +1,6 @@
 """Stock: items and their packs, stock locations with par levels, lots, the append-only stock ledger and the
-per (item, location, lot) balances kept beside it in the same transaction."""
+per (item, location, lot) balances kept beside it in the same transaction; purchase orders, their lines and what
+was received on them."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.db.models import Q
 
 from clinicdesk.core.models import Department, Location, Organization
 
-from .choices import ItemKind, MovementKind, StockLocationKind, Valuation
+from .choices import ItemKind, MovementKind, PurchaseOrderStatus, StockLocationKind, Valuation
 from .codes import cvx_normalise, gtin_normalise, ndc_normalise
 
 QTY = {"max_digits": 14, "decimal_places": 3}
@@ -247,3 +248,105 @@ class StockMovement(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Stock movements are never deleted: post a correcting movement.")
+
+
+class PurchaseOrder(models.Model):
+    """An order to a vendor for stock delivered to one stock location (whose department's budget it is checked
+    against at approval). Its number is unique in the practice."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    number = models.CharField(max_length=30)
+    vendor = models.ForeignKey("ledger.Vendor", on_delete=models.PROTECT, related_name="+")
+    stock_location = models.ForeignKey(StockLocation, on_delete=models.PROTECT, related_name="purchase_orders")
+    status = models.CharField(max_length=20, choices=PurchaseOrderStatus.choices, default=PurchaseOrderStatus.DRAFT)
+    expected_on = models.DateField(null=True, blank=True, help_text="When the vendor is to deliver.")
+    ordered_on = models.DateField(null=True, blank=True)
+    vendor_email = models.EmailField(blank=True, help_text="Where the order is e-mailed.")
+    notes = models.CharField(max_length=500, blank=True)
+    budget_note = models.CharField(max_length=300, blank=True, help_text="The budget check at approval.")
+    override_reason = models.CharField(max_length=300, blank=True, help_text="Why an order over budget was approved.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    closed_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organization", "-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["organization", "number"], name="inventory_po_number")]
+        indexes = [models.Index(fields=["organization", "status", "expected_on"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        """Approved and not yet fully received, closed or cancelled: stock is on its way."""
+        return self.status in OPEN_ORDER_STATUSES
+
+
+OPEN_ORDER_STATUSES = (PurchaseOrderStatus.APPROVED, PurchaseOrderStatus.SENT, PurchaseOrderStatus.PARTLY_RECEIVED)
+
+
+class PurchaseOrderLine(models.Model):
+    """One item on an order: a quantity in a unit (a pack name or the base unit) at a price per that unit;
+    `base_quantity` and `received` are in base units, so what is still to come (a backorder) is their difference."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="+")
+    unit = models.CharField(max_length=40, blank=True, help_text="A pack name, or empty for the base unit.")
+    quantity = models.DecimalField(**QTY)
+    unit_price = models.DecimalField(**UNIT_COST, help_text="The price of one unit as ordered.")
+    base_quantity = models.DecimalField(**QTY)
+    received = models.DecimalField(**QTY, default=Decimal("0"))
+
+    class Meta:
+        ordering = ["order", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "position"], name="inventory_poline_position"),
+            models.CheckConstraint(condition=Q(quantity__gt=0) & Q(base_quantity__gt=0), name="inventory_poline_qty"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="inventory_poline_price"),
+            models.CheckConstraint(condition=Q(received__gte=0) & Q(received__lte=models.F("base_quantity")),
+                                   name="inventory_poline_received"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order} line {self.position}: {self.item}"
+
+    @property
+    def total(self) -> Decimal:
+        return (self.quantity * self.unit_price).quantize(Decimal("0.01"))
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.base_quantity - self.received
+
+    @property
+    def base_unit_cost(self) -> Decimal:
+        return (self.unit_price * self.quantity / self.base_quantity).quantize(Decimal("0.0001"))
+
+
+class PurchaseReceipt(models.Model):
+    """What arrived against an order line: its stock ledger receipt, and the vendor bill that paid for it (once)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    line = models.ForeignKey(PurchaseOrderLine, on_delete=models.PROTECT, related_name="receipts")
+    movement = models.OneToOneField(StockMovement, on_delete=models.PROTECT, related_name="purchase_receipt")
+    quantity = models.DecimalField(**QTY)
+    value = models.DecimalField(**MONEY)
+    received_on = models.DateField()
+    bill = models.ForeignKey("ledger.Bill", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["line", "created_at", "id"]
+        indexes = [models.Index(fields=["organization", "bill"])]
+
+    def __str__(self) -> str:
+        return f"{self.line}: {self.quantity} received {self.received_on}"

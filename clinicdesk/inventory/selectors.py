@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import DecimalField, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from clinicdesk.patients.models import Patient
 
-from .choices import MovementKind
+from .choices import MovementKind, PurchaseOrderStatus
 from .codes import gtin_normalise
-from .models import Item, Lot, Pack, StockBalance, StockLevel, StockLocation, StockMovement
+from .models import (
+    OPEN_ORDER_STATUSES,
+    Item,
+    Lot,
+    Pack,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseReceipt,
+    StockBalance,
+    StockLevel,
+    StockLocation,
+    StockMovement,
+)
 
 ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=3))
 
@@ -45,6 +57,12 @@ def item_get(*, user, item_id: int) -> Item:
 def stock_location_list(*, user) -> QuerySet[StockLocation]:
     return StockLocation.objects.filter(organization_id=user.organization_id, is_active=True).select_related(
         "location", "department").order_by("name")
+
+
+def stock_location_all(*, user) -> QuerySet[StockLocation]:
+    """Every stock location of the practice, closed ones too (the setup page), by name."""
+    return StockLocation.objects.filter(organization_id=user.organization_id).select_related(
+        "location", "department").order_by("-is_active", "name")
 
 
 def stock_location_get(*, user, stock_location_id: int) -> StockLocation:
@@ -122,10 +140,11 @@ class Alerts:
     low: list
     expiring: list
     expired: list
+    overdue: list = field(default_factory=list)
 
     @property
     def count(self) -> int:
-        return len(self.low) + len(self.expiring) + len(self.expired)
+        return len(self.low) + len(self.expiring) + len(self.expired) + len(self.overdue)
 
 
 def stock_alerts(*, organization_id: int, today: date, within_days: int = 30) -> Alerts:
@@ -140,7 +159,15 @@ def stock_alerts(*, organization_id: int, today: date, within_days: int = 30) ->
              .select_related("item", "lot", "stock_location").order_by("lot__expires_on", "item__name"))
     expired = list(shelf.filter(lot__expires_on__lt=today))
     expiring = list(shelf.filter(lot__expires_on__gte=today, lot__expires_on__lte=today + timedelta(days=within_days)))
-    return Alerts(low=low, expiring=expiring, expired=expired)
+    return Alerts(low=low, expiring=expiring, expired=expired, overdue=list(overdue_orders(
+        organization_id=organization_id, today=today)))
+
+
+def overdue_orders(*, organization_id: int, today: date) -> QuerySet[PurchaseOrder]:
+    """Orders whose expected date has passed and that are not fully received (approved, sent or partly received)."""
+    return (PurchaseOrder.objects.filter(organization_id=organization_id, status__in=OPEN_ORDER_STATUSES,
+                                         expected_on__lt=today)
+            .select_related("vendor", "stock_location").order_by("expected_on", "number"))
 
 
 def lot_recall(*, user, lot_number: str, item_id: int | None = None) -> QuerySet[StockMovement]:
@@ -195,3 +222,123 @@ def encounter_uses(*, organization_id: int, encounter_ref: str, used_on: date) -
     return (StockMovement.objects.filter(organization_id=organization_id, occurred_on=used_on,
                                          encounter_ref=encounter_ref, kind=MovementKind.CONSUMPTION)
             .select_related("item", "lot", "stock_location", "patient").order_by("created_at", "id"))
+
+
+# --- purchasing ---------------------------------------------------------------------------------------------------
+
+LEAD_DAYS = 7  # the use expected between ordering and delivery is added to what a suggestion orders
+USE_WINDOW_DAYS = 30
+ON_ORDER_STATUSES = (PurchaseOrderStatus.DRAFT, PurchaseOrderStatus.AWAITING_APPROVAL, *OPEN_ORDER_STATUSES)
+
+
+@dataclass
+class Suggestion:
+    """An item at or below its reorder point in a stock location (counting what is already on order): how much to
+    order to fill it to par plus the use expected until delivery, in the item's best-fitting pack."""
+
+    level: StockLevel
+    on_hand: Decimal
+    on_order: Decimal
+    used: Decimal
+    order_base: Decimal
+    order_unit: str
+    order_quantity: Decimal
+    unit_price: Decimal
+
+    @property
+    def item(self) -> Item:
+        return self.level.item
+
+    @property
+    def stock_location(self) -> StockLocation:
+        return self.level.stock_location
+
+    @property
+    def vendor(self):
+        return self.level.item.preferred_vendor
+
+    @property
+    def total(self) -> Decimal:
+        return (self.order_quantity * self.unit_price).quantize(Decimal("0.01"))
+
+
+def _order_in_packs(item: Item, need: Decimal) -> tuple[str, Decimal, Decimal]:
+    """(unit, how many, base units): the biggest pack not above the need (else the smallest), whole packs."""
+    packs = sorted(item.packs.all(), key=lambda p: p.quantity)
+    if not packs:
+        return "", need.to_integral_value(rounding="ROUND_CEILING"), need.to_integral_value(rounding="ROUND_CEILING")
+    pack = next((p for p in reversed(packs) if p.quantity <= need), packs[0])
+    count = (need / pack.quantity).to_integral_value(rounding="ROUND_CEILING")
+    return pack.name, count, count * pack.quantity
+
+
+def suggested_orders(*, user, today: date, stock_location_id: int | None = None) -> list[Suggestion]:
+    """What to order: each active item at or below its reorder point in an open stock location once the stock on
+    open or draft orders is counted, by vendor then location then item. One query (and one for the packs)."""
+    on_hand = (StockBalance.objects.filter(item=OuterRef("item_id"), stock_location=OuterRef("stock_location_id"))
+               .order_by().values("item").annotate(t=Sum("on_hand")).values("t"))
+    on_order = (PurchaseOrderLine.objects.filter(item=OuterRef("item_id"),
+                                                 order__stock_location=OuterRef("stock_location_id"),
+                                                 order__status__in=ON_ORDER_STATUSES)
+                .order_by().values("item").annotate(t=Sum(F("base_quantity") - F("received"))).values("t"))
+    used = (StockMovement.objects.filter(item=OuterRef("item_id"), stock_location=OuterRef("stock_location_id"),
+                                         kind=MovementKind.CONSUMPTION,
+                                         occurred_on__gt=today - timedelta(days=USE_WINDOW_DAYS))
+            .order_by().values("item").annotate(t=Sum("quantity")).values("t"))
+    levels = (StockLevel.objects.filter(organization_id=user.organization_id, item__is_active=True,
+                                        stock_location__is_active=True)
+              .annotate(on_hand=Coalesce(Subquery(on_hand), ZERO), on_order=Coalesce(Subquery(on_order), ZERO),
+                        taken=Coalesce(Subquery(used), ZERO))
+              .filter(reorder_point__gte=F("on_hand") + F("on_order"))
+              .select_related("item__preferred_vendor", "stock_location")
+              .prefetch_related(Prefetch("item__packs"))
+              .order_by("item__preferred_vendor__name", "stock_location__name", "item__name", "pk"))
+    if stock_location_id:
+        levels = levels.filter(stock_location_id=stock_location_id)
+    rows = []
+    for level in levels:
+        level.used = -level.taken if level.taken else Decimal("0")  # consumption is negative in the stock ledger
+        lead_use = (level.used * LEAD_DAYS / USE_WINDOW_DAYS).to_integral_value(rounding="ROUND_CEILING")
+        need = level.par_level - level.on_hand - level.on_order + lead_use
+        if need <= 0:
+            continue
+        unit, count, base = _order_in_packs(level.item, need)
+        per_unit = base / count
+        rows.append(Suggestion(level=level, on_hand=level.on_hand, on_order=level.on_order, used=level.used,
+                               order_base=base, order_unit=unit, order_quantity=count,
+                               unit_price=(level.item.price * per_unit).quantize(Decimal("0.0001"))))
+    return rows
+
+
+def purchase_order_list(*, user, status: str = "", q: str = "") -> QuerySet[PurchaseOrder]:
+    """The practice's orders, newest first, with their total; `status` (or "open": approved to partly received,
+    "backorder": partly received) and `q` (number or vendor)."""
+    totals = (PurchaseOrderLine.objects.filter(order=OuterRef("pk")).order_by().values("order")
+              .annotate(t=Sum(F("quantity") * F("unit_price"))).values("t"))
+    orders = PurchaseOrder.objects.filter(organization_id=user.organization_id)
+    if status == "open":
+        orders = orders.filter(status__in=OPEN_ORDER_STATUSES)
+    elif status == "backorder":
+        orders = orders.filter(status=PurchaseOrderStatus.PARTLY_RECEIVED)
+    elif status:
+        orders = orders.filter(status=status)
+    q = " ".join((q or "").split())
+    if q:
+        orders = orders.filter(Q(number__icontains=q) | Q(vendor__name__icontains=q))
+    return (orders.annotate(total=Coalesce(Subquery(totals), Value(Decimal("0")), output_field=DecimalField()))
+            .select_related("vendor", "stock_location").order_by("-created_at", "-id"))
+
+
+def purchase_order_get(*, user, purchase_order_id: int) -> PurchaseOrder:
+    order = (PurchaseOrder.objects.filter(pk=purchase_order_id, organization_id=user.organization_id)
+             .select_related("vendor", "stock_location__department", "stock_location__location", "created_by",
+                             "approved_by", "organization").first())
+    if order is None:
+        raise Http404("No such purchase order.")
+    return order
+
+
+def purchase_order_lines(*, order: PurchaseOrder):
+    """The order's lines with their items and what was received on each (lot, expiry, bill)."""
+    return order.lines.select_related("item").prefetch_related(
+        Prefetch("receipts", queryset=PurchaseReceipt.objects.select_related("movement__lot", "bill")))

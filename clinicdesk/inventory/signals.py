@@ -4,3 +4,7 @@ from django.dispatch import Signal
 
 # Sent once a day per practice with something to report: organization, alerts (selectors.Alerts), today.
 stock_alerts_found = Signal()
+
+# Sent when a purchase order is sent to its vendor by e-mail: order, to_address, subject, text, html, actor.
+# Communications puts the e-mail in its outbox.
+purchase_order_sent = Signal()

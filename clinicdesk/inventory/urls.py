@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import purchasing_views, views
 
 app_name = "inventory"
 
@@ -20,4 +20,23 @@ urlpatterns = [
     path("count/<int:stock_location_id>/", views.cycle_count, name="cycle_count"),
     path("alerts/", views.alerts, name="alerts"),
     path("recall/", views.lot_recall, name="lot_recall"),
+]
+
+urlpatterns += [
+    path("orders/", purchasing_views.order_list, name="order_list"),
+    path("orders/suggested/", purchasing_views.order_suggestions, name="order_suggestions"),
+    path("orders/new/", purchasing_views.order_create, name="order_create"),
+    path("orders/<int:purchase_order_id>/", purchasing_views.order_detail, name="order_detail"),
+    path("orders/<int:purchase_order_id>/edit/", purchasing_views.order_edit, name="order_edit"),
+    path("orders/<int:purchase_order_id>/submit/", purchasing_views.order_submit, name="order_submit"),
+    path("orders/<int:purchase_order_id>/approve/", purchasing_views.order_approve, name="order_approve"),
+    path("orders/<int:purchase_order_id>/send/", purchasing_views.order_send, name="order_send"),
+    path("orders/<int:purchase_order_id>/receive/", purchasing_views.order_receive, name="order_receive"),
+    path("orders/<int:purchase_order_id>/close/", purchasing_views.order_close, name="order_close"),
+    path("orders/<int:purchase_order_id>/cancel/", purchasing_views.order_cancel, name="order_cancel"),
+    path("orders/<int:purchase_order_id>/bill/", purchasing_views.order_bill, name="order_bill"),
+    path("orders/<int:purchase_order_id>/pdf/", purchasing_views.order_pdf, name="order_pdf"),
+    path("locations/", purchasing_views.stock_location_list, name="stock_location_list"),
+    path("locations/new/", purchasing_views.stock_location_create_view, name="stock_location_create"),
+    path("locations/<int:stock_location_id>/edit/", purchasing_views.stock_location_edit, name="stock_location_edit"),
 ]

@@ -295,14 +295,15 @@ def cycle_count(request: HttpRequest, stock_location_id: int) -> HttpResponse:
 @require_GET
 @requires(Perm.INVENTORY_VIEW)
 def alerts(request: HttpRequest) -> HttpResponse:
-    """Low stock, lots expiring within N days (30 unless asked), expired lots on the shelf."""
+    """Low stock, lots expiring within N days (30 unless asked), expired lots on the shelf, overdue orders."""
     try:
         within = max(1, min(365, int(request.GET.get("within") or 30)))
     except ValueError:
         within = 30
     found = selectors.stock_alerts(organization_id=request.user.organization_id, today=timezone.localdate(),
                                    within_days=within)
-    return render(request, "inventory/alerts.html", {"alerts": found, "within": within})
+    return render(request, "inventory/alerts.html", {"alerts": found, "within": within,
+                                                     "can_order": request.user.has_perm_code(Perm.INVENTORY_MANAGE)})
 
 
 @require_GET

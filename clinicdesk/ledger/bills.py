@@ -18,7 +18,7 @@ from clinicdesk.patients.services.documents import sniff_content_type
 
 from .choices import AccountRole, AccountType, EntryKind
 from .models import Account, BankAccount, Bill, Vendor
-from .services import LineSpec, entry_post
+from .services import LineSpec, account_for, entry_post
 
 RECEIPT_MAX_BYTES = 10 * 1024 * 1024
 
@@ -75,6 +75,50 @@ def bill_enter(*, organization: Organization, vendor_name: str, bill_date: date,
     bill.save(update_fields=["entry", "receipt", "updated_at"])
     audit_event(action="ledger.bill_entered", actor=actor, target=bill, organization_id=organization.pk,
                 summary=f"Bill from {vendor.name} for {amount}, due {due_date:%m/%d/%Y}"[:300])
+    return bill
+
+
+@transaction.atomic
+def bill_enter_received(*, organization: Organization, vendor: Vendor, number: str, bill_date: date, due_date: date,
+                        amount: Decimal, received_value: Decimal, actor, department: Department | None = None,
+                        memo: str = "") -> Bill:
+    """Enter a vendor's bill for stock already received. Each receipt posted Dr Inventory, Cr accounts payable at the
+    ordered cost, so the bill posts only its difference from `received_value` (a price variance, to the
+    department's supplies expense); paying it clears the whole amount from accounts payable. The same vendor
+    invoice number is never entered twice."""
+    errors: dict[str, str] = {}
+    number = (number or "").strip()[:60]
+    if vendor.organization_id != organization.pk:
+        errors["vendor"] = "This vendor belongs to another practice."
+    if not number:
+        errors["number"] = "Enter the vendor's invoice number."
+    elif Bill.objects.filter(organization=organization, vendor=vendor, number__iexact=number).exists():
+        errors["number"] = f"Bill {number} from {vendor.name} is already entered."
+    if due_date < bill_date:
+        errors["due_date"] = "The bill cannot fall due before its date."
+    if amount <= 0:
+        errors["amount"] = "A bill's amount is more than zero."
+    if received_value <= 0:
+        errors["amount"] = "Nothing received is waiting for a bill."
+    if errors:
+        raise ValidationError(errors)
+    bill = Bill(organization=organization, vendor=vendor, number=number, bill_date=bill_date, due_date=due_date,
+                account=account_for(organization, AccountRole.INVENTORY), department=department, amount=amount,
+                memo=memo.strip()[:200], created_by=actor)
+    bill.full_clean(exclude=["receipt", "entry", "payment_entry", "created_by", "recurring"])
+    bill.save()
+    variance = amount - received_value
+    if variance:
+        bill.entry = entry_post(
+            organization=organization, entry_date=bill_date, kind=EntryKind.MANUAL, reference=f"bill:{bill.pk}",
+            memo=f"Bill {number} from {vendor.name}: price difference on stock received"[:300], actor=actor, lines=[
+                LineSpec(account=AccountRole.SUPPLIES_EXPENSE, amount=variance, department=department, memo=bill.memo),
+                LineSpec(account=AccountRole.ACCOUNTS_PAYABLE, amount=-variance, memo=vendor.name),
+            ])
+        bill.save(update_fields=["entry", "updated_at"])
+    audit_event(action="ledger.bill_entered", actor=actor, target=bill, organization_id=organization.pk,
+                summary=f"Bill {number} from {vendor.name} for {amount} (received {received_value}), "
+                        f"due {due_date:%m/%d/%Y}"[:300])
     return bill
 
 

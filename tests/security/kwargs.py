@@ -66,8 +66,9 @@ OBJECT_KWARGS |= {"staff_id", "credential_id", "staff_document_id", "course_id",
 # Goals: an objective of a department the signed-in person owns (so the owner's edit pages open), with a key result
 # (each walk gets its own: one route removes it).
 OBJECT_KWARGS |= {"objective_id", "key_result_id"}
-# Supplies (inventory): an item with a lot on hand in a stock location of the practice.
-OBJECT_KWARGS |= {"stock_item_id", "stock_location_id"}
+# Supplies (inventory): an item with a lot on hand in a stock location of the practice, and a purchase order of it
+# awaiting approval.
+OBJECT_KWARGS |= {"stock_item_id", "stock_location_id", "purchase_order_id"}
 
 # Office technology (inventory.assets): an asset of the practice with a maintenance schedule and an open ticket.
 OBJECT_KWARGS |= {"asset_id", "ticket_id"}
@@ -213,7 +214,7 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return _goals(practice, owner)[name]
     if name == "kpi_code":
         return "no_show_rate"
-    if name in ("stock_item_id", "stock_location_id"):
+    if name in ("stock_item_id", "stock_location_id", "purchase_order_id"):
         from clinicdesk.inventory.tests.factories import security_stock
 
         return security_stock(practice)[name]

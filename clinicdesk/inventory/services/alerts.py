@@ -1,4 +1,4 @@
-"""The daily supply alerts: low stock, lots expiring soon, expired lots on the shelf."""
+"""The daily supply alerts: low stock, lots expiring soon, expired lots on the shelf, overdue purchase orders."""
 
 from __future__ import annotations
 
@@ -24,5 +24,5 @@ def stock_alerts_send(*, organization: Organization, today: date | None = None) 
         stock_alerts_found.send(sender=Organization, organization=organization, alerts=found, today=today)
         audit_event(action="inventory.alerts_found", organization_id=organization.pk,
                     summary=(f"{len(found.low)} low, {len(found.expiring)} expiring within {EXPIRY_WINDOW_DAYS} days, "
-                             f"{len(found.expired)} expired on the shelf"))
+                             f"{len(found.expired)} expired on the shelf, {len(found.overdue)} order(s) overdue"))
     return found.count

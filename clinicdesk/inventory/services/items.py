@@ -13,6 +13,7 @@ from clinicdesk.core.models import Department, Location, Organization
 from ..codes import cvx_normalise, gtin_normalise, ndc_normalise
 from ..models import Item, Pack, StockLevel, StockLocation
 
+QUANTITY_LIMIT = Decimal("1e11")  # what a quantity column (14 digits, 3 decimals) holds
 ITEM_FIELDS = ("name", "kind", "sku", "base_unit", "ndc", "cvx", "preferred_vendor", "price", "valuation",
                "allow_negative", "tracks_lots", "is_active")
 
@@ -65,10 +66,29 @@ def stock_location_create(*, organization: Organization, name: str, location: Lo
     place = StockLocation(organization=organization, name=name.strip(), location=location, department=department)
     if kind:
         place.kind = kind
+    if StockLocation.objects.filter(organization=organization, name__iexact=place.name).exists():
+        raise ValidationError({"name": f"Another stock location is called {place.name}."})
     place.full_clean()
     place.save()
     audit_event(action="inventory.stock_location_added", actor=actor, target=place, organization_id=organization.pk,
                 summary=f"Stock location {place.name}"[:300])
+    return place
+
+
+@transaction.atomic
+def stock_location_update(*, stock_location: StockLocation, actor, name: str, location: Location,
+                          department: Department, kind: str, is_active: bool) -> StockLocation:
+    """Rename a stock location, move it, charge it to another department, or close it (no new stock goes there)."""
+    place = stock_location
+    if StockLocation.objects.filter(organization_id=place.organization_id, name__iexact=name.strip()).exclude(
+            pk=place.pk).exists():
+        raise ValidationError({"name": f"Another stock location is called {name.strip()}."})
+    place.name, place.location, place.department = name.strip(), location, department
+    place.kind, place.is_active = kind or place.kind, is_active
+    place.full_clean()
+    place.save(update_fields=["name", "location", "department", "kind", "is_active", "updated_at"])
+    audit_event(action="inventory.stock_location_changed", actor=actor, target=place,
+                organization_id=place.organization_id, summary=f"Stock location {place.name}"[:300])
     return place
 
 
@@ -97,6 +117,8 @@ def quantity_in_base(*, item: Item, quantity, unit: str = "", field: str = "quan
         raise ValidationError({field: f"{quantity!r} is not a quantity."}) from None
     if not amount.is_finite() or amount <= 0:
         raise ValidationError({field: "The quantity is more than zero."})
+    if amount >= QUANTITY_LIMIT or amount != amount.quantize(Decimal("0.001")):
+        raise ValidationError({field: "A quantity is below 100,000,000,000 with at most 3 decimals."})
     unit = (unit or "").strip()
     if not unit or unit.lower() == item.base_unit.lower():
         return amount
@@ -104,4 +126,7 @@ def quantity_in_base(*, item: Item, quantity, unit: str = "", field: str = "quan
     if pack is None:
         units = ", ".join([item.base_unit, *(p.name for p in item.packs.all())])
         raise ValidationError({"unit": f"{item.name} does not come in '{unit}': use one of {units}."})
-    return amount * pack.quantity
+    base = amount * pack.quantity
+    if base >= QUANTITY_LIMIT:
+        raise ValidationError({field: "A quantity is below 100,000,000,000 with at most 3 decimals."})
+    return base

@@ -65,6 +65,29 @@ class StockLevelFactory(factory.django.DjangoModelFactory):
     reorder_point = Decimal("20")
 
 
+def make_order(*, org, place=None, vendor_name: str = "Henry Supply", lines=None, status: str = "", actor=None,
+               expected_on=None, number: str = ""):
+    """A purchase order through the services: draft, or moved on to `status` (awaiting_approval or approved)."""
+    from clinicdesk.ledger.bills import vendor_for
+
+    from ..services import purchasing as po
+
+    place = place or StockLocationFactory(organization=org)
+    if lines is None:
+        item = ItemFactory(organization=org, name="Gauze pads", price=Decimal("0.05"))
+        PackFactory(item=item, name="box", quantity=Decimal(200))
+        lines = [po.LineIn(item=item, quantity=Decimal(3), unit="box")]
+    order = po.purchase_order_create(organization=org, vendor=vendor_for(organization=org, name=vendor_name),
+                                     stock_location=place, lines=lines, actor=actor, expected_on=expected_on,
+                                     number=number)
+    if status in ("awaiting_approval", "approved"):
+        po.purchase_order_submit(order=order, actor=actor)
+    if status == "approved":
+        po.purchase_order_approve(order=order, actor=actor)
+    order.refresh_from_db()
+    return order
+
+
 def security_stock(practice) -> dict:
     """A stock location with an item on hand (a received lot) in the practice, named after its marker patient; made
     once per practice (for the permission matrix)."""
@@ -80,5 +103,11 @@ def security_stock(practice) -> dict:
     StockLevelFactory(item=item, stock_location=place)
     stock_receive(item=item, stock_location=place, quantity=Decimal("50"), actor=None, lot_number=f"{marker[:8]}-1",
                   expires_on=date(2099, 1, 1))
-    practice.__dict__["_inventory"] = {"stock_item_id": item.pk, "stock_location_id": place.pk}
+    from ..services import purchasing as po
+
+    order = make_order(org=org, place=place, vendor_name=f"{marker} vendor", number=f"PO-{marker[:20]}",
+                       lines=[po.LineIn(item=item, quantity=Decimal(2), unit="box")])
+    po.purchase_order_submit(order=order, actor=None)
+    practice.__dict__["_inventory"] = {"stock_item_id": item.pk, "stock_location_id": place.pk,
+                                       "purchase_order_id": order.pk}
     return practice.__dict__["_inventory"]

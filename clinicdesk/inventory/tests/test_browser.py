@@ -147,3 +147,91 @@ def test_a_manager_adds_an_item_moves_wastes_and_counts_stock(page: Page, url, s
     # then the stock ledger holds what the pages did
     on_hand = {b.stock_location_id: b.on_hand for b in StockBalance.objects.filter(item=gloves)}
     assert on_hand == {room.pk: Decimal(35), cabinet.pk: Decimal(8)}
+
+
+def test_a_manager_orders_from_the_suggestions_approves_and_receives_part_from_the_keyboard(page: Page, url, sign_in,
+                                                                                          make_user, org):
+    # given exam gloves (boxes of 100) out of stock in the supply room, below their reorder point of 100
+    from clinicdesk.ledger.bills import vendor_for
+
+    from ..models import PurchaseOrder, StockBalance
+
+    manager = make_user(Role.OFFICE_MANAGER, username="om3")
+    room = StockLocationFactory(organization=org, name="Supply room")
+    gloves = ItemFactory(organization=org, name="Exam gloves", price=Decimal("0.08"),
+                         preferred_vendor=vendor_for(organization=org, name="Henry Supply"))
+    PackFactory(item=gloves, name="box", quantity=Decimal(100))
+    StockLevelFactory(item=gloves, stock_location=room, par_level=Decimal(500), reorder_point=Decimal(100))
+    sign_in(manager)
+
+    # when the manager drafts an order from the suggestions (five boxes to fill the shelf to par)
+    page.goto(url(reverse("inventory:order_suggestions")))
+    expect(page.locator("#suggestions-table")).to_contain_text("5 box")
+    page.locator("#draft-orders").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".messages")).to_contain_text("Drafted PO-")
+    # and sends it for approval and approves it
+    page.locator("#submit-order").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#order-status")).to_have_text("Awaiting approval")
+    expect(page.locator("#budget-check")).to_contain_text("has no supplies budget")
+    page.locator("#approve-order").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#order-status")).to_have_text("Approved")
+    # and receives two of the five boxes, the rest on backorder
+    page.locator("#receive-link").focus()
+    page.keyboard.press("Enter")
+    page.get_by_label("Line 1 Exam gloves received").focus()
+    page.keyboard.type("2")
+    page.keyboard.press("Enter")
+    expect(page.locator(".messages")).to_contain_text("The rest is on backorder.")
+    expect(page.locator("#order-status")).to_have_text("Partly received")
+    expect(page.locator("#line-1 .backorder")).to_have_text("300")
+
+    # then the stock ledger holds the 200 gloves
+    assert StockBalance.objects.get(item=gloves, stock_location=room).on_hand == 200
+    assert PurchaseOrder.objects.get().status == "partly_received"
+
+
+def test_stock_locations_are_added_from_the_keyboard(page: Page, url, sign_in, make_user, org):
+    from clinicdesk.core.tests.factories import DepartmentFactory, LocationFactory
+
+    manager = make_user(Role.OFFICE_MANAGER, username="om4")
+    LocationFactory(organization=org, name="Main Street")
+    DepartmentFactory(organization=org, name="Nursing")
+    sign_in(manager)
+    page.goto(url(reverse("inventory:stock_location_list")))
+    page.get_by_role("link", name="Add a stock location").click()
+    page.get_by_label("Name").fill("Main Street vaccine fridge")
+    page.get_by_label("Office").select_option(label="Main Street")
+    page.get_by_label("Department").select_option(label="Nursing")
+    page.get_by_label("Kind").select_option(label="Vaccine fridge")
+    page.get_by_label("Name").press("Enter")
+    expect(page.locator(".messages")).to_contain_text("Saved stock location Main Street vaccine fridge.")
+    expect(page.locator("#locations-table")).to_contain_text("Vaccine fridge")
+
+
+def test_the_order_list_and_a_new_order_from_the_keyboard(page: Page, url, sign_in, make_user, org):
+    from clinicdesk.ledger.bills import vendor_for
+
+    manager = make_user(Role.OFFICE_MANAGER, username="om5")
+    StockLocationFactory(organization=org, name="Supply room")
+    vendor_for(organization=org, name="Staples")
+    paper = ItemFactory(organization=org, name="Copy paper", base_unit="ream", price=Decimal("6.40"))
+    PackFactory(item=paper, name="case", quantity=Decimal(10))
+    sign_in(manager)
+    page.goto(url(reverse("inventory:order_list")))
+    page.get_by_role("link", name="New order").click()
+    page.get_by_label("Vendor", exact=True).select_option(label="Staples")
+    page.get_by_label("Deliver to").select_option(label="Supply room")
+    page.get_by_label("Line 1 item").select_option(label="Copy paper")
+    page.get_by_label("Line 1 quantity").fill("3")
+    page.get_by_label("Line 1 unit").fill("crate")
+    page.get_by_label("Line 1 unit").press("Enter")
+    expect(page.locator("#id_line_1_unit-error")).to_contain_text("Copy paper does not come in 'crate'")
+    page.get_by_label("Line 1 unit").fill("case")
+    page.get_by_label("Line 1 unit").press("Enter")
+    expect(page.locator(".messages")).to_contain_text("Saved purchase order PO-")
+    expect(page.locator("#order-total")).to_have_text("192.00")
+    page.goto(url(reverse("inventory:order_list")))
+    expect(page.locator("#orders-table")).to_contain_text("Staples")

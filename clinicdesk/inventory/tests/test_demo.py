@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from clinicdesk.core import demo as core_demo
 from clinicdesk.inventory import demo
-from clinicdesk.inventory.models import Item, StockMovement
+from clinicdesk.inventory.models import Item, PurchaseOrder, PurchaseReceipt, StockMovement
 from clinicdesk.inventory.selectors import stock_alerts
+from clinicdesk.inventory.services.purchasing import purchase_order_budget_check
 from clinicdesk.ledger.models import JournalLine
 from clinicdesk.patients.tests.factories import PatientFactory
 
@@ -33,4 +34,13 @@ def test_the_demo_supplies_show_scenario_12_and_a_second_run_adds_nothing():
         ("FLU-A2611", today + timedelta(days=20), 6)]
     assert StockMovement.objects.filter(organization=org, lot__number="FLU-B2702", patient__isnull=False).count() == 24
     assert JournalLine.objects.filter(entry__organization=org).aggregate(t=Sum("amount"))["t"] == 0
+    # and the purchase orders: closed and billed, partly received with a backorder, overdue, awaiting approval over
+    # budget
+    orders = {o.status: o for o in PurchaseOrder.objects.filter(organization=org)}
+    assert set(orders) == {"closed", "partly_received", "sent", "awaiting_approval"}
+    assert orders["partly_received"].lines.get().outstanding == 60  # two bottles of 30 tablets
+    assert [o.pk for o in found.overdue] == [orders["sent"].pk]
+    check = purchase_order_budget_check(order=orders["awaiting_approval"], actor=ctx.users["priya"])
+    assert check.over_by > 0
+    assert PurchaseReceipt.objects.filter(line__order=orders["closed"], bill__isnull=False).count() == 1
     assert demo.seed(ctx, patients=0, seed=2026) == 0

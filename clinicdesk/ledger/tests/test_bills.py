@@ -117,3 +117,24 @@ def test_the_bill_list_query_count_does_not_grow(client_as, admin, org, accounts
         enter(org, admin, accounts, number=f"B{n}", vendor_name=f"Vendor {n}")
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get(reverse("ledger:bills")).status_code == 200
+
+
+def test_a_bill_for_received_stock_is_checked_field_by_field_and_posts_only_its_difference(org, other_org, admin,
+                                                                                       accounts):
+    from clinicdesk.ledger.bills import bill_enter_received, vendor_for
+
+    vendor = vendor_for(organization=org, name="Henry Schein")
+    values = {"organization": org, "vendor": vendor, "number": "R-1", "bill_date": TODAY, "due_date": TODAY,
+              "amount": D("100.00"), "received_value": D("100.00"), "actor": admin}
+    cases = [({"number": " "}, "number"), ({"due_date": TODAY - timedelta(days=1)}, "due_date"),
+             ({"amount": D("0")}, "amount"), ({"received_value": D("0")}, "amount"),
+             ({"vendor": vendor_for(organization=other_org, name="Theirs")}, "vendor")]
+    for change, field in cases:
+        with pytest.raises(ValidationError) as caught:
+            bill_enter_received(**(values | change))
+        assert field in caught.value.message_dict, change
+    assert not Bill.objects.exists()
+    # a bill under what was received credits the difference back to supplies expense
+    bill = bill_enter_received(**(values | {"amount": D("97.25")}))
+    lines = {line.account.code: line.amount for line in bill.entry.lines.select_related("account")}
+    assert sorted(lines.values()) == [D("-2.75"), D("2.75")] and lines[accounts["6300"].code] == D("-2.75")

@@ -1,0 +1,24 @@
+"""Fixtures the purchasing tests share: the office manager who orders, and exam gloves from Henry Supply in boxes of
+100."""
+
+from decimal import Decimal
+
+import pytest
+
+from clinicdesk.core.choices import Role
+from clinicdesk.ledger.bills import vendor_for
+
+from .factories import ItemFactory, PackFactory
+
+
+@pytest.fixture
+def manager(make_user):
+    return make_user(Role.OFFICE_MANAGER, username="priya")
+
+
+@pytest.fixture
+def gloves(org):
+    item = ItemFactory(organization=org, name="Exam gloves", price=Decimal("0.08"),
+                       preferred_vendor=vendor_for(organization=org, name="Henry Supply"))
+    PackFactory(item=item, name="box", quantity=Decimal(100))
+    return item
