@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clinicdesk.core.access import requires
 from clinicdesk.core.csv_export import csv_response
+from clinicdesk.core.paging import page_of
 from clinicdesk.core.permissions import Perm
 
 from . import selectors
@@ -34,7 +35,7 @@ from .forms import (
 )
 from .services import purchasing as po
 from .services.items import stock_location_create, stock_location_update
-from .views import _page, _qty
+from .views import _qty
 
 
 def _errors_to_messages(request: HttpRequest, exc: ValidationError) -> None:
@@ -54,7 +55,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
                                                     "expected_on", "total"], (
             [o.number, o.vendor.name, o.stock_location.name, o.get_status_display(), o.ordered_on or "",
              o.expected_on or "", f"{o.total:.2f}"] for o in orders.iterator()))
-    page, query = _page(request, orders)
+    page, query = page_of(request, orders)
     return render(request, "inventory/order_list.html", {"form": form, "page": page, "query": query,
                                                          "today": timezone.localdate()})
 

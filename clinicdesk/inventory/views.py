@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -18,6 +17,7 @@ from clinicdesk.core.access import requires
 from clinicdesk.core.audit import audit_events
 from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.csv_export import csv_response
+from clinicdesk.core.paging import page_of
 from clinicdesk.core.permissions import Perm
 
 from . import selectors
@@ -45,16 +45,6 @@ from .services.stock import (
     stock_transfer,
 )
 
-PAGE_SIZE = 50
-
-
-def _page(request: HttpRequest, rows):
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    query.pop("format", None)
-    return page, query.urlencode()
-
 
 def _qty(value) -> str:
     return f"{value.normalize():f}" if value is not None else ""
@@ -72,7 +62,7 @@ def item_list(request: HttpRequest) -> HttpResponse:
                                                    "price", "valuation", "preferred_vendor"], (
             [i.name, i.get_kind_display(), i.sku, ndc_display(i.ndc), i.cvx, i.base_unit, _qty(i.on_hand), i.price,
              i.get_valuation_display(), i.preferred_vendor.name if i.preferred_vendor else ""] for i in items.iterator()))
-    page, query = _page(request, items)
+    page, query = page_of(request, items)
     return render(request, "inventory/item_list.html", {"form": form, "page": page, "query": query})
 
 
@@ -81,7 +71,7 @@ def item_list(request: HttpRequest) -> HttpResponse:
 def item_detail(request: HttpRequest, stock_item_id: int) -> HttpResponse:
     """An item: packs, par levels, lots on hand (first-expiring first) and its stock ledger."""
     item = selectors.item_get(user=request.user, item_id=stock_item_id)
-    page, query = _page(request, selectors.item_movements(item=item))
+    page, query = page_of(request, selectors.item_movements(item=item))
     return render(request, "inventory/item_detail.html", {
         "item": item, "ndc": ndc_display(item.ndc), "packs": item.packs.all(),
         "levels": item.levels.select_related("stock_location"), "lots": selectors.item_lots(item=item),
@@ -173,7 +163,7 @@ def on_hand(request: HttpRequest) -> HttpResponse:
                                                      "reorder_point"], (
             [r["stock_location_name"], r["item_name"], r["base_unit"], _qty(r["on_hand"]), _qty(r["par_level"]),
              _qty(r["reorder_point"])] for r in selectors.with_levels(rows, organization_id=org_id)))
-    page, query = _page(request, rows)
+    page, query = page_of(request, rows)
     return render(request, "inventory/on_hand.html", {
         "page": page, "rows": selectors.with_levels(page, organization_id=org_id), "query": query, "places": places,
         "place_id": place_id, "q": request.GET.get("q", "")})
