@@ -22,7 +22,7 @@ from .choices import ItemKind, MovementKind
 from .codes import ndc_display
 from .models import Item, Lot, StockLocation, StockMovement
 from .services import purchasing as po
-from .services.items import quantity_in_base
+from .services.items import quantity_in_base, quantity_text
 from .services.stock import stock_consume, stock_receive, stock_remove
 
 router = Router(tags=["inventory"])
@@ -103,7 +103,7 @@ class MovementOut(Schema):
 
 
 def _qty(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value.normalize():f}"
+    return quantity_text(value) if value is not None else None
 
 
 @router.get("/items", response={200: ItemListOut}, summary="The practice's items with what is on hand")

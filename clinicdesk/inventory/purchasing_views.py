@@ -34,8 +34,7 @@ from .forms import (
     StockLocationForm,
 )
 from .services import purchasing as po
-from .services.items import stock_location_create, stock_location_update
-from .views import _qty
+from .services.items import quantity_text, stock_location_create, stock_location_update
 
 
 def _errors_to_messages(request: HttpRequest, exc: ValidationError) -> None:
@@ -70,8 +69,8 @@ def order_suggestions(request: HttpRequest) -> HttpResponse:
         return csv_response("suggested-orders.csv", ["vendor", "stock_location", "item", "on_hand", "on_order",
                                                      "reorder_point", "par_level", "used_30_days", "order_quantity",
                                                      "unit", "unit_price", "total"], (
-            [r.vendor.name if r.vendor else "", r.stock_location.name, r.item.name, _qty(r.on_hand), _qty(r.on_order),
-             _qty(r.level.reorder_point), _qty(r.level.par_level), _qty(r.used), _qty(r.order_quantity),
+            [r.vendor.name if r.vendor else "", r.stock_location.name, r.item.name, quantity_text(r.on_hand), quantity_text(r.on_order),
+             quantity_text(r.level.reorder_point), quantity_text(r.level.par_level), quantity_text(r.used), quantity_text(r.order_quantity),
              r.order_unit or r.item.base_unit, r.unit_price, r.total] for r in rows))
     if request.method == "POST":
         chosen = {v for v in request.POST.getlist("level") if v.isdigit()}

@@ -34,7 +34,7 @@ from .forms import (
     TransferForm,
     UseForm,
 )
-from .services.items import item_save, pack_add, quantity_in_base, stock_level_set
+from .services.items import item_save, pack_add, quantity_in_base, quantity_text, stock_level_set
 from .services.stock import (
     cycle_count_post,
     fefo_balances,
@@ -44,10 +44,6 @@ from .services.stock import (
     stock_remove,
     stock_transfer,
 )
-
-
-def _qty(value) -> str:
-    return f"{value.normalize():f}" if value is not None else ""
 
 
 @require_GET
@@ -60,7 +56,7 @@ def item_list(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "csv":
         return csv_response("supplies-items.csv", ["name", "kind", "sku", "ndc", "cvx", "base_unit", "on_hand",
                                                    "price", "valuation", "preferred_vendor"], (
-            [i.name, i.get_kind_display(), i.sku, ndc_display(i.ndc), i.cvx, i.base_unit, _qty(i.on_hand), i.price,
+            [i.name, i.get_kind_display(), i.sku, ndc_display(i.ndc), i.cvx, i.base_unit, quantity_text(i.on_hand), i.price,
              i.get_valuation_display(), i.preferred_vendor.name if i.preferred_vendor else ""] for i in items.iterator()))
     page, query = page_of(request, items)
     return render(request, "inventory/item_list.html", {"form": form, "page": page, "query": query})
@@ -161,8 +157,8 @@ def on_hand(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "csv":
         return csv_response("supplies-on-hand.csv", ["stock_location", "item", "unit", "on_hand", "par_level",
                                                      "reorder_point"], (
-            [r["stock_location_name"], r["item_name"], r["base_unit"], _qty(r["on_hand"]), _qty(r["par_level"]),
-             _qty(r["reorder_point"])] for r in selectors.with_levels(rows, organization_id=org_id)))
+            [r["stock_location_name"], r["item_name"], r["base_unit"], quantity_text(r["on_hand"]), quantity_text(r["par_level"]),
+             quantity_text(r["reorder_point"])] for r in selectors.with_levels(rows, organization_id=org_id)))
     page, query = page_of(request, rows)
     return render(request, "inventory/on_hand.html", {
         "page": page, "rows": selectors.with_levels(page, organization_id=org_id), "query": query, "places": places,
@@ -180,7 +176,7 @@ def gtin_lookup(request: HttpRequest) -> JsonResponse:
     if pack is None:
         return JsonResponse({"errors": {"gtin": ["No pack of ours has this GTIN."]}}, status=404)
     return JsonResponse({"item_id": pack.item_id, "item": pack.item.name, "unit": pack.name,
-                         "quantity": _qty(pack.quantity), "base_unit": pack.item.base_unit})
+                         "quantity": quantity_text(pack.quantity), "base_unit": pack.item.base_unit})
 
 
 def _stock_form(request: HttpRequest, form_class, template: str, post, title: str) -> HttpResponse:
@@ -215,7 +211,7 @@ def receive(request: HttpRequest) -> HttpResponse:
         movement = stock_receive(item=data["item"], stock_location=data["stock_location"], quantity=quantity,
                                  actor=request.user, lot_number=data["lot_number"], expires_on=data["expires_on"],
                                  unit_cost=data["unit_cost"], confirm_expired=data["confirm_expired"])
-        return (f"Received {_qty(quantity)} {movement.item.base_unit} of {movement.item.name}"
+        return (f"Received {quantity_text(quantity)} {movement.item.base_unit} of {movement.item.name}"
                 f"{' lot ' + movement.lot.number if movement.lot.number else ''} into {movement.stock_location}.")
     return _stock_form(request, ReceiveForm, "inventory/stock_form.html", post, "Receive stock")
 
@@ -229,7 +225,7 @@ def use(request: HttpRequest) -> HttpResponse:
                                   actor=request.user, lot=data["lot"], patient=patient,
                                   encounter_ref=data["encounter_ref"])
         lots = ", ".join(m.lot.number for m in movements if m.lot.number)
-        return f"Used {_qty(quantity)} {data['item'].base_unit} of {data['item'].name}{' (lot ' + lots + ')' if lots else ''}."
+        return f"Used {quantity_text(quantity)} {data['item'].base_unit} of {data['item'].name}{' (lot ' + lots + ')' if lots else ''}."
     return _stock_form(request, UseForm, "inventory/stock_form.html", post, "Use stock")
 
 
@@ -239,7 +235,7 @@ def transfer(request: HttpRequest) -> HttpResponse:
     def post(form, data, quantity):
         stock_transfer(item=data["item"], from_location=data["stock_location"], to_location=data["to_location"],
                        lot=data["lot"], quantity=quantity, actor=request.user)
-        return f"Moved {_qty(quantity)} {data['item'].base_unit} of {data['item'].name} to {data['to_location']}."
+        return f"Moved {quantity_text(quantity)} {data['item'].base_unit} of {data['item'].name} to {data['to_location']}."
     return _stock_form(request, TransferForm, "inventory/stock_form.html", post, "Transfer stock")
 
 
@@ -257,7 +253,7 @@ def remove(request: HttpRequest) -> HttpResponse:
         else:
             stock_remove(item=data["item"], stock_location=data["stock_location"], lot=data["lot"], quantity=quantity,
                          kind=kind, reason=data["reason"], actor=request.user)
-        return f"Recorded: {MovementKind(kind).label.lower()} of {_qty(quantity)} {data['item'].base_unit} {data['item'].name}."
+        return f"Recorded: {MovementKind(kind).label.lower()} of {quantity_text(quantity)} {data['item'].base_unit} {data['item'].name}."
     return _stock_form(request, RemoveForm, "inventory/stock_form.html", post, "Waste, expiry, returns, adjustments")
 
 

@@ -108,6 +108,11 @@ def stock_level_set(*, item: Item, stock_location: StockLocation, par_level: Dec
     return level
 
 
+def quantity_text(quantity: Decimal | None) -> str:
+    """A quantity as people write it: 2.5, 100, never 1E+2 or 2.500 (empty for none)."""
+    return "" if quantity is None else f"{quantity.normalize():f}"
+
+
 def quantity_in_base(*, item: Item, quantity, unit: str = "", field: str = "quantity") -> Decimal:
     """A quantity in one of the item's packs (by name) or in its base unit, as base units. A unit the item does not
     come in is refused, naming the `unit` field."""

@@ -28,12 +28,9 @@ from clinicdesk.ledger.services import LineSpec, entry_post
 
 from ..choices import MovementKind, Valuation
 from ..models import CostLayer, Item, Lot, StockBalance, StockLocation, StockMovement
+from .items import quantity_text
 
 ZERO = Decimal("0")
-
-
-def _fmt(quantity: Decimal) -> str:
-    return f"{quantity.normalize():f}"
 
 
 def _check_same_practice(item: Item, *places: StockLocation) -> None:
@@ -119,8 +116,8 @@ def _move(*, item: Item, place: StockLocation, lot: Lot, kind: str, quantity: De
     balance = next(b for b in rows if b.pk == balance.pk)
     if quantity < 0 and not item.allow_negative and balance.on_hand + quantity < 0:
         lot_text = f" of lot {lot.number}" if lot.number else ""
-        raise ValidationError({"quantity": f"Only {_fmt(balance.on_hand)} {item.base_unit}{lot_text} of {item.name} "
-                                           f"on hand in {place.name}; {_fmt(-quantity)} cannot be taken."})
+        raise ValidationError({"quantity": f"Only {quantity_text(balance.on_hand)} {item.base_unit}{lot_text} of {item.name} "
+                                           f"on hand in {place.name}; {quantity_text(-quantity)} cannot be taken."})
     if balance.allow_negative != item.allow_negative:
         balance.allow_negative = item.allow_negative
     item_on_hand_before = None
@@ -139,7 +136,7 @@ def _move(*, item: Item, place: StockLocation, lot: Lot, kind: str, quantity: De
     entry = None
     if post and cost.value != 0:
         entry = entry_post(organization=item.organization, entry_date=on, kind=EntryKind.INVENTORY,
-                           memo=f"{MovementKind(kind).label}: {_fmt(abs(quantity))} {item.base_unit} {item.name}"[:300],
+                           memo=f"{MovementKind(kind).label}: {quantity_text(abs(quantity))} {item.base_unit} {item.name}"[:300],
                            lines=_entry_lines(kind, cost.value, place, credit), actor=actor)
     movement = StockMovement(
         organization_id=item.organization_id, item=item, stock_location=place, lot=lot, kind=kind, quantity=quantity,
@@ -157,7 +154,7 @@ def _audit(movement: StockMovement, actor, verb: str) -> None:
     lot = f" lot {movement.lot.number}" if movement.lot.number else ""
     audit_event(action=f"inventory.{verb}", actor=actor, target=movement, patient=movement.patient,
                 organization_id=movement.organization_id,
-                summary=(f"{MovementKind(movement.kind).label} {_fmt(movement.quantity)} {movement.item.base_unit} "
+                summary=(f"{MovementKind(movement.kind).label} {quantity_text(movement.quantity)} {movement.item.base_unit} "
                          f"{movement.item.name}{lot} in {movement.stock_location.name}")[:300])
 
 
@@ -226,8 +223,8 @@ def stock_consume(*, item: Item, stock_location: StockLocation, quantity: Decima
         if left > 0:
             if not item.allow_negative:
                 have = quantity - left
-                raise ValidationError({"quantity": f"Only {_fmt(have)} {item.base_unit} of {item.name} usable in "
-                                                   f"{stock_location.name}; {_fmt(quantity)} cannot be used."})
+                raise ValidationError({"quantity": f"Only {quantity_text(have)} {item.base_unit} of {item.name} usable in "
+                                                   f"{stock_location.name}; {quantity_text(quantity)} cannot be used."})
             if plan:
                 plan[-1] = (plan[-1][0], plan[-1][1] + left)
             else:
@@ -338,6 +335,6 @@ def cycle_count_post(*, stock_location: StockLocation, counts: list[tuple[Lot, D
         variance = counted - (balance.on_hand if balance else ZERO)
         if variance:
             movements.append(stock_adjust(item=lot.item, stock_location=stock_location, lot=lot, quantity=variance,
-                                          reason=f"Cycle count: counted {_fmt(counted)}", actor=actor, on=on,
+                                          reason=f"Cycle count: counted {quantity_text(counted)}", actor=actor, on=on,
                                           kind=MovementKind.CYCLE_COUNT))
     return movements
