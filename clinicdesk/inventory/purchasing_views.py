@@ -13,11 +13,13 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinicdesk.core.access import requires
 from clinicdesk.core.csv_export import csv_response
+from clinicdesk.core.form_pages import form_round_trip
 from clinicdesk.core.paging import page_of
 from clinicdesk.core.permissions import Perm
 
@@ -308,23 +310,17 @@ def _stock_location_form(request: HttpRequest, place) -> HttpResponse:
         initial = {"name": place.name, "location": place.location_id, "department": place.department_id,
                    "kind": place.kind, "is_active": place.is_active}
     form = StockLocationForm(request.POST or None, initial=initial, organization_id=request.user.organization_id)
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                if place:
-                    saved = stock_location_update(stock_location=place, actor=request.user, **data)
-                else:
-                    data.pop("is_active")
-                    saved = stock_location_create(organization=request.user.organization, actor=request.user, **data)
-            except ValidationError as exc:
-                form.add_service_errors(exc)
-            else:
-                messages.success(request, f"Saved stock location {saved.name}.")
-                return redirect("inventory:stock_location_list")
-    return render(request, "inventory/stock_location_form.html", {"form": form, "place": place}, status=status)
+
+    def save(form):
+        data = dict(form.cleaned_data)
+        if place:
+            return stock_location_update(stock_location=place, actor=request.user, **data)
+        data.pop("is_active")  # a new stock location is open
+        return stock_location_create(organization=request.user.organization, actor=request.user, **data)
+
+    return form_round_trip(request, form, save, template="inventory/stock_location_form.html", context={"place": place},
+                           done=lambda saved: (f"Saved stock location {saved.name}.",
+                                               reverse("inventory:stock_location_list")))
 
 
 @require_http_methods(["GET", "POST"])

@@ -17,6 +17,7 @@ from clinicdesk.core.access import requires
 from clinicdesk.core.audit import audit_events
 from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.csv_export import csv_response
+from clinicdesk.core.form_pages import form_round_trip
 from clinicdesk.core.paging import page_of
 from clinicdesk.core.permissions import Perm
 
@@ -79,19 +80,11 @@ def item_detail(request: HttpRequest, stock_item_id: int) -> HttpResponse:
 def _item_form(request: HttpRequest, item) -> HttpResponse:
     org_id = request.user.organization_id
     form = ItemForm(request.POST or None, instance=item, organization_id=org_id)
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            try:
-                saved = item_save(organization=request.user.organization, actor=request.user, item=item,
-                                  data=form.cleaned_data)
-            except ValidationError as exc:
-                form.add_service_errors(exc)
-            else:
-                messages.success(request, f"Saved {saved.name}.")
-                return redirect("inventory:item_detail", stock_item_id=saved.pk)
-    return render(request, "inventory/item_form.html", {"form": form, "item": item}, status=status)
+    return form_round_trip(
+        request, form,
+        lambda f: item_save(organization=request.user.organization, actor=request.user, item=item, data=f.cleaned_data),
+        template="inventory/item_form.html", context={"item": item},
+        done=lambda saved: (f"Saved {saved.name}.", reverse("inventory:item_detail", kwargs={"stock_item_id": saved.pk})))
 
 
 @require_http_methods(["GET", "POST"])

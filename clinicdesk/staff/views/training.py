@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clinicdesk.core.access import requires
 from clinicdesk.core.csv_export import csv_response
+from clinicdesk.core.form_pages import form_round_trip
 from clinicdesk.core.paging import page_of
 from clinicdesk.core.permissions import Perm
 
@@ -108,18 +109,9 @@ def _course(request: HttpRequest, course_id: int) -> Course:
 
 def _course_form(request: HttpRequest, course: Course | None) -> HttpResponse:
     form = CourseForm(request.POST or None, instance=course)
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            try:
-                saved = course_save(actor=request.user, course=course, data=form.cleaned_data)
-            except ValidationError as exc:
-                form.add_service_errors(exc)
-            else:
-                messages.success(request, f"Saved the course {saved.name}.")
-                return redirect("staff:course_list")
-    return render(request, "staff/course_form.html", {"form": form, "course": course}, status=status)
+    return form_round_trip(request, form, lambda f: course_save(actor=request.user, course=course, data=f.cleaned_data),
+                           template="staff/course_form.html", context={"course": course},
+                           done=lambda saved: (f"Saved the course {saved.name}.", reverse("staff:course_list")))
 
 
 @require_http_methods(["GET", "POST"])
