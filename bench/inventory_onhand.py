@@ -8,12 +8,13 @@ Then measures, after a warm-up, several runs each, median / p95 / max in millise
 
   on-hand page      on_hand_by_location: the first page (50 rows) and its count, all locations
   one location      the same for one stock location
-  consumption       stock_consume through the service (locks, FIFO layers, a balanced journal entry, audit),
-                    one transaction each, `--consume` of them: printed as postings per second
+  consumption       `--consume` uses through stock_consume_batch in batches of `--batch` (locks, FIFO layers, a
+                    balanced journal entry per use, movements, audit rows), one transaction a batch, and
+                    `--single` through stock_consume one transaction each: printed as postings per second
 
   PostgreSQL  BENCH_INVENTORY_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/clinicdesk_bench_inventory
 
-    .venv/bin/python bench/inventory_onhand.py [--rebuild] [--movements 5000000] [--items 10000] [--consume 2000]
+    .venv/bin/python bench/inventory_onhand.py [--rebuild] [--movements 5000000] [--items 10000] [--consume 5000] [--batch 500]
 
 Targets: the page <= 200 ms on PostgreSQL; consumption >= 500 postings/s. Never run as a test.
 """
@@ -42,7 +43,9 @@ def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--movements", type=int, default=5_000_000)
     parser.add_argument("--items", type=int, default=10_000)
-    parser.add_argument("--consume", type=int, default=2000)
+    parser.add_argument("--consume", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--single", type=int, default=300)
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--rebuild", action="store_true")
     return parser.parse_args()
@@ -77,8 +80,11 @@ def main() -> int:
         times = page_times(user, place, args.runs)
         worst = max(worst, percentile(times, 50))
         print(f"  {label:<24}{fmt(times)}")
-    rate = consume_rate(org, user, places, args.consume)
-    print(f"  consumption             {rate:>8.0f} postings/s ({args.consume} through stock_consume)")
+    single = consume_rate(org, user, places, args.single, batch=0)
+    print(f"  consumption, one by one {single:>8.0f} postings/s ({args.single} through stock_consume)")
+    rate = consume_rate(org, user, places, args.consume, batch=args.batch)
+    print(f"  consumption, batches    {rate:>8.0f} postings/s ({args.consume} through stock_consume_batch, "
+          f"{args.batch} a batch)")
     ok = worst <= PAGE_TARGET_MS and rate >= CONSUME_TARGET
     print(f"  targets: page <= {PAGE_TARGET_MS:.0f} ms, consumption >= {CONSUME_TARGET:.0f}/s: "
           f"{'met' if ok else 'NOT met'}")
@@ -103,15 +109,21 @@ def page_times(user, place_id, runs: int) -> list[float]:
     return times
 
 
-def consume_rate(org, user, places, count: int) -> float:
+def consume_rate(org, user, places, count: int, *, batch: int) -> float:
+    """Uses spread over 200 items and every location; `batch` 0 posts them one transaction each."""
     from clinicdesk.inventory.models import Item
-    from clinicdesk.inventory.services.stock import stock_consume
+    from clinicdesk.inventory.services.stock import StockUse, stock_consume, stock_consume_batch
 
     items = list(Item.objects.filter(organization=org).order_by("pk")[:200])
+    uses = [StockUse(item=items[n % len(items)], stock_location=places[n % len(places)], quantity=Decimal(1))
+            for n in range(count)]
     started = time.perf_counter()
-    for n in range(count):
-        stock_consume(item=items[n % len(items)], stock_location=places[n % len(places)], quantity=Decimal(1),
-                      actor=user)
+    if batch:
+        for start in range(0, count, batch):
+            stock_consume_batch(uses=uses[start:start + batch], actor=user)
+    else:
+        for use in uses:
+            stock_consume(item=use.item, stock_location=use.stock_location, quantity=use.quantity, actor=user)
     return count / (time.perf_counter() - started)
 
 

@@ -397,9 +397,8 @@ def encounters_post(*, encounters: Sequence[Encounter], actor) -> list[Encounter
                 f"{encounter.patient} {encounter.service_date:%m/%d/%Y}: {p['message']}" for p in problems]})
     # The batch's supplies in one query; they leave the shelf for the patient in this transaction.
     supplies_by_encounter = supplies_of([e.pk for e in todo]) if todo else {}
-    for encounter in todo:
-        if encounter.pk in supplies_by_encounter:
-            supplies_use(encounter=encounter, supplies=supplies_by_encounter[encounter.pk], actor=actor)
+    if supplies_by_encounter:
+        supplies_use(encounters=todo, supplies_by_encounter=supplies_by_encounter, actor=actor)
     new_items: list[OpenItem] = []
     owners: list[ServiceLine] = []
     for encounter in todo:

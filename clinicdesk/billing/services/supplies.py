@@ -7,6 +7,7 @@ them back. Each problem is refused naming its supply row or, when posting, the e
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,11 +18,12 @@ from django.core.exceptions import ValidationError
 from clinicdesk.inventory.codes import gtin_normalise
 from clinicdesk.inventory.models import Item, Lot, Pack, StockLocation
 from clinicdesk.inventory.selectors import encounter_uses, usable_balances_at
-from clinicdesk.inventory.services.stock import stock_consume, stock_use_return
+from clinicdesk.inventory.services.stock import StockUse, stock_consume_batch, stock_use_return
 
 from ..models import Encounter, EncounterSupply
 
 MAX_SUPPLIES = 24
+_USE_NUMBER = re.compile(r"Use (\d+): ")  # how a batch of uses names the refused one
 MAX_QUANTITY = Decimal("99999")
 
 
@@ -132,19 +134,29 @@ def supplies_of(encounter_ids: Sequence[int]) -> dict[int, list[EncounterSupply]
     return grouped
 
 
-def supplies_use(*, encounter: Encounter, supplies: Sequence[EncounterSupply], actor) -> None:
-    """Take the encounter's supplies off the shelf for its patient on its service date. Not enough on hand (and the
-    item may not go negative), or an expired lot, refuses naming the encounter, the service and the item."""
-    for supply in supplies:
-        try:
-            stock_consume(item=supply.item, stock_location=supply.stock_location, quantity=supply.quantity,
-                          lot=supply.lot, patient=encounter.patient, encounter_ref=encounter.public_id,
-                          used_on=encounter.service_date, actor=actor,
-                          reason=f"Service {supply.line} of the encounter of {encounter.service_date:%m/%d/%Y}")
-        except ValidationError as exc:
-            raise ValidationError({"encounters": [
-                f"{encounter.patient} {encounter.service_date:%m/%d/%Y}: Service {supply.line}, supply "
-                f"{supply.item.name}: {' '.join(exc.messages)}"]}) from None
+def supplies_use(*, encounters: Sequence[Encounter], supplies_by_encounter: dict[int, list[EncounterSupply]],
+                 actor) -> None:
+    """Take the encounters' supplies off the shelf, for each patient on the service date, in one batch of uses. Not
+    enough on hand (and the item may not go negative), or an expired lot, refuses naming the encounter, the service
+    and the item."""
+    uses, owners = [], []
+    for encounter in encounters:
+        for supply in supplies_by_encounter.get(encounter.pk, []):
+            uses.append(StockUse(item=supply.item, stock_location=supply.stock_location, quantity=supply.quantity,
+                                 lot=supply.lot, patient=encounter.patient, encounter_ref=encounter.public_id,
+                                 used_on=encounter.service_date,
+                                 reason=f"Service {supply.line} of the encounter of {encounter.service_date:%m/%d/%Y}"))
+            owners.append((encounter, supply))
+    try:
+        stock_consume_batch(uses=uses, actor=actor)
+    except ValidationError as exc:
+        text = " ".join(exc.messages)
+        number = _USE_NUMBER.match(text)
+        encounter, supply = owners[int(number.group(1)) - 1] if number else owners[0]
+        text = text[number.end():] if number else text
+        raise ValidationError({"encounters": [
+            f"{encounter.patient} {encounter.service_date:%m/%d/%Y}: Service {supply.line}, supply "
+            f"{supply.item.name}: {text}"]}) from None
 
 
 def supplies_put_back(*, encounter: Encounter, reason: str, actor) -> int:

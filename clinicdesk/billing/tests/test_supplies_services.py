@@ -166,6 +166,24 @@ def test_not_enough_on_hand_refuses_the_whole_batch_naming_service_and_item(org,
     assert on_hand(clinic.vaccine) == D("7")
 
 
+def test_in_a_batch_the_refusal_names_the_encounter_whose_supply_is_short(org, doctor, biller, flu_prices, clinic):
+    # given two flu shots from a lot of two doses, then a third that wants a second dose of it
+    first = flu_shot(org, doctor, clinic, supplies=[
+        SupplyInput(line=1, item_id=clinic.vaccine.pk, lot_id=clinic.lots["SOON1"].pk)])
+    second = flu_shot(org, doctor, clinic, supplies=[
+        SupplyInput(line=1, item_id=clinic.vaccine.pk, lot_id=clinic.lots["SOON1"].pk)])
+    third = flu_shot(org, doctor, clinic, supplies=[
+        SupplyInput(line=1, item_id=clinic.vaccine.pk, lot_id=clinic.lots["SOON1"].pk)])
+    # when the three are posted in one batch
+    with pytest.raises(ValidationError) as caught:
+        encounters_post(encounters=[first, second, third], actor=biller)
+    # then the third encounter is named, without the batch's own numbering of its uses, and nothing was used
+    message = caught.value.message_dict["encounters"][0]
+    assert message.startswith(f"{third.patient} {third.service_date:%m/%d/%Y}: Service 1, supply Flu vaccine")
+    assert "Only 0 dose of lot SOON1" in message and "Use 3" not in message
+    assert not StockMovement.objects.filter(kind=MovementKind.CONSUMPTION).exists()
+
+
 def test_an_item_that_may_go_negative_is_used_anyway(org, doctor, biller, flu_prices, clinic):
     swabs = ItemFactory(organization=org, name="Alcohol swab", allow_negative=True)
     encounter = flu_shot(org, doctor, clinic, supplies=[SupplyInput(line=2, item_id=swabs.pk, quantity="2")])

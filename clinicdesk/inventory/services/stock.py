@@ -12,6 +12,8 @@ goes between the two; a return to the vendor is Dr accounts payable / Cr Invento
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -21,10 +23,11 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from clinicdesk.core.audit import audit_event
+from clinicdesk.core.audit import audit_event, audit_event_rows
+from clinicdesk.core.batch_sql import rows_insert
 from clinicdesk.core.money import round_money
 from clinicdesk.ledger.choices import AccountRole, EntryKind
-from clinicdesk.ledger.services import LineSpec, entry_post
+from clinicdesk.ledger.services import EntrySpec, LineSpec, entries_post, entry_post
 
 from ..choices import MovementKind, Valuation
 from ..models import CostLayer, Item, Lot, StockBalance, StockLocation, StockMovement
@@ -150,12 +153,16 @@ def _locked(item: Item) -> Item:
     return Item.objects.select_for_update().select_related("organization").get(pk=item.pk)
 
 
-def _audit(movement: StockMovement, actor, verb: str) -> None:
+def _audit_fields(movement: StockMovement, actor, verb: str) -> dict:
     lot = f" lot {movement.lot.number}" if movement.lot.number else ""
-    audit_event(action=f"inventory.{verb}", actor=actor, target=movement, patient=movement.patient,
-                organization_id=movement.organization_id,
-                summary=(f"{MovementKind(movement.kind).label} {quantity_text(movement.quantity)} {movement.item.base_unit} "
-                         f"{movement.item.name}{lot} in {movement.stock_location.name}")[:300])
+    return {"action": f"inventory.{verb}", "actor": actor, "target": movement, "patient": movement.patient,
+            "organization_id": movement.organization_id,
+            "summary": (f"{MovementKind(movement.kind).label} {quantity_text(movement.quantity)} "
+                        f"{movement.item.base_unit} {movement.item.name}{lot} in {movement.stock_location.name}")[:300]}
+
+
+def _audit(movement: StockMovement, actor, verb: str) -> None:
+    audit_event(**_audit_fields(movement, actor, verb))
 
 
 def _today(on: date | None) -> date:
@@ -184,59 +191,221 @@ def stock_receive(*, item: Item, stock_location: StockLocation, quantity: Decima
     return movement
 
 
+def _fefo_key(balance: StockBalance):
+    """First-expiring first; lots that never expire last; then the older lot."""
+    lot = balance.lot
+    return (lot.expires_on is None, lot.expires_on or date.min, lot.created_at, lot.pk)
+
+
 def fefo_balances(*, item: Item, stock_location: StockLocation, on: date | None = None) -> list[StockBalance]:
     """The lots of an item on hand in a location, first-expiring first (FEFO); expired lots are left out."""
     on = _today(on)
-    rows = (StockBalance.objects.filter(item=item, stock_location=stock_location, on_hand__gt=0)
-            .select_related("lot").order_by("lot__expires_on", "lot__created_at", "lot_id"))
-    return [b for b in rows if b.lot.expires_on is None or b.lot.expires_on >= on]
+    rows = StockBalance.objects.filter(item=item, stock_location=stock_location, on_hand__gt=0).select_related("lot")
+    return sorted((b for b in rows if b.lot.expires_on is None or b.lot.expires_on >= on), key=_fefo_key)
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class StockUse:
+    """One use of stock for `stock_consume_batch`: base units of an item in a stock location, from a given lot or the
+    first-expiring lots, for a patient's encounter or not."""
+
+    item: Item
+    stock_location: StockLocation
+    quantity: Decimal
+    lot: Lot | None = None
+    patient: object | None = None
+    encounter_ref: str = ""
+    used_on: date | None = None
+    reason: str = ""
+
+
 def stock_consume(*, item: Item, stock_location: StockLocation, quantity: Decimal, actor, lot: Lot | None = None,
                   patient=None, encounter_ref: str = "", used_on: date | None = None,
                   reason: str = "") -> list[StockMovement]:
     """Use stock (base units), for a patient's encounter or not: Dr supplies expense (the location's department),
     Cr Inventory. Without a lot, the first-expiring lots are used (FEFO). More than is on hand is refused unless
     the item allows negative stock; an expired lot is refused."""
-    _check_same_practice(item, stock_location)
-    on = _today(used_on)
-    if quantity <= 0:
-        raise ValidationError({"quantity": "The quantity used is more than zero."})
-    if patient is not None and patient.organization_id != item.organization_id:
-        raise ValidationError({"patient": "This patient belongs to another practice."})
-    item = _locked(item)
+    return stock_consume_batch(uses=[StockUse(item=item, stock_location=stock_location, quantity=quantity, lot=lot,
+                                              patient=patient, encounter_ref=encounter_ref, used_on=used_on,
+                                              reason=reason)], actor=actor)
+
+
+class _Refused(Exception):
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+def _use_checked(use: StockUse, on: date) -> None:
+    """The checks of one use that need no lock (raised as `_Refused`)."""
+    try:
+        _check_same_practice(use.item, use.stock_location)
+    except ValidationError as exc:
+        raise _Refused("stock_location", exc.messages[0]) from None
+    if use.quantity is None or not use.quantity.is_finite() or use.quantity <= 0:
+        raise _Refused("quantity", "The quantity used is more than zero.")
+    if use.patient is not None and use.patient.organization_id != use.item.organization_id:
+        raise _Refused("patient", "This patient belongs to another practice.")
+    lot = use.lot
     if lot is not None:
-        if lot.item_id != item.pk:
-            raise ValidationError({"lot": f"Lot {lot} is not a lot of {item.name}."})
+        if lot.item_id != use.item.pk:
+            raise _Refused("lot", f"Lot {lot} is not a lot of {use.item.name}.")
         if lot.expires_on is not None and lot.expires_on < on:
-            raise ValidationError({"lot": f"Lot {lot.number} expired on {lot.expires_on:%m/%d/%Y}: record it as expired."})
-        plan = [(lot, quantity)]
-    else:
+            raise _Refused("lot", f"Lot {lot.number} expired on {lot.expires_on:%m/%d/%Y}: record it as expired.")
+
+
+class _Shelf:
+    """The locked state of a batch: items, their balances in the batch's stock locations, their FIFO cost layers."""
+
+    def __init__(self, uses: Sequence[StockUse]):
+        item_ids = sorted({u.item.pk for u in uses})
+        place_ids = sorted({u.stock_location.pk for u in uses})
+        # Locks in one order, as every stock service takes them: items, then their balances, then cost layers.
+        self.items = {i.pk: i for i in Item.objects.select_for_update().select_related("organization")
+                      .filter(pk__in=item_ids).order_by("pk")}
+        self.rows: dict[tuple[int, int], list[StockBalance]] = defaultdict(list)
+        for balance in (StockBalance.objects.select_for_update().filter(item_id__in=item_ids,
+                                                                        stock_location_id__in=place_ids)
+                        .select_related("lot").order_by("pk")):
+            self.rows[balance.item_id, balance.stock_location_id].append(balance)
+        fifo = [pk for pk, i in self.items.items() if i.valuation == Valuation.FIFO]
+        self.layers: dict[int, list[CostLayer]] = defaultdict(list)
+        for layer in (CostLayer.objects.select_for_update().filter(item_id__in=fifo, remaining__gt=0)
+                      .order_by("created_at", "id")):
+            self.layers[layer.item_id].append(layer)
+        self.changed_balances: dict[int, StockBalance] = {}
+        self.changed_layers: dict[int, CostLayer] = {}
+
+    def balance(self, item: Item, place: StockLocation, lot: Lot) -> StockBalance:
+        rows = self.rows[item.pk, place.pk]
+        found = next((b for b in rows if b.lot_id == lot.pk), None)
+        if found is None:
+            found, _ = StockBalance.objects.get_or_create(item=item, stock_location=place, lot=lot, defaults={
+                "organization_id": item.organization_id, "allow_negative": item.allow_negative})
+            found = StockBalance.objects.select_for_update().select_related("lot").get(pk=found.pk)
+            rows.append(found)
+        return found
+
+    def plan(self, use: StockUse, item: Item, on: date) -> list[tuple[Lot, Decimal]]:
+        """The lots to take from: the one given, or the first-expiring usable lots (FEFO)."""
+        place, quantity = use.stock_location, use.quantity
+        if use.lot is not None:
+            balance = self.balance(item, place, use.lot)
+            if not item.allow_negative and balance.on_hand - quantity < 0:
+                lot_text = f" of lot {use.lot.number}" if use.lot.number else ""
+                raise _Refused("quantity", f"Only {quantity_text(balance.on_hand)} {item.base_unit}{lot_text} of "
+                                           f"{item.name} on hand in {place.name}; {quantity_text(quantity)} cannot be taken.")
+            return [(balance.lot, quantity)]
+        usable = sorted((b for b in self.rows[item.pk, place.pk] if b.on_hand > 0
+                         and (b.lot.expires_on is None or b.lot.expires_on >= on)), key=_fefo_key)
         plan, left = [], quantity
-        for balance in fefo_balances(item=item, stock_location=stock_location, on=on):
+        for balance in usable:
             take = min(left, balance.on_hand)
             plan.append((balance.lot, take))
             left -= take
             if left == 0:
+                return plan
+        if not item.allow_negative:
+            raise _Refused("quantity", f"Only {quantity_text(quantity - left)} {item.base_unit} of {item.name} usable "
+                                       f"in {place.name}; {quantity_text(quantity)} cannot be used.")
+        if plan:
+            plan[-1] = (plan[-1][0], plan[-1][1] + left)
+        else:
+            plan.append((Lot.objects.get_or_create(item=item, number="", defaults={
+                "organization_id": item.organization_id})[0], left))
+        return plan
+
+    def take(self, item: Item, place: StockLocation, lot: Lot, amount: Decimal) -> Decimal:
+        """Lower the lot's balance by `amount`; returns the location's on hand after."""
+        balance = self.balance(item, place, lot)
+        balance.on_hand -= amount
+        balance.allow_negative = item.allow_negative
+        self.changed_balances[balance.pk] = balance
+        return sum((b.on_hand for b in self.rows[item.pk, place.pk]), ZERO)
+
+    def value_out(self, item: Item, amount: Decimal) -> Decimal:
+        """The cost taken away (negative): the oldest FIFO layers first, or the moving average; beyond every layer
+        (an item that may go negative) at the item's price."""
+        if item.valuation == Valuation.MOVING_AVERAGE:
+            return -round_money(amount * item.average_cost)
+        left, value = amount, ZERO
+        for layer in self.layers[item.pk]:
+            if left == 0:
                 break
-        if left > 0:
-            if not item.allow_negative:
-                have = quantity - left
-                raise ValidationError({"quantity": f"Only {quantity_text(have)} {item.base_unit} of {item.name} usable in "
-                                                   f"{stock_location.name}; {quantity_text(quantity)} cannot be used."})
-            if plan:
-                plan[-1] = (plan[-1][0], plan[-1][1] + left)
-            else:
-                plan.append((Lot.objects.get_or_create(item=item, number="", defaults={
-                    "organization_id": item.organization_id})[0], left))
-    movements = []
-    for each_lot, amount in plan:
-        movement = _move(item=item, place=stock_location, lot=each_lot, kind=MovementKind.CONSUMPTION,
-                         quantity=-amount, actor=actor, on=on, patient=patient, encounter_ref=encounter_ref,
-                         reason=reason)
-        _audit(movement, actor, "used")
-        movements.append(movement)
+            if layer.remaining <= 0:
+                continue
+            take = min(left, layer.remaining)
+            layer.remaining -= take
+            self.changed_layers[layer.pk] = layer
+            value += take * layer.unit_cost
+            left -= take
+        value += left * item.price
+        return -round_money(value)
+
+    def save(self) -> None:
+        now = timezone.now()
+        balances = list(self.changed_balances.values())
+        for balance in balances:
+            balance.updated_at = now
+        StockBalance.objects.bulk_update(balances, ["on_hand", "allow_negative", "updated_at"], batch_size=500)
+        CostLayer.objects.bulk_update(list(self.changed_layers.values()), ["remaining"], batch_size=500)
+
+
+@transaction.atomic
+def stock_consume_batch(*, uses: Sequence[StockUse], actor) -> list[StockMovement]:
+    """Use stock many times in one transaction (a day's uses from a scanner, a batch of encounters): the same rules
+    and postings as `stock_consume`, one movement and one balanced journal entry for each lot taken from, with locks,
+    balances, cost layers, entries, movements and audit rows each written in one go.
+
+    Every use is checked before anything is written; one refused use refuses the batch, naming it ("Use 3: ...").
+    The uses of one batch belong to one practice.
+    """
+    if not uses:
+        return []
+    many = len(uses) > 1
+    today = timezone.localdate()
+
+    def refused(n: int, exc: _Refused) -> ValidationError:
+        return ValidationError({exc.field: f"Use {n}: {exc.message}" if many else exc.message})
+
+    org_id = uses[0].item.organization_id
+    for n, use in enumerate(uses, start=1):
+        if use.item.organization_id != org_id:
+            raise ValidationError({"uses": f"Use {n}: the uses of one batch belong to one practice."})
+        try:
+            _use_checked(use, use.used_on or today)
+        except _Refused as exc:
+            raise refused(n, exc) from None
+    shelf = _Shelf(uses)
+    organization = shelf.items[uses[0].item.pk].organization
+    movements: list[StockMovement] = []
+    entries: list[EntrySpec] = []
+    posted: list[int] = []  # index of the movement each entry belongs to
+    for n, use in enumerate(uses, start=1):
+        item, place, on = shelf.items[use.item.pk], use.stock_location, use.used_on or today
+        try:
+            plan = shelf.plan(use, item, on)
+        except _Refused as exc:
+            raise refused(n, exc) from None
+        for lot, amount in plan:
+            after = shelf.take(item, place, lot, amount)
+            value = shelf.value_out(item, amount)
+            if value != 0:
+                posted.append(len(movements))
+                entries.append(EntrySpec(
+                    entry_date=on, kind=EntryKind.INVENTORY,
+                    memo=f"{MovementKind.CONSUMPTION.label}: {quantity_text(amount)} {item.base_unit} {item.name}"[:300],
+                    lines=_entry_lines(MovementKind.CONSUMPTION, value, place, AccountRole.ACCOUNTS_PAYABLE)))
+            movements.append(StockMovement(
+                organization_id=org_id, item=item, stock_location=place, lot=lot, kind=MovementKind.CONSUMPTION,
+                quantity=-amount, value=value, location_on_hand_after=after, occurred_on=on, patient=use.patient,
+                encounter_ref=(use.encounter_ref or "")[:64], reason=(use.reason or "")[:200], actor=actor))
+    shelf.save()
+    for index, entry in zip(posted, entries_post(organization=organization, entries=entries, actor=actor) if entries
+                            else [], strict=True):
+        movements[index].journal_entry = entry
+    rows_insert(StockMovement, movements)
+    audit_event_rows([_audit_fields(m, actor, "used") for m in movements])
     return movements
 
 

@@ -1,5 +1,5 @@
-"""Fixtures the purchasing tests share: the office manager who orders, and exam gloves from Henry Supply in boxes of
-100."""
+"""Fixtures the supplies tests share: a nurse who uses stock, the office manager who orders, and exam gloves from
+Henry Supply in boxes of 100."""
 
 from decimal import Decimal
 
@@ -9,6 +9,11 @@ from clinicdesk.core.choices import Role
 from clinicdesk.ledger.bills import vendor_for
 
 from .factories import ItemFactory, PackFactory
+
+
+@pytest.fixture
+def nurse(make_user):
+    return make_user(Role.NURSE, username="nurse1")
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 
-from clinicdesk.core.choices import Role
 from clinicdesk.core.models import AuditEvent
 from clinicdesk.ledger.choices import AccountRole
 from clinicdesk.ledger.models import JournalEntry, JournalLine
@@ -27,11 +26,6 @@ from .factories import ItemFactory, StockLocationFactory, make_gtin
 
 TODAY = date.today()
 D = Decimal
-
-
-@pytest.fixture
-def nurse(make_user):
-    return make_user(Role.NURSE, username="nurse1")
 
 
 @pytest.fixture

@@ -20,11 +20,6 @@ TODAY = date.today()
 
 
 @pytest.fixture
-def nurse(make_user):
-    return make_user(Role.NURSE, username="nurse1")
-
-
-@pytest.fixture
 def place(org):
     return StockLocationFactory(organization=org, name="Supply room")
 
