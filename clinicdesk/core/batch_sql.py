@@ -13,6 +13,7 @@ which SQLite (3.33+) runs; on PostgreSQL the pairs go as two arrays, `FROM unnes
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from functools import cache
 
 from django.db import connection
@@ -22,17 +23,20 @@ from .pg_arrays import array_literal, int_array_literal
 CHUNK = 1000
 
 
-def column_set(model, field: str, pairs: Iterable[tuple[int, int | None]], **also) -> int:
-    """Set `field` (an integer column, e.g. a foreign key) of each row `id` to its value; returns the rows changed.
-    `also` sets other fields to one value for all those rows in the same statement."""
+def column_set(model, field: str, pairs: Iterable[tuple[int, int | Decimal | None]], **also) -> int:
+    """Set `field` (an integer column, e.g. a foreign key, or a decimal one, e.g. a quantity) of each row `id` to its
+    value; returns the rows changed. `also` sets other fields to one value for all those rows in the same statement."""
     pairs = list(pairs)
     if not pairs:
         return 0
     ops = connection.ops
     table = ops.quote_name(model._meta.db_table)
-    column = ops.quote_name(model._meta.get_field(field).column)
+    target = model._meta.get_field(field)
+    column = ops.quote_name(target.column)
     pk = ops.quote_name(model._meta.pk.column)
+    decimal = target.get_internal_type() == "DecimalField"
     cast = "::bigint" if connection.vendor == "postgresql" else ""
+    value_cast = ("::numeric" if decimal else "::bigint") if connection.vendor == "postgresql" else ""
     extra_sql, extra_params = "", []
     for name, value in also.items():
         other = model._meta.get_field(name)
@@ -42,15 +46,16 @@ def column_set(model, field: str, pairs: Iterable[tuple[int, int | None]], **als
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # The pairs as two arrays, each one parameter: no per-value work for the driver.
+            values = array_literal(p[1] for p in pairs) if decimal else int_array_literal(p[1] for p in pairs)
             cursor.execute(
                 f"UPDATE {table} SET {column} = v.value{extra_sql} "  # noqa: S608
-                f"FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, value) WHERE {table}.{pk} = v.id",
-                [*extra_params, int_array_literal(p[0] for p in pairs), int_array_literal(p[1] for p in pairs)],
+                f"FROM unnest(%s::bigint[], %s{value_cast}[]) AS v(id, value) WHERE {table}.{pk} = v.id",
+                [*extra_params, int_array_literal(p[0] for p in pairs), values],
             )
             return cursor.rowcount
         for start in range(0, len(pairs), CHUNK):
             chunk = pairs[start:start + CHUNK]
-            values = ", ".join([f"(%s{cast}, %s{cast})"] * len(chunk))
+            values = ", ".join([f"(%s{cast}, %s{value_cast})"] * len(chunk))
             params = [v for pair in chunk for v in pair]
             cursor.execute(
                 f"WITH v(id, value) AS (VALUES {values}) "  # noqa: S608  (names from the model, values as parameters)

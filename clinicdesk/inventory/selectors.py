@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import DecimalField, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
@@ -95,18 +95,71 @@ def pack_for_gtin(*, user, gtin: str) -> Pack | None:
     return Pack.objects.filter(organization_id=user.organization_id, gtin=code).select_related("item").first()
 
 
-def on_hand_by_location(*, user, stock_location_id: int | None = None, q: str = "") -> QuerySet:
-    """On hand per item and stock location (lots summed), as dictionaries, by location then item; one grouped
-    query. The par level and reorder point are added to the rows shown with `with_levels`."""
-    rows = StockBalance.objects.filter(organization_id=user.organization_id)
-    if stock_location_id:
-        rows = rows.filter(stock_location_id=stock_location_id)
-    if q:
-        rows = rows.filter(item__name__icontains=q)
-    return (rows.values("item_id", "stock_location_id").order_by()
-            .annotate(on_hand=Sum("on_hand"), item_name=F("item__name"), base_unit=F("item__base_unit"),
-                      stock_location_name=F("stock_location__name"))
-            .order_by("stock_location__name", "item__name", "item_id", "stock_location_id"))
+class OnHandRows:
+    """On hand per item and stock location (lots summed), as dictionaries, by location name then item name.
+
+    Read one stock location at a time: the count is a count of items per location, and a page reads only the
+    locations it spans, each grouped and ordered over that location's balances alone. Grouping and ordering every
+    balance of the practice for each page grows with the whole stock (200,000 balances for 10,000 items in 20
+    locations); this grows with one location. Django's paginator takes it like a queryset (`count`, slices);
+    iterating reads every row in one grouped query (the CSV export)."""
+
+    def __init__(self, *, organization_id: int, stock_location_id: int | None = None, q: str = ""):
+        self.rows = StockBalance.objects.filter(organization_id=organization_id)
+        if stock_location_id:
+            self.rows = self.rows.filter(stock_location_id=stock_location_id)
+        if q:
+            self.rows = self.rows.filter(item__name__icontains=q)
+        self._counts: list[tuple[int, int]] | None = None
+
+    def _grouped(self, rows: QuerySet) -> QuerySet:
+        return (rows.values("item_id", "stock_location_id").order_by()
+                .annotate(on_hand=Sum("on_hand"), item_name=F("item__name"), base_unit=F("item__base_unit"),
+                          stock_location_name=F("stock_location__name")))
+
+    def counts(self) -> list[tuple[int, int]]:
+        """(stock location id, items in it) in the order of the locations' names."""
+        if self._counts is None:
+            per_place = dict(self.rows.order_by().values("stock_location_id")
+                             .annotate(n=Count("item_id", distinct=True)).values_list("stock_location_id", "n"))
+            names = StockLocation.objects.filter(pk__in=list(per_place)).order_by("name", "pk").values_list("pk", flat=True)
+            self._counts = [(pk, per_place[pk]) for pk in names]
+        return self._counts
+
+    def count(self) -> int:
+        return sum(n for _, n in self.counts())
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, key):
+        if isinstance(key, int):
+            return self[key:key + 1][0]
+        start, stop = key.start or 0, key.stop if key.stop is not None else self.count()
+        out: list[dict] = []
+        skipped = 0
+        for place_id, n in self.counts():
+            if len(out) >= stop - start:
+                break
+            if skipped + n <= start:
+                skipped += n
+                continue
+            offset = max(0, start - skipped)
+            want = stop - start - len(out)
+            out.extend(self._grouped(self.rows.filter(stock_location_id=place_id))
+                       .order_by("item__name", "item_id")[offset:offset + want])
+            skipped += n
+        return out
+
+    def __iter__(self):
+        return iter(self._grouped(self.rows).order_by("stock_location__name", "item__name", "item_id",
+                                                      "stock_location_id"))
+
+
+def on_hand_by_location(*, user, stock_location_id: int | None = None, q: str = "") -> OnHandRows:
+    """On hand per item and stock location, by location then item (see `OnHandRows`). The par level and reorder
+    point are added to the rows shown with `with_levels`."""
+    return OnHandRows(organization_id=user.organization_id, stock_location_id=stock_location_id, q=q)
 
 
 def with_levels(rows, *, organization_id: int) -> list[dict]:

@@ -20,11 +20,11 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from clinicdesk.core.audit import audit_event, audit_event_rows
-from clinicdesk.core.batch_sql import rows_insert
+from clinicdesk.core.batch_sql import column_set, rows_insert
 from clinicdesk.core.money import round_money
 from clinicdesk.ledger.choices import AccountRole, EntryKind
 from clinicdesk.ledger.services import EntrySpec, LineSpec, entries_post, entry_post
@@ -150,7 +150,7 @@ def _move(*, item: Item, place: StockLocation, lot: Lot, kind: str, quantity: De
 
 
 def _locked(item: Item) -> Item:
-    return Item.objects.select_for_update().select_related("organization").get(pk=item.pk)
+    return Item.objects.select_for_update(of=("self",)).select_related("organization").get(pk=item.pk)
 
 
 def _audit_fields(movement: StockMovement, actor, verb: str) -> dict:
@@ -259,14 +259,18 @@ class _Shelf:
 
     def __init__(self, uses: Sequence[StockUse]):
         item_ids = sorted({u.item.pk for u in uses})
-        place_ids = sorted({u.stock_location.pk for u in uses})
         # Locks in one order, as every stock service takes them: items, then their balances, then cost layers.
-        self.items = {i.pk: i for i in Item.objects.select_for_update().select_related("organization")
+        self.items = {i.pk: i for i in Item.objects.select_for_update(of=("self",)).select_related("organization")
                       .filter(pk__in=item_ids).order_by("pk")}
         self.rows: dict[tuple[int, int], list[StockBalance]] = defaultdict(list)
-        for balance in (StockBalance.objects.select_for_update().filter(item_id__in=item_ids,
-                                                                        stock_location_id__in=place_ids)
-                        .select_related("lot").order_by("pk")):
+        # only the (item, place) pairs used: per place, the items used there
+        items_at: dict[int, set[int]] = defaultdict(set)
+        for use in uses:
+            items_at[use.stock_location.pk].add(use.item.pk)
+        pairs = Q()
+        for place_id, ids in items_at.items():
+            pairs |= Q(stock_location_id=place_id, item_id__in=sorted(ids))
+        for balance in StockBalance.objects.select_for_update().filter(pairs).select_related("lot").order_by("pk"):
             self.rows[balance.item_id, balance.stock_location_id].append(balance)
         fifo = [pk for pk, i in self.items.items() if i.valuation == Valuation.FIFO]
         self.layers: dict[int, list[CostLayer]] = defaultdict(list)
@@ -343,12 +347,13 @@ class _Shelf:
         return -round_money(value)
 
     def save(self) -> None:
+        """Each changed balance and layer in one statement (a list of (id, value) pairs, not Django's CASE)."""
         now = timezone.now()
         balances = list(self.changed_balances.values())
-        for balance in balances:
-            balance.updated_at = now
-        StockBalance.objects.bulk_update(balances, ["on_hand", "allow_negative", "updated_at"], batch_size=500)
-        CostLayer.objects.bulk_update(list(self.changed_layers.values()), ["remaining"], batch_size=500)
+        for allow in (False, True):
+            column_set(StockBalance, "on_hand", [(b.pk, b.on_hand) for b in balances if b.allow_negative is allow],
+                       allow_negative=allow, updated_at=now)
+        column_set(CostLayer, "remaining", [(layer.pk, layer.remaining) for layer in self.changed_layers.values()])
 
 
 @transaction.atomic
