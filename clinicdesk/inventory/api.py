@@ -323,7 +323,7 @@ def purchase_order_detail(request: HttpRequest, purchase_order_id: int):
 @router.post("/orders", response={201: OrderOut, 400: ErrorsOut, 403: DetailOut}, summary="Draft a purchase order")
 @api_requires(Perm.INVENTORY_MANAGE)
 def purchase_order_create(request: HttpRequest, payload: OrderIn):
-    """A draft order; each line names its item, a quantity (string) in `unit` (a pack or the base unit) and
+    """A draft order (without `vendor_email`, the vendor's address); each line names its item, a quantity (string) in `unit` (a pack or the base unit) and
     optionally its price per unit. A duplicate number or a bad line is named (`line_<n>_<field>`)."""
     org_id = request.user.organization_id
     vendor = _one(Vendor, org_id, payload.vendor_id, "vendor_id", "vendor")
@@ -354,7 +354,8 @@ def purchase_order_submit(request: HttpRequest, purchase_order_id: int):
                                                              404: DetailOut}, summary="Approve an order")
 @api_requires(Perm.INVENTORY_MANAGE)
 def purchase_order_approve(request: HttpRequest, purchase_order_id: int, payload: ApproveIn):
-    """Approve an order awaiting approval; over the department's budget it needs `override_reason` (a manager)."""
+    """Approve an order awaiting approval, by someone other than who created or submitted it (`approved_by`);
+    over the department's budget it needs `override_reason` (a manager)."""
     order = selectors.purchase_order_get(user=request.user, purchase_order_id=purchase_order_id)
     po.purchase_order_approve(order=order, actor=request.user, override_reason=payload.override_reason)
     return _order_detail(request, order.pk)

@@ -1,8 +1,10 @@
 """Riverside's supplies: a supply room and a vaccine fridge at each location, gloves, syringes, gauze, a medication,
 office paper and the flu vaccine, received over the last weeks and partly used. Scenario 12: the flu vaccine's
 current lot is low (below its reorder point in the Main Street fridge) and another lot expires in 20 days.
-Purchasing: a closed and billed order, one partly received with a backorder, one sent and overdue, and one awaiting
-approval over the nursing department's supplies budget. A second run adds nothing."""
+Purchasing: Priya (the office manager) raises the orders and Sam (the administrator) approves them, since nobody
+approves their own order: a closed and billed order, one partly received with a backorder, one sent and overdue, and
+one awaiting Sam's approval over the nursing department's supplies budget. Each vendor has the e-mail address its
+orders go to. A second run adds nothing."""
 
 from __future__ import annotations
 
@@ -36,6 +38,8 @@ ITEMS = [
      {}, [("case", 10, "00614141000067")], 20, 5),
 ]
 FLU = "Influenza vaccine 2026-2027, quadrivalent"
+VENDOR_EMAILS = {"Henry Supply": "orders@henry-supply.test", "McKesson": "orders@mckesson.test",
+                 "Sanofi Pasteur": "vaccine-orders@sanofi-pasteur.test", "Staples": "business-orders@staples.test"}
 
 
 def seed(ctx, *, patients: int, seed: int, stdout=None) -> int:
@@ -61,7 +65,7 @@ def seed(ctx, *, patients: int, seed: int, stdout=None) -> int:
         for name, kind, unit, price, vendor, valuation, extra, packs, par, reorder in ITEMS:
             item = item_save(organization=org, actor=manager, data={
                 "name": name, "kind": kind, "base_unit": unit, "price": D(price), "valuation": valuation,
-                "preferred_vendor": vendor_for(organization=org, name=vendor), **extra})
+                "preferred_vendor": vendor_for(organization=org, name=vendor, email=VENDOR_EMAILS[vendor]), **extra})
             for pack_name, quantity, gtin in packs:
                 pack_add(item=item, name=pack_name, quantity=D(quantity), gtin=gtin, actor=manager)
             kind_of_place = StockLocationKind.FRIDGE if kind == ItemKind.VACCINE else StockLocationKind.SUPPLY_ROOM
@@ -72,7 +76,7 @@ def seed(ctx, *, patients: int, seed: int, stdout=None) -> int:
             items[name] = (item, kind_of_place)
             added += 1 + len(packs)
         added += _stock(ctx, items, places, actor, today)
-        added += _orders(ctx, items, places, manager, today)
+        added += _orders(ctx, items, places, manager, ctx.users.get("sam"), today)
     return added
 
 
@@ -111,8 +115,9 @@ def _stock(ctx, items, places, actor, today: date) -> int:
     return added + 3 + len(patients)
 
 
-def _orders(ctx, items, places, manager, today: date) -> int:
-    """Four purchase orders in different states (see the module's docstring)."""
+def _orders(ctx, items, places, manager, approver, today: date) -> int:
+    """Four purchase orders in different states, raised by the manager and approved by another (see the module's
+    docstring); each takes its vendor's e-mail address."""
     from clinicdesk.ledger.choices import AccountRole
     from clinicdesk.ledger.models import Budget
     from clinicdesk.ledger.services import account_for
@@ -126,15 +131,14 @@ def _orders(ctx, items, places, manager, today: date) -> int:
 
     def order(vendor_item: str, place, lines, expected_in: int):
         made = po.purchase_order_create(organization=org, vendor=item[vendor_item].preferred_vendor, stock_location=place,
-                                        lines=lines, actor=manager, expected_on=today + timedelta(days=expected_in),
-                                        vendor_email="orders@example.com")
+                                        lines=lines, actor=manager, expected_on=today + timedelta(days=expected_in))
         po.purchase_order_submit(order=made, actor=manager)
         return made
 
     syringes = "Syringe 3 mL with 25G needle"
     closed = order(syringes, places[(main, StockLocationKind.SUPPLY_ROOM)],
                    [po.LineIn(item=item[syringes], quantity=D(2), unit="box")], -10)
-    po.purchase_order_approve(order=closed, actor=manager)
+    po.purchase_order_approve(order=closed, actor=approver)
     po.purchase_order_send(order=closed, actor=manager, text=f"Purchase order {closed.number}")
     po.purchase_order_receive(order=closed, actor=manager, received_on=today - timedelta(days=9), receipts=[
         po.ReceiptIn(line=closed.lines.get(), quantity=D(2))])
@@ -145,7 +149,7 @@ def _orders(ctx, items, places, manager, today: date) -> int:
     ondansetron = "Ondansetron 4 mg ODT"
     partly = order(ondansetron, places[(north, StockLocationKind.SUPPLY_ROOM)],
                    [po.LineIn(item=item[ondansetron], quantity=D(4), unit="bottle")], -2)
-    po.purchase_order_approve(order=partly, actor=manager)
+    po.purchase_order_approve(order=partly, actor=approver)
     po.purchase_order_send(order=partly, actor=manager, text=f"Purchase order {partly.number}")
     po.purchase_order_receive(order=partly, actor=manager, expected_on=today + timedelta(days=5), receipts=[
         po.ReceiptIn(line=partly.lines.get(), quantity=D(2), lot_number=f"OND{today:%y}07",
@@ -154,10 +158,10 @@ def _orders(ctx, items, places, manager, today: date) -> int:
     paper = "Copy paper, letter"
     late = order(paper, places[(main, StockLocationKind.SUPPLY_ROOM)],
                  [po.LineIn(item=item[paper], quantity=D(2), unit="case")], -3)
-    po.purchase_order_approve(order=late, actor=manager)
+    po.purchase_order_approve(order=late, actor=approver)
     po.purchase_order_send(order=late, actor=manager, text=f"Purchase order {late.number}")
 
-    # Nursing's supplies budget this month is 1,200.00: ten boxes of flu vaccine (1,850.00) wait for a manager.
+    # Nursing's supplies budget this month is 1,200.00: ten boxes of flu vaccine (1,850.00) wait for Sam.
     fridge = places[(main, StockLocationKind.FRIDGE)]
     Budget.objects.get_or_create(organization=org, department=fridge.department, month=today.replace(day=1),
                                  account=account_for(org, AccountRole.SUPPLIES_EXPENSE),

@@ -194,7 +194,8 @@ class OrderForm(ServiceErrorsMixin, forms.Form):
     vendor = forms.ModelChoiceField(queryset=None, label="Vendor")
     stock_location = forms.ModelChoiceField(queryset=None, label="Deliver to")
     expected_on = forms.DateField(required=False, label="Expected", widget=DATE)
-    vendor_email = forms.EmailField(required=False, label="Vendor e-mail")
+    vendor_email = forms.EmailField(required=False, label="Vendor e-mail",
+                                    help_text="Empty on a new order: the vendor's e-mail address.")
     notes = forms.CharField(required=False, max_length=500, label="Notes")
 
     LINE_ROWS = 5

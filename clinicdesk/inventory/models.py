@@ -267,6 +267,9 @@ class PurchaseOrder(models.Model):
     override_reason = models.CharField(max_length=300, blank=True, help_text="Why an order over budget was approved.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+",
+                                     help_text="Who sent it for approval (and so may not approve it).")
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")
     approved_at = models.DateTimeField(null=True, blank=True)

@@ -164,6 +164,7 @@ def order_detail(request: HttpRequest, purchase_order_id: int) -> HttpResponse:
         "bill_form": BillForm(initial={"bill_date": today, "due_date": today + timedelta(days=30)}),
         "backorder": order.status == S.PARTLY_RECEIVED,
         "can_cancel": order.status in (S.DRAFT, S.AWAITING_APPROVAL, S.APPROVED, S.SENT),
+        "raised_by_me": po.purchase_order_raised_by(order, request.user),
     })
 
 

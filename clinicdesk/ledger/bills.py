@@ -23,13 +23,14 @@ from .services import LineSpec, account_for, entry_post
 RECEIPT_MAX_BYTES = 10 * 1024 * 1024
 
 
-def vendor_for(*, organization: Organization, name: str) -> Vendor:
-    """The practice's vendor of that name, added the first time it is named."""
+def vendor_for(*, organization: Organization, name: str, email: str = "") -> Vendor:
+    """The practice's vendor of that name, added the first time it is named (with `email`, where its purchase
+    orders go; an existing vendor's address is changed on its page, vendors.vendor_save)."""
     name = " ".join((name or "").split())
     if not name:
         raise ValidationError({"vendor": "Name the vendor."})
     vendor = Vendor.objects.filter(organization=organization, name__iexact=name).first()
-    return vendor or Vendor.objects.create(organization=organization, name=name[:120])
+    return vendor or Vendor.objects.create(organization=organization, name=name[:120], email=email.strip())
 
 
 @transaction.atomic

@@ -22,7 +22,7 @@ from clinicdesk.core.money import round_money
 
 from .bank import statement_line_entry_create, statement_line_match, statement_lines, statement_lines_auto_match
 from .bank_import import ParsedLine, statement_import
-from .bills import bill_enter, bill_pay
+from .bills import bill_enter, bill_pay, vendor_for
 from .budgets import budget_alerts_check
 from .choices import AccountRole, AccountType, EntryKind, Frequency, StatementFormat
 from .models import Account, BankAccount, Bill, Budget, JournalEntry, JournalLine, Reconciliation, RecurringBill
@@ -52,6 +52,8 @@ SHREDDING = Decimal("185.00")
 # Billing's postage and printing: the budget a month, and what the quarter actually brought (scenario 11).
 POSTAGE_BUDGET = Decimal("450.00")
 MAIL_HOUSE = "Lakeside Mailing House"
+SHREDDER = "Riverside Secure Shredding"
+VENDOR_EMAILS = {MAIL_HOUSE: "billing@lakeside-mailing.test", SHREDDER: "service@riverside-shredding.test"}
 # day of the month, vendor bill number suffix (empty: bought at the post office, paid from the bank), amount, memo
 POSTAGE_LINES = [
     (2, "A", Decimal("1184.60"), "Patient statement run: 1,412 statements printed, folded and mailed first-class"),
@@ -135,7 +137,8 @@ def _recurring(org, accounts, ctx, today: date) -> int:
     if "6900" not in accounts or RecurringBill.objects.filter(organization=org).exists():
         return 0
     start = (today.replace(day=1) - timedelta(days=40)).replace(day=1)
-    recurring_bill_create(organization=org, vendor_name="Riverside Secure Shredding", account=accounts["6900"],
+    vendor_for(organization=org, name=SHREDDER, email=VENDOR_EMAILS[SHREDDER])
+    recurring_bill_create(organization=org, vendor_name=SHREDDER, account=accounts["6900"],
                           department=ctx.departments.get("admin"), amount=SHREDDING, frequency=Frequency.MONTHLY,
                           day_of_month=15, start_date=start, terms_days=15, memo="Document shredding",
                           actor=ctx.users.get("priya"))
@@ -161,6 +164,7 @@ def _postage(org, accounts, ctx, today: date) -> int:
         billing.owner = devon
         billing.save(update_fields=["owner"])
     quarter = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    vendor_for(organization=org, name=MAIL_HOUSE, email=VENDOR_EMAILS[MAIL_HOUSE])
     entered = set(Bill.objects.filter(organization=org, vendor__name=MAIL_HOUSE).values_list("number", flat=True))
     posted = set(JournalEntry.objects.filter(organization=org, reference__startswith="demo:postage:")
                  .values_list("reference", flat=True))

@@ -279,3 +279,12 @@ class PayrollImportForm(BudgetImportForm):
     file = forms.FileField(label="Payroll summary (CSV or XLSX)",
                            help_text="Columns: period (2026-03), department, gross wages, employer taxes, benefits.",
                            widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}))
+
+
+class VendorForm(ServiceErrorsMixin, forms.Form):
+    """A vendor's name and the e-mail address its purchase orders go to."""
+
+    name = forms.CharField(label="Name", max_length=120, widget=forms.TextInput(attrs={"autofocus": True}))
+    email = forms.EmailField(label="E-mail", required=False, max_length=254,
+                             help_text="Where purchase orders are e-mailed; a new order takes it unless it names "
+                                       "another.")

@@ -46,6 +46,10 @@ urlpatterns = [
     path("bills/pay/", views.bill_pay, name="bill_pay"),
     path("bills/receipt/", views.bill_receipt, name="bill_receipt"),
     path("payroll/import/", views.payroll_import, name="payroll_import"),
+    # --- vendors
+    path("vendors/", views.vendor_list, name="vendors"),
+    path("vendors/new/", views.vendor_create, name="vendor_create"),
+    path("vendors/<int:vendor_id>/edit/", views.vendor_edit, name="vendor_edit"),
     # --- finances overview, recurring bills, bills due (bills are named in the form)
     path("finances/", bank_views.finances, name="finances"),
     path("bills/due/", bank_views.bills_due, name="bills_due"),

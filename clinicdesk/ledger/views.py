@@ -21,9 +21,10 @@ from clinicdesk.core.access import requires
 from clinicdesk.core.audit import audit_event, audit_events
 from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.csv_export import csv_response
+from clinicdesk.core.form_pages import form_round_trip
 from clinicdesk.core.permissions import Perm
 
-from . import bills, budgets, payroll, periods, reports, services, statements
+from . import bills, budgets, payroll, periods, reports, services, statements, vendors
 from .forms import (
     AccountForm,
     AgingForm,
@@ -39,6 +40,7 @@ from .forms import (
     PeriodForm,
     ProfitLossForm,
     ReverseForm,
+    VendorForm,
     YearForm,
 )
 from .models import Account, BankAccount, Bill, Budget, JournalEntry
@@ -771,3 +773,44 @@ def payroll_import(request: HttpRequest) -> HttpResponse:
         return redirect("ledger:entry", journal_entry_id=entry.pk)
 
     return _file_import(request, PayrollImportForm, payroll.payroll_import, done, "ledger/payroll_import.html", "bills")
+
+
+# --- vendors -------------------------------------------------------------------------------------------------------
+
+
+@require_GET
+@requires(Perm.LEDGER_VIEW)
+def vendor_list(request: HttpRequest) -> HttpResponse:
+    """The practice's vendors with the e-mail address their purchase orders go to; paged."""
+    page = Paginator(vendors.vendor_list(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "ledger/vendor_list.html", {
+        "page": page, "can_manage": request.user.has_perm_code(Perm.BILLS_MANAGE), "section": "bills"})
+
+
+def _vendor_form(request: HttpRequest, vendor) -> HttpResponse:
+    initial = {"name": vendor.name, "email": vendor.email} if vendor else {}
+    form = VendorForm(request.POST or None, initial=initial)
+
+    def save(form):
+        return vendors.vendor_save(organization=request.user.organization, actor=request.user, vendor=vendor,
+                                   **form.cleaned_data)
+
+    return form_round_trip(request, form, save, template="ledger/vendor_form.html",
+                           context={"vendor": vendor, "section": "bills"},
+                           done=lambda saved: (f"Saved vendor {saved.name}.", reverse("ledger:vendors")))
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.BILLS_MANAGE)
+def vendor_create(request: HttpRequest) -> HttpResponse:
+    return _vendor_form(request, None)
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.BILLS_MANAGE)
+def vendor_edit(request: HttpRequest, vendor_id: int) -> HttpResponse:
+    """Change a vendor's name or e-mail address (another practice's vendor is not found)."""
+    vendor = vendors.vendor_scope(user=request.user).filter(pk=vendor_id).first()
+    if vendor is None:
+        raise Http404("No such vendor.")
+    return _vendor_form(request, vendor)

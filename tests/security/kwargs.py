@@ -33,6 +33,8 @@ OBJECT_KWARGS |= {"fee_schedule_id"}
 OBJECT_KWARGS |= {"account_id", "journal_entry_id"}
 # The bank (ledger): the practice's operating bank account, with an imported statement line.
 OBJECT_KWARGS |= {"bank_account_id"}
+# Vendors (ledger): one vendor of the practice, named after its marker patient.
+OBJECT_KWARGS |= {"vendor_id"}
 # Statements (billing): a finished statement run with one printed statement of the practice's patient, the
 # statement (by its public id) and the patient's account (by its public id).
 OBJECT_KWARGS |= {"statement_run_id", "statement_id", "account_public_id"}
@@ -220,6 +222,10 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return security_stock(practice)[name]
     if name in ("asset_id", "ticket_id"):
         return _assets(practice)[name]
+    if name == "vendor_id":
+        from clinicdesk.ledger.bills import vendor_for
+
+        return vendor_for(organization=practice.org, name=f"{practice.patient.last_name} vendor").pk
     raise UnfillableKwarg(name)
 
 

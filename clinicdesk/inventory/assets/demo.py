@@ -18,7 +18,8 @@ from .choices import AssetKind, AssetStatus, IntervalUnit, TicketPriority
 from .models import Asset, AssetAssignment, MaintenanceRecord, MaintenanceSchedule, ServiceTicket, TicketEntry
 from .services.alerts import asset_alerts_send
 
-VENDORS = ("Valley IT Services", "MedTech Biomedical", "ChartWell EHR", "Riverside Telecom")
+VENDORS = {"Valley IT Services": "help@valley-it.test", "MedTech Biomedical": "service@medtech-biomedical.test",
+           "ChartWell EHR": "support@chartwell-ehr.test", "Riverside Telecom": "business@riverside-telecom.test"}
 # tag, name, kind, make, model, location code, holder username, vendor, cost, days since bought,
 # warranty days left, support days left, licence days left, seats
 ASSETS = [
@@ -68,7 +69,8 @@ def seed(ctx, *, patients: int, seed: int, stdout=None) -> int:
         return 0
     priya = ctx.users.get("priya")
     with transaction.atomic():
-        vendors = {name: Vendor.objects.get_or_create(organization=org, name=name)[0] for name in VENDORS}
+        vendors = {name: Vendor.objects.get_or_create(organization=org, name=name, defaults={"email": email})[0]
+                   for name, email in VENDORS.items()}
         locations = {loc.code: loc for loc in ctx.locations}
         holders = {m.user.username: m for m in StaffMember.objects.filter(organization=org, user__isnull=False)
                    .select_related("user", "department")}

@@ -1,6 +1,6 @@
-"""Purchasing: orders to vendors from draft to approval (checked against the department's budget), sent, received
-(through the same stock receipt as a manual one, so the stock ledger, lots, cost layers and postings match), billed
-and closed.
+"""Purchasing: orders to vendors from draft to approval (by someone other than who raised them, checked against the
+department's budget), sent, received (through the same stock receipt as a manual one, so the stock ledger, lots, cost
+layers and postings match), billed and closed.
 
 An order's state only moves forward: draft -> awaiting approval -> approved -> sent -> partly received -> received
 -> closed; an order nothing was received on may be cancelled, and a partly received one closed with its backorder
@@ -30,14 +30,13 @@ from clinicdesk.ledger.models import Bill, Budget, Vendor
 from clinicdesk.ledger.services import account_for
 
 from ..choices import PurchaseOrderStatus as S
-from ..models import Item, PurchaseOrder, PurchaseOrderLine, PurchaseReceipt, StockLocation
+from ..models import OPEN_ORDER_STATUSES, Item, PurchaseOrder, PurchaseOrderLine, PurchaseReceipt, StockLocation
 from ..signals import purchase_order_sent
 from .items import quantity_in_base
 from .stock import stock_receive
 
 ZERO = Decimal("0")
 PRICE_LIMIT = Decimal("1e10")  # what a unit price column (14 digits, 4 decimals) holds
-COMMITTED = (S.APPROVED, S.SENT, S.PARTLY_RECEIVED, S.RECEIVED, S.CLOSED)
 
 
 @dataclass
@@ -118,16 +117,16 @@ def _order_check(organization: Organization, vendor: Vendor, stock_location: Sto
 def purchase_order_create(*, organization: Organization, vendor: Vendor, stock_location: StockLocation,
                           lines: list[LineIn], actor, number: str = "", expected_on: date | None = None,
                           vendor_email: str = "", notes: str = "") -> PurchaseOrder:
-    """A draft order to a vendor; without a number it gets the next of the year. A number already used in the
-    practice is refused, naming it."""
+    """A draft order to a vendor; without a number it gets the next of the year, without an e-mail address the
+    vendor's. A number already used in the practice is refused, naming it."""
     _order_check(organization, vendor, stock_location)
     number = " ".join((number or "").split()) or purchase_order_next_number(organization=organization)
     if PurchaseOrder.objects.filter(organization=organization, number__iexact=number).exists():
         raise ValidationError({"number": f"Purchase order {number} already exists."})
     order = PurchaseOrder(organization=organization, number=number, vendor=vendor, stock_location=stock_location,
-                          expected_on=expected_on, vendor_email=(vendor_email or "").strip(),
+                          expected_on=expected_on, vendor_email=(vendor_email or "").strip() or vendor.email,
                           notes=(notes or "").strip()[:500], created_by=actor)
-    order.full_clean(exclude=["created_by", "approved_by"])
+    order.full_clean(exclude=["created_by", "submitted_by", "approved_by"])
     try:
         with transaction.atomic():
             order.save()
@@ -160,7 +159,7 @@ def purchase_order_update(*, order: PurchaseOrder, actor, vendor: Vendor, stock_
     _order_check(order.organization, vendor, stock_location)
     order.vendor, order.stock_location, order.expected_on = vendor, stock_location, expected_on
     order.vendor_email, order.notes = (vendor_email or "").strip(), (notes or "").strip()[:500]
-    order.full_clean(exclude=["created_by", "approved_by"])
+    order.full_clean(exclude=["created_by", "submitted_by", "approved_by"])
     order.save(update_fields=["vendor", "stock_location", "expected_on", "vendor_email", "notes", "updated_at"])
     _lines_make(order, lines)
     audit_event(action="inventory.po_changed", actor=actor, target=order, organization_id=order.organization_id,
@@ -174,13 +173,13 @@ def purchase_order_total(order: PurchaseOrder) -> Decimal:
 
 @transaction.atomic
 def purchase_order_submit(*, order: PurchaseOrder, actor) -> PurchaseOrder:
-    """Ask a manager to approve a draft."""
+    """Ask a manager to approve a draft (another than whoever raised or submitted it)."""
     order = _locked(order)
     _require(order, S.DRAFT, doing="sent for approval")
     if not order.lines.exists():
         raise ValidationError({"lines": "An order has at least one line."})
-    order.status = S.AWAITING_APPROVAL
-    order.save(update_fields=["status", "updated_at"])
+    order.status, order.submitted_by = S.AWAITING_APPROVAL, actor
+    order.save(update_fields=["status", "submitted_by", "updated_at"])
     audit_event(action="inventory.po_submitted", actor=actor, target=order, organization_id=order.organization_id,
                 summary=f"Purchase order {order.number} for {purchase_order_total(order)} awaits approval"[:300])
     return order
@@ -188,8 +187,8 @@ def purchase_order_submit(*, order: PurchaseOrder, actor) -> PurchaseOrder:
 
 @dataclass
 class BudgetCheck:
-    """The order's department's supplies budget this month: budgeted, spent, committed to other approved orders,
-    and what is left for this one (None when the department has no budget for the month)."""
+    """The order's department's supplies budget this month: budgeted, spent, still to come on other approved orders
+    (committed), and what is left for this one (None when the department has no budget for the month)."""
 
     budget: Decimal | None
     spent: Decimal
@@ -208,13 +207,19 @@ class BudgetCheck:
         if self.budget is None:
             return f"{department} has no supplies budget for {month:%B %Y}."
         return (f"{department} {month:%B %Y}: budget {format_money(self.budget)}, spent {format_money(self.spent)}, "
-                f"on other orders {format_money(self.committed)}, left {format_money(self.remaining)}; "
+                f"to come on other orders {format_money(self.committed)}, left {format_money(self.remaining)}; "
                 f"this order {format_money(self.total)}")
 
 
 def purchase_order_budget_check(*, order: PurchaseOrder, actor, on: date | None = None) -> BudgetCheck:
     """The order against its department's budget for the month on supplies expense: the budget, less what was spent
-    (the ledger's actual), less the other orders of the department approved this month."""
+    (the ledger's actual), less what is still to come on the department's other orders approved this month.
+
+    Each dollar counts once. Received stock is inventory, not spending, until it is used: then its cost is supplies
+    expense and shows in what was spent (a vendor's price difference too, when billed). So an approved order counts
+    as committed only for what has not arrived yet (ordered minus received, at the ordered price); what arrived and
+    is used counts as spent, and what arrived and sits on the shelf counts in neither until it is used. A received,
+    closed or cancelled order commits nothing."""
     on = on or timezone.localdate()
     month = on.replace(day=1)
     department = order.stock_location.department
@@ -229,20 +234,30 @@ def purchase_order_budget_check(*, order: PurchaseOrder, actor, on: date | None 
                               department_id=department.pk, today=on)
     spent = next((ln.actual[month.month - 1] for ln in report.lines if ln.account.pk == account.pk), ZERO)
     others = (PurchaseOrderLine.objects.filter(order__organization_id=order.organization_id,
-                                               order__stock_location__department=department, order__status__in=COMMITTED,
+                                               order__stock_location__department=department,
+                                               order__status__in=OPEN_ORDER_STATUSES,
                                                order__approved_at__date__gte=month, order__approved_at__date__lte=on)
-              .exclude(order=order).values_list("quantity", "unit_price"))
-    committed = sum((round_money(q * p) for q, p in others), ZERO)
+              .exclude(order=order).values_list("quantity", "unit_price", "base_quantity", "received"))
+    committed = sum((round_money(q * p * (base - received) / base) for q, p, base, received in others
+                     if received < base), ZERO)
     return BudgetCheck(budget=cell.amount, spent=spent, committed=committed, total=total)
+
+
+def purchase_order_raised_by(order: PurchaseOrder, user) -> bool:
+    """Whether `user` created or submitted the order (and so may not approve it)."""
+    return user is not None and user.pk is not None and user.pk in (order.created_by_id, order.submitted_by_id)
 
 
 @transaction.atomic
 def purchase_order_approve(*, order: PurchaseOrder, actor, override_reason: str = "",
                            on: date | None = None) -> PurchaseOrder:
-    """Approve an order awaiting approval. Over the department's remaining budget it needs a manager's override
-    with a reason (who and why are kept on the order and audited)."""
+    """Approve an order awaiting approval; whoever created or submitted it may not (four eyes on every order).
+    Over the department's remaining budget it needs a manager's override with a reason (who and why are kept on the
+    order and audited)."""
     order = _locked(order)
     _require(order, S.AWAITING_APPROVAL, doing="approved")
+    if purchase_order_raised_by(order, actor):
+        raise ValidationError({"approved_by": "An order is approved by someone other than who raised it."})
     check = purchase_order_budget_check(order=order, actor=actor, on=on)
     reason = " ".join((override_reason or "").split())[:300]
     note = check.note(order.stock_location.department.name, (on or timezone.localdate()).replace(day=1))
@@ -278,7 +293,7 @@ def purchase_order_send(*, order: PurchaseOrder, actor, vendor_email: str = "", 
     email = (vendor_email or order.vendor_email or "").strip()
     if email:
         order.vendor_email = email
-        order.full_clean(exclude=["created_by", "approved_by"])
+        order.full_clean(exclude=["created_by", "submitted_by", "approved_by"])
     order.status, order.sent_at = S.SENT, timezone.now()
     order.ordered_on = order.ordered_on or timezone.localdate()
     order.save(update_fields=["status", "sent_at", "ordered_on", "vendor_email", "updated_at"])

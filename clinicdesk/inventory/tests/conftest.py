@@ -1,5 +1,5 @@
-"""Fixtures the supplies tests share: a nurse who uses stock, the office manager who orders, and exam gloves from
-Henry Supply in boxes of 100."""
+"""Fixtures the supplies tests share: a nurse who uses stock, the office manager who orders, the administrator who
+approves, and exam gloves from Henry Supply in boxes of 100."""
 
 from decimal import Decimal
 
@@ -19,6 +19,12 @@ def nurse(make_user):
 @pytest.fixture
 def manager(make_user):
     return make_user(Role.OFFICE_MANAGER, username="priya")
+
+
+@pytest.fixture
+def approver(make_user):
+    """A second manager: an order is approved by someone other than who raised it."""
+    return make_user(Role.ADMINISTRATOR, username="sam")
 
 
 @pytest.fixture

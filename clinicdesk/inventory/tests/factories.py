@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import factory
 
-from clinicdesk.core.tests.factories import DepartmentFactory, LocationFactory, OrganizationFactory
+from clinicdesk.core.choices import Role
+from clinicdesk.core.tests.factories import DepartmentFactory, LocationFactory, OrganizationFactory, UserFactory
 
 from ..choices import ItemKind, StockLocationKind
 from ..codes import gtin_check_digit
@@ -66,8 +67,9 @@ class StockLevelFactory(factory.django.DjangoModelFactory):
 
 
 def make_order(*, org, place=None, vendor_name: str = "Henry Supply", lines=None, status: str = "", actor=None,
-               expected_on=None, number: str = ""):
-    """A purchase order through the services: draft, or moved on to `status` (awaiting_approval or approved)."""
+               expected_on=None, number: str = "", approver=None):
+    """A purchase order through the services: draft, or moved on to `status` (awaiting_approval or approved). The
+    approver is `approver`, or another office manager of the practice than `actor` (who raised it)."""
     from clinicdesk.ledger.bills import vendor_for
 
     from ..services import purchasing as po
@@ -83,7 +85,9 @@ def make_order(*, org, place=None, vendor_name: str = "Henry Supply", lines=None
     if status in ("awaiting_approval", "approved"):
         po.purchase_order_submit(order=order, actor=actor)
     if status == "approved":
-        po.purchase_order_approve(order=order, actor=actor)
+        if approver is None and actor is not None:
+            approver = UserFactory(organization=org, role=Role.OFFICE_MANAGER)
+        po.purchase_order_approve(order=order, actor=approver)
     order.refresh_from_db()
     return order
 

@@ -149,14 +149,15 @@ def test_a_manager_adds_an_item_moves_wastes_and_counts_stock(page: Page, url, s
     assert on_hand == {room.pk: Decimal(35), cabinet.pk: Decimal(8)}
 
 
-def test_a_manager_orders_from_the_suggestions_approves_and_receives_part_from_the_keyboard(page: Page, url, sign_in,
-                                                                                          make_user, org):
+def test_an_order_from_the_suggestions_approved_by_another_manager_and_received_in_part(page: Page, url, sign_in,
+                                                                                       make_user, org):
     # given exam gloves (boxes of 100) out of stock in the supply room, below their reorder point of 100
     from clinicdesk.ledger.bills import vendor_for
 
     from ..models import PurchaseOrder, StockBalance
 
     manager = make_user(Role.OFFICE_MANAGER, username="om3")
+    approver = make_user(Role.ADMINISTRATOR, username="admin3")
     room = StockLocationFactory(organization=org, name="Supply room")
     gloves = ItemFactory(organization=org, name="Exam gloves", price=Decimal("0.08"),
                          preferred_vendor=vendor_for(organization=org, name="Henry Supply"))
@@ -170,11 +171,14 @@ def test_a_manager_orders_from_the_suggestions_approves_and_receives_part_from_t
     page.locator("#draft-orders").focus()
     page.keyboard.press("Enter")
     expect(page.locator(".messages")).to_contain_text("Drafted PO-")
-    # and sends it for approval and approves it
+    # and sends it for approval, which another manager gives
     page.locator("#submit-order").focus()
     page.keyboard.press("Enter")
     expect(page.locator("#order-status")).to_have_text("Awaiting approval")
     expect(page.locator("#budget-check")).to_contain_text("has no supplies budget")
+    expect(page.locator("#approve-note")).to_have_text("You raised this order: another manager approves it.")
+    sign_in(approver)
+    page.reload()
     page.locator("#approve-order").focus()
     page.keyboard.press("Enter")
     expect(page.locator("#order-status")).to_have_text("Approved")

@@ -42,5 +42,12 @@ def test_the_demo_supplies_show_scenario_12_and_a_second_run_adds_nothing():
     assert [o.pk for o in found.overdue] == [orders["sent"].pk]
     check = purchase_order_budget_check(order=orders["awaiting_approval"], actor=ctx.users["priya"])
     assert check.over_by > 0
+    # raised by Priya, approved by Sam (nobody approves their own order), e-mailed to the vendor's address
+    priya, sam = ctx.users["priya"], ctx.users["sam"]
+    assert all(o.created_by == priya and o.submitted_by == priya for o in orders.values())
+    assert {o.status: o.approved_by for o in orders.values()} == {
+        "closed": sam, "partly_received": sam, "sent": sam, "awaiting_approval": None}
+    for o in orders.values():
+        assert o.vendor_email == o.vendor.email and o.vendor_email.endswith(".test")
     assert PurchaseReceipt.objects.filter(line__order=orders["closed"], bill__isnull=False).count() == 1
     assert demo.seed(ctx, patients=0, seed=2026) == 0

@@ -140,7 +140,7 @@ def test_another_practices_item_or_stock_location_is_refused(org, other_org, pla
 # --- the states ----------------------------------------------------------------------------------------------------
 
 
-def test_the_order_moves_from_draft_to_closed_and_never_back(org, place, gloves, manager):
+def test_the_order_moves_from_draft_to_closed_and_never_back(org, place, gloves, manager, approver):
     order = make_order(org=org, place=place, actor=manager, lines=[po.LineIn(item=gloves, quantity=D(2), unit="box")])
     with pytest.raises(ValidationError, match="draft cannot be approved"):
         po.purchase_order_approve(order=order, actor=manager)
@@ -148,7 +148,7 @@ def test_the_order_moves_from_draft_to_closed_and_never_back(org, place, gloves,
     with pytest.raises(ValidationError, match="awaiting approval cannot be received"):
         po.purchase_order_receive(order=order, actor=manager, receipts=[
             po.ReceiptIn(line=order.lines.get(), quantity=D(1))])
-    po.purchase_order_approve(order=order, actor=manager)
+    po.purchase_order_approve(order=order, actor=approver)
     po.purchase_order_send(order=order, actor=manager)
     order.refresh_from_db()
     assert order.status == S.SENT and order.ordered_on == TODAY
@@ -189,12 +189,57 @@ def test_sending_with_an_email_puts_the_order_in_the_outbox(org, place, manager)
     assert PurchaseOrder.objects.get().vendor_email == "orders@henry.example"
 
 
+def test_a_new_order_takes_its_vendors_email_unless_it_names_another(org, place, gloves, manager):
+    # given Henry Supply orders go to orders@henry.example
+    from clinicdesk.ledger.vendors import vendor_save
+
+    vendor_save(organization=org, actor=manager, vendor=gloves.preferred_vendor, name="Henry Supply",
+                email="orders@henry.example")
+    lines = [po.LineIn(item=gloves, quantity=D(1), unit="box")]
+    # when orders are drafted from the suggestions, without an address and with one
+    StockLevelFactory(item=gloves, stock_location=place, par_level=D(10), reorder_point=D(5))
+    [suggested] = po.purchase_orders_from_suggestions(organization=org, actor=manager,
+                                                      rows=suggested_orders(user=manager, today=TODAY))
+    plain = make_order(org=org, place=place, actor=manager, lines=lines)
+    named = po.purchase_order_create(organization=org, vendor=gloves.preferred_vendor, stock_location=place,
+                                     lines=lines, actor=manager, vendor_email="rush@henry.example")
+    # then each without its own address takes the vendor's
+    assert (plain.vendor_email, named.vendor_email, suggested.vendor_email) == (
+        "orders@henry.example", "rush@henry.example", "orders@henry.example")
+    # and a vendor without an address leaves it empty
+    assert make_order(org=org, place=place, actor=manager, vendor_name="Staples", lines=lines).vendor_email == ""
+
+
 def test_a_bad_vendor_email_is_named_and_the_order_stays_approved(org, place, manager):
     order = make_order(org=org, place=place, actor=manager, status="approved")
     with pytest.raises(ValidationError) as caught:
         po.purchase_order_send(order=order, actor=manager, vendor_email="not an address", text="x")
     assert "vendor_email" in caught.value.message_dict
     assert PurchaseOrder.objects.get().status == S.APPROVED
+
+
+def test_whoever_raised_an_order_may_not_approve_it_and_another_manager_does(org, place, gloves, manager,
+                                                                              approver, make_user):
+    # given an order created by the office manager and sent for approval by another manager
+    submitter = make_user(Role.OFFICE_MANAGER, username="grace")
+    order = make_order(org=org, place=place, actor=manager, lines=[po.LineIn(item=gloves, quantity=D(2), unit="box")])
+    po.purchase_order_submit(order=order, actor=submitter)
+    # when its creator, then its submitter, approves it: refused, naming the field, and nothing changes
+    for who in (manager, submitter):
+        with pytest.raises(ValidationError) as caught:
+            po.purchase_order_approve(order=order, actor=who, override_reason="in a hurry")
+        assert caught.value.message_dict == {"approved_by": ["An order is approved by someone other than who "
+                                                             "raised it."]}
+    order.refresh_from_db()
+    assert (order.status, order.approved_by, order.approved_at, order.budget_note) == (S.AWAITING_APPROVAL, None,
+                                                                                       None, "")
+    assert order.submitted_by == submitter
+    assert not AuditEvent.objects.filter(action__in=["inventory.po_approved", "inventory.po_budget_override"]).exists()
+    # then a third manager approves it
+    po.purchase_order_approve(order=order, actor=approver)
+    order.refresh_from_db()
+    assert order.status == S.APPROVED and order.approved_by == approver
+    assert AuditEvent.objects.get(action="inventory.po_approved").actor_id == approver.pk
 
 
 # --- the budget ----------------------------------------------------------------------------------------------------
@@ -205,20 +250,20 @@ def _budget(org, place, amount: str) -> Budget:
                                  account=account_for(org, AccountRole.SUPPLIES_EXPENSE), amount=D(amount))
 
 
-def test_within_budget_the_order_is_approved_with_the_check_noted(org, place, gloves, manager):
+def test_within_budget_the_order_is_approved_with_the_check_noted(org, place, gloves, manager, approver):
     _budget(org, place, "100.00")
     order = make_order(org=org, place=place, actor=manager, status="awaiting_approval",
                        lines=[po.LineIn(item=gloves, quantity=D(5), unit="box")])  # 40.00
     check = po.purchase_order_budget_check(order=order, actor=manager)
     assert (check.budget, check.spent, check.committed, check.remaining, check.over_by) == (
         D("100.00"), D(0), D(0), D("100.00"), D(0))
-    po.purchase_order_approve(order=order, actor=manager)
+    po.purchase_order_approve(order=order, actor=approver)
     order.refresh_from_db()
     assert order.status == S.APPROVED and "left $100.00" in order.budget_note and not order.override_reason
 
 
 def test_over_budget_counting_spending_and_other_orders_needs_a_managers_reason(org, place, gloves, manager,
-                                                                                make_user):
+                                                                                approver, make_user):
     # given a 100.00 budget: 20.00 spent (gloves used), 48.00 on another order approved this month
     _budget(org, place, "100.00")
     stock_receive(item=gloves, stock_location=place, quantity=D(250), actor=manager)
@@ -233,7 +278,7 @@ def test_over_budget_counting_spending_and_other_orders_needs_a_managers_reason(
                                                                               D("8.00"))
     # then without a reason it is refused, naming the field, and nothing changes
     with pytest.raises(ValidationError) as caught:
-        po.purchase_order_approve(order=order, actor=manager)
+        po.purchase_order_approve(order=order, actor=approver)
     assert "Over budget by $8.00" in caught.value.message_dict["override_reason"][0]
     order.refresh_from_db()
     assert order.status == S.AWAITING_APPROVAL
@@ -241,11 +286,34 @@ def test_over_budget_counting_spending_and_other_orders_needs_a_managers_reason(
     nurse = make_user(Role.NURSE, username="nurse9")
     with pytest.raises(ValidationError, match="only a manager"):
         po.purchase_order_approve(order=order, actor=nurse, override_reason="flu season")
-    po.purchase_order_approve(order=order, actor=manager, override_reason="Flu season: gloves run out")
+    po.purchase_order_approve(order=order, actor=approver, override_reason="Flu season: gloves run out")
     order.refresh_from_db()
     assert order.status == S.APPROVED and order.override_reason == "Flu season: gloves run out"
     event = AuditEvent.objects.get(action="inventory.po_budget_override")
-    assert event.actor_id == manager.pk and "$8.00 over budget" in event.summary
+    assert event.actor_id == approver.pk and "$8.00 over budget" in event.summary
+
+
+def test_stock_received_on_an_approved_order_and_used_counts_once(org, place, gloves, manager):
+    # given a 100.00 budget and an order for 6 boxes (48.00) approved this month, 4 boxes (32.00) of it received
+    # and 250 of those gloves (20.00) used
+    _budget(org, place, "100.00")
+    first = make_order(org=org, place=place, actor=manager, status="approved",
+                       lines=[po.LineIn(item=gloves, quantity=D(6), unit="box")])
+    po.purchase_order_receive(order=first, actor=manager, receipts=[po.ReceiptIn(line=first.lines.get(),
+                                                                                 quantity=D(4))])
+    stock_consume(item=gloves, stock_location=place, quantity=D(250), actor=manager)
+    order = make_order(org=org, place=place, actor=manager, status="awaiting_approval",
+                       lines=[po.LineIn(item=gloves, quantity=D(5), unit="box")])
+    # when the check is made
+    check = po.purchase_order_budget_check(order=order, actor=manager)
+    # then the gloves used are spent, only the 2 boxes still to come are on order: 100 - 20 - 16 = 64 left
+    # (counting the whole first order as well would leave 32 and put this 40.00 order over budget)
+    assert (check.spent, check.committed, check.remaining, check.over_by) == (D("20.00"), D("16.00"), D("64.00"),
+                                                                              D(0))
+    # and once the rest arrives nothing of that order is still to come
+    po.purchase_order_receive(order=first, actor=manager, receipts=[po.ReceiptIn(line=first.lines.get(),
+                                                                                 quantity=D(2))])
+    assert po.purchase_order_budget_check(order=order, actor=manager).committed == 0
 
 
 def test_no_budget_for_the_month_is_noted_and_does_not_block(org, place, manager):

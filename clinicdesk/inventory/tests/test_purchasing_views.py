@@ -81,12 +81,21 @@ def test_creating_an_order_on_the_page_names_a_bad_line_and_a_duplicate_number(c
     assert PurchaseOrder.objects.count() == 1
 
 
-def test_an_order_from_draft_to_billed_on_its_page(client_as, org, place, gloves, manager):
+def test_an_order_from_draft_to_billed_on_its_page(client_as, org, place, gloves, manager, approver):
     client = client_as(manager)
     order = make_order(org=org, place=place, actor=manager, lines=[po.LineIn(item=gloves, quantity=D(4), unit="box")])
     detail = reverse("inventory:order_detail", args=[order.pk])
     assert client.post(reverse("inventory:order_submit", args=[order.pk])).status_code == 302
-    assert "Approve" in client.get(detail).content.decode()
+    # who raised it is told another manager approves it, and approving it anyway is refused with that message
+    page = client.get(detail).content.decode()
+    assert "You raised this order: another manager approves it." in page and 'id="approve-order"' not in page
+    response = client.post(reverse("inventory:order_approve", args=[order.pk]), {}, follow=True)
+    assert "An order is approved by someone other than who raised it." in response.content.decode()
+    order.refresh_from_db()
+    assert order.status == S.AWAITING_APPROVAL
+    # another manager approves it and carries on
+    client = client_as(approver)
+    assert 'id="approve-order"' in client.get(detail).content.decode()
     client.post(reverse("inventory:order_approve", args=[order.pk]), {})
     client.post(reverse("inventory:order_send", args=[order.pk]), {"vendor_email": "orders@henry.example"})
     order.refresh_from_db()
@@ -115,7 +124,7 @@ def test_an_order_from_draft_to_billed_on_its_page(client_as, org, place, gloves
 
 
 def test_an_over_budget_approval_without_a_reason_is_shown_and_changes_nothing(client_as, org, place, gloves,
-                                                                              manager):
+                                                                              manager, approver):
     from clinicdesk.ledger.choices import AccountRole
     from clinicdesk.ledger.models import Budget
     from clinicdesk.ledger.services import account_for
@@ -124,7 +133,7 @@ def test_an_over_budget_approval_without_a_reason_is_shown_and_changes_nothing(c
                           account=account_for(org, AccountRole.SUPPLIES_EXPENSE), amount=D("10.00"))
     order = make_order(org=org, place=place, actor=manager, status="awaiting_approval",
                        lines=[po.LineIn(item=gloves, quantity=D(5), unit="box")])
-    client = client_as(manager)
+    client = client_as(approver)
     page = client.get(reverse("inventory:order_detail", args=[order.pk])).content.decode()
     assert "Over budget by 30.00" in page and "Reason to approve over budget" in page
     response = client.post(reverse("inventory:order_approve", args=[order.pk]), {}, follow=True)
@@ -183,7 +192,7 @@ def test_another_practices_order_is_not_found(client_as, org, other_org, manager
 # --- API -----------------------------------------------------------------------------------------------------------
 
 
-def test_the_api_drafts_approves_and_receives_an_order(client_as, org, place, gloves, manager):
+def test_the_api_drafts_approves_and_receives_an_order(client_as, org, place, gloves, manager, approver):
     client = client_as(manager)
     response = client.post(f"{API}/orders", {
         "vendor_id": str(gloves.preferred_vendor_id), "stock_location_id": str(place.pk), "number": "API-1",
@@ -194,6 +203,9 @@ def test_the_api_drafts_approves_and_receives_an_order(client_as, org, place, gl
     assert body["total"] == "21.00" and body["lines"][0]["backorder"] == "300"
     order_id = body["id"]
     assert client.post(f"{API}/orders/{order_id}/submit").json()["status"] == "awaiting_approval"
+    response = client.post(f"{API}/orders/{order_id}/approve", {}, content_type="application/json")
+    assert response.status_code == 400 and "approved_by" in response.json()["errors"]
+    client = client_as(approver)
     assert client.post(f"{API}/orders/{order_id}/approve", {}, content_type="application/json").json()[
         "status"] == "approved"
     response = client.post(f"{API}/orders/{order_id}/receive", {"lines": [{"position": 1, "quantity": "2"}]},

@@ -220,10 +220,12 @@ class BudgetAlert(models.Model):
 
 
 class Vendor(models.Model):
-    """Someone the practice buys from: supplies, rent, software, services."""
+    """Someone the practice buys from: supplies, rent, software, services; purchase orders go to its e-mail address
+    unless an order names another."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=120)
+    email = models.EmailField(blank=True, help_text="Where purchase orders are e-mailed.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
