@@ -1,8 +1,9 @@
 """The stock ledger: every movement is a new row, the (item, location, lot) balance changes in the same transaction
 under row locks, and its value is posted to the books at cost.
 
-Locks are always taken in one order (the item row, then the item's balances in that stock location), so two
-movements of the same item wait for each other instead of overselling or deadlocking. The database refuses a
+Locks are always taken in one order (the item rows, by id, then their balances, then their cost layers), so two
+movements of the same item wait for each other instead of overselling or deadlocking; a batch of uses takes all its
+items' locks before any balance. An item's lock is its own row only, never its practice's. The database refuses a
 negative balance unless the item allows one (a CheckConstraint), the last line of defence if a caller skips this.
 
 Postings (ledger services, balanced, Decimal): a receipt is Dr Inventory / Cr accounts payable; use, waste and
