@@ -117,11 +117,14 @@ def task_stock_alerts(sender, organization, alerts, today, **kwargs) -> None:
 
 
 @receiver(purchase_order_sent)
-def email_purchase_order(sender, order, to_address, subject, text, html, actor=None, **kwargs) -> None:
-    """The purchase order to the vendor's address, through the outbox (each sending is its own message)."""
+def email_purchase_order(sender, order, to_address, subject, text, html, actor=None, pdf=b"", pdf_name="",
+                         **kwargs) -> None:
+    """The purchase order to the vendor's address, through the outbox (each sending is its own message), with
+    the order's PDF attached when the sender made one."""
     from .choices import MessageChannel
     from .services.outbox import message_queue
 
     message_queue(organization=order.organization, channel=MessageChannel.EMAIL, to_address=to_address,
                   subject=subject[:200], body=text, html_body=html, actor=actor, mind_quiet_hours=False,
+                  attachments=[(pdf_name or f"PO-{order.number}.pdf", "application/pdf", pdf)] if pdf else [],
                   idempotency_key=f"purchase-order:{order.pk}:{order.sent_at.isoformat()}")

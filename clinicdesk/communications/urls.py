@@ -42,6 +42,8 @@ urlpatterns += [
     path("outbox/", outbox.outbox_list, name="outbox"),
     path("outbox/export.csv", outbox.outbox_export, name="outbox_export"),
     path("outbox/<str:message_id>/", outbox.outbox_detail, name="outbox_detail"),
+    path("outbox/<str:message_id>/attachments/<int:attachment_id>/", outbox.outbox_attachment,
+         name="outbox_attachment"),
     path("outbox/<str:message_id>/send-again/", outbox.outbox_send_again, name="outbox_send_again"),
     path("outbox/<str:message_id>/cancel/", outbox.outbox_cancel, name="outbox_cancel"),
 ]

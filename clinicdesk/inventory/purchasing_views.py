@@ -200,6 +200,17 @@ def order_approve(request: HttpRequest, purchase_order_id: int) -> HttpResponse:
         order=o, actor=request.user, override_reason=d["override_reason"]), "Approved purchase order {number}.")
 
 
+def order_pdf_bytes(order, lines) -> bytes:
+    """The order as the printable PDF the vendor gets (the order page's PDF, and the e-mail's attachment)."""
+    from weasyprint import CSS, HTML  # imported here: loading Pango costs a moment and only the PDF needs it
+
+    html = render_to_string("inventory/purchase_order_pdf.html", {
+        "order": order, "lines": lines, "total": sum((ln.total for ln in lines), Decimal("0")),
+        "today": timezone.localdate()})
+    stylesheet = finders.find("inventory/purchase-order-pdf.css")
+    return HTML(string=html).write_pdf(stylesheets=[CSS(filename=stylesheet)] if stylesheet else None)
+
+
 def order_email(order, lines) -> tuple[str, str]:
     """The order as the vendor reads it in an e-mail: plain text and HTML."""
     context = {"order": order, "lines": lines, "total": sum((ln.total for ln in lines), Decimal("0"))}
@@ -211,9 +222,11 @@ def order_email(order, lines) -> tuple[str, str]:
 @requires(Perm.INVENTORY_MANAGE)
 def order_send(request: HttpRequest, purchase_order_id: int) -> HttpResponse:
     def act(order, data):
-        text, html = order_email(order, list(selectors.purchase_order_lines(order=order)))
+        lines = list(selectors.purchase_order_lines(order=order))
+        text, html = order_email(order, lines)
         po.purchase_order_send(order=order, actor=request.user, vendor_email=data["vendor_email"], text=text,
-                               html=html, subject=f"Purchase order {order.number} from {order.organization.name}")
+                               html=html, subject=f"Purchase order {order.number} from {order.organization.name}",
+                               pdf=order_pdf_bytes(order, lines) if data["vendor_email"] or order.vendor_email else b"")
     return _act(request, purchase_order_id, SendForm, act, "Sent purchase order {number}.")
 
 
@@ -275,15 +288,8 @@ def order_receive(request: HttpRequest, purchase_order_id: int) -> HttpResponse:
 @requires(Perm.INVENTORY_MANAGE)
 def order_pdf(request: HttpRequest, purchase_order_id: int) -> HttpResponse:
     """The order as a printable PDF for the vendor."""
-    from weasyprint import CSS, HTML  # imported here: loading Pango costs a moment and only this view needs it
-
     order = selectors.purchase_order_get(user=request.user, purchase_order_id=purchase_order_id)
-    lines = list(selectors.purchase_order_lines(order=order))
-    html = render_to_string("inventory/purchase_order_pdf.html", {
-        "order": order, "lines": lines, "total": sum((ln.total for ln in lines), Decimal("0")),
-        "today": timezone.localdate()})
-    stylesheet = finders.find("inventory/purchase-order-pdf.css")
-    pdf = HTML(string=html).write_pdf(stylesheets=[CSS(filename=stylesheet)] if stylesheet else None)
+    pdf = order_pdf_bytes(order, list(selectors.purchase_order_lines(order=order)))
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="purchase-order-{order.pk}.pdf"'
     return response

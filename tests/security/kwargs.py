@@ -25,8 +25,9 @@ OBJECT_KWARGS |= {"task_id"}
 OBJECT_KWARGS |= {"campaign_id"}
 # Templates and letters (communications): message templates, letters, letterheads and signatures.
 OBJECT_KWARGS |= {"message_template_id", "letter_id", "letterhead_id", "signature_id"}
-# The outbox (communications delivery): one message of the practice's patient, by its public id.
-OBJECT_KWARGS |= {"message_id"}
+# The outbox (communications delivery): one message of the practice's patient, by its public id; under an
+# attachment's address, an e-mail to the patient with one attachment.
+OBJECT_KWARGS |= {"message_id", "attachment_id"}
 # Fee schedules (billing).
 OBJECT_KWARGS |= {"fee_schedule_id"}
 # The ledger: an account of the practice's chart and a posted entry (a charge to the practice's patient).
@@ -139,8 +140,12 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return 1
     if name == "campaign_id":
         return _communications_campaign(practice).pk
+    if name == "message_id" and "attachments/" in route.regex:
+        return _delivery_attachment(practice).message.public_id
     if name == "message_id":
         return _delivery_message(practice).public_id
+    if name == "attachment_id":
+        return _delivery_attachment(practice).pk
     if name == "fee_schedule_id":
         return _billing_fee_schedule(practice).pk
     if name in ("account_id", "journal_entry_id"):
@@ -609,6 +614,27 @@ def _delivery_message(practice):
         idempotency_key=f"security:{practice.org.pk}",
     )
     practice._delivery_message = made
+    return made
+
+
+def _delivery_attachment(practice):
+    """An e-mail to the practice's patient with one PDF attached, queued through the outbox, made once per practice."""
+    made = getattr(practice, "_delivery_attachment", None)
+    if made is not None:
+        return made
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from clinicdesk.communications.choices import MessageChannel
+    from clinicdesk.communications.services.outbox import message_queue
+
+    message = message_queue(
+        organization=practice.org, patient=practice.patient, channel=MessageChannel.EMAIL,
+        to_address="patient@example.com", subject="Your letter", body=f"A letter for {practice.patient.last_name}",
+        idempotency_key=f"security-attachment:{practice.org.pk}", send_after=timezone.now() + timedelta(days=30),
+        attachments=[(f"letter-{practice.patient.last_name}.pdf", "application/pdf", b"%PDF-1.4 security")])
+    made = practice._delivery_attachment = message.attachments.get()
     return made
 
 

@@ -54,6 +54,7 @@ SENSITIVE = [
     ("patients:document_upload", Perm.DOCUMENT_UPLOAD),
     ("patients:*", Perm.PATIENT_VIEW),
     ("scheduling:online_request*", Perm.ONLINE_REQUESTS),
+    ("communications:outbox_attachment", Perm.MESSAGES_VIEW),
 ]
 
 

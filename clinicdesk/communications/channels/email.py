@@ -35,8 +35,10 @@ def unsubscribe_url(html_body: str) -> str:
     return match.group(1).replace("&amp;", "&") if match else ""
 
 
-def email_send(*, to: str, subject: str, body: str, html_body: str, idempotency_key: str) -> ProviderReceipt:
-    """Hand one e-mail (text, and HTML when there is one) to the configured mail backend."""
+def email_send(*, to: str, subject: str, body: str, html_body: str, idempotency_key: str,
+               attachments: list[tuple[str, str, bytes]] = ()) -> ProviderReceipt:
+    """Hand one e-mail (text, and HTML when there is one) to the configured mail backend; with `attachments`
+    ((filename, content type, bytes) each) it is multipart/mixed around the text and HTML alternatives."""
     message_id = message_id_for(idempotency_key)
     headers = {"Message-ID": f"<{message_id}>"}
     if url := unsubscribe_url(html_body):
@@ -46,6 +48,8 @@ def email_send(*, to: str, subject: str, body: str, html_body: str, idempotency_
                                    from_email=settings.DEFAULT_FROM_EMAIL, to=[to], headers=headers)
     if html_body:
         email.attach_alternative(html_body, "text/html")
+    for filename, content_type, content in attachments:
+        email.attach(filename, content, content_type)
     try:
         email.send()
     except smtplib.SMTPRecipientsRefused as exc:

@@ -1,7 +1,7 @@
 from ..gateway.models import GatewayMessage
 from .campaigns import Campaign
 from .letters import Letter, Letterhead, Signature
-from .outbox import ActionLink, InboundMessage, Message, MessageEvent
+from .outbox import ActionLink, InboundMessage, Message, MessageAttachment, MessageEvent
 from .teamwork import StaffTask, TaskNote
 from .templates import MessageTemplate, TemplateVersion
 
@@ -13,6 +13,7 @@ __all__ = [
     "Letter",
     "Letterhead",
     "Message",
+    "MessageAttachment",
     "MessageEvent",
     "MessageTemplate",
     "Signature",

@@ -1,5 +1,8 @@
 """The outbox: every e-mail and text message the practice sends or receives, with its delivery history."""
 
+import uuid
+from pathlib import PurePosixPath
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -56,6 +59,33 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} to {self.to_address or '(no address)'}: {self.get_state_display()}"
+
+
+def attachment_path(instance: "MessageAttachment", filename: str) -> str:
+    """A random name under the practice's outbox folder (never a public path); the file name is kept in the row."""
+    suffix = PurePosixPath(filename).suffix.lower()[:10]
+    return f"outbox/{instance.message.organization_id}/{uuid.uuid4().hex}{suffix}"
+
+
+class MessageAttachment(models.Model):
+    """A file an e-mail carries (a purchase order's PDF...), stored with the message when it is queued, so a
+    retry or a second sending attaches the same bytes. Served only through a permission-checked view."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=120, help_text="The name the recipient sees.")
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["message", "id"]
+        constraints = [models.CheckConstraint(condition=models.Q(size__gt=0), name="message_attachment_not_empty")]
+
+    def __str__(self) -> str:
+        return self.filename
 
 
 class MessageEvent(AppendOnly):

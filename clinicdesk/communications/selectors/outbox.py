@@ -12,7 +12,7 @@ from django.utils import timezone
 from clinicdesk.core.models import User
 
 from ..choices import MessageChannel, MessagePurpose, MessageState
-from ..models import Message
+from ..models import Message, MessageAttachment
 
 
 def outbox_scope(*, actor: User) -> QuerySet[Message]:
@@ -70,12 +70,22 @@ def outbox_counts(*, actor: User, channel: str = "", purpose: str = "", date_fro
 
 
 def outbox_message(*, actor: User, public_id: str) -> Message:
-    """One message of the actor's practice with its events (404 for any other)."""
+    """One message of the actor's practice with its events and attachments (404 for any other)."""
     message = (outbox_scope(actor=actor).select_related("patient", "location", "created_by")
-               .prefetch_related("events").filter(public_id=public_id).first())
+               .prefetch_related("events", "attachments").filter(public_id=public_id).first())
     if message is None:
         raise Http404("No such message.")
     return message
+
+
+def outbox_attachment(*, actor: User, public_id: str, attachment_id: int) -> MessageAttachment:
+    """One attachment of a message of the actor's practice, with its message and patient (404 for any other)."""
+    attachment = (MessageAttachment.objects.select_related("message__patient")
+                  .filter(pk=attachment_id, message__public_id=public_id,
+                          message__organization_id=actor.organization_id).first())
+    if attachment is None:
+        raise Http404("No such attachment.")
+    return attachment
 
 
 def outbox_sent_again_as(*, message: Message) -> list[Message]:

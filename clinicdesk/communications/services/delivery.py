@@ -33,6 +33,7 @@ from ..channels.email import email_send
 from ..channels.sms import sms_provider
 from ..choices import MessageChannel, MessageState
 from ..models import Message, MessageEvent
+from .attachments import attachments_of
 from .outbox import message_queue, opted_out_pairs, send_batches, send_batches_on_commit, suppression_reason_known
 
 logger = logging.getLogger(__name__)
@@ -120,7 +121,8 @@ def messages_deliver(*, message_ids: list[int]) -> dict[int, str]:
     if not claimed:
         return outcomes
     lease_end = time.monotonic() + settings.MESSAGE_SEND_LEASE_SECONDS
-    messages = list(Message.objects.select_related("patient").filter(pk__in=claimed).order_by("pk"))
+    messages = list(Message.objects.select_related("patient").prefetch_related("attachments")
+                    .filter(pk__in=claimed).order_by("pk"))
     opted_out = opted_out_pairs(m.patient_id for m in messages)
     to_send = []
     for message in messages:
@@ -204,8 +206,12 @@ def _send(message: Message, *, webhook: str | None = None) -> ProviderReceipt:
         return sms_provider().send(to=message.to_address, from_=settings.SMS_FROM_NUMBER, body=message.body,
                                    idempotency_key=message.idempotency_key,
                                    status_callback=sms_status_callback_url(message, webhook=webhook))
+    try:
+        attachments = attachments_of(message)
+    except FileNotFoundError:
+        raise PermanentFailure("An attachment of the message is missing from storage.") from None
     return email_send(to=message.to_address, subject=message.subject, body=message.body, html_body=message.html_body,
-                      idempotency_key=message.idempotency_key)
+                      idempotency_key=message.idempotency_key, attachments=attachments)
 
 
 def _provider_name(message: Message) -> str:
@@ -455,13 +461,18 @@ def message_send_again(*, message: Message, actor) -> Message:
         raise ValidationError({"state": f"Only a failed or bounced message can be sent again; this one is "
                                         f"{message.get_state_display().lower()}."})
     tries = Message.objects.filter(idempotency_key__startswith=f"again:{message.public_id}:").count()
+    try:
+        attachments = attachments_of(message)
+    except FileNotFoundError:
+        raise ValidationError({"attachments": "An attachment of this message is missing from storage, so it "
+                                              "cannot be sent again."}) from None
     again = message_queue(
         organization=message.organization, channel=message.channel, body=message.body,
         idempotency_key=f"again:{message.public_id}:{tries + 1}", purpose=message.purpose, patient=message.patient,
         to_address=None if message.patient_id else message.to_address, subject=message.subject,
         html_body=message.html_body, location=message.location, appointment=message.appointment,
         waitlist_offer=message.waitlist_offer, recall=message.recall, template_version=message.template_version,
-        campaign=message.campaign, actor=actor,
+        campaign=message.campaign, actor=actor, attachments=attachments,
     )
     note = f"Sent again as {again.public_id}."
     Message.objects.filter(pk=message.pk).update(reason=f"{message.reason} {note}".strip()[:300],

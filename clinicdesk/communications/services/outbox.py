@@ -7,7 +7,7 @@ import re
 import threading
 import zoneinfo
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
 from django.conf import settings
@@ -22,6 +22,7 @@ from clinicdesk.patients.models import CommunicationConsent, Patient
 
 from ..choices import MessageChannel, MessagePurpose, MessageState
 from ..models import Message, MessageEvent
+from .attachments import AttachmentFile, attachments_check, attachments_store
 
 # Words that must never travel in a text message: a lock screen shows it to anyone nearby.
 _SENSITIVE_WORDS = (
@@ -136,6 +137,8 @@ class OutgoingMessage:
     campaign: object = None
     send_after: datetime | None = None
     mind_quiet_hours: bool = True
+    # (filename, content type, bytes) for each file an e-mail carries.
+    attachments: list[tuple[str, str, bytes]] = field(default_factory=list)
 
 
 def message_queue(
@@ -158,20 +161,22 @@ def message_queue(
     actor=None,
     send_after: datetime | None = None,
     mind_quiet_hours: bool = True,
+    attachments: Iterable[tuple[str, str, bytes]] = (),
 ) -> Message:
     """Put one message in the outbox and have it sent after commit.
 
     The same `idempotency_key` always gives back the same message, so a caller that runs twice (a retried
     task, a double click) never makes a second one. A message that may not go (opted out, no address,
     sensitive detail in a text) is kept with state "not sent" and the reason, for the record.
+    An e-mail may carry `attachments`, stored with it in the same transaction (see services.attachments).
     """
     item = OutgoingMessage(
         channel=channel, body=body, idempotency_key=idempotency_key, purpose=purpose, patient=patient,
         to_address=to_address, subject=subject, html_body=html_body, location=location, appointment=appointment,
         waitlist_offer=waitlist_offer, recall=recall, template_version=template_version, campaign=campaign,
-        send_after=send_after, mind_quiet_hours=mind_quiet_hours,
+        send_after=send_after, mind_quiet_hours=mind_quiet_hours, attachments=list(attachments),
     )
-    _check(organization, item)
+    files = _check(organization, item)
     existing = Message.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
@@ -180,6 +185,7 @@ def message_queue(
     try:
         with transaction.atomic():
             message.save()
+            attachments_store(message=message, files=files)
     except IntegrityError:
         # Another caller queued the same key between our read and our insert: theirs is the message.
         return Message.objects.get(idempotency_key=idempotency_key)
@@ -194,8 +200,7 @@ def message_queue_many(*, organization: Organization, messages: list[OutgoingMes
     message. A few queries for the whole batch: the known keys, the opt-outs, one insert each for the
     messages, their events and their audit rows, and after commit one send task per batch of due messages.
     """
-    for item in messages:
-        _check(organization, item)
+    files = {id(item): _check(organization, item) for item in messages}
     keys = [item.idempotency_key for item in messages]
     found = {m.idempotency_key: m for m in Message.objects.filter(idempotency_key__in=keys)}
     new_items: dict[str, OutgoingMessage] = {}
@@ -213,6 +218,8 @@ def message_queue_many(*, organization: Organization, messages: list[OutgoingMes
         try:
             with transaction.atomic():
                 Message.objects.bulk_create(built)
+                for item, message in zip(new_items.values(), built, strict=True):
+                    attachments_store(message=message, files=files[id(item)])
         except IntegrityError:
             # Another caller queued some of these keys meanwhile: one at a time, each finds theirs.
             for item in new_items.values():
@@ -228,13 +235,15 @@ def _arguments(item: OutgoingMessage) -> dict:
     return dict(item.__dict__)
 
 
-def _check(organization: Organization, item: OutgoingMessage) -> None:
+def _check(organization: Organization, item: OutgoingMessage) -> list[AttachmentFile]:
+    """The message's checked attachments; a ValidationError naming the field for anything the outbox refuses."""
     if item.channel not in MessageChannel.values:
         raise ValidationError({"channel": f"Unknown channel '{item.channel}'."})
     if not item.body.strip():
         raise ValidationError({"body": "The message is empty."})
     if item.patient is not None and item.patient.organization_id != organization.pk:
         raise ValidationError({"patient": "The patient belongs to another practice."})
+    return attachments_check(channel=item.channel, attachments=item.attachments)
 
 
 class _TimeZones:

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -117,6 +117,25 @@ def outbox_detail(request: HttpRequest, message_id: str) -> HttpResponse:
         "can_send_again": can_send and message.state in (MessageState.FAILED, MessageState.BOUNCED),
         "can_cancel": can_send and message.state == MessageState.QUEUED,
     })
+
+
+@require_GET
+@requires(Perm.MESSAGES_VIEW)
+def outbox_attachment(request: HttpRequest, message_id: str, attachment_id: int) -> FileResponse:
+    """A file a message carries, always as a download (never shown inline); the opening is audited."""
+    attachment = selectors.outbox_attachment(actor=request.user, public_id=message_id, attachment_id=attachment_id)
+    message = attachment.message
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404("The file is missing from storage.") from exc
+    audit_event(action="message.attachment_opened", actor=request.user, target=message, patient=message.patient,
+                summary=f"Opened attachment '{attachment.filename}'"[:300])
+    response = FileResponse(handle, content_type=attachment.content_type, as_attachment=True,
+                            filename=attachment.filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _act(request: HttpRequest, message_id: str, act) -> HttpResponse:

@@ -285,9 +285,10 @@ def purchase_order_approve(*, order: PurchaseOrder, actor, override_reason: str 
 
 @transaction.atomic
 def purchase_order_send(*, order: PurchaseOrder, actor, vendor_email: str = "", text: str = "", html: str = "",
-                        subject: str = "") -> PurchaseOrder:
+                        subject: str = "", pdf: bytes = b"") -> PurchaseOrder:
     """Mark an approved order as sent to the vendor (today is its order date); with an e-mail address the order
-    (`text`, `html`) goes by e-mail through the communications outbox. Sending again repeats the e-mail."""
+    (`text`, `html`, and the `pdf` attached as PO-<number>.pdf) goes by e-mail through the communications outbox.
+    Sending again repeats the e-mail."""
     order = _locked(order)
     _require(order, S.APPROVED, S.SENT, doing="sent")
     email = (vendor_email or order.vendor_email or "").strip()
@@ -302,7 +303,8 @@ def purchase_order_send(*, order: PurchaseOrder, actor, vendor_email: str = "", 
                         f"{' at ' + email if email else ''}"[:300])
     if email:
         purchase_order_sent.send(sender=PurchaseOrder, order=order, to_address=email, actor=actor,
-                                 subject=subject or f"Purchase order {order.number}", text=text, html=html)
+                                 subject=subject or f"Purchase order {order.number}", text=text, html=html,
+                                 pdf=pdf, pdf_name=f"PO-{order.number}.pdf")
     return order
 
 
