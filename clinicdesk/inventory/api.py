@@ -23,7 +23,8 @@ from .codes import ndc_display
 from .models import Item, Lot, StockLocation, StockMovement
 from .services import purchasing as po
 from .services.items import quantity_in_base, quantity_text
-from .services.stock import stock_consume, stock_receive, stock_remove
+from .services.serials import stock_receive_tracked
+from .services.stock import stock_consume, stock_remove
 
 router = Router(tags=["inventory"])
 LIST_MAX = 200
@@ -39,6 +40,8 @@ class ItemOut(Schema):
     cvx: str
     price: str
     valuation: str
+    tracks_lots: bool
+    tracks_serials: bool
     on_hand: str
     packs: list[dict]
 
@@ -81,7 +84,8 @@ class MovementIn(Strict):
     stock_location_id: StrictStr
     quantity: StrictStr
     unit: StrictStr = ""
-    lot_number: StrictStr = ""
+    lot_number: StrictStr = Field("", max_length=40)
+    serials: list[StrictStr] = Field(default_factory=list, max_length=1000)
     expires_on: date | None = None
     unit_cost: StrictStr = ""
     confirm_expired: StrictBool = False
@@ -96,6 +100,7 @@ class MovementOut(Schema):
     item_id: str
     stock_location_id: str
     lot: str
+    is_serial: bool
     expires_on: date | None
     quantity: str
     value: str
@@ -114,6 +119,7 @@ def inventory_item_list(request: HttpRequest, filters: Query[ItemQuery]):
     return {"count": items.count(), "limit": filters.limit, "offset": filters.offset, "items": [
         {"id": str(i.pk), "name": i.name, "kind": i.kind, "sku": i.sku, "base_unit": i.base_unit,
          "ndc": ndc_display(i.ndc), "cvx": i.cvx, "price": str(i.price), "valuation": i.valuation,
+         "tracks_lots": i.tracks_lots, "tracks_serials": i.tracks_serials,
          "on_hand": _qty(i.on_hand), "packs": [{"name": p.name, "quantity": _qty(p.quantity), "gtin": p.gtin}
                                                 for p in i.packs.all()]} for i in page]}
 
@@ -138,7 +144,7 @@ def _one(model, org_id: int, raw: str, field: str, what: str):
 
 def _movement_out(m: StockMovement) -> dict:
     return {"id": str(m.pk), "kind": m.kind, "item_id": str(m.item_id), "stock_location_id": str(m.stock_location_id),
-            "lot": m.lot.number, "expires_on": m.lot.expires_on, "quantity": _qty(m.quantity), "value": str(m.value),
+            "lot": m.lot.number, "is_serial": m.lot.is_serial, "expires_on": m.lot.expires_on, "quantity": _qty(m.quantity), "value": str(m.value),
             "occurred_on": m.occurred_on}
 
 
@@ -147,8 +153,9 @@ def _movement_out(m: StockMovement) -> dict:
 @api_requires(Perm.INVENTORY_USE)
 def stock_movement_post(request: HttpRequest, payload: MovementIn):
     """Receive, use (FEFO when no lot is named), waste, expire or return stock. Name the item by `item_id` or
-    `gtin`; `quantity` is a string in `unit` (a pack name, or the base unit when empty). A bad field is named and
-    nothing is posted."""
+    `gtin`; `quantity` is a string in `unit` (a pack name, or the base unit when empty). A serial-tracked item is
+    received with `serials` (one per unit, their count the quantity) and used, wasted or returned by naming its
+    serial in `lot_number`; one movement per serial. A bad field is named and nothing is posted."""
     org_id = request.user.organization_id
     if payload.gtin:
         pack = selectors.pack_for_gtin(user=request.user, gtin=payload.gtin)
@@ -166,9 +173,10 @@ def stock_movement_post(request: HttpRequest, payload: MovementIn):
                 cost = Decimal(payload.unit_cost) if payload.unit_cost else None
             except InvalidOperation:
                 raise ValidationError({"unit_cost": f"{payload.unit_cost!r} is not an amount."}) from None
-            made = [stock_receive(item=item, stock_location=place, quantity=quantity, actor=request.user,
-                                  lot_number=payload.lot_number, expires_on=payload.expires_on, unit_cost=cost,
-                                  confirm_expired=payload.confirm_expired)]
+            made = stock_receive_tracked(item=item, stock_location=place, quantity=quantity, actor=request.user,
+                                         lot_number=payload.lot_number, serials=payload.serials,
+                                         expires_on=payload.expires_on, unit_cost=cost,
+                                         confirm_expired=payload.confirm_expired)
         elif payload.kind == MovementKind.CONSUMPTION:
             patient = (selectors.patient_by_mrn(user=request.user, mrn=payload.patient_mrn)
                        if payload.patient_mrn else None)
@@ -253,6 +261,7 @@ class ReceiptLineIn(Strict):
     quantity: StrictStr
     unit: StrictStr | None = Field(None, max_length=40)
     lot_number: StrictStr = Field("", max_length=40)
+    serials: list[StrictStr] = Field(default_factory=list, max_length=1000)
     expires_on: date | None = None
     confirm_expired: StrictBool = False
 
@@ -365,7 +374,8 @@ def purchase_order_approve(request: HttpRequest, purchase_order_id: int, payload
                                                              404: DetailOut}, summary="Receive what arrived")
 @api_requires(Perm.INVENTORY_MANAGE)
 def purchase_order_receive(request: HttpRequest, purchase_order_id: int, payload: ReceiveIn):
-    """Receive lines by position: a quantity (string) in the line's unit unless `unit` is given, its lot and expiry.
+    """Receive lines by position: a quantity (string) in the line's unit unless `unit` is given, its lot and expiry
+    (a serial-tracked item: `serials`, one per unit).
     More than is still to come, an expired lot without `confirm_expired`, or a unit that does not convert is named
     (`line_<n>_<field>`) and nothing is received."""
     order = selectors.purchase_order_get(user=request.user, purchase_order_id=purchase_order_id)
@@ -376,8 +386,8 @@ def purchase_order_receive(request: HttpRequest, purchase_order_id: int, payload
         if line is None:
             raise ValidationError({"lines": f"Order {order.number} has no line {row.position}."})
         specs.append(po.ReceiptIn(line=line, quantity=_amount(row.quantity, f"line_{row.position}_quantity"),
-                                  unit=row.unit, lot_number=row.lot_number, expires_on=row.expires_on,
-                                  confirm_expired=row.confirm_expired))
+                                  unit=row.unit, lot_number=row.lot_number, serials=tuple(row.serials),
+                                  expires_on=row.expires_on, confirm_expired=row.confirm_expired))
     po.purchase_order_receive(order=order, receipts=specs, actor=request.user, received_on=payload.received_on,
                               expected_on=payload.expected_on)
     return _order_detail(request, order.pk)

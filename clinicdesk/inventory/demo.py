@@ -4,7 +4,8 @@ current lot is low (below its reorder point in the Main Street fridge) and anoth
 Purchasing: Priya (the office manager) raises the orders and Sam (the administrator) approves them, since nobody
 approves their own order: a closed and billed order, one partly received with a backorder, one sent and overdue, and
 one awaiting Sam's approval over the nursing department's supplies budget. Each vendor has the e-mail address its
-orders go to. A second run adds nothing."""
+orders go to. Hinged knee braces are tracked by serial number: four received at Main Street, one fitted
+to a patient (the lot recall finds them by its serial). A second run adds nothing."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from clinicdesk.ledger.bills import vendor_for
 from .choices import ItemKind, StockLocationKind, Valuation
 from .models import Item, StockLocation
 from .services.items import item_save, pack_add, stock_level_set
+from .services.serials import stock_receive_serials
 from .services.stock import stock_consume, stock_receive
 
 D = Decimal
@@ -40,6 +42,8 @@ ITEMS = [
 FLU = "Influenza vaccine 2026-2027, quadrivalent"
 VENDOR_EMAILS = {"Henry Supply": "orders@henry-supply.test", "McKesson": "orders@mckesson.test",
                  "Sanofi Pasteur": "vaccine-orders@sanofi-pasteur.test", "Staples": "business-orders@staples.test"}
+BRACE = "Knee brace, hinged"
+BRACE_SERIALS = ["KB24-10871", "KB24-10872", "KB24-10873", "KB24-10874"]
 
 
 def seed(ctx, *, patients: int, seed: int, stdout=None) -> int:
@@ -76,6 +80,7 @@ def seed(ctx, *, patients: int, seed: int, stdout=None) -> int:
             items[name] = (item, kind_of_place)
             added += 1 + len(packs)
         added += _stock(ctx, items, places, actor, today)
+        added += _serials(ctx, places, actor, manager, today)
         added += _orders(ctx, items, places, manager, ctx.users.get("sam"), today)
     return added
 
@@ -113,6 +118,29 @@ def _stock(ctx, items, places, actor, today: date) -> int:
         stock_consume(item=flu, stock_location=main, quantity=D(1), actor=actor, lot=lot_b, patient=patient,
                       encounter_ref=f"flu-clinic-{number + 1}", used_on=today - timedelta(days=1 + number % 7))
     return added + 3 + len(patients)
+
+
+def _serials(ctx, places, actor, manager, today: date) -> int:
+    """Knee braces by serial number: four received into the Main Street supply room two weeks ago, the first fitted
+    to a patient last week."""
+    org = ctx.organization
+    brace = item_save(organization=org, actor=manager, data={
+        "name": BRACE, "kind": ItemKind.CLINICAL_SUPPLY, "base_unit": "each", "price": D("64.00"),
+        "valuation": Valuation.FIFO, "tracks_serials": True, "sku": "KB-H24",
+        "preferred_vendor": vendor_for(organization=org, name="Henry Supply")})
+    room = places[(ctx.locations[0].code, StockLocationKind.SUPPLY_ROOM)]
+    stock_receive_serials(item=brace, stock_location=room, serials=BRACE_SERIALS, quantity=D(len(BRACE_SERIALS)),
+                          actor=actor, received_on=today - timedelta(days=14))
+    from clinicdesk.patients.models import Patient
+
+    patient = Patient.objects.filter(organization=org).order_by("pk").first()
+    used = 0
+    if patient is not None:
+        fitted = brace.lots.get(number=BRACE_SERIALS[0])
+        stock_consume(item=brace, stock_location=room, quantity=D(1), actor=actor, lot=fitted, patient=patient,
+                      encounter_ref="brace-fitting-1", used_on=today - timedelta(days=6))
+        used = 1
+    return 1 + len(BRACE_SERIALS) + used
 
 
 def _orders(ctx, items, places, manager, approver, today: date) -> int:

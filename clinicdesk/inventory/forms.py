@@ -29,7 +29,7 @@ class ItemForm(ServiceErrorsMixin, forms.ModelForm):
     class Meta:
         model = Item
         fields = ["name", "kind", "sku", "base_unit", "ndc", "cvx", "preferred_vendor", "price", "valuation",
-                  "allow_negative", "tracks_lots", "is_active"]
+                  "allow_negative", "tracks_lots", "tracks_serials", "is_active"]
 
     def __init__(self, *args, organization_id: int, **kwargs):
         super().__init__(*args, **kwargs)
@@ -105,8 +105,17 @@ class _StockForm(ServiceErrorsMixin, forms.Form):
         return data
 
 
+SERIALS_HELP = "Items tracked by serial number: one per line or separated by commas, as many as the quantity."
+
+
+def serials_field(label: str = "Serial numbers") -> forms.CharField:
+    return forms.CharField(required=False, max_length=50_000, label=label, help_text=SERIALS_HELP,
+                           widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}))
+
+
 class ReceiveForm(_StockForm):
     lot_number = forms.CharField(required=False, max_length=40, label="Lot number")
+    serials = serials_field()
     expires_on = forms.DateField(required=False, label="Expires", widget=DATE)
     unit_cost = forms.DecimalField(required=False, min_value=0, max_digits=14, decimal_places=4,
                                    label="Cost per base unit", help_text="Empty: the item's price.")
@@ -114,8 +123,8 @@ class ReceiveForm(_StockForm):
 
 
 class UseForm(_StockForm):
-    lot = forms.ModelChoiceField(queryset=None, required=False, label="Lot",
-                                 help_text="Empty: the first-expiring lot (FEFO).")
+    lot = forms.ModelChoiceField(queryset=None, required=False, label="Lot or serial",
+                                 help_text="Empty: the first-expiring lot or serial (FEFO).")
     patient_mrn = forms.CharField(required=False, max_length=20, label="Patient MRN")
     encounter_ref = forms.CharField(required=False, max_length=64, label="Encounter")
 
@@ -125,7 +134,7 @@ class UseForm(_StockForm):
 
 
 class TransferForm(_StockForm):
-    lot = forms.ModelChoiceField(queryset=None, label="Lot")
+    lot = forms.ModelChoiceField(queryset=None, label="Lot or serial")
     to_location = forms.ModelChoiceField(queryset=None, label="To stock location")
 
     def __init__(self, *args, **kwargs):
@@ -141,7 +150,7 @@ REMOVE_KINDS = [(MovementKind.WASTE, "Waste"), (MovementKind.EXPIRY, "Expired"),
 class RemoveForm(_StockForm):
     """Waste, expired, return to vendor, or an adjustment (a signed quantity: managers only)."""
 
-    lot = forms.ModelChoiceField(queryset=None, label="Lot")
+    lot = forms.ModelChoiceField(queryset=None, label="Lot or serial")
     kind = forms.ChoiceField(choices=REMOVE_KINDS, label="What happened")
     reason = forms.CharField(max_length=200, label="Reason")
     found = forms.BooleanField(required=False, label="Found stock (adds to on hand)")
@@ -264,16 +273,21 @@ class ReceiveOrderForm(ServiceErrorsMixin, forms.Form):
                                                                    label=f"Line {p} {line.item.name} received", **QTY)
             self.fields[f"line_{p}_unit"] = forms.CharField(required=False, max_length=40, label=f"Line {p} unit",
                                                             initial=line.unit or line.item.base_unit)
-            self.fields[f"line_{p}_lot_number"] = forms.CharField(required=False, max_length=40,
-                                                                  label=f"Line {p} lot number")
+            if line.item.tracks_serials:
+                self.fields[f"line_{p}_serials"] = serials_field(f"Line {p} serial numbers")
+            else:
+                self.fields[f"line_{p}_lot_number"] = forms.CharField(required=False, max_length=40,
+                                                                      label=f"Line {p} lot number")
             self.fields[f"line_{p}_expires_on"] = forms.DateField(required=False, label=f"Line {p} expires",
                                                                   widget=DATE)
             self.fields[f"line_{p}_confirm_expired"] = forms.BooleanField(
                 required=False, label=f"Line {p}: receive although expired")
 
     def rows(self):
-        return [(line, [self[f"line_{line.position}_{f}"] for f in ("quantity", "unit", "lot_number", "expires_on",
-                                                                      "confirm_expired")])
+        """Each line with its fields; a serial-tracked item's serial numbers stand where a lot number would."""
+        return [(line, [self[f"line_{line.position}_{f}"] for f in (
+                    "quantity", "unit", "serials" if line.item.tracks_serials else "lot_number", "expires_on",
+                    "confirm_expired")])
                 for line in self.order_lines]
 
 

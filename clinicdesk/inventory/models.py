@@ -19,6 +19,7 @@ from .codes import cvx_normalise, gtin_normalise, ndc_normalise
 QTY = {"max_digits": 14, "decimal_places": 3}
 MONEY = {"max_digits": 14, "decimal_places": 2}
 UNIT_COST = {"max_digits": 14, "decimal_places": 4}
+SERIAL_UNIT = "each"
 
 
 class StockLocation(models.Model):
@@ -65,6 +66,10 @@ class Item(models.Model):
     valuation = models.CharField(max_length=20, choices=Valuation.choices, default=Valuation.FIFO)
     allow_negative = models.BooleanField(default=False, help_text="Stock may be used before its receipt is entered.")
     tracks_lots = models.BooleanField(default=False, help_text="Lot and expiry are recorded at receipt.")
+    tracks_serials = models.BooleanField(
+        "Tracks serial numbers", default=False,
+        help_text="Each unit has its own serial number, recorded at receipt and named when it is used, moved or "
+                  "removed (devices, implants, monitors lent to patients). Counted in each; expiry is optional.")
     # Moving average: the item's quantity and average cost over every location (FIFO keeps cost layers instead).
     average_cost = models.DecimalField(**UNIT_COST, default=Decimal("0"))
     is_active = models.BooleanField(default=True)
@@ -91,6 +96,15 @@ class Item(models.Model):
             raise ValidationError({"cvx": "Only vaccines carry a CVX code."})
         if self.kind == ItemKind.VACCINE and not self.tracks_lots:
             raise ValidationError({"tracks_lots": "Vaccines are tracked by lot (recalls name a lot)."})
+        if self.tracks_serials:
+            if self.allow_negative:
+                raise ValidationError({"allow_negative": "An item tracked by serial number cannot go below zero: "
+                                                         "untick “allow negative” or serial tracking."})
+            if self.tracks_lots:
+                raise ValidationError({"tracks_serials": "An item is tracked by lot or by serial number, not both."})
+            if (self.base_unit or "").strip().lower() != SERIAL_UNIT:
+                raise ValidationError({"base_unit": f"An item tracked by serial number is counted in "
+                                                    f"“{SERIAL_UNIT}” (one serial number per unit)."})
 
 
 class Pack(models.Model):
@@ -157,10 +171,20 @@ class Lot(models.Model):
 
     class Meta:
         ordering = ["item", "expires_on", "number"]
-        constraints = [models.UniqueConstraint(fields=["item", "number"], name="inventory_lot_number")]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "number"], name="inventory_lot_number"),
+            models.CheckConstraint(condition=Q(is_serial=False) | ~Q(number=""), name="inventory_lot_serial_numbered"),
+        ]
 
     def __str__(self) -> str:
         return self.number or "(no lot)"
+
+    @property
+    def label(self) -> str:
+        """How people name it: "serial SN-1", "lot A1" or "(no lot)"."""
+        if not self.number:
+            return "(no lot)"
+        return f"{'serial' if self.is_serial else 'lot'} {self.number}"
 
 
 class StockBalance(models.Model):
@@ -174,6 +198,7 @@ class StockBalance(models.Model):
     lot = models.ForeignKey(Lot, on_delete=models.CASCADE, related_name="balances")
     on_hand = models.DecimalField(**QTY, default=Decimal("0"))
     allow_negative = models.BooleanField(default=False)
+    is_serial = models.BooleanField(default=False, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -182,6 +207,8 @@ class StockBalance(models.Model):
             models.UniqueConstraint(fields=["item", "stock_location", "lot"], name="inventory_balance_unique"),
             models.CheckConstraint(condition=Q(on_hand__gte=0) | Q(allow_negative=True),
                                    name="inventory_balance_not_negative"),
+            models.CheckConstraint(condition=Q(is_serial=False) | Q(on_hand__lte=1),
+                                   name="inventory_balance_serial_at_most_one"),
         ]
         indexes = [models.Index(fields=["organization", "stock_location", "item"])]
 

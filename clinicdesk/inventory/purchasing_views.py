@@ -37,6 +37,7 @@ from .forms import (
 )
 from .services import purchasing as po
 from .services.items import quantity_text, stock_location_create, stock_location_update
+from .services.serials import serial_numbers_parse
 
 
 def _errors_to_messages(request: HttpRequest, exc: ValidationError) -> None:
@@ -267,6 +268,7 @@ def order_receive(request: HttpRequest, purchase_order_id: int) -> HttpResponse:
             specs = [po.ReceiptIn(line=line, quantity=data.get(f"line_{line.position}_quantity") or Decimal("0"),
                                   unit=data.get(f"line_{line.position}_unit") or None,
                                   lot_number=data.get(f"line_{line.position}_lot_number") or "",
+                                  serials=tuple(serial_numbers_parse(data.get(f"line_{line.position}_serials") or "")),
                                   expires_on=data.get(f"line_{line.position}_expires_on"),
                                   confirm_expired=bool(data.get(f"line_{line.position}_confirm_expired")))
                      for line in form.order_lines]
@@ -278,7 +280,7 @@ def order_receive(request: HttpRequest, purchase_order_id: int) -> HttpResponse:
             else:
                 order.refresh_from_db(fields=["status"])
                 left = " The rest is on backorder." if order.status == S.PARTLY_RECEIVED else ""
-                messages.success(request, f"Received {len(made)} line(s) of {order.number}.{left}")
+                messages.success(request, f"Received {len({r.line_id for r in made})} line(s) of {order.number}.{left}")
                 return redirect("inventory:order_detail", purchase_order_id=order.pk)
     return render(request, "inventory/order_receive.html", {"form": form, "order": order,
                                                             "can_receive": order.is_open}, status=status)

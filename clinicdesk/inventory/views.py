@@ -36,12 +36,12 @@ from .forms import (
     UseForm,
 )
 from .services.items import item_save, pack_add, quantity_in_base, quantity_text, stock_level_set
+from .services.serials import serial_numbers_parse, stock_receive_tracked
 from .services.stock import (
     cycle_count_post,
     fefo_balances,
     stock_adjust,
     stock_consume,
-    stock_receive,
     stock_remove,
     stock_transfer,
 )
@@ -66,7 +66,7 @@ def item_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @requires(Perm.INVENTORY_VIEW)
 def item_detail(request: HttpRequest, stock_item_id: int) -> HttpResponse:
-    """An item: packs, par levels, lots on hand (first-expiring first) and its stock ledger."""
+    """An item: packs, par levels, lots (or serial numbers) on hand, first-expiring first, and its stock ledger."""
     item = selectors.item_get(user=request.user, item_id=stock_item_id)
     page, query = page_of(request, selectors.item_movements(item=item))
     return render(request, "inventory/item_detail.html", {
@@ -201,11 +201,15 @@ def _stock_form(request: HttpRequest, form_class, template: str, post, title: st
 @requires(Perm.INVENTORY_USE)
 def receive(request: HttpRequest) -> HttpResponse:
     def post(form, data, quantity):
-        movement = stock_receive(item=data["item"], stock_location=data["stock_location"], quantity=quantity,
-                                 actor=request.user, lot_number=data["lot_number"], expires_on=data["expires_on"],
-                                 unit_cost=data["unit_cost"], confirm_expired=data["confirm_expired"])
-        return (f"Received {quantity_text(quantity)} {movement.item.base_unit} of {movement.item.name}"
-                f"{' lot ' + movement.lot.number if movement.lot.number else ''} into {movement.stock_location}.")
+        movements = stock_receive_tracked(item=data["item"], stock_location=data["stock_location"], quantity=quantity,
+                                          actor=request.user, lot_number=data["lot_number"],
+                                          serials=serial_numbers_parse(data["serials"]), expires_on=data["expires_on"],
+                                          unit_cost=data["unit_cost"], confirm_expired=data["confirm_expired"])
+        first = movements[0]
+        numbers = ", ".join(m.lot.number for m in movements if m.lot.number)
+        what = ("serial" + ("s" if len(movements) > 1 else "")) if first.lot.is_serial else "lot"
+        return (f"Received {quantity_text(quantity)} {first.item.base_unit} of {first.item.name}"
+                f"{f' {what} {numbers}' if numbers else ''} into {first.stock_location}.")
     return _stock_form(request, ReceiveForm, "inventory/stock_form.html", post, "Receive stock")
 
 
@@ -217,8 +221,8 @@ def use(request: HttpRequest) -> HttpResponse:
         movements = stock_consume(item=data["item"], stock_location=data["stock_location"], quantity=quantity,
                                   actor=request.user, lot=data["lot"], patient=patient,
                                   encounter_ref=data["encounter_ref"])
-        lots = ", ".join(m.lot.number for m in movements if m.lot.number)
-        return f"Used {quantity_text(quantity)} {data['item'].base_unit} of {data['item'].name}{' (lot ' + lots + ')' if lots else ''}."
+        lots = ", ".join(m.lot.label for m in movements if m.lot.number)
+        return f"Used {quantity_text(quantity)} {data['item'].base_unit} of {data['item'].name}{' (' + lots + ')' if lots else ''}."
     return _stock_form(request, UseForm, "inventory/stock_form.html", post, "Use stock")
 
 
@@ -288,7 +292,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
 @require_GET
 @requires(Perm.INVENTORY_USE, Perm.PATIENT_VIEW)
 def lot_recall(request: HttpRequest) -> HttpResponse:
-    """The patients who received a lot (a recall): an audited read of each patient shown."""
+    """The patients who received a lot or a serial number (a recall): an audited read of each patient shown."""
     number = (request.GET.get("lot") or "").strip()[:40]
     uses = list(selectors.lot_recall(user=request.user, lot_number=number))
     patients = list({u.patient_id: u.patient for u in uses}.values())
@@ -296,7 +300,7 @@ def lot_recall(request: HttpRequest) -> HttpResponse:
     if patients:
         audit_events(targets=patients, action="patient.exported" if export else "patient.listed", actor=request.user,
                      channel=AuditChannel.EXPORT if export else AuditChannel.PAGE,
-                     summary=f"Lot recall: received lot {number}"[:300])
+                     summary=f"Lot recall: received lot or serial {number}"[:300])
     if export:
         return csv_response(f"lot-recall-{number}.csv"[:80], ["lot", "item", "used_on", "mrn", "last_name",
                                                                "first_name", "encounter", "stock_location"], (

@@ -29,8 +29,8 @@ MAX_QUANTITY = Decimal("99999")
 
 @dataclass(frozen=True)
 class SupplyInput:
-    """One supply as the coder enters it: for service `line`, an item (or a scanned pack barcode), a lot (empty: the
-    first-expiring lot on the shelf is suggested) and a quantity in the item's unit."""
+    """One supply as the coder enters it: for service `line`, an item (or a scanned pack barcode), a lot or serial
+    (empty: the first-expiring on the shelf is suggested) and a quantity in the item's unit (one for a serial)."""
 
     line: int | None
     item_id: int | None = None
@@ -81,6 +81,7 @@ def supplies_build(*, encounter: Encounter, supplies: Sequence[SupplyInput], lin
     places = list(StockLocation.objects.filter(organization_id=org_id, location_id=encounter.location_id,
                                                is_active=True).order_by("name")) if wanted else []
     built = []
+    serials_taken: set[int] = set()  # a serial is one unit: two rows never take the same one
     for n, (s, item) in enumerate(zip(supplies, chosen_items, strict=True), start=1):
         where = f"Supply {n}"
         if n in scan_errors:
@@ -97,6 +98,10 @@ def supplies_build(*, encounter: Encounter, supplies: Sequence[SupplyInput], lin
             problems.append(f"{where}: the quantity of {item.name} is a number of {item.base_unit} above zero "
                             f"(up to three decimals).")
             continue
+        if item.tracks_serials and quantity != 1:
+            problems.append(f"{where}: {item.name} is tracked by serial number: enter one supply (quantity 1) for "
+                            f"each serial.")
+            continue
         shelf = [b for b in on_shelf if b.item_id == item.pk]
         lot = None
         if s.lot_id is not None:
@@ -105,12 +110,20 @@ def supplies_build(*, encounter: Encounter, supplies: Sequence[SupplyInput], lin
                 problems.append(f"{where}: that lot is not a lot of {item.name}.")
                 continue
             if lot.expires_on is not None and lot.expires_on < encounter.service_date:
-                problems.append(f"{where}: lot {lot.number} of {item.name} expired on {lot.expires_on:%m/%d/%Y}.")
+                problems.append(f"{where}: {lot.label} of {item.name} expired on {lot.expires_on:%m/%d/%Y}.")
+                continue
+            if lot.pk in serials_taken:
+                problems.append(f"{where}: serial {lot.number} of {item.name} is on another supply row.")
                 continue
             shelf = [b for b in shelf if b.lot_id == lot.pk]
+        elif item.tracks_serials:
+            shelf = [b for b in shelf if b.lot_id not in serials_taken][:1]
+            lot = shelf[0].lot if shelf else None
         elif shelf and item.tracks_lots:
             lot = shelf[0].lot
             shelf = shelf[:1]
+        if lot is not None and lot.is_serial:
+            serials_taken.add(lot.pk)
         # Where it comes from: the shelf holding enough of that lot, else the first holding any, else the
         # location's first stock location (posting then says how much is missing).
         enough = [b for b in shelf if b.on_hand >= quantity]

@@ -11,20 +11,24 @@ from clinicdesk.core.audit import audit_event
 from clinicdesk.core.models import Department, Location, Organization
 
 from ..codes import cvx_normalise, gtin_normalise, ndc_normalise
-from ..models import Item, Pack, StockLevel, StockLocation
+from ..models import Item, Pack, StockBalance, StockLevel, StockLocation
 
 QUANTITY_LIMIT = Decimal("1e11")  # what a quantity column (14 digits, 3 decimals) holds
 ITEM_FIELDS = ("name", "kind", "sku", "base_unit", "ndc", "cvx", "preferred_vendor", "price", "valuation",
-               "allow_negative", "tracks_lots", "is_active")
+               "allow_negative", "tracks_lots", "tracks_serials", "is_active")
 
 
 @transaction.atomic
 def item_save(*, organization: Organization, actor, data: dict, item: Item | None = None) -> Item:
-    """Add an item or change one; its NDC and CVX are checked and normalised, the vendor must be the practice's."""
+    """Add an item or change one; its NDC and CVX are checked and normalised, the vendor must be the practice's.
+    Serial tracking is switched on or off only while nothing is on hand (the shelf would hold stock of the other
+    kind), and only for an item whose packs hold whole units."""
     item = item or Item(organization=organization)
     vendor = data.get("preferred_vendor")
     if vendor is not None and vendor.organization_id != organization.pk:
         raise ValidationError({"preferred_vendor": "This vendor belongs to another practice."})
+    was_serial = (not item._state.adding
+                  and Item.objects.filter(pk=item.pk).values_list("tracks_serials", flat=True).first())
     for name in ITEM_FIELDS:
         if name in data:
             setattr(item, name, data[name])
@@ -33,6 +37,16 @@ def item_save(*, organization: Organization, actor, data: dict, item: Item | Non
     if item.ndc and Item.objects.filter(organization=organization, ndc=item.ndc).exclude(pk=item.pk).exists():
         raise ValidationError({"ndc": f"Another item already has NDC {item.ndc}."})
     item.full_clean(exclude=["average_cost"])
+    if not adding and bool(item.tracks_serials) != bool(was_serial) and StockBalance.objects.filter(
+            item=item).exclude(on_hand=0).exists():
+        raise ValidationError({"tracks_serials": f"{item.name} has stock on hand: use, remove or count it to zero "
+                                                 f"before changing serial tracking."})
+    if item.tracks_serials and not adding:
+        odd = next((p for p in item.packs.all() if p.quantity != p.quantity.to_integral_value()), None)
+        if odd is not None:
+            raise ValidationError({"tracks_serials": f"The {odd.name} of {item.name} holds "
+                                                     f"{quantity_text(odd.quantity)} {item.base_unit}: an item "
+                                                     f"tracked by serial number comes in whole units."})
     if adding:
         item.average_cost = item.price
         item.save()
@@ -51,6 +65,8 @@ def pack_add(*, item: Item, name: str, quantity: Decimal, actor, gtin: str = "")
         raise ValidationError({"gtin": f"GTIN {gtin} is already on another pack."})
     if Pack.objects.filter(item=item, name__iexact=name.strip()).exists():
         raise ValidationError({"name": f"{item.name} already has a pack called {name.strip()}."})
+    if item.tracks_serials and quantity is not None and quantity != quantity.to_integral_value():
+        raise ValidationError({"quantity": f"{item.name} is tracked by serial number: a pack holds whole units."})
     pack = Pack(organization_id=item.organization_id, item=item, name=name.strip(), quantity=quantity, gtin=gtin)
     pack.full_clean()
     pack.save()
@@ -126,7 +142,7 @@ def quantity_in_base(*, item: Item, quantity, unit: str = "", field: str = "quan
         raise ValidationError({field: "A quantity is below 100,000,000,000 with at most 3 decimals."})
     unit = (unit or "").strip()
     if not unit or unit.lower() == item.base_unit.lower():
-        return amount
+        return _whole_if_serial(item, amount, field)
     pack = next((p for p in item.packs.all() if p.name.lower() == unit.lower()), None)
     if pack is None:
         units = ", ".join([item.base_unit, *(p.name for p in item.packs.all())])
@@ -134,4 +150,10 @@ def quantity_in_base(*, item: Item, quantity, unit: str = "", field: str = "quan
     base = amount * pack.quantity
     if base >= QUANTITY_LIMIT:
         raise ValidationError({field: "A quantity is below 100,000,000,000 with at most 3 decimals."})
+    return _whole_if_serial(item, base, field)
+
+
+def _whole_if_serial(item: Item, base: Decimal, field: str) -> Decimal:
+    if item.tracks_serials and base != base.to_integral_value():
+        raise ValidationError({field: f"{item.name} is counted in whole units, one per serial number."})
     return base

@@ -33,7 +33,7 @@ from ..choices import PurchaseOrderStatus as S
 from ..models import OPEN_ORDER_STATUSES, Item, PurchaseOrder, PurchaseOrderLine, PurchaseReceipt, StockLocation
 from ..signals import purchase_order_sent
 from .items import quantity_in_base
-from .stock import stock_receive
+from .serials import stock_receive_tracked
 
 ZERO = Decimal("0")
 PRICE_LIMIT = Decimal("1e10")  # what a unit price column (14 digits, 4 decimals) holds
@@ -52,7 +52,8 @@ class LineIn:
 
 @dataclass
 class ReceiptIn:
-    """What arrived on one line: a quantity in the line's unit (or `unit`), with its lot and expiry."""
+    """What arrived on one line: a quantity in the line's unit (or `unit`), with its lot and expiry (a serial-tracked
+    item: its serial numbers, one per unit)."""
 
     line: PurchaseOrderLine
     quantity: Decimal
@@ -60,6 +61,7 @@ class ReceiptIn:
     lot_number: str = ""
     expires_on: date | None = None
     confirm_expired: bool = False
+    serials: tuple[str, ...] = ()
 
 
 def _line_error(position: int, item: Item, field: str, exc: ValidationError | str) -> ValidationError:
@@ -311,7 +313,8 @@ def purchase_order_send(*, order: PurchaseOrder, actor, vendor_email: str = "", 
 @transaction.atomic
 def purchase_order_receive(*, order: PurchaseOrder, receipts: list[ReceiptIn], actor, received_on: date | None = None,
                            expected_on: date | None = None) -> list[PurchaseReceipt]:
-    """Receive what arrived, line by line, through the stock receipt (lot and expiry, cost at the ordered price,
+    """Receive what arrived, line by line, through the stock receipt (lot and expiry, or the serial numbers of a
+    serial-tracked item, one receipt row each; cost at the ordered price,
     Dr Inventory / Cr accounts payable). More than is still to come on a line is refused, naming the line; an
     expired lot needs its confirmation. What is still to come stays on backorder (`expected_on` is its new date)."""
     order = _locked(order)
@@ -335,16 +338,17 @@ def purchase_order_receive(*, order: PurchaseOrder, receipts: list[ReceiptIn], a
                               f"{base.normalize():f} {line.item.base_unit} is more than the "
                               f"{line.outstanding.normalize():f} still to come.")
         try:
-            movement = stock_receive(item=line.item, stock_location=order.stock_location, quantity=base, actor=actor,
-                                     lot_number=spec.lot_number, expires_on=spec.expires_on,
-                                     unit_cost=line.base_unit_cost, received_on=received_on,
-                                     confirm_expired=spec.confirm_expired)
+            movements = stock_receive_tracked(item=line.item, stock_location=order.stock_location, quantity=base,
+                                              actor=actor, lot_number=spec.lot_number, serials=spec.serials,
+                                              expires_on=spec.expires_on, unit_cost=line.base_unit_cost,
+                                              received_on=received_on, confirm_expired=spec.confirm_expired)
         except ValidationError as exc:
             raise _line_error(line.position, line.item, _field_of(exc, "quantity"), exc) from None
         line.received += base
         line.save(update_fields=["received"])
-        made.append(PurchaseReceipt(organization_id=order.organization_id, line=line, movement=movement,
-                                    quantity=base, value=movement.value, received_on=movement.occurred_on))
+        made.extend(PurchaseReceipt(organization_id=order.organization_id, line=line, movement=movement,
+                                    quantity=movement.quantity, value=movement.value,
+                                    received_on=movement.occurred_on) for movement in movements)
     PurchaseReceipt.objects.bulk_create(made)
     done = all(line.outstanding == 0 for line in lines.values())
     order.status = S.RECEIVED if done else S.PARTLY_RECEIVED
@@ -352,7 +356,7 @@ def purchase_order_receive(*, order: PurchaseOrder, receipts: list[ReceiptIn], a
         order.expected_on = expected_on
     order.save(update_fields=["status", "expected_on", "updated_at"])
     audit_event(action="inventory.po_received", actor=actor, target=order, organization_id=order.organization_id,
-                summary=(f"Purchase order {order.number}: {len(made)} line(s) received"
+                summary=(f"Purchase order {order.number}: {len(receipts)} line(s) received"
                          f"{'' if done else ', the rest on backorder'}")[:300])
     return made
 

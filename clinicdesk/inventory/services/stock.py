@@ -48,12 +48,17 @@ def _check_same_practice(item: Item, *places: StockLocation) -> None:
 def _lot_for(*, item: Item, number: str, expires_on: date | None) -> Lot:
     """The item's lot of that number, made on first receipt; a second receipt must agree on its expiry."""
     number = (number or "").strip()
+    if item.tracks_serials:
+        raise ValidationError({"serials": f"{item.name} is tracked by serial number: enter the serial numbers "
+                                          f"received, one per {item.base_unit}."})
     if item.tracks_lots and not number:
         raise ValidationError({"lot_number": f"{item.name} is tracked by lot: enter the lot number."})
     if item.tracks_lots and expires_on is None:
         raise ValidationError({"expires_on": f"{item.name} is tracked by lot: enter its expiry date."})
     lot, created = Lot.objects.get_or_create(item=item, number=number, defaults={
         "organization_id": item.organization_id, "expires_on": expires_on})
+    if not created and lot.is_serial:
+        raise ValidationError({"lot_number": f"{number} is a serial number of {item.name}, not a lot."})
     if not created and expires_on is not None and lot.expires_on not in (None, expires_on):
         raise ValidationError({"expires_on": f"Lot {number} was received before with expiry {lot.expires_on:%m/%d/%Y}."})
     return lot
@@ -115,11 +120,12 @@ def _move(*, item: Item, place: StockLocation, lot: Lot, kind: str, quantity: De
           credit: str = AccountRole.ACCOUNTS_PAYABLE, post: bool = True) -> StockMovement:
     """Add one row to the stock ledger, change its balance under lock, value it and post it. `item` must be locked."""
     balance, _ = StockBalance.objects.get_or_create(item=item, stock_location=place, lot=lot, defaults={
-        "organization_id": item.organization_id, "allow_negative": item.allow_negative})
+        "organization_id": item.organization_id, "allow_negative": item.allow_negative, "is_serial": lot.is_serial})
     rows = list(StockBalance.objects.select_for_update().filter(item=item, stock_location=place).order_by("pk"))
     balance = next(b for b in rows if b.pk == balance.pk)
+    _serial_checked(item, place, lot, quantity, balance.on_hand)
     if quantity < 0 and not item.allow_negative and balance.on_hand + quantity < 0:
-        lot_text = f" of lot {lot.number}" if lot.number else ""
+        lot_text = f" of {lot.label}" if lot.number else ""
         raise ValidationError({"quantity": f"Only {quantity_text(balance.on_hand)} {item.base_unit}{lot_text} of {item.name} "
                                            f"on hand in {place.name}; {quantity_text(-quantity)} cannot be taken."})
     if balance.allow_negative != item.allow_negative:
@@ -150,12 +156,48 @@ def _move(*, item: Item, place: StockLocation, lot: Lot, kind: str, quantity: De
     return movement
 
 
+def _serial_checked(item: Item, place: StockLocation, lot: Lot, quantity: Decimal, on_hand: Decimal) -> None:
+    """A serial-tracked item moves by its serial numbers, one unit each: never a fraction of one, never a serial
+    twice on the shelf (the balance's CheckConstraint is the last line of defence in one place; this also looks at
+    the others)."""
+    if not (item.tracks_serials or lot.is_serial):
+        return
+    if not lot.is_serial:
+        raise ValidationError({"lot": f"{item.name} is tracked by serial number: name the serial."})
+    if quantity != quantity.to_integral_value():
+        raise ValidationError({"quantity": f"{item.name} is counted in whole units, one per serial number."})
+    if quantity <= 0:
+        return
+    if quantity > 1:
+        raise ValidationError({"quantity": f"Serial {lot.number} is one {item.base_unit}: "
+                                           f"{quantity_text(quantity)} cannot be added."})
+    if on_hand > 0:
+        raise ValidationError({"lot": f"Serial {lot.number} is already on hand in {place.name}."})
+    elsewhere = (StockBalance.objects.filter(lot=lot, on_hand__gt=0).exclude(stock_location=place)
+                 .select_related("stock_location").first())
+    if elsewhere is not None:
+        raise ValidationError({"lot": f"Serial {lot.number} is already on hand in {elsewhere.stock_location.name}."})
+
+
+def receipt_checked(*, item: Item, stock_location: StockLocation, quantity: Decimal, unit_cost: Decimal | None,
+                    expires_on: date | None, on: date, confirm_expired: bool, what: str = "This lot") -> None:
+    """The checks of a receipt that need no lock: the practice, a quantity, a cost, an expiry not passed (unless
+    confirmed)."""
+    _check_same_practice(item, stock_location)
+    if quantity is None or quantity <= 0:
+        raise ValidationError({"quantity": "The quantity received is more than zero."})
+    if unit_cost is not None and unit_cost < 0:
+        raise ValidationError({"unit_cost": "A unit cost is not negative."})
+    if expires_on is not None and expires_on < on and not confirm_expired:
+        raise ValidationError({"expires_on": f"{what} expired on {expires_on:%m/%d/%Y}: confirm to receive it anyway."})
+
+
 def _locked(item: Item) -> Item:
     return Item.objects.select_for_update(of=("self",)).select_related("organization").get(pk=item.pk)
 
 
 def _audit_fields(movement: StockMovement, actor, verb: str) -> dict:
-    lot = f" lot {movement.lot.number}" if movement.lot.number else ""
+    lot = f" {movement.lot.label}" if movement.lot.number else ""
     return {"action": f"inventory.{verb}", "actor": actor, "target": movement, "patient": movement.patient,
             "organization_id": movement.organization_id,
             "summary": (f"{MovementKind(movement.kind).label} {quantity_text(movement.quantity)} "
@@ -175,15 +217,11 @@ def stock_receive(*, item: Item, stock_location: StockLocation, quantity: Decima
                   expires_on: date | None = None, unit_cost: Decimal | None = None, received_on: date | None = None,
                   confirm_expired: bool = False, credit: str = AccountRole.ACCOUNTS_PAYABLE) -> StockMovement:
     """Receive stock into a location (base units) at a unit cost (the item's price unless given): Dr Inventory,
-    Cr accounts payable. An expired lot is refused unless `confirm_expired`."""
-    _check_same_practice(item, stock_location)
+    Cr accounts payable. An expired lot is refused unless `confirm_expired`. A serial-tracked item is received by
+    its serial numbers instead (`stock_receive_serials`)."""
     on = _today(received_on)
-    if quantity <= 0:
-        raise ValidationError({"quantity": "The quantity received is more than zero."})
-    if unit_cost is not None and unit_cost < 0:
-        raise ValidationError({"unit_cost": "A unit cost is not negative."})
-    if expires_on is not None and expires_on < on and not confirm_expired:
-        raise ValidationError({"expires_on": f"This lot expired on {expires_on:%m/%d/%Y}: confirm to receive it anyway."})
+    receipt_checked(item=item, stock_location=stock_location, quantity=quantity, unit_cost=unit_cost,
+                    expires_on=expires_on, on=on, confirm_expired=confirm_expired)
     item = _locked(item)
     lot = _lot_for(item=item, number=lot_number, expires_on=expires_on)
     movement = _move(item=item, place=stock_location, lot=lot, kind=MovementKind.RECEIPT, quantity=quantity,
@@ -248,11 +286,17 @@ def _use_checked(use: StockUse, on: date) -> None:
     if use.patient is not None and use.patient.organization_id != use.item.organization_id:
         raise _Refused("patient", "This patient belongs to another practice.")
     lot = use.lot
+    if use.item.tracks_serials:
+        if use.quantity != use.quantity.to_integral_value():
+            raise _Refused("quantity", f"{use.item.name} is counted in whole units, one per serial number.")
+        if lot is not None and not lot.is_serial:
+            raise _Refused("lot", f"{use.item.name} is tracked by serial number: name the serial.")
     if lot is not None:
         if lot.item_id != use.item.pk:
             raise _Refused("lot", f"Lot {lot} is not a lot of {use.item.name}.")
         if lot.expires_on is not None and lot.expires_on < on:
-            raise _Refused("lot", f"Lot {lot.number} expired on {lot.expires_on:%m/%d/%Y}: record it as expired.")
+            raise _Refused("lot", f"{'Serial' if lot.is_serial else 'Lot'} {lot.number} expired on "
+                                  f"{lot.expires_on:%m/%d/%Y}: record it as expired.")
 
 
 class _Shelf:
@@ -286,7 +330,8 @@ class _Shelf:
         found = next((b for b in rows if b.lot_id == lot.pk), None)
         if found is None:
             found, _ = StockBalance.objects.get_or_create(item=item, stock_location=place, lot=lot, defaults={
-                "organization_id": item.organization_id, "allow_negative": item.allow_negative})
+                "organization_id": item.organization_id, "allow_negative": item.allow_negative,
+                "is_serial": lot.is_serial})
             found = StockBalance.objects.select_for_update().select_related("lot").get(pk=found.pk)
             rows.append(found)
         return found
@@ -297,7 +342,7 @@ class _Shelf:
         if use.lot is not None:
             balance = self.balance(item, place, use.lot)
             if not item.allow_negative and balance.on_hand - quantity < 0:
-                lot_text = f" of lot {use.lot.number}" if use.lot.number else ""
+                lot_text = f" of {use.lot.label}" if use.lot.number else ""
                 raise _Refused("quantity", f"Only {quantity_text(balance.on_hand)} {item.base_unit}{lot_text} of "
                                            f"{item.name} on hand in {place.name}; {quantity_text(quantity)} cannot be taken.")
             return [(balance.lot, quantity)]
