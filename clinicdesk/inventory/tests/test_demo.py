@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from clinicdesk.core import demo as core_demo
 from clinicdesk.inventory import demo
-from clinicdesk.inventory.models import Item, PurchaseOrder, PurchaseReceipt, StockMovement
-from clinicdesk.inventory.selectors import stock_alerts
+from clinicdesk.inventory.models import Item, PurchaseOrder, PurchaseReceipt, StockBalance, StockMovement
+from clinicdesk.inventory.selectors import lot_recall, stock_alerts
 from clinicdesk.inventory.services.purchasing import purchase_order_budget_check
 from clinicdesk.ledger.models import JournalLine
 from clinicdesk.patients.tests.factories import PatientFactory
@@ -50,4 +50,11 @@ def test_the_demo_supplies_show_scenario_12_and_a_second_run_adds_nothing():
     for o in orders.values():
         assert o.vendor_email == o.vendor.email and o.vendor_email.endswith(".test")
     assert PurchaseReceipt.objects.filter(line__order=orders["closed"], bill__isnull=False).count() == 1
+    # and the knee braces by serial: three on hand, the fitted one found by the recall
+    brace = Item.objects.get(organization=org, name=demo.BRACE)
+    assert brace.tracks_serials
+    assert sorted(StockBalance.objects.filter(item=brace, on_hand=1).values_list("lot__number", flat=True)) == \
+        demo.BRACE_SERIALS[1:]
+    assert [u.lot.number for u in lot_recall(user=ctx.users["jamal"], lot_number=demo.BRACE_SERIALS[0])] == [
+        demo.BRACE_SERIALS[0]]
     assert demo.seed(ctx, patients=0, seed=2026) == 0
