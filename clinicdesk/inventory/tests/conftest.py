@@ -1,5 +1,5 @@
 """Fixtures the supplies tests share: a nurse who uses stock, the office manager who orders, the administrator who
-approves, and exam gloves from Henry Supply in boxes of 100."""
+approves, exam gloves from Henry Supply in boxes of 100, and hinged knee braces tracked by serial number."""
 
 from decimal import Decimal
 
@@ -33,3 +33,8 @@ def gloves(org):
                        preferred_vendor=vendor_for(organization=org, name="Henry Supply"))
     PackFactory(item=item, name="box", quantity=Decimal(100))
     return item
+
+
+@pytest.fixture
+def brace(org):
+    return ItemFactory(organization=org, name="Knee brace, hinged", tracks_serials=True, price=Decimal("64.00"))

@@ -1,5 +1,6 @@
 """In real Chromium: Jamal scans a box of flu vaccine, receives a lot, gives a dose to a patient and sees on hand
-drop; the supply pages (items, on hand, alerts, lot recall) with the keyboard."""
+drop; knee braces received by serial number, one fitted and its patient found by the serial; the supply pages
+(items, on hand, alerts, lot recall) with the keyboard."""
 
 from __future__ import annotations
 
@@ -239,3 +240,48 @@ def test_the_order_list_and_a_new_order_from_the_keyboard(page: Page, url, sign_
     expect(page.locator("#order-total")).to_have_text("192.00")
     page.goto(url(reverse("inventory:order_list")))
     expect(page.locator("#orders-table")).to_contain_text("Staples")
+
+
+def test_receive_braces_by_serial_fit_one_and_find_the_patient_by_its_serial(page: Page, url, sign_in, make_user,
+                                                                             org):
+    # given hinged knee braces tracked by serial number and the Main Street supply room
+    jamal = make_user(Role.NURSE, username="jamal", first_name="Jamal", last_name="Brooks")
+    StockLocationFactory(organization=org, name="Main Street supply room")
+    brace = ItemFactory(organization=org, name="Knee brace, hinged", tracks_serials=True, price=Decimal("64.00"))
+    PatientFactory(organization=org, last_name="Okonkwo", first_name="Ada", mrn="R-1001")
+    sign_in(jamal)
+
+    # when Jamal receives three, scanning their serial numbers one per line, and miscounts first
+    page.goto(url(reverse("inventory:receive")))
+    page.get_by_label("Item").select_option(label="Knee brace, hinged")
+    page.get_by_label("Stock location").select_option(label="Main Street supply room")
+    page.get_by_label("Quantity").fill("3")
+    page.get_by_label("Serial numbers").fill("KB-1\nKB-2")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("body")).to_contain_text("2 serial numbers for a quantity of 3")
+    page.get_by_label("Serial numbers").fill("KB-1\nKB-2\nKB-3")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".messages")).to_contain_text(
+        "Received 3 each of Knee brace, hinged serials KB-1, KB-2, KB-3 into Main Street supply room.")
+
+    # and fits KB-2 to Ada, naming the serial
+    page.goto(url(reverse("inventory:use")))
+    page.get_by_label("Item").select_option(label="Knee brace, hinged")
+    page.get_by_label("Stock location").select_option(label="Main Street supply room")
+    page.get_by_label("Quantity").fill("1")
+    page.get_by_label("Lot or serial").select_option(label="KB-2")
+    page.get_by_label("Patient MRN").fill("R-1001")
+    page.get_by_label("Patient MRN").press("Enter")
+    expect(page.locator("body")).to_contain_text("Used 1 each of Knee brace, hinged (serial KB-2)")
+
+    # then the item page lists the two serials left, and the recall finds Ada by KB-2
+    page.goto(url(reverse("inventory:item_detail", args=[brace.pk])))
+    expect(page.locator("#lots-h")).to_have_text("Serial numbers on hand (2)")
+    expect(page.locator("#lots tbody")).to_contain_text("KB-1")
+    expect(page.locator("#lots tbody")).not_to_contain_text("KB-2")
+    expect(page.locator("#lots tbody")).to_contain_text("Main Street supply room")
+    page.goto(url(reverse("inventory:lot_recall")))
+    page.get_by_label("Lot number").fill("kb-2")
+    page.get_by_label("Lot number").press("Enter")
+    expect(page.locator("#recall-table")).to_contain_text("Okonkwo, Ada")
+    expect(page.locator("#recall-table")).to_contain_text("serial KB-2")

@@ -37,11 +37,6 @@ def place(org):
     return StockLocationFactory(organization=org, name="Supply room")
 
 
-@pytest.fixture
-def brace(org):
-    return ItemFactory(organization=org, name="Knee brace, hinged", tracks_serials=True, price=D("64.00"))
-
-
 def receive(brace, place, serials, actor=None, **kwargs):
     return stock_receive_serials(item=brace, stock_location=place, serials=serials, actor=actor,
                                  quantity=D(len(serials)), **kwargs)

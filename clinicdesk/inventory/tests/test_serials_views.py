@@ -28,11 +28,6 @@ def place(org):
     return StockLocationFactory(organization=org, name="Supply room")
 
 
-@pytest.fixture
-def brace(org):
-    return ItemFactory(organization=org, name="Knee brace, hinged", tracks_serials=True, price=D("64.00"))
-
-
 def test_the_receive_form_takes_serials_one_per_line_or_comma_separated(client_as, org, place, brace, nurse):
     expires = (TODAY + timedelta(days=400)).isoformat()
     response = client_as(nurse).post(reverse("inventory:receive"), {
