@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('core', '0006_user_npi'),
-        ('inventory', '0002_purchasing'),
+        ('inventory', '0003_purchase_order_submitted_by'),
     ]
 
     operations = [
