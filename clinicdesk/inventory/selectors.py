@@ -99,7 +99,7 @@ class OnHandRows:
     """On hand per item and stock location (lots summed), as dictionaries, by location name then item name.
 
     Read one stock location at a time: the count is a count of items per location, and a page reads only the
-    locations it spans, each grouped and ordered over that location's balances alone. Grouping and ordering every
+    locations it spans, grouped and ordered over those locations' balances alone. Grouping and ordering every
     balance of the practice for each page grows with the whole stock (200,000 balances for 10,000 items in 20
     locations); this grows with one location. Django's paginator takes it like a queryset (`count`, slices);
     iterating reads every row in one grouped query (the CSV export)."""
@@ -136,20 +136,21 @@ class OnHandRows:
         if isinstance(key, int):
             return self[key:key + 1][0]
         start, stop = key.start or 0, key.stop if key.stop is not None else self.count()
-        out: list[dict] = []
-        skipped = 0
+        if stop <= start:
+            return []
+        # The locations the slice spans are consecutive in name order: one query over their balances alone.
+        spanned, offset, seen = [], 0, 0
         for place_id, n in self.counts():
-            if len(out) >= stop - start:
-                break
-            if skipped + n <= start:
-                skipped += n
-                continue
-            offset = max(0, start - skipped)
-            want = stop - start - len(out)
-            out.extend(self._grouped(self.rows.filter(stock_location_id=place_id))
-                       .order_by("item__name", "item_id")[offset:offset + want])
-            skipped += n
-        return out
+            if seen + n > start and seen < stop:
+                if not spanned:
+                    offset = start - seen
+                spanned.append(place_id)
+            seen += n
+        if not spanned:
+            return []
+        return list(self._grouped(self.rows.filter(stock_location_id__in=spanned))
+                    .order_by("stock_location__name", "item__name", "item_id", "stock_location_id")
+                    [offset:offset + stop - start])
 
     def __iter__(self):
         return iter(self._grouped(self.rows).order_by("stock_location__name", "item__name", "item_id",
