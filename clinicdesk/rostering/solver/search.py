@@ -22,12 +22,14 @@ from ortools.sat.python import cp_model
 
 from .model import RULES, Cells, RosterModel, build_model, forced_cells
 from .problem import Assignment, Progress, RosterProblem, SolveResult
+from .rows import RowSearch
 
 MINIMUM_WEIGHT = 1_000_000  # per person short of a hard minimum while the search still repairs it
 FULL_MODEL_LIMIT = 60_000  # free shift literals up to which the whole model is solved for a bound
 # A neighbourhood's solve time the size aims at: 0.3 s and 0.6 s measured alike (Instances 8, 12, 19, 15 s of
 # process time each: geometric mean 4,507 and 4,479, against 5,095 with the earlier growth while proven, 4,937 at 0.15 s).
 TARGET_SECONDS = 0.6
+ROW_MOVE_SECONDS = 0.3  # single-person moves between two neighbourhoods of the first worker
 
 
 class _Stopper:
@@ -159,6 +161,9 @@ class Search:
         self.full_size = sum(n_types) * problem.days
         self.has_minimum = any(c.minimum > 0 for c in problem.cover)
         self.last_kind = ""  # the kind of the last neighbourhood drawn (for measuring)
+        rows = RowSearch(problem, self.forced, MINIMUM_WEIGHT)
+        self.rows = rows if rows.enabled else None
+        self.rows_from: Cells | None = None  # the roster the last pass of row moves started from
 
     # -- bookkeeping -------------------------------------------------------------------------
     def elapsed(self) -> float:
@@ -301,6 +306,10 @@ class Search:
             head = message.split(":")[0].split(" ")[0]
             if head in ids:
                 bad.add(ids[head])
+        if bad and self.rows is not None:
+            repaired = self.rows.repair(cells, sorted(bad))
+            if repaired is not None:
+                cells, bad = repaired, set()
         if bad:
             fixed = {k: v for k, v in cells.items() if k[0] not in bad}
             rm = build_model(problem, fixed=fixed, soft_minimum=True, minimum_weight=MINIMUM_WEIGHT, forced=self.forced)
@@ -438,6 +447,8 @@ class Search:
         stale = 0  # neighbourhoods in a row without a better roster
         while self.elapsed() < until - 0.2 and not self.stopped() and self.best is not None:
             iteration += 1
+            if worker == 0 and self.rows is not None:
+                self.row_moves(until)
             with self.lock:
                 incumbent = self.best
                 free = self.neighbourhood(size)
@@ -469,6 +480,37 @@ class Search:
                 size = min(int(size * 1.03) + 1, total)
             else:
                 size = max(20, int(size * 0.9))
+
+    def row_moves(self, until: float) -> None:
+        """Single-person moves (see `rows.py`): every row re-solved in turn on a new best roster, else a few
+        people taken off and put back, for a short while between neighbourhoods."""
+        rows = self.rows
+        out_of_time = lambda: self.elapsed() > until - 0.2 or self.stopped()  # noqa: E731
+        with self.lock:
+            incumbent, objective = self.best, self.best_obj
+        if incumbent is not self.rows_from:
+            cells, gain = rows.descend(incumbent, self.rng, until=out_of_time)
+            if gain > 0:
+                with self.lock:
+                    self.offer(cells, objective - gain, "neighbourhood")
+                    self.rows_from = self.best
+            else:
+                self.rows_from = incumbent
+            return
+        n = len(self.problem.employees)
+        stop_at = self.elapsed() + ROW_MOVE_SECONDS
+        while self.elapsed() < stop_at and not out_of_time():
+            people = self.rng.sample(range(n), min(n, self.rng.choice((2, 3, 4, 5))))
+            found = rows.ruin_recreate(incumbent, people, self.rng)
+            if found is None or found[1] <= 0:
+                continue
+            cells, gain = rows.descend(found[0], self.rng, until=out_of_time)
+            with self.lock:
+                if self.offer(cells, objective - found[1] - gain, "neighbourhood"):
+                    self.rows_from = self.best
+                incumbent, objective = self.best, self.best_obj
+            if incumbent is not self.rows_from:
+                return
 
     def prove(self, seconds: float) -> None:
         """CP-SAT on the whole model (hard minimums), hinted with the best roster, for the bound."""

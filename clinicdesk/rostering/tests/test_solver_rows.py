@@ -1,0 +1,154 @@
+"""One person's best row by dynamic programme against CP-SAT on the same row, and the moves built on it."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from clinicdesk.rostering.checker import check
+from clinicdesk.rostering.solver.construct import _row_ok, greedy_roster
+from clinicdesk.rostering.solver.model import build_model, forced_cells
+from clinicdesk.rostering.solver.problem import (
+    Cover,
+    EdgeRule,
+    Employee,
+    Fairness,
+    RosterProblem,
+    ShiftRequest,
+    ShiftType,
+)
+from clinicdesk.rostering.solver.rows import RowSearch
+from clinicdesk.rostering.solver.search import MINIMUM_WEIGHT, cells_to_assignment, fixed_costs, run_model
+
+SHIFTS = [
+    ShiftType("D", 480),
+    ShiftType("E", 480, forbidden_next=frozenset({"D"})),
+    ShiftType("N", 600, forbidden_next=frozenset({"D", "E"})),
+]
+CURTOIS = Path(__file__).resolve().parents[4] / "shared" / "data" / "rostering" / "curtois"
+
+
+@st.composite
+def plans(draw):
+    """A plan whose cover cost depends only on head counts (no skills, no fairness), and a roster of the others."""
+    days = draw(st.integers(5, 16))
+    types = SHIFTS[: draw(st.integers(1, 3))]
+    ids = [t.id for t in types]
+    n = draw(st.integers(2, 4))
+    history_rule = draw(st.booleans())
+    maxima = draw(st.booleans())
+    emps = [
+        Employee(
+            id=f"e{i}",
+            max_shifts_by_type={s: draw(st.integers(0, days)) for s in ids if maxima and draw(st.booleans())},
+            min_minutes=draw(st.sampled_from([0, 480, 1440, 2400])),
+            max_minutes=draw(st.sampled_from([None, 2400, 3360, 4800])),
+            max_consecutive_shifts=draw(st.sampled_from([None, 2, 3, 5])),
+            min_consecutive_shifts=draw(st.integers(1, 3)),
+            min_consecutive_days_off=draw(st.integers(1, 3)),
+            max_weekends=draw(st.sampled_from([None, 0, 1, 2])),
+            history=tuple(draw(st.lists(st.sampled_from([None, *ids]), max_size=3))) if history_rule else (),
+        )
+        for i in range(n)
+    ]
+    cover = [
+        Cover(d, s, preferred=draw(st.integers(0, 2)), minimum=draw(st.sampled_from([0, 0, 1])),
+              weight_under=draw(st.sampled_from([10, 100])), weight_over=draw(st.integers(0, 3)))
+        for d in range(days) for s in ids if draw(st.booleans())
+    ]
+    requests = [
+        ShiftRequest(f"e{draw(st.integers(0, n - 1))}", draw(st.integers(0, days - 1)),
+                     draw(st.sampled_from([None, *ids])) if not on else draw(st.sampled_from(ids)),
+                     draw(st.integers(1, 9)), on=on)
+        for on in draw(st.lists(st.booleans(), max_size=8))
+    ]
+    days_off = {(f"e{draw(st.integers(0, n - 1))}", draw(st.integers(0, days - 1))) for _ in range(draw(st.integers(0, 3)))}
+    locks = {}
+    for _ in range(draw(st.integers(0, 2))):
+        key = (f"e{draw(st.integers(0, n - 1))}", draw(st.integers(0, days - 1)))
+        if key not in days_off:
+            locks[key] = draw(st.sampled_from([None, *ids]))
+    problem = RosterProblem(
+        days=days, shift_types=types, employees=emps, cover=cover, requests=requests, days_off=days_off, locks=locks,
+        edge_rule=EdgeRule.HISTORY if history_rule else EdgeRule.LENIENT,
+    )
+    others = {(ei, d): draw(st.sampled_from([None, *range(len(types))])) for ei in range(1, n) for d in range(days)}
+    return problem, others
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plans())
+def test_best_row_is_the_row_cp_sat_proves_best(plan):
+    problem, others = plan
+    forced, broken = forced_cells(problem)
+    if broken:
+        return
+    rows = RowSearch(problem, forced, MINIMUM_WEIGHT)
+    assert rows.enabled
+    rm = build_model(problem, fixed=others, soft_minimum=True, minimum_weight=MINIMUM_WEIGHT, forced=forced)
+    status, cells, optimum, _ = run_model(rm, seconds=20, workers=1)
+    assert status in {"OPTIMAL", "INFEASIBLE"}
+    counts_cells = {**others, **{(0, d): forced.get((0, d)) for d in range(problem.days)}}
+    work, off = rows.row_costs(0, counts_cells, rows.counts(counts_cells))
+    row = rows.best_row(0, work, off)
+    if status == "INFEASIBLE":
+        assert row is None
+        return
+    binding_maxima = bool(rows.contracts[0].maxima)
+    if row is None:
+        assert binding_maxima, "no row found though one keeps the contract (and no per-type maximum is in play)"
+        return
+    assert _row_ok(problem, 0, row), row
+    found = {**others, **{(0, d): si for d, si in enumerate(row)}}
+    total = rows.total(found)
+    # the programme's cost is the roster's true cost, as the model counts it
+    assert total == sum(fixed_costs(problem, found, forced, soft_minimum=True).values())
+    if binding_maxima:
+        assert total >= optimum
+    else:
+        assert total == optimum
+
+
+def test_rows_are_off_for_skills_and_fairness():
+    emp = Employee("a")
+    plain = RosterProblem(days=7, shift_types=SHIFTS[:1], employees=[emp], cover=[Cover(0, "D", 1)])
+    assert RowSearch(plain, {}, MINIMUM_WEIGHT).enabled
+    skilled = RosterProblem(days=7, shift_types=SHIFTS[:1], employees=[emp], cover=[Cover(0, "D", 1, skill="charge")])
+    assert not RowSearch(skilled, {}, MINIMUM_WEIGHT).enabled
+    fair = RosterProblem(days=7, shift_types=SHIFTS[:1], employees=[emp], cover=[Cover(0, "D", 1)],
+                         fairness=Fairness(weekend_weight=2))
+    assert not RowSearch(fair, {}, MINIMUM_WEIGHT).enabled
+
+
+def test_descend_and_ruin_recreate_keep_every_rule_and_lower_the_cost():
+    if not CURTOIS.is_dir():
+        pytest.skip(f"the Curtois & Qu instances are not here ({CURTOIS}): a fresh clone has no ../shared")
+    from clinicdesk.rostering.curtois import read_instance
+
+    problem = read_instance(CURTOIS / "Instance8.txt")
+    forced, _ = forced_cells(problem)
+    rows = RowSearch(problem, forced, MINIMUM_WEIGHT)
+    start = greedy_roster(problem, forced, seed=3)
+    broken = [ei for ei in range(len(problem.employees)) if not _row_ok(problem, ei, [start[ei, d] for d in range(28)])]
+    assert broken, "this seed's patterns leave a row to repair"
+    start = rows.repair(start, broken)
+    before = check(problem, cells_to_assignment(problem, start))
+    assert before.ok, before.hard_violations
+    assert rows.total(start) == before.objective
+    rng = random.Random(5)
+    cells, gain = rows.descend(start, rng)
+    after = check(problem, cells_to_assignment(problem, cells))
+    assert after.ok, after.hard_violations[:3]
+    assert gain > 0 and after.objective == before.objective - gain
+    # a local optimum: no single row improves any more
+    counts = rows.counts(cells)
+    assert all(rows.improve_row(ei, dict(cells), counts.copy()) == 0 for ei in range(len(problem.employees)))
+    found = rows.ruin_recreate(cells, [0, 1, 2], rng)
+    assert found is not None
+    again, change = found
+    report = check(problem, cells_to_assignment(problem, again))
+    assert report.ok and report.objective == after.objective - change
