@@ -133,38 +133,47 @@ class RowSearch:
     def cover_cost(self, counts: np.ndarray) -> int:
         return sum(self._line_cost(c, int(counts[d, si])) for (d, si), c in self.lines.items())
 
+    def own_costs(self, ei: int) -> tuple[np.ndarray, np.ndarray]:
+        """(working each type each day, resting each day) for person `ei` from their requests alone; what their
+        contract or the locks forbid costs infinity. Kept per person (copies are handed out)."""
+        cache = self.__dict__.setdefault("_own", {})
+        if ei not in cache:
+            days, n_types = self.problem.days, self.n_types
+            work = np.zeros((days, n_types))
+            off = np.zeros(days)
+            for d, si, weight, on in self.requests.get(ei, ()):
+                if on:
+                    off[d] += weight
+                    work[d, :] += weight
+                    if si >= 0:
+                        work[d, si] -= weight
+                elif si is None:
+                    work[d, :] += weight
+                else:
+                    work[d, si] += weight
+            banned = np.ones(n_types, dtype=bool)
+            banned[self.contracts[ei].types] = False
+            work[:, banned] = INF
+            for d in range(days):
+                if (ei, d) in self.forced:
+                    si = self.forced[ei, d]
+                    if si is None:
+                        work[d, :] = INF
+                    else:
+                        keep = work[d, si]
+                        work[d, :] = INF
+                        work[d, si] = keep
+                        off[d] = INF
+            cache[ei] = (work, off)
+        work, off = cache[ei]
+        return work.copy(), off.copy()
+
     def row_costs(self, ei: int, cells: Cells, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(cost of working each type each day, cost of resting each day) for person `ei`, others as in `cells`."""
-        days, n_types = self.problem.days, self.n_types
-        work = np.zeros((days, n_types))
-        off = np.zeros(days)
+        work, off = self.own_costs(ei)
         for (d, si), c in self.lines.items():
             count = int(counts[d, si]) - (1 if cells.get((ei, d)) == si else 0)
-            work[d, si] = self._line_cost(c, count + 1) - self._line_cost(c, count)
-        for d, si, weight, on in self.requests.get(ei, ()):
-            if on:
-                off[d] += weight
-                work[d, :] += weight
-                if si >= 0:
-                    work[d, si] -= weight
-            elif si is None:
-                work[d, :] += weight
-            else:
-                work[d, si] += weight
-        contract = self.contracts[ei]
-        banned = np.ones(n_types, dtype=bool)
-        banned[contract.types] = False
-        work[:, banned] = INF
-        for d in range(days):
-            if (ei, d) in self.forced:
-                si = self.forced[ei, d]
-                if si is None:
-                    work[d, :] = INF
-                else:
-                    keep = work[d, si]
-                    work[d, :] = INF
-                    work[d, si] = keep
-                    off[d] = INF
+            work[d, si] += self._line_cost(c, count + 1) - self._line_cost(c, count)
         return work, off
 
     @staticmethod
