@@ -30,6 +30,7 @@ $(UV): | $(VPY)
 
 $(STAMP): requirements.lock pyproject.toml | $(UV)
 	$(UV) pip sync --quiet --python $(VPY) requirements.lock
+	$(VPY) -c "from clinicdesk.rostering.solver.rows import warm; warm()"
 	touch $(STAMP)
 
 deps: $(STAMP)

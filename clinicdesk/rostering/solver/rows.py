@@ -18,12 +18,12 @@ optimum no single row can leave), and a few people removed at once then put back
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections import defaultdict
 
 import numpy as np
-from numba import njit
 
 from .construct import _Pattern
 from .model import Cells, allowed_types, weekend_groups
@@ -231,7 +231,7 @@ class RowSearch:
     def _solve(self, contract: _Contract, work: np.ndarray, off: np.ndarray) -> list[int | None] | None:
         kinds, pointers, sources, start = self._nodes(contract)
         counted = contract.weekends is not None
-        row = _row_programme(
+        row = _programme()(
             kinds, pointers, sources, start, np.ascontiguousarray(work, dtype=np.float64),
             np.ascontiguousarray(off, dtype=np.float64), self.lengths_array,
             self.weekend if counted else np.zeros_like(self.weekend), self.weekend_first,
@@ -332,7 +332,14 @@ class RowSearch:
         return cost
 
 
-@njit(cache=True, nogil=True)
+@functools.cache
+def _programme():
+    """The compiled programme (numba is imported on first use: it takes seconds, and most processes never need it)."""
+    from numba import njit
+
+    return njit(cache=True, nogil=True)(_row_programme)
+
+
 def _row_programme(kinds, pointers, sources, start, work, off, lengths, weekend, first, n_w, n_m, min_units):  # pragma: no cover
     """The shortest path through the days (compiled; see `RowSearch`).
 
@@ -429,3 +436,14 @@ def _row_programme(kinds, pointers, sources, start, work, off, lengths, weekend,
                 w -= 1
         i = j
     return row
+
+
+def warm() -> None:
+    """Compile the programme once (it is cached beside this module), so the first solve does not wait for it."""
+    from .problem import Cover, Employee, ShiftType
+
+    problem = RosterProblem(days=7, shift_types=[ShiftType("D", 480)], employees=[Employee("a", max_weekends=1)],
+                            cover=[Cover(0, "D", 1)])
+    rows = RowSearch(problem, {}, 1)
+    work, off = rows.row_costs(0, {}, rows.counts({}))
+    rows.best_row(0, work, off)
