@@ -58,6 +58,7 @@ class _Contract:
         hist = list(emp.history) if problem.edge_rule == EdgeRule.HISTORY else []
         self.start = pat.from_history([h is not None for h in hist])
         self.last = s_index.get(hist[-1]) if hist and hist[-1] is not None else None
+        self.nodes = None  # the programme's nodes, built on first use (`RowSearch._nodes`)
 
 
 class RowSearch:
@@ -202,7 +203,7 @@ class RowSearch:
 
     def _nodes(self, contract: _Contract):
         """The programme's nodes (run state, last type) and, per node, the nodes it can be reached from."""
-        if getattr(contract, "nodes", None) is not None:
+        if contract.nodes is not None:
             return contract.nodes
         pat = contract.pattern
         rest = self.n_types
