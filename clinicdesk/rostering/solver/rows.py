@@ -266,18 +266,21 @@ class RowSearch:
                 counts[d, si] += 1
             cells[ei, d] = si
 
-    def repair(self, cells: Cells, people: list[int]) -> Cells | None:
-        """Each of `people` (whose rows break their contracts) given their best row against the rest, or None
-        when one of them has no row keeping the contract."""
-        cells = dict(cells)
-        counts = self.counts(cells)
+    def _put_back(self, people: list[int], cells: Cells, counts: np.ndarray) -> bool:
+        """Each of `people` in turn given their best row against the rest (in place); False when one has none."""
         for ei in people:
             work, off = self.row_costs(ei, cells, counts)
             row = self.best_row(ei, work, off)
             if row is None:
-                return None
+                return False
             self._place(ei, row, cells, counts)
-        return cells
+        return True
+
+    def repair(self, cells: Cells, people: list[int]) -> Cells | None:
+        """Each of `people` (whose rows break their contracts) given their best row against the rest, or None
+        when one of them has no row keeping the contract."""
+        cells = dict(cells)
+        return cells if self._put_back(people, cells, self.counts(cells)) else None
 
     def descend(self, cells: Cells, rng: random.Random, until=None) -> tuple[Cells, int]:
         """Re-solve every row in turn until a whole pass improves none: (new roster, total gain)."""
@@ -308,12 +311,8 @@ class RowSearch:
             self._place(ei, [self.forced.get((ei, d)) for d in range(self.problem.days)], cells, counts)
         order = list(people)
         rng.shuffle(order)
-        for ei in order:
-            work, off = self.row_costs(ei, cells, counts)
-            row = self.best_row(ei, work, off)
-            if row is None:
-                return None
-            self._place(ei, row, cells, counts)
+        if not self._put_back(order, cells, counts):
+            return None
         return cells, before - self.total(cells, counts)
 
     def total(self, cells: Cells, counts: np.ndarray | None = None) -> int:

@@ -80,7 +80,7 @@ def plans(draw):
     return problem, others
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plans())
 def test_best_row_is_the_row_cp_sat_proves_best(plan):
     problem, others = plan
