@@ -78,6 +78,14 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null; \
 	fi
 
+# PostgreSQL's client tools for `manage.py backup` and `restore` on PostgreSQL (pg_dump, pg_restore), installed when
+# missing or older than 15 (a client must be of the server's major version or newer; Debian 12 ships 15).
+	@if ! command -v pg_restore >/dev/null || [ "$$(pg_restore --version | sed -E 's/[^0-9]*([0-9]+).*/\1/')" -lt 15 ]; then \
+	  echo "Installing the PostgreSQL client tools for backups"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql-client >/dev/null; \
+	fi
+
 # Chromium from Debian for the browser tests, installed only when missing.
 browser-deps:
 	@if [ ! -x /usr/bin/chromium ]; then \

@@ -365,6 +365,10 @@ DOCUMENT_MAX_BYTES = int(env("DOCUMENT_MAX_MB", "20")) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = DOCUMENT_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# `manage.py backup` and `restore`: the secret the backup file's key is derived from (or pass --key-file). Keep a
+# copy away from the backups: without it no backup can be restored.
+BACKUP_KEY = env("BACKUP_KEY", "")
+
 AUDITLOG_INCLUDE_ALL_MODELS = False
 # django-auditlog detects changes; they are stored once, in the hash-chained audit trail (core.ChangeRecord).
 AUDITLOG_LOGENTRY_MODEL = "core.ChangeRecord"

@@ -18,7 +18,7 @@ from operator import itemgetter
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import DecimalField, Exists, F, OuterRef, QuerySet, Sum, Value, Window
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Sum, Value, Window
 
 from clinicdesk.patients.models import Patient
 
@@ -64,6 +64,36 @@ def trial_balance(*, user, as_of: date) -> TrialBalance:
         as_of=as_of, rows=rows,
         total_debit=sum((r.debit for r in rows), ZERO), total_credit=sum((r.credit for r in rows), ZERO),
     )
+
+
+def books_integrity() -> tuple[bool, str]:
+    """Every organization's books, checked whole (after a restore): each posted entry's lines sum to zero and to its
+    stored total and count, and each trial balance's debit and credit totals are equal."""
+    posted = JournalLine.objects.filter(entry__posted_at__isnull=False)
+    unbalanced = (posted.values("entry_id").annotate(net=Sum("amount")).exclude(net=0).values_list("entry_id", flat=True))
+    first = list(unbalanced[:1])
+    if first:
+        return False, f"journal entry {first[0]} does not balance (its lines do not sum to zero)"
+    entries = JournalEntry.objects.filter(posted_at__isnull=False)
+    for entry_id, total, count, debits, lines in (
+        entries.annotate(debits=Sum("lines__amount", filter=Q(lines__amount__gt=0)), lines_found=Count("lines"))
+        .exclude(debits=F("total"), lines_found=F("line_count"))
+        .values_list("id", "total", "line_count", "debits", "lines_found")[:1]
+    ):
+        return False, (f"journal entry {entry_id} does not match its lines (total {total}, {count} lines; "
+                       f"the lines hold {_money(debits)} of debits in {lines} lines)")
+    organizations = entries.values("organization_id").distinct().order_by("organization_id")
+    grand = ZERO
+    for organization_id in organizations.values_list("organization_id", flat=True):
+        balances = account_balances(organization_id=organization_id).values()
+        debit = sum((b for b in balances if b > 0), ZERO)
+        credit = sum((-b for b in balances if b < 0), ZERO)
+        if debit != credit:
+            return False, f"organization {organization_id}'s trial balance is off: debits {debit}, credits {credit}"
+        grand += debit
+    books = organizations.count()
+    return True, (f"balanced: {entries.count()} posted entries in {books} {'organization' if books == 1 else 'organizations'}, "
+                  f"trial balances equal ({grand} of debits in all)")
 
 
 # --- one account's ledger -------------------------------------------------------------------------------------
