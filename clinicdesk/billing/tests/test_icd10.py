@@ -14,6 +14,12 @@ def codes(hits):
     return [h.code for h in hits]
 
 
+@pytest.fixture(scope="module")
+def code_set_here():
+    """The code set read in this process, once for the module: each reading parses the package's whole XML."""
+    return icd10._code_set_here()
+
+
 def test_the_release_is_april_2026():
     import simple_icd_10_cm
 
@@ -118,7 +124,7 @@ def test_describe():
     assert icd10.describe("nope") == ""
 
 
-def test_the_index_is_built_once_even_when_threads_race(monkeypatch):
+def test_the_index_is_built_once_even_when_threads_race(monkeypatch, code_set_here):
     built = []
     original = icd10._Index
 
@@ -129,6 +135,8 @@ def test_the_index_is_built_once_even_when_threads_race(monkeypatch):
 
     monkeypatch.setattr(icd10, "_index", None)
     monkeypatch.setattr(icd10, "_Index", Counting)
+    # the build itself under the race; reading the code set in a child process has its own test below
+    monkeypatch.setattr(icd10, "_code_set", lambda: code_set_here)
     seen = []
     threads = [threading.Thread(target=lambda: seen.append(icd10.index())) for _ in range(4)]
     for t in threads:
@@ -139,8 +147,8 @@ def test_the_index_is_built_once_even_when_threads_race(monkeypatch):
     assert icd10.search("E11.9")[0].code == "E11.9"
 
 
-def test_the_code_set_read_by_a_child_process_is_the_packages(monkeypatch):
-    here = icd10._code_set_here()
+def test_the_code_set_read_by_a_child_process_is_the_packages(monkeypatch, code_set_here):
+    here = code_set_here
     monkeypatch.delitem(sys.modules, "simple_icd_10_cm", raising=False)
     monkeypatch.delitem(sys.modules, "simple_icd_10_cm.simple_icd_10_cm", raising=False)
     read = icd10._code_set()
