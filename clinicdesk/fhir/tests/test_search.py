@@ -197,3 +197,28 @@ def test_simple_resources_search_by_id(fhir, clinic):
     assert ids(fhir.get("Organization")) == {str(clinic.organization.pk)}
     response = fhir.get("Practitioner", {"name": "chen"})
     assert response.status_code == 400 and expressions(response) == ["name"]
+
+
+@pytest.mark.parametrize("path", ["Patient", "Appointment?_include=Appointment:patient"])
+def test_a_page_costs_the_same_queries_whatever_its_size(fhir, clinic, path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def add_visits(count):
+        for i in range(count):
+            AppointmentFactory(
+                organization=clinic.organization, patient=PatientFactory(organization=clinic.organization),
+                provider=clinic.provider, location=clinic.location, appointment_type=clinic.kind,
+                starts_at=clinic.at(2027, 3, 15, 8 + i), ends_at=clinic.at(2027, 3, 15, 8 + i, 15),
+            )
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert fhir.get(path).status_code == 200
+        return len(captured)
+
+    fhir.get("Organization")  # the token's first use of the minute records it; the pages below are not the first
+    add_visits(1)
+    few = queries()
+    add_visits(5)
+    assert queries() == few
