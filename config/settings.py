@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "clinicdesk.billing",
     "clinicdesk.insurance",
     "clinicdesk.goals",
+    "clinicdesk.fhir",
 ]
 
 REDIS_URL = env("REDIS_URL")

@@ -32,6 +32,8 @@ urlpatterns = [
     path("supplies/", include("clinicdesk.inventory.urls")),
     path("assets/", include("clinicdesk.inventory.assets.urls")),
     path("api/v1/", api.urls),
+    path("fhir/R4/", include("clinicdesk.fhir.urls")),
+    path("practice/fhir-tokens/", include("clinicdesk.fhir.urls_pages")),
     path("admin/", admin.site.urls),
 ]
 

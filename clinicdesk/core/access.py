@@ -52,6 +52,13 @@ def signed_in(view: Callable) -> Callable:
     return wrapped
 
 
+def bearer_token(view: Callable) -> Callable:
+    """A view that authenticates every request itself from an `Authorization: Bearer` token and checks the
+    token's scopes and the user's role before anything is read (the FHIR API); no session is accepted."""
+    setattr(view, ACCESS_ATTR, "bearer_token")
+    return view
+
+
 def view_access(view: Callable) -> object | None:
     """The declaration on a function view, or the `clinicdesk_access` attribute of a class-based view."""
     declared = getattr(view, ACCESS_ATTR, None)

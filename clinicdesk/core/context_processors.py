@@ -43,6 +43,7 @@ NAV = [
     ("Audit log", "core:audit_log", Perm.AUDIT_VIEW),
     ("Users", "core:user_list", Perm.USERS_MANAGE),
     ("Sign-in rules", "core:organization_settings", Perm.PRACTICE_MANAGE),
+    ("FHIR tokens", "fhir_tokens:list", Perm.PRACTICE_MANAGE),
     ("Rosters", "rostering:period_list", Perm.ROSTER_VIEW),
     ("My shifts", "rostering:my_shifts", Perm.ROSTER_REQUEST),
     ("Staff", "staff:list", Perm.STAFF_VIEW),

@@ -19,6 +19,8 @@ from .audit import RequestContext, request_context
 from .choices import AuditChannel, AuditOutcome
 
 SESSION_STARTED_KEY = "started_at"
+# Paths of the machine-facing APIs (the REST API and the FHIR API): audited on the API channel.
+API_PREFIXES = ("/api/", "/fhir/")
 SESSION_LAST_SEEN_KEY = "last_seen"
 
 # Modules whose views guard themselves: allauth's sign-in flow, the admin (superusers only),
@@ -59,7 +61,7 @@ class RequestContextMiddleware:
         request_id = request.headers.get("X-Request-ID", "")[:36] or str(uuid.uuid4())
         request.request_id = request_id
         ip = client_ip(request)
-        channel = AuditChannel.API if request.path.startswith("/api/") else AuditChannel.PAGE
+        channel = AuditChannel.API if request.path.startswith(API_PREFIXES) else AuditChannel.PAGE
         token = request_context.set(
             RequestContext(
                 ip_address=ip or None,

@@ -76,6 +76,10 @@ OBJECT_KWARGS |= {"stock_item_id", "stock_location_id", "purchase_order_id"}
 # Office technology (inventory.assets): an asset of the practice with a maintenance schedule and an open ticket.
 OBJECT_KWARGS |= {"asset_id", "ticket_id"}
 
+# The FHIR API (/fhir/R4/[type]/[id]: the practice's patient) and the administrator's FHIR token page (a token of
+# the practice's user).
+OBJECT_KWARGS |= {"resource_id", "fhir_token_id"}
+
 
 class UnfillableKwarg(Exception):
     pass
@@ -231,7 +235,24 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         from clinicdesk.ledger.bills import vendor_for
 
         return vendor_for(organization=practice.org, name=f"{practice.patient.last_name} vendor").pk
+    if name == "resource_type":
+        return "Patient"
+    if name == "resource_id":
+        return practice.patient.public_id
+    if name == "fhir_token_id":
+        return _fhir_token(practice)
     raise UnfillableKwarg(name)
+
+
+def _fhir_token(practice) -> int:
+    """A FHIR token of the practice's target user, made once per practice."""
+    made = getattr(practice, "_fhir_token", None)
+    if made is None:
+        from clinicdesk.fhir.services import fhir_token_create
+
+        token, _ = fhir_token_create(actor=None, user=practice.target_user, name="matrix", scopes=["user/*.read"], days=30)
+        made = practice._fhir_token = token.pk
+    return made
 
 
 def _assets(practice) -> dict:

@@ -14,7 +14,10 @@ from .kwargs import build_url
 from .urlwalk import UNSAFE_METHODS, all_routes
 
 ROUTES = all_routes()
-PAGES = [r for r in ROUTES if not r.api_operations]
+PAGES = [r for r in ROUTES if not r.api_operations and r.access != "bearer_token"]
+# Views that accept only their own bearer tokens (the FHIR API) take no cookies, so they need no CSRF token; a
+# signed-in session gets nowhere there.
+BEARER_ROUTES = [r for r in ROUTES if r.access == "bearer_token"]
 API_UNSAFE = [(r, op, m) for r in ROUTES for op in r.api_operations for m in op.methods if m in UNSAFE_METHODS]
 
 
@@ -41,6 +44,15 @@ def test_session_api_refuses_unsafe_calls_without_the_csrf_token(route, op, meth
     response = strict_client(admin).generic(method, url, data="{}", content_type="application/json")
     assert response.status_code == 403, f"{method} {url}: {response.status_code}"
     assert "CSRF" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("route", BEARER_ROUTES, ids=[r.label for r in BEARER_ROUTES])
+def test_bearer_token_views_refuse_a_session(route, world: World):
+    admin = world.users[Role.ADMINISTRATOR]
+    url = build_url(route, "own", world, admin)
+    for method in ("GET", *UNSAFE_METHODS):
+        response = strict_client(admin).generic(method, url, data="{}", content_type="application/json")
+        assert response.status_code == 401, f"{method} {url} with a session: {response.status_code}"
 
 
 def test_the_api_has_unsafe_operations_to_check():

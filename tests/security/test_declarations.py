@@ -42,6 +42,8 @@ PUBLIC |= {"billing_public:card_processor:payment_method", "billing_public:card_
            "billing_public:card_processor:payout", "billing_public:card_processor:balance_transactions"}
 # The e-mailed payment receipt link (billing): a signed, expiring token; asks the date of birth; throttled.
 PUBLIC |= {"billing_public:receipt_link"}
+# The FHIR API's CapabilityStatement: what the server implements, nothing about anyone (clients read it first).
+PUBLIC |= {"fhir:metadata"}
 ANY_SIGNED_IN = {"api:openapi-json", "api:openapi-view"}
 
 # Views (a name, or a prefix ending in *) that must require at least this permission; first match wins.
@@ -50,6 +52,7 @@ SENSITIVE = [
     ("core:audit_log", Perm.AUDIT_VIEW),
     ("core:user_*", Perm.USERS_MANAGE),
     ("core:organization_settings", Perm.PRACTICE_MANAGE),
+    ("fhir_tokens:*", Perm.PRACTICE_MANAGE),
     ("patients:document", Perm.DOCUMENT_VIEW),
     ("patients:document_upload", Perm.DOCUMENT_UPLOAD),
     ("patients:*", Perm.PATIENT_VIEW),
@@ -110,6 +113,15 @@ def test_public_views_are_only_the_reviewed_ones():
 def test_views_open_to_any_signed_in_user_are_only_the_reviewed_ones():
     signed_in = {r.label for r in ROUTES if r.access == "signed_in"}
     assert signed_in <= ANY_SIGNED_IN, f"new any-signed-in views need a review: {sorted(signed_in - ANY_SIGNED_IN)}"
+
+
+# Views that take only their own bearer tokens (the FHIR API: token, scopes, role and practice checked per call).
+BEARER_TOKEN = {"fhir:type", "fhir:instance"}
+
+
+def test_bearer_token_views_are_only_the_reviewed_ones():
+    bearer = {r.label for r in ROUTES if r.access == "bearer_token"}
+    assert bearer <= BEARER_TOKEN, f"new bearer-token views need a review: {sorted(bearer - BEARER_TOKEN)}"
 
 
 def test_sensitive_views_require_their_permission():

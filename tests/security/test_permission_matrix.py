@@ -45,6 +45,8 @@ def kind_of(route: Route) -> str:
         return "public"
     if access == "signed_in":
         return "signed_in"
+    if access == "bearer_token":
+        return "bearer_token"
     if isinstance(access, tuple) and access and access[0] == "requires":
         return "requires"
     if route.is_admin:
@@ -72,6 +74,9 @@ def judge(route: Route, kind: str, codes, principal, role, side, method, respons
     unsafe = method in UNSAFE_METHODS
     if kind == "undeclared":
         return "the view declares no access rule (see core.access)"
+    if kind == "bearer_token":
+        # Only a bearer token of its own kind opens these (the FHIR API): a session or nothing is 401.
+        return None if status == 401 else f"{'anonymous' if principal is ANONYMOUS else role} without a token got {status}"
     if principal is ANONYMOUS:
         if kind in ("signed_in", "requires"):
             return None if _is_login_redirect(response) or status == 405 else f"anonymous got {status}, not sign-in"

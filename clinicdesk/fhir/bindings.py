@@ -1,0 +1,60 @@
+"""Required code bindings of the elements we produce and accept, checked here because the FHIR models do not
+check code values (any string passes as a `code`).
+
+Each entry is an element path (lists walked through) and the codes of its required value set, from the R4
+specification.
+"""
+
+from __future__ import annotations
+
+from .outcomes import Issue
+
+ADMINISTRATIVE_GENDER = ("male", "female", "other", "unknown")
+APPOINTMENT_STATUS = ("proposed", "pending", "booked", "arrived", "fulfilled", "cancelled", "noshow",
+                      "entered-in-error", "checked-in", "waitlist")
+PARTICIPANT_STATUS = ("accepted", "declined", "tentative", "needs-action")
+PARTICIPANT_REQUIRED = ("required", "optional", "information-only")
+LOCATION_STATUS = ("active", "suspended", "inactive")
+LOCATION_MODE = ("instance", "kind")
+NAME_USE = ("usual", "official", "temp", "nickname", "anonymous", "old", "maiden")
+CONTACT_POINT_SYSTEM = ("phone", "fax", "email", "pager", "url", "sms", "other")
+CONTACT_POINT_USE = ("home", "work", "temp", "old", "mobile")
+ADDRESS_USE = ("home", "work", "temp", "old", "billing")
+IDENTIFIER_USE = ("usual", "official", "temp", "secondary", "old")
+
+BINDINGS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "Patient": (
+        ("gender", ADMINISTRATIVE_GENDER), ("name.use", NAME_USE), ("telecom.system", CONTACT_POINT_SYSTEM),
+        ("telecom.use", CONTACT_POINT_USE), ("address.use", ADDRESS_USE), ("identifier.use", IDENTIFIER_USE),
+    ),
+    "Practitioner": (("gender", ADMINISTRATIVE_GENDER), ("name.use", NAME_USE), ("identifier.use", IDENTIFIER_USE)),
+    "Organization": (("identifier.use", IDENTIFIER_USE),),
+    "Location": (("status", LOCATION_STATUS), ("mode", LOCATION_MODE), ("telecom.system", CONTACT_POINT_SYSTEM),
+                 ("telecom.use", CONTACT_POINT_USE), ("address.use", ADDRESS_USE)),
+    "Appointment": (("status", APPOINTMENT_STATUS), ("participant.status", PARTICIPANT_STATUS),
+                    ("participant.required", PARTICIPANT_REQUIRED)),
+}
+
+
+def _walk(value, parts: list[str], path: str):
+    """(FHIRPath, value) of every element at `parts` below `value`."""
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _walk(item, parts, f"{path}[{i}]")
+        return
+    if not parts:
+        yield path, value
+        return
+    if isinstance(value, dict) and parts[0] in value:
+        yield from _walk(value[parts[0]], parts[1:], f"{path}.{parts[0]}")
+
+
+def code_issues(resource: dict) -> list[Issue]:
+    """An issue for every code outside its required value set, naming the element."""
+    kind = resource.get("resourceType", "")
+    issues = []
+    for element, codes in BINDINGS.get(kind, ()):
+        for path, value in _walk(resource, element.split("."), kind):
+            if value not in codes:
+                issues.append(Issue(f"'{value}' is not one of: {', '.join(codes)}.", code="code-invalid", expression=[path]))
+    return issues

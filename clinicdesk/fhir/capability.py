@@ -1,0 +1,91 @@
+"""The CapabilityStatement served at /fhir/R4/metadata: built from the same tables the endpoints use, so it
+lists exactly what is implemented."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+from .scopes import RESOURCE_PERMISSIONS, WRITE
+from .search import APPOINTMENT_INCLUDES, APPOINTMENT_PARAMS, PATIENT_PARAMS, SIMPLE_PARAMS
+
+FHIR_VERSION = "4.0.1"
+
+# FHIR search parameter types and what each one does here.
+_PARAMS: dict[str, dict[str, tuple[str, str]]] = {
+    "Patient": {
+        "_id": ("token", "The patient's id"),
+        "identifier": ("token", "The MRN, as value or system|value"),
+        "name": ("string", "Any part of the name (first, middle, last, preferred); :contains and :exact too"),
+        "family": ("string", "The last name; :contains and :exact too"),
+        "given": ("string", "A first, middle or preferred name; :contains and :exact too"),
+        "birthdate": ("date", "Date of birth, with the prefixes eq, ge, gt, le, lt"),
+        "gender": ("token", "Administrative gender: male, female, other, unknown"),
+    },
+    "Appointment": {
+        "_id": ("token", "The appointment's id"),
+        "patient": ("reference", "Patient/[id]"),
+        "practitioner": ("reference", "Practitioner/[id]"),
+        "location": ("reference", "Location/[id]"),
+        "date": ("date", "The start, with the prefixes eq, ge, gt, le, lt; repeat for a range"),
+        "status": ("token", "The appointment status; comma-separated for any of several"),
+    },
+}
+_DECLARED = {"Patient": PATIENT_PARAMS, "Appointment": APPOINTMENT_PARAMS}
+
+
+def _search_params(resource: str) -> list[dict]:
+    declared = _DECLARED.get(resource, SIMPLE_PARAMS)
+    described = _PARAMS.get(resource, {"_id": ("token", "The resource's id")})
+    names = [n for n in declared if n != "_include"]
+    assert set(names) == set(described), resource  # noqa: S101  (the statement must list exactly what is searched)
+    common = [
+        {"name": "_count", "type": "number", "documentation": "Entries per page, 1 to 100 (20 by default)"},
+        {"name": "_page", "type": "number", "documentation": "The page to return, from 1 (the Bundle links page through)"},
+    ]
+    return [{"name": n, "type": described[n][0], "documentation": described[n][1]} for n in names] + common
+
+
+def capability_statement(*, base_url: str) -> dict:
+    resources = []
+    for resource, accesses in RESOURCE_PERMISSIONS.items():
+        interactions = [{"code": "read"}, {"code": "search-type"}]
+        if WRITE in accesses:
+            interactions += [{"code": "create"}, {"code": "patch", "documentation": "Cancel: a JSON Patch that replaces "
+                              "/status with 'cancelled' and adds /cancelationReason"}]
+        entry = {
+            "type": resource,
+            "interaction": interactions,
+            "versioning": "no-version",
+            "readHistory": False,
+            "updateCreate": False,
+            "searchParam": _search_params(resource),
+        }
+        if resource == "Appointment":
+            entry["searchInclude"] = list(APPOINTMENT_INCLUDES)
+        resources.append(entry)
+    body = {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": timezone.now().date().isoformat(),
+        "publisher": "clinicdesk",
+        "kind": "instance",
+        "software": {"name": "clinicdesk"},
+        "implementation": {"description": "clinicdesk FHIR API", "url": base_url},
+        "fhirVersion": FHIR_VERSION,
+        "format": ["json"],
+        "patchFormat": ["application/json-patch+json"],
+        "rest": [{
+            "mode": "server",
+            "documentation": "JSON only. Errors are OperationOutcomes naming the element. See docs/fhir.md in the sources.",
+            "security": {
+                "cors": False,
+                "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                         "code": "SMART-on-FHIR"}]}],
+                "description": "Bearer tokens issued by the practice administrator, with scopes user/[Resource].read, "
+                               "user/[Resource].write and user/*.read; the user's role applies as well.",
+            },
+            "resource": resources,
+        }],
+    }
+    return CapabilityStatement.model_validate(body).model_dump(mode="json", exclude_none=True)

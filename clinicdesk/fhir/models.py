@@ -1,0 +1,61 @@
+"""The FHIR API's client tokens: a bearer secret for one user of one practice, with SMART-style scopes."""
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class FhirToken(models.Model):
+    """A token an outside system (a patient portal, a lab, an integration engine) sends as `Authorization: Bearer`.
+
+    It acts as `user` within `organization` and never beyond the user's role; its scopes narrow that further
+    (`user/Patient.read`, `user/Appointment.write`, `user/*.read`). Only the SHA-256 of the secret is kept.
+    """
+
+    SECRET_PREFIX = "cdf_"  # noqa: S105  (the visible prefix of every secret, not a secret)
+    PREFIX_LEN = 8
+
+    organization = models.ForeignKey("core.Organization", on_delete=models.CASCADE, related_name="fhir_tokens")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="fhir_tokens")
+    name = models.CharField(max_length=80)
+    prefix = models.CharField(max_length=PREFIX_LEN, db_index=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def hash_secret(secret: str) -> str:
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    @classmethod
+    def new_secret(cls) -> str:
+        return cls.SECRET_PREFIX + secrets.token_urlsafe(32)
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        return "active" if self.expires_at > timezone.now() else "expired"
+
+    @property
+    def is_usable(self) -> bool:
+        """Not revoked, not expired, and its user still active in the same practice."""
+        user = self.user
+        return (
+            self.status == "active" and user.is_active and user.organization_id == self.organization_id
+        )
