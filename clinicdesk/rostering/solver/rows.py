@@ -12,6 +12,8 @@ type, raised until it holds (or the row is given up).
 
 This holds exactly when each day's cover cost depends only on how many people work each shift (no
 skills, no fairness across the team): `RowSearch.enabled` says whether the problem is of that kind.
+A contract whose maximum run is shorter than its minimum run (only blocks touching the plan's edges can
+keep it) may find no row here where one exists; the search then keeps that person's row as it is.
 The search uses it two ways: every person's row in turn re-solved until none improves (a local
 optimum no single row can leave), and a few people removed at once then put back one by one.
 """
