@@ -23,9 +23,10 @@ def ids(response) -> set[str]:
 @pytest.fixture
 def people(clinic):
     org = clinic.organization
-    # the clinic's own patient gets a name no search below matches
+    # the clinic's own patient gets a name no search below matches and a birth date after all of theirs
     clinic.patient.first_name, clinic.patient.last_name, clinic.patient.preferred_name = "Zed", "Zimmer", ""
-    clinic.patient.save(update_fields=["first_name", "last_name", "preferred_name"])
+    clinic.patient.date_of_birth = date(2005, 6, 1)
+    clinic.patient.save(update_fields=["first_name", "last_name", "preferred_name", "date_of_birth"])
     return {
         "ana": PatientFactory(organization=org, first_name="Ana", middle_name="Lucia", last_name="Alvarez",
                               date_of_birth=date(1980, 5, 17), sex="female", mrn="M100"),
@@ -67,9 +68,7 @@ def test_patient_parameters(fhir, clinic, people):
     ("lt1980-05-17", {"old"}),
 ])
 def test_birthdate_prefixes(fhir, clinic, people, value, expected):
-    # the clinic's own patient is born on a random day: pin it after 1999 and add one born long ago
-    clinic.patient.date_of_birth = date(2005, 6, 1)
-    clinic.patient.save(update_fields=["date_of_birth"])
+    # the clinic's own patient is born in 2005 (see people); add one born long ago
     people["clinic"] = clinic.patient
     people["old"] = PatientFactory(organization=clinic.organization, date_of_birth=date(1950, 1, 1))
     assert ids(fhir.get("Patient", {"birthdate": value})) == {people[k].public_id for k in expected}
