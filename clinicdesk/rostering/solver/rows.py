@@ -101,6 +101,15 @@ class RowSearch:
         for group in weekend_groups(problem):
             self.weekend[group] = True
             self.weekend_first[group[0]] = True
+        # the cover lines as arrays over (day, type): preferred, minimum and the two weights (zero where no line)
+        shape = (problem.days, self.n_types)
+        self.has_line = np.zeros(shape, dtype=bool)
+        self.preferred, self.minimum = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
+        self.under, self.over = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
+        for (d, si), c in self.lines.items():
+            self.has_line[d, si] = True
+            self.preferred[d, si], self.minimum[d, si] = c.preferred, c.minimum
+            self.under[d, si], self.over[d, si] = c.weight_under, c.weight_over
         self.contracts = [_Contract(problem, ei, self.unit, self.lengths) for ei in range(len(problem.employees))]
         self.enabled = all(c.units <= MAX_UNITS for c in self.contracts)
         # requests by person: (day, type or None, weight, on)
@@ -133,8 +142,14 @@ class RowSearch:
             cost += self.minimum_weight * (c.minimum - count)
         return cost
 
+    def _line_costs(self, counts: np.ndarray) -> np.ndarray:
+        """`_line_cost` of every (day, type) at once (zero where there is no line)."""
+        cost = (self.under * np.maximum(0, self.preferred - counts) + self.over * np.maximum(0, counts - self.preferred)
+                + self.minimum_weight * np.maximum(0, self.minimum - counts))
+        return np.where(self.has_line, cost, 0)
+
     def cover_cost(self, counts: np.ndarray) -> int:
-        return sum(self._line_cost(c, int(counts[d, si])) for (d, si), c in self.lines.items())
+        return int(self._line_costs(counts).sum())
 
     def own_costs(self, ei: int) -> tuple[np.ndarray, np.ndarray]:
         """(working each type each day, resting each day) for person `ei` from their requests alone; what their
@@ -174,9 +189,12 @@ class RowSearch:
     def row_costs(self, ei: int, cells: Cells, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(cost of working each type each day, cost of resting each day) for person `ei`, others as in `cells`."""
         work, off = self.own_costs(ei)
-        for (d, si), c in self.lines.items():
-            count = int(counts[d, si]) - (1 if cells.get((ei, d)) == si else 0)
-            work[d, si] += self._line_cost(c, count + 1) - self._line_cost(c, count)
+        others = counts.copy()
+        for d in range(self.problem.days):
+            si = cells.get((ei, d))
+            if si is not None:
+                others[d, si] -= 1
+        work += self._line_costs(others + 1) - self._line_costs(others)
         return work, off
 
     @staticmethod

@@ -153,3 +153,52 @@ def test_descend_and_ruin_recreate_keep_every_rule_and_lower_the_cost():
     again, change = found
     report = check(problem, cells_to_assignment(problem, again))
     assert report.ok and report.objective == after.objective - change
+
+
+def test_row_costs_are_what_each_row_changes_in_the_whole_cost():
+    # the cover costs a row pays are read from arrays: check them against the whole cost, cell by cell
+    shifts = SHIFTS[:2]
+    cover = [Cover(d, s.id, minimum=int(d % 3 == 0), preferred=1 + d % 2, weight_under=7, weight_over=2) for d in range(7) for s in shifts]
+    people = [Employee(f"e{i}", max_consecutive_shifts=5) for i in range(3)]
+    requests = [ShiftRequest("e0", 2, "D", 3, on=False), ShiftRequest("e1", 4, None, 5, on=False), ShiftRequest("e2", 5, "E", 4, on=True)]
+    problem = RosterProblem(days=7, shift_types=shifts, employees=people, cover=cover, requests=requests)
+    rows = RowSearch(problem, {}, MINIMUM_WEIGHT)
+    rng = random.Random(1)
+    cells = {(ei, d): rng.choice([None, 0, 1]) for ei in range(3) for d in range(7)}
+    counts = rows.counts(cells)
+    for ei in range(3):
+        work, off = rows.row_costs(ei, cells, counts)
+        for d in range(7):
+            costs = {}
+            for si in (None, 0, 1):
+                changed = dict(cells)
+                changed[ei, d] = si
+                costs[si] = rows.total(changed)
+            assert costs[0] - costs[None] == work[d, 0] - off[d]
+            assert costs[1] - costs[None] == work[d, 1] - off[d]
+
+
+def test_the_walk_of_row_moves_offers_checked_rosters_below_its_start():
+    if not CURTOIS.is_dir():
+        pytest.skip(f"the Curtois & Qu instances are not here ({CURTOIS}): a fresh clone has no ../shared")
+    from clinicdesk.rostering.curtois import read_instance
+    from clinicdesk.rostering.solver.search import WALK_MEMORY, Search
+
+    problem = read_instance(CURTOIS / "Instance8.txt")
+    offered = []
+    search = Search(problem, time_limit=60, workers=1, on_progress=None, hint=None, stop=None, seed=2,
+                    on_roster=lambda assignment, objective: offered.append((assignment, objective)))
+    start = search.rows.repair(greedy_roster(problem, search.forced, seed=3), list(range(len(problem.employees))))
+    search.offer(start, search.rows.total(start), "first")
+    search.rows_from = search.best  # as after the descent on a new best roster: the walk starts from it
+    first = search.best_obj
+    worse = 0
+    for _ in range(15):
+        search.row_walk(lambda: False)
+        worse += search.walk_cost > search.best_obj
+    assert len(search.walk_history) == WALK_MEMORY and search.walk_steps > 50
+    assert search.best_obj < first
+    assert worse, "the walk took a move worse than the best roster at some point"
+    for assignment, objective in offered[1:]:
+        report = check(problem, assignment)
+        assert report.ok and report.objective == objective
