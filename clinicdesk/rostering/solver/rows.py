@@ -7,8 +7,10 @@ run state of the contract (working or resting and for how long, from `construct.
 of the last shift (forbidden successions), the weekends worked so far and the minutes worked so far.
 The minutes are counted in units of the greatest common divisor of the shift lengths, so the table is
 small (Instance 19: 84 days, about 10 run states, 4 types, 3 weekends, 110 units of minutes).
-The per-type maxima are not a dimension: a row that breaks one is solved again with a price on that
-type, raised until it holds (or the row is given up).
+A row that breaks a per-type maximum is solved again with that type's shifts counted too (one more
+dimension, as long as its maximum plus one), which keeps that maximum exactly; should a second type
+then break its own, it is priced (solved again with a price on it, raised until it holds, or the row
+is given up). So a contract with at most one per-type maximum gets its best row exactly.
 
 This holds exactly when each day's cover cost depends only on how many people work each shift (no
 skills, no fairness across the team): `RowSearch.enabled` says whether the problem is of that kind.
@@ -206,19 +208,26 @@ class RowSearch:
         """The cheapest row keeping the contract under these costs, or None when none was found."""
         contract = self.contracts[ei]
         price = np.zeros(self.n_types)
+        counted = -1
         for _ in range(8):
-            row = self._solve(contract, work + price, off)
+            row = self._solve(contract, work + price, off, counted)
             if row is None:
                 return None
-            over = False
+            over = {}
             for si, limit in contract.maxima.items():
                 count = sum(1 for v in row if v == si)
                 if count > limit:
-                    over = True
-                    finite = np.abs(work[np.isfinite(work)])
-                    price[si] += max(1.0, float(finite.mean()) if finite.size else 1.0) * (count - limit)
+                    over[si] = count - limit
             if not over:
                 return row
+            if counted < 0:
+                # the type most over its maximum is counted exactly from now on (its maximum becomes a rule of
+                # the programme); any other is priced
+                counted = max(over, key=lambda si: (over[si], -contract.maxima[si]))
+                continue
+            for si, excess in over.items():
+                finite = np.abs(work[np.isfinite(work)])
+                price[si] += max(1.0, float(finite.mean()) if finite.size else 1.0) * excess
         return None
 
     def _nodes(self, contract: _Contract):
@@ -249,14 +258,16 @@ class RowSearch:
         contract.nodes = (kinds, np.array(pointers, dtype=np.int64), np.array(sources, dtype=np.int64), start)
         return contract.nodes
 
-    def _solve(self, contract: _Contract, work: np.ndarray, off: np.ndarray) -> list[int | None] | None:
+    def _solve(self, contract: _Contract, work: np.ndarray, off: np.ndarray, counted: int = -1) -> list[int | None] | None:
+        """The programme's row; `counted` is a type whose maximum is kept exactly (its shifts counted), or -1."""
         kinds, pointers, sources, start = self._nodes(contract)
-        counted = contract.weekends is not None
+        weekends = contract.weekends is not None
         row = _programme()(
             kinds, pointers, sources, start, np.ascontiguousarray(work, dtype=np.float64),
             np.ascontiguousarray(off, dtype=np.float64), self.lengths_array,
-            self.weekend if counted else np.zeros_like(self.weekend), self.weekend_first,
-            (contract.weekends + 1) if counted else 1, contract.units + 1, contract.min_units,
+            self.weekend if weekends else np.zeros_like(self.weekend), self.weekend_first,
+            (contract.weekends + 1) if weekends else 1, contract.units + 1, contract.min_units,
+            counted, contract.maxima[counted] + 1 if counted >= 0 else 1,
         )
         if row[0] == -2:
             return None
@@ -360,20 +371,24 @@ def _programme():
     return njit(cache=True, nogil=True)(_row_programme)
 
 
-def _row_programme(kinds, pointers, sources, start, work, off, lengths, weekend, first, n_w, n_m, min_units):  # pragma: no cover
+def _row_programme(kinds, pointers, sources, start, work, off, lengths, weekend, first, n_w, n_m, min_units,
+                   counted, n_c):  # pragma: no cover
     """The shortest path through the days (compiled; see `RowSearch`).
 
     Nodes are (run state, last type); `kinds[i]` is the shift type node i works, or -1 for a rest day.
     The nodes that may precede node i are sources[pointers[i]:pointers[i + 1]]. A weekend is counted
     on its first worked day: a shift on a weekend day after a rest day, or on the weekend's first day.
+    The shifts of type `counted` (none when -1) are counted too, up to n_c - 1 of them: the second index
+    of the table is c * n_w + w for c such shifts and w weekends.
     Returns the row (a type or -1 per day), or [-2] when no row keeps the contract.
     """
     days = work.shape[0]
     n = kinds.shape[0]
     inf = np.inf
-    here = np.full((n, n_w, n_m), inf)
-    there = np.empty((n, n_w, n_m))
-    came = np.empty((days, n, n_w, n_m), dtype=np.int16)  # read back only along the path, all written
+    n_cw = n_c * n_w
+    here = np.full((n, n_cw, n_m), inf)
+    there = np.empty((n, n_cw, n_m))
+    came = np.empty((days, n, n_cw, n_m), dtype=np.int16)  # read back only along the path, all written
     alive = np.zeros(n, dtype=np.bool_)
     alive[start] = True
     here[start, 0, 0] = 0.0
@@ -385,6 +400,7 @@ def _row_programme(kinds, pointers, sources, start, work, off, lengths, weekend,
         there[:] = inf
         hi_m = min(n_m, d * top_step + 1)  # minutes reachable before day d
         hi_w = min(n_w, seen_w + 1)
+        hi_c = min(n_c, d + 1)
         for i in range(n):
             t = kinds[i]
             if t < 0:
@@ -395,12 +411,14 @@ def _row_programme(kinds, pointers, sources, start, work, off, lengths, weekend,
                     j = sources[k]
                     if not alive[j]:
                         continue
-                    for w in range(hi_w):
-                        for m in range(hi_m):
-                            v = here[j, w, m] + c
-                            if v < there[i, w, m]:
-                                there[i, w, m] = v
-                                came[d, i, w, m] = j
+                    for q in range(hi_c):
+                        for w in range(hi_w):
+                            x = q * n_w + w
+                            for m in range(hi_m):
+                                v = here[j, x, m] + c
+                                if v < there[i, x, m]:
+                                    there[i, x, m] = v
+                                    came[d, i, x, m] = j
                 continue
             c = work[d, t]
             if c == inf:
@@ -408,6 +426,7 @@ def _row_programme(kinds, pointers, sources, start, work, off, lengths, weekend,
             step = lengths[t]
             if step >= n_m:
                 continue
+            dc = 1 if t == counted else 0
             for k in range(pointers[i], pointers[i + 1]):
                 j = sources[k]
                 if not alive[j]:
@@ -415,18 +434,21 @@ def _row_programme(kinds, pointers, sources, start, work, off, lengths, weekend,
                 dw = 0
                 if weekend[d] and (kinds[j] < 0 or first[d]):
                     dw = 1
-                for w in range(min(hi_w, n_w - dw)):
-                    for m in range(min(hi_m, n_m - step)):
-                        v = here[j, w, m] + c
-                        if v < there[i, w + dw, m + step]:
-                            there[i, w + dw, m + step] = v
-                            came[d, i, w + dw, m + step] = j
+                for q in range(min(hi_c, n_c - dc)):
+                    for w in range(min(hi_w, n_w - dw)):
+                        x = q * n_w + w
+                        y = (q + dc) * n_w + w + dw
+                        for m in range(min(hi_m, n_m - step)):
+                            v = here[j, x, m] + c
+                            if v < there[i, y, m + step]:
+                                there[i, y, m + step] = v
+                                came[d, i, y, m + step] = j
         here, there = there, here
         for i in range(n):
             alive[i] = False
-            for w in range(n_w):
+            for x in range(n_cw):
                 for m in range(n_m):
-                    if here[i, w, m] < inf:
+                    if here[i, x, m] < inf:
                         alive[i] = True
                         break
                 if alive[i]:
@@ -434,26 +456,28 @@ def _row_programme(kinds, pointers, sources, start, work, off, lengths, weekend,
         if weekend[d] and first[d]:
             seen_w += 1
     best = inf
-    bi, bw, bm = -1, 0, 0
+    bi, bx, bm = -1, 0, 0
     for i in range(n):
-        for w in range(n_w):
+        for x in range(n_cw):
             for m in range(min_units, n_m):
-                if here[i, w, m] < best:
-                    best = here[i, w, m]
-                    bi, bw, bm = i, w, m
+                if here[i, x, m] < best:
+                    best = here[i, x, m]
+                    bi, bx, bm = i, x, m
     row = np.full(days, -1, dtype=np.int64)
     if bi < 0:
         row[0] = -2
         return row
-    i, w, m = bi, bw, bm
+    i, x, m = bi, bx, bm
     for d in range(days - 1, -1, -1):
-        j = came[d, i, w, m]
+        j = came[d, i, x, m]
         t = kinds[i]
         row[d] = t
         if t >= 0:
             m -= lengths[t]
             if weekend[d] and (kinds[j] < 0 or first[d]):
-                w -= 1
+                x -= 1
+            if t == counted:
+                x -= n_w
         i = j
     return row
 

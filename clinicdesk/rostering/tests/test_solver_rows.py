@@ -41,13 +41,14 @@ def plans(draw):
     n = draw(st.integers(2, 4))
     history_rule = draw(st.booleans())
     maxima = draw(st.booleans())
+    few = draw(st.booleans())  # small maxima, which bind more often
     emps = []
     for i in range(n):
         # a contract whose maximum run is shorter than its minimum run is left out: see `RowSearch`
         least = draw(st.integers(1, 3))
         emps.append(Employee(
             id=f"e{i}",
-            max_shifts_by_type={s: draw(st.integers(0, days)) for s in ids if maxima and draw(st.booleans())},
+            max_shifts_by_type={s: draw(st.integers(0, 3 if few else days)) for s in ids if maxima and draw(st.booleans())},
             min_minutes=draw(st.sampled_from([0, 480, 1440, 2400])),
             max_minutes=draw(st.sampled_from([None, 2400, 3360, 4800])),
             max_consecutive_shifts=draw(st.sampled_from([None, *(k for k in (2, 3, 5) if k >= least)])),
@@ -99,9 +100,10 @@ def test_best_row_is_the_row_cp_sat_proves_best(plan):
     if status == "INFEASIBLE":
         assert row is None
         return
-    binding_maxima = bool(rows.contracts[0].maxima)
+    # one per-type maximum is kept exactly (counted); with two or more the others are priced, which may miss
+    binding_maxima = len(rows.contracts[0].maxima) > 1
     if row is None:
-        assert binding_maxima, "no row found though one keeps the contract (and no per-type maximum is in play)"
+        assert binding_maxima, "no row found though one keeps the contract (and at most one per-type maximum)"
         return
     assert _row_ok(problem, 0, row), row
     found = {**others, **{(0, d): si for d, si in enumerate(row)}}
