@@ -721,10 +721,10 @@ def coverage_search(*, actor: User, params, member_system: str, payer_system: st
 
 def _system_value_q(param: str, value: str, system: str, field: str) -> Q:
     code_system, bar, code = value.rpartition("|") if "|" in value else ("", "", value)
-    if bar and code_system and code_system != system:
-        return Q(pk__in=[])  # another system's identifier: nothing here carries it
     if not code:
         raise bad(param, "Give the identifier's value after the '|'.")
+    if bar and code_system and code_system != system:
+        return Q(pk__in=[])  # another system's identifier: nothing here carries it
     return Q(**{field: code})
 
 
