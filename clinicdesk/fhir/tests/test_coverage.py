@@ -182,3 +182,24 @@ def test_scopes_and_roles_are_checked_and_refusals_audited(fhir_as, clinic, paye
     assert not AuditEvent.objects.filter(action__startswith="insurance.coverage").exists()
     # the front desk with the scope reads it
     assert fhir_as(clinic.actor, scopes=["user/Coverage.read"]).get(f"Coverage/{coverage.public_id}").status_code == 200
+
+
+def test_a_page_costs_the_same_queries_whatever_its_size(fhir, clinic, payer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def add_coverages(count):
+        for _ in range(count):
+            CoverageFactory(patient=PatientFactory(organization=clinic.organization), payer=payer,
+                            plan=PlanFactory(payer=payer), group_number="G1")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert fhir.get("Coverage").status_code == 200
+        return len(captured)
+
+    fhir.get("Organization")  # the token's first use of the minute records it; the pages below are not the first
+    add_coverages(1)
+    few = queries()
+    add_coverages(5)
+    assert queries() == few

@@ -130,3 +130,26 @@ def test_scope_and_role_are_checked_and_refusals_audited(fhir_as, clinic):
     assert fhir_as(auditor, scopes=["user/*.read"]).get(f"PractitionerRole/{clinic.provider.pk}").status_code == 403
     assert AuditEvent.objects.filter(action="access.denied").count() == 2
     assert fhir_as(clinic.actor, scopes=["user/PractitionerRole.read"]).get("PractitionerRole").status_code == 200
+
+
+def test_a_page_costs_the_same_queries_whatever_its_size(fhir, clinic):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def add_providers(count):
+        for _ in range(count):
+            provider = ProviderFactory(organization=clinic.organization)
+            provider.locations.set([clinic.location])
+            AvailabilityTemplateFactory(provider=provider, location=clinic.location)
+            StaffMemberFactory(organization=clinic.organization, user=provider, taxonomy_code="207Q00000X")
+
+    def queries(path) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert fhir.get(path).status_code == 200
+        return len(captured)
+
+    fhir.get("Organization")  # the token's first use of the minute records it; the pages below are not the first
+    add_providers(1)
+    few = {path: queries(path) for path in ("PractitionerRole", "Schedule")}
+    add_providers(5)
+    assert {path: queries(path) for path in ("PractitionerRole", "Schedule")} == few

@@ -13,6 +13,7 @@ from clinicdesk.core.choices import Role
 from clinicdesk.core.models import AuditEvent
 from clinicdesk.core.tests.factories import LocationFactory, UserFactory
 from clinicdesk.fhir.bindings import code_issues
+from clinicdesk.patients.tests.factories import PatientFactory
 from clinicdesk.scheduling.choices import AppointmentStatus
 from clinicdesk.scheduling.tests.factories import (
     AppointmentFactory,
@@ -53,7 +54,8 @@ def slots(fhir, clinic, **params) -> list[dict]:
 
 
 def book(clinic, hour: int, minute: int = 0, **fields):
-    return AppointmentFactory(organization=clinic.organization, patient=clinic.patient, provider=clinic.provider,
+    return AppointmentFactory(organization=clinic.organization, patient=fields.pop("patient", clinic.patient),
+                              provider=clinic.provider,
                               location=clinic.location, appointment_type=fields.pop("kind", clinic.kind),
                               starts_at=clinic.at(2027, 3, 15, hour, minute),
                               ends_at=clinic.at(2027, 3, 15, hour, minute) + timedelta(minutes=15), **fields)
@@ -173,7 +175,7 @@ def test_a_group_session_with_places_left_is_free(fhir, clinic):
     book(clinic, 9, 0, kind=group)
     query = {"service-type": "class", "start": [f"ge{MONDAY_9}", "lt2027-03-15T09:01:00-04:00"]}
     assert [s["status"] for s in slots(fhir, clinic, **query)] == ["free"]
-    book(clinic, 9, 0, kind=group)
+    book(clinic, 9, 0, kind=group, patient=PatientFactory(organization=clinic.organization))
     assert [s["status"] for s in slots(fhir, clinic, **query)] == ["busy"]
 
 
