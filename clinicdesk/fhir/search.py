@@ -128,9 +128,9 @@ def date_range(param: str, text: str, tz: zoneinfo.ZoneInfo) -> tuple[datetime, 
             last = date(year, month, calendar.monthrange(year, month)[1])
         else:
             first, last = date(year, 1, 1), date(year, 12, 31)
-    except ValueError:
+        return datetime.combine(first, time.min, tz), datetime.combine(last + timedelta(days=1), time.min, tz)
+    except (ValueError, OverflowError):
         raise bad(param, f"'{text}' is not a FHIR date (YYYY, YYYY-MM, YYYY-MM-DD or a date and time with offset).") from None
-    return datetime.combine(first, time.min, tz), datetime.combine(last + timedelta(days=1), time.min, tz)
 
 
 def date_filter(param: str, values: list[str], field: str, *, tz: zoneinfo.ZoneInfo, as_date: bool) -> Q:
@@ -408,8 +408,11 @@ def _horizon_q(param: str, values: list[str], tz: zoneinfo.ZoneInfo) -> Q:
                 raise bad(param, f"The prefix '{prefix}' is not supported; use one of: {', '.join(SUPPORTED_PREFIXES)}.")
             start, end = date_range(param, text, tz)
             first_day, last_day = start.date(), (end - timedelta(microseconds=1)).date()
-            reaches = {"ge": first_day, "gt": last_day + timedelta(days=1), "eq": first_day}.get(prefix)
-            begins = {"le": last_day, "lt": first_day - timedelta(days=1), "eq": last_day}.get(prefix)
+            try:
+                reaches = {"ge": first_day, "gt": last_day + timedelta(days=1), "eq": first_day}.get(prefix)
+                begins = {"le": last_day, "lt": first_day - timedelta(days=1), "eq": last_day}.get(prefix)
+            except OverflowError:
+                raise bad(param, f"'{value}' is out of range.") from None
             if reaches is not None:
                 q &= Q(open_ended__gt=0) | Q(last__gte=reaches)
             if begins is not None:
@@ -446,6 +449,9 @@ SLOT_MAX_RANGE = timedelta(days=31)
 SLOT_DEFAULT_RANGE = timedelta(days=7)
 # A search that would list more slots than this is refused (narrow the range or the schedules) rather than cut.
 SLOT_MAX_RESULTS = 5000
+# Far enough either way for any real schedule, and far from the ends of the calendar Python can count in.
+SLOT_EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+SLOT_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 _SLOT_ID = re.compile(r"^(\d{1,18})-(\d{1,18})-(\d{1,18})-(\d{14})$")
 
 
@@ -481,6 +487,8 @@ def parse_slot_id(value: str) -> tuple[int, int, int, datetime] | None:
         at = datetime.strptime(match[4], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
     except ValueError:
         return None
+    if not SLOT_EARLIEST <= at < SLOT_LATEST:
+        return None
     return int(match[1]), int(match[2]), int(match[3]), at
 
 
@@ -502,6 +510,8 @@ def _slot_range(param: str, values: list[str], now: datetime, *, lower: datetime
             if high is not None:
                 upper = high if upper is None else min(upper, high)
     lower = lower if lower is not None else now.replace(second=0, microsecond=0)
+    if not SLOT_EARLIEST <= lower < SLOT_LATEST or (upper is not None and not SLOT_EARLIEST < upper <= SLOT_LATEST):
+        raise bad(param, f"Slots are searched between {SLOT_EARLIEST.year} and {SLOT_LATEST.year}.")
     upper = upper if upper is not None else lower + SLOT_DEFAULT_RANGE
     if upper <= lower:
         raise bad(param, "The start range is empty: its upper bound is not after its lower bound.")

@@ -250,3 +250,18 @@ def test_scopes_and_roles_are_checked_and_refusals_audited(fhir_as, clinic):
     auditor = UserFactory(organization=clinic.organization, role=Role.AUDITOR)
     assert fhir_as(auditor, scopes=["user/*.read"]).get("Schedule").status_code == 403
     assert AuditEvent.objects.filter(action="access.denied").count() == 2
+
+
+@pytest.mark.parametrize("query", [
+    "Slot?service-type=x,&start=ge2027-03-15", "Slot?start=ge9999-12-31&status=busy", "Slot?start=lt0001-01-01&status=busy",
+    "Slot?start=9999&status=busy", "Slot?start=ge2027-03-15T25:00:00Z&status=busy", "Slot?_id=1-2-3-99991231235959",
+    "Slot?schedule=,", "Slot?status=free,,busy", "Slot/1-1-1-99991231235959", "Slot/1-1-1-00010101000000",
+    "Schedule?date=ge9999-12-31", "Schedule?date=lt0001-01-01", "Schedule?date=9999-12-31", "Schedule/99999999999999999999-1",
+    "Schedule?actor=Practitioner/99999999999999999999", "Coverage?patient=", "Coverage?payor=|", "Coverage?_id=a,,b",
+    "PractitionerRole?location=Location/", "PractitionerRole/99999999999999999999",
+])
+def test_garbage_in_the_new_searches_is_never_a_500(fhir, clinic, query):
+    response = fhir.get(query)
+    assert response.status_code in (200, 400, 404), (query, response.status_code)
+    if response.status_code != 200:
+        assert response.json()["resourceType"] == "OperationOutcome"
