@@ -21,6 +21,10 @@ CONTACT_POINT_SYSTEM = ("phone", "fax", "email", "pager", "url", "sms", "other")
 CONTACT_POINT_USE = ("home", "work", "temp", "old", "mobile")
 ADDRESS_USE = ("home", "work", "temp", "old", "billing")
 IDENTIFIER_USE = ("usual", "official", "temp", "secondary", "old")
+SLOT_STATUS = ("busy", "free", "busy-unavailable", "busy-tentative", "entered-in-error")
+COVERAGE_STATUS = ("active", "cancelled", "draft", "entered-in-error")  # fm-status
+# subscriber-relationship is an extensible binding in R4; we only ever send its own codes, so it is checked too.
+SUBSCRIBER_RELATIONSHIP = ("child", "parent", "spouse", "common", "other", "self", "injured")
 
 BINDINGS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "Patient": (
@@ -33,6 +37,12 @@ BINDINGS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
                  ("telecom.use", CONTACT_POINT_USE), ("address.use", ADDRESS_USE)),
     "Appointment": (("status", APPOINTMENT_STATUS), ("participant.status", PARTICIPANT_STATUS),
                     ("participant.required", PARTICIPANT_REQUIRED)),
+    "PractitionerRole": (("telecom.system", CONTACT_POINT_SYSTEM), ("telecom.use", CONTACT_POINT_USE)),
+    "Schedule": (),
+    "Slot": (("status", SLOT_STATUS),),
+    "Coverage": (("status", COVERAGE_STATUS), ("identifier.use", IDENTIFIER_USE),
+                 ("relationship.coding.code", SUBSCRIBER_RELATIONSHIP), ("contained.gender", ADMINISTRATIVE_GENDER),
+                 ("contained.name.use", NAME_USE), ("contained.address.use", ADDRESS_USE)),
 }
 
 

@@ -7,7 +7,17 @@ from django.utils import timezone
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
 from .scopes import RESOURCE_PERMISSIONS, WRITE
-from .search import APPOINTMENT_INCLUDES, APPOINTMENT_PARAMS, PATIENT_PARAMS, SIMPLE_PARAMS
+from .search import (
+    APPOINTMENT_INCLUDES,
+    APPOINTMENT_PARAMS,
+    COVERAGE_PARAMS,
+    PATIENT_PARAMS,
+    PRACTITIONER_ROLE_PARAMS,
+    SCHEDULE_PARAMS,
+    SIMPLE_PARAMS,
+    SLOT_MAX_RANGE,
+    SLOT_PARAMS,
+)
 
 FHIR_VERSION = "4.0.1"
 
@@ -30,8 +40,36 @@ _PARAMS: dict[str, dict[str, tuple[str, str]]] = {
         "date": ("date", "The start, with the prefixes eq, ge, gt, le, lt; repeat for a range"),
         "status": ("token", "The appointment status; comma-separated for any of several"),
     },
+    "PractitionerRole": {
+        "_id": ("token", "The role's id (the same as its practitioner's)"),
+        "practitioner": ("reference", "Practitioner/[id]"),
+        "location": ("reference", "Location/[id]: the providers who see patients there"),
+    },
+    "Schedule": {
+        "_id": ("token", "The schedule's id, [practitioner id]-[location id]"),
+        "actor": ("reference", "Practitioner/[id] or Location/[id]"),
+        "date": ("date", "The planning horizon meets this date, with the prefixes eq, ge, gt, le, lt"),
+    },
+    "Slot": {
+        "_id": ("token", "The slot's id, [schedule id]-[appointment type id]-[start, UTC, YYYYMMDDhhmmss]"),
+        "schedule": ("reference", "Schedule/[id]"),
+        "start": ("date", "The slot's start, with the prefixes eq, ge, gt, le, lt; repeat for a range. At most "
+                          f"{SLOT_MAX_RANGE.days} days; from now for a week when not given"),
+        "status": ("token", "free or busy (default both)"),
+        "service-type": ("token", "The appointment type (system|code); required for free slots"),
+    },
+    "Coverage": {
+        "_id": ("token", "The coverage's id"),
+        "identifier": ("token", "The member ID, as value or system|value"),
+        "patient": ("reference", "Patient/[id]"),
+        "beneficiary": ("reference", "Patient/[id]"),
+        "payor": ("reference", "The payer by its payer ID (payor:identifier=system|value, or the value alone); payers "
+                               "are not served as resources"),
+        "status": ("token", "active or cancelled"),
+    },
 }
-_DECLARED = {"Patient": PATIENT_PARAMS, "Appointment": APPOINTMENT_PARAMS}
+_DECLARED = {"Patient": PATIENT_PARAMS, "Appointment": APPOINTMENT_PARAMS, "PractitionerRole": PRACTITIONER_ROLE_PARAMS,
+             "Schedule": SCHEDULE_PARAMS, "Slot": SLOT_PARAMS, "Coverage": COVERAGE_PARAMS}
 
 
 def _search_params(resource: str) -> list[dict]:

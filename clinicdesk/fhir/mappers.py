@@ -9,17 +9,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.utils import timezone
 from fhir.resources.R4B.appointment import Appointment as FhirAppointment
+from fhir.resources.R4B.coverage import Coverage as FhirCoverage
 from fhir.resources.R4B.location import Location as FhirLocation
 from fhir.resources.R4B.organization import Organization as FhirOrganization
 from fhir.resources.R4B.patient import Patient as FhirPatient
 from fhir.resources.R4B.practitioner import Practitioner as FhirPractitioner
+from fhir.resources.R4B.practitionerrole import PractitionerRole as FhirPractitionerRole
+from fhir.resources.R4B.schedule import Schedule as FhirSchedule
+from fhir.resources.R4B.slot import Slot as FhirSlot
 
+from clinicdesk.core.choices import Role
 from clinicdesk.core.models import Location, Organization, User
+from clinicdesk.insurance.choices import SubscriberRelationship
+from clinicdesk.insurance.models import Coverage
 from clinicdesk.patients.choices import PatientStatus
 from clinicdesk.patients.models import Patient
 from clinicdesk.scheduling.choices import AppointmentStatus
-from clinicdesk.scheduling.models import Appointment
+from clinicdesk.scheduling.models import Appointment, AppointmentType
 from clinicdesk.scheduling.selectors.availability import location_tz
 
 from .bindings import code_issues
@@ -41,6 +49,15 @@ APPOINTMENT_STATUS_TO_FHIR: dict[str, str] = {
     AppointmentStatus.CANCELLED: "cancelled",
     AppointmentStatus.NO_SHOW: "noshow",
 }
+
+
+def payer_id_system(organization: Organization) -> str:
+    """The practice's payer IDs (the IDs its clearinghouse routes claims by): payers are not served as resources."""
+    return f"urn:clinicdesk:{organization.slug}:payer-id"
+
+
+def member_id_system(organization: Organization) -> str:
+    return f"urn:clinicdesk:{organization.slug}:member-id"
 
 
 def mrn_system(organization: Organization) -> str:
@@ -200,3 +217,173 @@ def appointment_resource(appointment: Appointment) -> dict:
     if status == "cancelled":
         body["cancelationReason"] = {"text": appointment.cancel_reason}
     return _checked(FhirAppointment, body)
+
+
+# --- scheduling: PractitionerRole, Schedule, Slot -------------------------------------------------------------
+
+NUCC_TAXONOMY = "http://nucc.org/provider-taxonomy"
+PRACTITIONER_ROLE_SYSTEM = "http://terminology.hl7.org/CodeSystem/practitioner-role"
+# Our sign-in roles as HL7's practitioner-role codes (an example binding): a clinician is a "doctor" only with a
+# physician's title; nurses and medical assistants are "nurse". The practice's own role code is always sent too.
+PHYSICIAN_TITLES = ("MD", "DO")
+
+
+def role_system(organization: Organization) -> str:
+    return f"urn:clinicdesk:{organization.slug}:role"
+
+
+def practitioner_role_resource(user: User, locations: list[Location]) -> dict:
+    """PractitionerRole: a provider's role at the practice, the locations they see patients at and, from their
+    staff record, their NUCC taxonomy (as specialty) and the dates they work here."""
+    organization = user.organization
+    staff = getattr(user, "staff_member", None)
+    codings = [{"system": role_system(organization), "code": user.role, "display": user.get_role_display()}]
+    if user.role == Role.NURSE:
+        codings.append({"system": PRACTITIONER_ROLE_SYSTEM, "code": "nurse", "display": "Nurse"})
+    elif user.role == Role.CLINICIAN and user.title.upper().replace(".", "") in PHYSICIAN_TITLES:
+        codings.append({"system": PRACTITIONER_ROLE_SYSTEM, "code": "doctor", "display": "Doctor"})
+    updated = max([user.updated_at, *([staff.updated_at] if staff else [])])
+    body = {
+        "resourceType": "PractitionerRole",
+        "id": str(user.pk),
+        "meta": {"lastUpdated": _instant(updated)},
+        "active": user.is_active,
+        "period": {"start": staff.hire_date.isoformat() if staff and staff.hire_date else None,
+                   "end": staff.end_date.isoformat() if staff and staff.end_date else None},
+        "practitioner": {"reference": f"Practitioner/{user.pk}", "display": str(user)},
+        "organization": {"reference": f"Organization/{organization.pk}", "display": organization.name},
+        "code": [{"coding": codings, "text": (staff.job_title if staff and staff.job_title else user.get_role_display())}],
+        "specialty": [{"coding": [{"system": NUCC_TAXONOMY, "code": staff.taxonomy_code}]}]
+        if staff and staff.taxonomy_code else [],
+        "location": [{"reference": f"Location/{loc.pk}", "display": loc.name} for loc in locations],
+    }
+    return _checked(FhirPractitionerRole, body)
+
+
+def schedule_id(provider_id: int, location_id: int) -> str:
+    return f"{provider_id}-{location_id}"
+
+
+def schedule_resource(row: dict) -> dict:
+    """Schedule: one provider's hours at one location (their availability templates there, one after another), as
+    a row of `search.schedule_scope`."""
+    today = timezone.localdate()
+    ended = not row["open_ended"] and row["last"] is not None and row["last"] < today
+    provider = f"{row['provider__first_name']} {row['provider__last_name']}".strip()
+    if row["provider__title"]:
+        provider = f"{provider}, {row['provider__title']}"
+    body = {
+        "resourceType": "Schedule",
+        "id": schedule_id(row["provider_id"], row["location_id"]),
+        "meta": {"lastUpdated": _instant(row["updated"])},
+        "active": bool(row["provider__is_active"] and row["location__is_active"] and not ended),
+        "actor": [
+            {"reference": f"Practitioner/{row['provider_id']}", "display": provider},
+            {"reference": f"Location/{row['location_id']}", "display": row["location__name"]},
+        ],
+        "planningHorizon": {"start": row["first"].isoformat(),
+                            "end": row["last"].isoformat() if row["last"] and not row["open_ended"] else None},
+        "comment": f"{provider}'s hours at {row['location__name']}",
+    }
+    return _checked(FhirSchedule, body)
+
+
+def slot_resource(slot) -> dict:
+    """Slot: a free or busy stretch of a schedule for one appointment type (a `search.FhirSlot`)."""
+    organization = slot.appointment_type.organization
+    kind: AppointmentType = slot.appointment_type
+    body = {
+        "resourceType": "Slot",
+        "id": slot.id,
+        "serviceType": [{"coding": [{"system": appointment_type_system(organization), "code": kind.code,
+                                     "display": kind.name}], "text": kind.name}],
+        "schedule": {"reference": f"Schedule/{schedule_id(slot.provider_id, slot.location_id)}"},
+        "status": slot.status,
+        "start": _instant(slot.starts_at.astimezone(slot.tz)),
+        "end": _instant(slot.ends_at.astimezone(slot.tz)),
+    }
+    return _checked(FhirSlot, body)
+
+
+# --- insurance: Coverage --------------------------------------------------------------------------------------
+
+SUBSCRIBER_RELATIONSHIP_SYSTEM = "http://terminology.hl7.org/CodeSystem/subscriber-relationship"
+COVERAGE_CLASS_SYSTEM = "http://terminology.hl7.org/CodeSystem/coverage-class"
+COPAY_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/coverage-copay-type"
+UCUM = "http://unitsofmeasure.org"
+# The X12 relationship codes we keep (SBR02 / PAT01) as FHIR's subscriber-relationship.
+RELATIONSHIP_TO_FHIR: dict[str, str] = {
+    SubscriberRelationship.SELF: "self",
+    SubscriberRelationship.SPOUSE: "spouse",
+    SubscriberRelationship.CHILD: "child",
+    SubscriberRelationship.LIFE_PARTNER: "common",
+    SubscriberRelationship.EMPLOYEE: "other",
+    SubscriberRelationship.OTHER: "other",
+}
+SUBSCRIBER_SEX_TO_FHIR = {"F": "female", "M": "male", "U": "unknown"}
+
+
+def coverage_status(coverage: Coverage) -> str:
+    return "active" if coverage.is_active else "cancelled"
+
+
+def coverage_resource(coverage: Coverage) -> dict:
+    """Coverage: the payer (by its payer ID), the member ID, the subscriber (the patient, or a contained
+    RelatedPerson when someone else holds the policy), billing order, period, group, plan and card amounts."""
+    organization = coverage.organization
+    patient = coverage.patient
+    patient_ref = {"reference": f"Patient/{patient.public_id}", "display": patient.display_name}
+    relationship = RELATIONSHIP_TO_FHIR[coverage.relationship]
+    subscriber_name = f"{coverage.subscriber_first_name} {coverage.subscriber_last_name}".strip()
+    contained = []
+    if relationship == "self":
+        subscriber = patient_ref
+    else:
+        subscriber = {"reference": "#subscriber", "display": subscriber_name}
+        contained.append({
+            "resourceType": "RelatedPerson", "id": "subscriber", "patient": {"reference": f"Patient/{patient.public_id}"},
+            "name": [{"use": "official", "family": coverage.subscriber_last_name, "given": [coverage.subscriber_first_name]}],
+            "gender": SUBSCRIBER_SEX_TO_FHIR.get(coverage.subscriber_sex, "unknown"),
+            "birthDate": coverage.subscriber_date_of_birth.isoformat() if coverage.subscriber_date_of_birth else None,
+            "address": [{"use": "home", "line": [coverage.subscriber_address_line1], "city": coverage.subscriber_city,
+                         "state": coverage.subscriber_state, "postalCode": coverage.subscriber_postal_code}],
+        })
+    classes = []
+    if coverage.group_number:
+        classes.append({"type": {"coding": [{"system": COVERAGE_CLASS_SYSTEM, "code": "group"}]},
+                        "value": coverage.group_number, "name": coverage.group_name})
+    if coverage.plan_id:
+        classes.append({"type": {"coding": [{"system": COVERAGE_CLASS_SYSTEM, "code": "plan"}]},
+                        "value": str(coverage.plan_id), "name": coverage.plan.name})
+    costs = []
+    for code, amount in (("copay", coverage.copay), ("deductible", coverage.deductible)):
+        if amount is not None:
+            costs.append({"type": {"coding": [{"system": COPAY_TYPE_SYSTEM, "code": code}]},
+                          "valueMoney": {"value": amount, "currency": "USD"}})
+    if coverage.coinsurance_percent is not None:
+        costs.append({"type": {"coding": [{"system": COPAY_TYPE_SYSTEM, "code": "copaypct"}]},
+                      "valueQuantity": {"value": coverage.coinsurance_percent, "unit": "%", "system": UCUM, "code": "%"}})
+    body = {
+        "resourceType": "Coverage",
+        "id": coverage.public_id,
+        "meta": {"lastUpdated": _instant(coverage.updated_at)},
+        "contained": contained,
+        "identifier": [{
+            "use": "usual", "type": {"coding": [{"system": V2_0203, "code": "MB", "display": "Member Number"}]},
+            "system": member_id_system(organization), "value": coverage.member_id,
+        }],
+        "status": coverage_status(coverage),
+        "subscriber": subscriber,
+        "subscriberId": coverage.member_id,
+        "beneficiary": patient_ref,
+        "relationship": {"coding": [{"system": SUBSCRIBER_RELATIONSHIP_SYSTEM, "code": relationship}],
+                         "text": coverage.get_relationship_display()},
+        "period": {"start": coverage.effective_from.isoformat() if coverage.effective_from else None,
+                   "end": coverage.effective_to.isoformat() if coverage.effective_to else None},
+        "payor": [{"identifier": {"system": payer_id_system(organization), "value": coverage.payer.payer_identifier},
+                   "display": coverage.payer.name}],
+        "class": classes,
+        "order": coverage.rank,
+        "costToBeneficiary": costs,
+    }
+    return _checked(FhirCoverage, body)

@@ -22,6 +22,11 @@ RESOURCE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "Organization": {READ: (Perm.DASHBOARD,)},
     "Location": {READ: (Perm.SCHEDULE_VIEW,)},
     "Appointment": {READ: (Perm.SCHEDULE_VIEW,), WRITE: (Perm.SCHEDULE_VIEW, Perm.SCHEDULE_BOOK)},
+    "PractitionerRole": {READ: (Perm.SCHEDULE_VIEW,)},
+    "Schedule": {READ: (Perm.SCHEDULE_VIEW,)},
+    "Slot": {READ: (Perm.SCHEDULE_VIEW,)},
+    # A patient's insurance is patient data: the role must see both charts and coverage.
+    "Coverage": {READ: (Perm.PATIENT_VIEW, Perm.COVERAGE_VIEW)},
 }
 RESOURCE_TYPES = tuple(RESOURCE_PERMISSIONS)
 

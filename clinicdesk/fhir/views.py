@@ -1,5 +1,6 @@
 """The FHIR R4 endpoints under /fhir/R4/: the CapabilityStatement, read and search of Patient, Practitioner,
-Organization, Location and Appointment, and booking and cancelling appointments.
+Organization, Location, Appointment, PractitionerRole, Schedule, Slot and Coverage, and booking and cancelling
+appointments.
 
 Views parse the request, check the token (auth.py), call the apps' selectors and services, and map the rows
 (mappers.py). Every refusal is an OperationOutcome naming the element (outcomes.py); the rules themselves
@@ -31,7 +32,7 @@ from pydantic import ValidationError as ModelError
 from clinicdesk.core.access import bearer_token, public
 from clinicdesk.core.audit import audit_event, audit_events
 from clinicdesk.core.choices import AuditChannel
-from clinicdesk.core.models import User
+from clinicdesk.core.models import Location, User
 from clinicdesk.patients.selectors.records import patient_for_change, patient_get, patient_scope
 from clinicdesk.scheduling.choices import BookingChannel
 from clinicdesk.scheduling.models import Appointment
@@ -166,11 +167,11 @@ class Kind:
     patch: Callable[[HttpRequest, FhirToken, str], HttpResponse] | None = None
 
 
-def _searchset(request: HttpRequest, resource_type: str, rows: QuerySet, to_resource: Callable,
+def _searchset(request: HttpRequest, resource_type: str, rows: QuerySet | list, to_resource: Callable,
                *, audit: Callable[[list], None] | None = None, include: Callable[[list], list[dict]] | None = None) -> dict:
     """A searchset Bundle of one page of `rows` with its total and self/first/previous/next/last links."""
     page_of = search.paging(request.GET)
-    total = rows.count()
+    total = len(rows) if isinstance(rows, list) else rows.count()
     page = list(rows[page_of.offset : page_of.offset + page_of.count])
     if audit is not None:
         audit(page)
@@ -456,6 +457,85 @@ def _appointment_patch(request: HttpRequest, token: FhirToken, resource_id: str)
     return fhir_response(mappers.appointment_resource(appointment))
 
 
+# PractitionerRole, Schedule, Slot: the schedule's own records, no patient data.
+
+
+def _practitioner_roles(actor: User) -> QuerySet:
+    return search.practitioner_scope(actor=actor).select_related("organization", "staff_member").prefetch_related(
+        "locations", "availability_templates")
+
+
+def _visible_locations(actor: User) -> list[Location]:
+    return list(search.location_scope(actor=actor).order_by("name", "id"))
+
+
+def _practitioner_role_read(request: HttpRequest, actor: User, resource_id: str) -> dict:
+    user = _one(_practitioner_roles(actor), resource_id)
+    return mappers.practitioner_role_resource(user, search.role_locations(user, _visible_locations(actor)))
+
+
+def _practitioner_role_search(request: HttpRequest, token: FhirToken) -> dict:
+    actor = token.user
+    matching = search.practitioner_role_search(actor=actor, params=request.GET)
+    rows = _practitioner_roles(actor).filter(pk__in=matching.values("pk"))
+    visible = _visible_locations(actor)
+    return _searchset(request, "PractitionerRole", rows,
+                      lambda user: mappers.practitioner_role_resource(user, search.role_locations(user, visible)))
+
+
+def _schedule_read(request: HttpRequest, actor: User, resource_id: str) -> dict:
+    key = search.schedule_key("_id", resource_id, strict=False)
+    if key is None:
+        raise Http404
+    row = search.schedule_scope(actor=actor).filter(provider_id=key[0], location_id=key[1]).first()
+    if row is None:
+        raise Http404
+    return mappers.schedule_resource(row)
+
+
+def _schedule_search(request: HttpRequest, token: FhirToken) -> dict:
+    rows = search.schedule_search(actor=token.user, params=request.GET)
+    return _searchset(request, "Schedule", rows, mappers.schedule_resource)
+
+
+def _slot_read(request: HttpRequest, actor: User, resource_id: str) -> dict:
+    slot = search.slot_get(actor=actor, slot_id=resource_id)
+    if slot is None:
+        raise Http404
+    return mappers.slot_resource(slot)
+
+
+def _slot_search(request: HttpRequest, token: FhirToken) -> dict:
+    slots = search.slot_search_fhir(actor=token.user, params=request.GET,
+                                    type_system=mappers.appointment_type_system(token.organization), now=timezone.now())
+    return _searchset(request, "Slot", slots, mappers.slot_resource)
+
+
+# Coverage: a patient's insurance, so every coverage returned is audited like a patient read.
+
+
+def _coverage_read(request: HttpRequest, actor: User, resource_id: str) -> dict:
+    coverage = search.coverage_scope(actor=actor).filter(public_id=resource_id).first()
+    if coverage is None:
+        raise Http404
+    audit_event(action="insurance.coverage_viewed", actor=actor, target=coverage, channel=AuditChannel.API,
+                summary=f"{coverage.get_rank_display()} coverage read through the FHIR API: {coverage.payer.name}"[:300])
+    return mappers.coverage_resource(coverage)
+
+
+def _coverage_search(request: HttpRequest, token: FhirToken) -> dict:
+    actor = token.user
+    organization = token.organization
+    rows = search.coverage_search(actor=actor, params=request.GET, member_system=mappers.member_id_system(organization),
+                                  payer_system=mappers.payer_id_system(organization))
+
+    def audit(page: list) -> None:
+        audit_events(action="insurance.coverage_listed", actor=actor, targets=page, channel=AuditChannel.API,
+                     summary="Returned by a FHIR Coverage search")
+
+    return _searchset(request, "Coverage", rows, mappers.coverage_resource, audit=audit)
+
+
 KINDS: dict[str, Kind] = {
     "Patient": Kind(read=_patient_read, search=_patient_search),
     "Practitioner": Kind(read=_practitioner_read, search=_practitioner_search),
@@ -463,6 +543,10 @@ KINDS: dict[str, Kind] = {
     "Location": Kind(read=_location_read, search=_location_search),
     "Appointment": Kind(read=_appointment_read, search=_appointment_search, create=_appointment_create,
                         patch=_appointment_patch),
+    "PractitionerRole": Kind(read=_practitioner_role_read, search=_practitioner_role_search),
+    "Schedule": Kind(read=_schedule_read, search=_schedule_search),
+    "Slot": Kind(read=_slot_read, search=_slot_search),
+    "Coverage": Kind(read=_coverage_read, search=_coverage_search),
 }
 assert tuple(KINDS) == RESOURCE_TYPES  # noqa: S101  (the scopes and the endpoints describe the same resources)
 

@@ -82,3 +82,16 @@ def test_a_person_limited_to_a_location_sees_only_it(fhir_as, clinic):
     assert {e["resource"]["id"] for e in api.get("Location").json()["entry"]} == {str(north.pk)}
     assert api.get(f"Location/{clinic.location.pk}").status_code == 404
     assert api.get("Appointment").json()["total"] == 0
+
+
+def test_reads_of_another_practices_schedule_records_and_coverage_are_404(fhir, clinic, elsewhere):
+    from clinicdesk.insurance.tests.factories_coverage import CoverageFactory
+
+    coverage = CoverageFactory(patient=elsewhere.patient)
+    schedule = f"{elsewhere.provider.pk}-{elsewhere.location.pk}"
+    for path in (f"PractitionerRole/{elsewhere.provider.pk}", f"Schedule/{schedule}",
+                 f"Slot/{schedule}-{elsewhere.kind.pk}-20270315140000", f"Coverage/{coverage.public_id}"):
+        assert fhir.get(path).status_code == 404, path
+    for resource in ("PractitionerRole", "Schedule", "Coverage"):
+        assert all(elsewhere.organization.name not in str(e) for e in fhir.get(resource).json().get("entry", [])), resource
+    assert fhir.get("Slot", {"schedule": schedule, "service-type": clinic.kind.code}).json()["total"] == 0

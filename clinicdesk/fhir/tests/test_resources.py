@@ -130,5 +130,12 @@ def test_the_capability_statement_lists_exactly_what_is_served(client):
     assert {p["name"] for p in resources["Patient"]["searchParam"]} == {
         "_id", "identifier", "name", "family", "given", "birthdate", "gender", "_count", "_page"}
     assert resources["Appointment"]["searchInclude"] == ["Appointment:patient"]
+    params = {name: {p["name"] for p in resources[name]["searchParam"]} - {"_count", "_page"}
+              for name in ("PractitionerRole", "Schedule", "Slot", "Coverage")}
+    assert params == {
+        "PractitionerRole": {"_id", "practitioner", "location"}, "Schedule": {"_id", "actor", "date"},
+        "Slot": {"_id", "schedule", "start", "status", "service-type"},
+        "Coverage": {"_id", "identifier", "patient", "beneficiary", "payor", "status"},
+    }
     assert body["rest"][0]["security"]["service"][0]["coding"][0]["code"] == "SMART-on-FHIR"
     assert resolve("/fhir/R4/metadata").url_name == "metadata"

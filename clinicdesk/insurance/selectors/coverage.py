@@ -10,6 +10,7 @@ from django.http import Http404
 
 from clinicdesk.core.audit import audit_event
 from clinicdesk.core.models import User
+from clinicdesk.core.permissions import Perm
 from clinicdesk.patients.models import Patient
 
 from ..choices import CoverageRank, EligibilityStatus, PayerRuleKind
@@ -81,6 +82,15 @@ def coverage_list(*, actor: User, patient: Patient, audit: bool = True, include_
         audit_event(action="insurance.coverage_viewed", actor=actor, target=patient, patient=patient,
                     summary=f"Coverage viewed ({len(result)} on file)")
     return result
+
+
+def coverage_scope(*, actor: User) -> QuerySet[Coverage]:
+    """Every coverage the actor may see (the FHIR API's reads): their practice's, of patients not merged away, for
+    a role that sees both patients and coverage. Not audited: the caller audits what it returns."""
+    if actor is None or not (actor.has_perm_code(Perm.PATIENT_VIEW) and actor.has_perm_code(Perm.COVERAGE_VIEW)):
+        return Coverage.objects.none()
+    return (Coverage.objects.filter(organization_id=actor.organization_id, patient__merged_into__isnull=True)
+            .select_related("organization", "patient", "payer", "plan"))
 
 
 def coverage_get(*, actor: User, public_id: str, audit: bool = True) -> Coverage:
