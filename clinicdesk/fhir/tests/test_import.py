@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-import copy
 import json
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,7 +29,8 @@ from clinicdesk.ledger.reports import books_integrity
 from clinicdesk.ledger.selectors import item_balances
 from clinicdesk.patients.models import Patient
 
-SYNTHEA = Path(settings.BASE_DIR).parent / "shared" / "data" / "synthea"
+# ../shared/data beside the checkout; CLINICDESK_SHARED_DATA overrides it (as for the other shared-data tests).
+SYNTHEA = Path(os.environ.get("CLINICDESK_SHARED_DATA") or Path(settings.BASE_DIR).parent / "shared" / "data") / "synthea"
 NPI = "http://hl7.org/fhir/sid/us-npi"
 SYN = "https://github.com/synthetichealth/synthea"
 BB = "https://bluebutton.cms.gov/resources/variables/"
