@@ -297,8 +297,9 @@ def provider_placeholder_create(*, actor: User, npi: str, first_name: str, last_
     account with no usable password, so records can point at them and nobody can sign in as them."""
     _require(actor, Perm.USERS_MANAGE)
     npi = (npi or "").strip()
+    organization = Organization.objects.get(pk=actor.organization_id)
     user = User(
-        username=f"npi-{npi}", first_name=(first_name or "").strip()[:150], last_name=(last_name or "").strip()[:150],
+        username=f"{organization.slug}-npi-{npi}"[:150], first_name=(first_name or "").strip()[:150], last_name=(last_name or "").strip()[:150],
         title=(title or "").strip()[:60], npi=npi, role=Role.CLINICIAN, organization_id=actor.organization_id,
         is_active=False,
     )

@@ -15,8 +15,8 @@ from pydantic import ValidationError as PydanticError
 from .report import BundleRefused
 
 # What the importer turns into practice records.
-HELD = ("Patient", "Coverage", "Encounter", "Claim", "ExplanationOfBenefit", "Practitioner", "Organization",
-        "Location")
+HELD = ("Patient", "Coverage", "Encounter", "Claim", "ExplanationOfBenefit", "Practitioner", "PractitionerRole",
+        "Organization", "Location")
 # Clinical records: clinicdesk is the back office and keeps no chart; the EHR that sent them keeps them.
 CLINICAL = ("Observation", "Immunization", "DiagnosticReport", "DocumentReference", "Condition", "Procedure",
             "MedicationRequest", "MedicationAdministration", "MedicationStatement", "Medication", "CarePlan",

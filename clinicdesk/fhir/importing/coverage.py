@@ -76,7 +76,7 @@ def coverages_import(ctx: ImportContext, bundle: Bundle, patients: dict[str, Pat
         if not is_insured(name):
             ctx.report.add(SKIPPED, "coverages", reason="names no payer (self-pay)")
             continue
-        payer = references.payer(ctx, name)
+        payer = references.payer(ctx, name, entry)
         row = ctx.find("Coverage", entry.source_id)
         coverage = ctx.target("Coverage", entry.source_id, Coverage) if row is not None else None
         if coverage is not None:
@@ -106,7 +106,7 @@ def coverages_import(ctx: ImportContext, bundle: Bundle, patients: dict[str, Pat
         span[0], span[1] = min(span[0], day), max(span[1], day)
     for (patient_url, name), (start, end, entry, subject) in sorted(spans.items(), key=lambda kv: kv[1][0]):
         patient = patients[patient_url]
-        payer = references.payer(ctx, name)
+        payer = references.payer(ctx, name, entry)
         if (patient.pk, payer.pk) in found:
             continue
         source_id = f"{subject.source_id}|{name.lower()}"

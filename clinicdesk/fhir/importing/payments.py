@@ -64,7 +64,7 @@ def payments_import(ctx: ImportContext, bundle: Bundle, billed: dict[str, Billed
         if not is_insured(name):
             ctx.report.add(SKIPPED, "claim payments", reason="no payer (self-pay): the patient owes the charges")
             continue
-        payer = references.payer(ctx, name)
+        payer = references.payer(ctx, name, entry)
         coverage = coverages[(visit.encounter.patient_id, payer.pk)]
         lines = []
         for n, item in enumerate(resource.get("item") or []):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 
 from clinicdesk.core.models import Location, User
@@ -81,7 +82,10 @@ def practitioner(ctx: ImportContext, bundle: Bundle, entry: Entry, reference: di
     user = ctx.target(*key, User)
     if user is None:
         first, last = _split_name(display)
-        user = provider_placeholder_create(actor=ctx.actor, npi=npi, first_name=first, last_name=last)
+        try:
+            user = provider_placeholder_create(actor=ctx.actor, npi=npi, first_name=first, last_name=last)
+        except ValidationError as exc:
+            raise entry.refused(f"the placeholder for practitioner {npi}: {' '.join(exc.messages)}", path) from None
         ctx.remember(*key, user, placeholder=True, display=display)
         ctx.report.add(CREATED, "practitioners (placeholders)")
     return user
@@ -107,7 +111,10 @@ def location(ctx: ImportContext, bundle: Bundle, entry: Entry, reference: dict |
         code = "ext-" + hashlib.sha256(token.encode()).hexdigest()[:16]
         found_location = Location.objects.filter(organization=ctx.organization, code=code).first()
         if found_location is None:
-            found_location = location_placeholder_create(actor=ctx.actor, code=code, name=display or code)
+            try:
+                found_location = location_placeholder_create(actor=ctx.actor, code=code, name=display or code)
+            except ValidationError as exc:
+                raise entry.refused(f"the placeholder for location {token}: {' '.join(exc.messages)}", path) from None
             ctx.report.add(CREATED, "locations (placeholders)")
         ctx.remember(*key, found_location, placeholder=True, display=display)
     return found_location
@@ -137,7 +144,7 @@ def _filing_indicator(name: str) -> str:
     return ClaimFilingIndicator.COMMERCIAL
 
 
-def payer(ctx: ImportContext, name: str) -> Payer:
+def payer(ctx: ImportContext, name: str, entry: Entry) -> Payer:
     """The payer of that name: the practice's own, or a placeholder payer (inactive, payer ID to be filled in)."""
     name = (name or "").strip()
     key = ("Organization", f"payer|{name.lower()}")
@@ -149,8 +156,12 @@ def payer(ctx: ImportContext, name: str) -> Payer:
         taken = Payer.objects.filter(organization=ctx.organization, payer_identifier__startswith=identifier[:16]).count()
         if taken:
             identifier = f"{identifier[:16]}{taken:04d}"
-        found = payer_save(organization=ctx.organization, actor=ctx.actor, name=name[:120],
-                           payer_identifier=identifier, claim_filing_indicator=_filing_indicator(name), is_active=False)
+        try:
+            found = payer_save(organization=ctx.organization, actor=ctx.actor, name=name[:120],
+                               payer_identifier=identifier, claim_filing_indicator=_filing_indicator(name),
+                               is_active=False)
+        except ValidationError as exc:
+            raise entry.refused(f"the placeholder for payer '{name}': {' '.join(exc.messages)}") from None
         ctx.remember(*key, found, placeholder=True, display=name)
         ctx.report.add(CREATED, "payers (placeholders)")
     ctx.objects[key] = found

@@ -50,7 +50,7 @@ def bundle_import(*, text: str, name: str, organization: Organization, actor: Us
             ctx = ImportContext(organization=organization, actor=actor, report=report, source_file=name)
             for kind, n in sorted(bundle.skipped.items()):
                 report.add(SKIPPED, kind, n, reason=CLINICAL_REASON)
-            for kind in ("Practitioner", "Organization", "Location"):
+            for kind in ("Practitioner", "PractitionerRole", "Organization", "Location"):
                 # Held for the references to them; they make records only as what the visits name.
                 report.add(SKIPPED, kind, len(bundle.of(kind)), reason="kept only as the visits and claims name it")
             patients = patients_import(ctx, bundle.of("Patient"))
@@ -81,6 +81,7 @@ def bundle_files(paths: Iterable[str | Path]) -> Iterator[Path]:
 def paths_import(*, paths: Iterable[str | Path], organization: Organization, actor: User,
                  dry_run: bool = False) -> list[ImportReport]:
     """Every bundle of `paths`, each in its own transaction."""
+    import_permission_check(actor=actor, organization=organization)
     reports = []
     for path in bundle_files(paths):
         try:

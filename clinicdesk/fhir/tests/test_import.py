@@ -202,6 +202,23 @@ def test_outside_parties_become_placeholders(practice):
         ("Organization", "payer|aetna")}
 
 
+def test_a_practitioner_in_the_bundle_is_used_for_the_references_to_it(practice):
+    bundle = small_bundle()
+    bundle["entry"] += [
+        {"fullUrl": "urn:uuid:pr-1", "resource": {
+            "resourceType": "Practitioner", "id": "pr-1", "identifier": [{"system": NPI, "value": "9999900001"}],
+            "name": [{"family": "Ibarra", "given": ["Tomas"], "prefix": ["Dr."]}]}},
+        {"fullUrl": "urn:uuid:role-1", "resource": {
+            "resourceType": "PractitionerRole", "id": "role-1", "practitioner": {"reference": "urn:uuid:pr-1"}}},
+    ]
+    bundle["entry"][1]["resource"]["participant"][0]["individual"] = {"reference": "urn:uuid:pr-1"}
+    report = run(practice, bundle)
+    provider = Encounter.objects.get().provider
+    assert (provider.npi, provider.first_name, provider.last_name, provider.is_active) == (
+        "9999900001", "Tomas", "Ibarra", False)
+    assert report.reasons[("PractitionerRole", "kept only as the visits and claims name it")] == 1
+
+
 def test_the_practice_s_own_provider_and_payer_are_used(practice):
     organization, admin = practice
     own = UserFactory(organization=organization, role=Role.CLINICIAN, npi="9999912345")
@@ -247,6 +264,23 @@ def test_the_patient_creation_is_audited_with_the_actor(practice):
     events = AuditEvent.objects.filter(patient_id=patient.pk)
     assert events.filter(actor_id=practice[1].pk).exists()
     assert set(events.values_list("action", flat=True)) >= {"encounter.imported", "claim.imported"}
+
+
+def test_two_practices_import_the_same_bundle_each_into_their_own_records(practice):
+    other = OrganizationFactory(slug="elsewhere")
+    other_admin = UserFactory(organization=other, role=Role.ADMINISTRATOR)
+    run(practice, small_bundle())
+    # when
+    report = bundle_import(text=text(small_bundle()), name="small.json", organization=other, actor=other_admin)
+    # then
+    assert report.refused == "" and report.count("created", "patients") == 1
+    for organization in (practice[0], other):
+        encounter = Encounter.objects.get(organization=organization)
+        assert encounter.patient.organization == organization
+        assert encounter.provider.organization == organization and encounter.location.organization == organization
+        assert Claim.objects.get(organization=organization).payer.organization == organization
+    assert ImportedResource.objects.filter(organization=other).count() == \
+        ImportedResource.objects.filter(organization=practice[0]).count()
 
 
 def test_dry_run_reports_and_saves_nothing(practice):

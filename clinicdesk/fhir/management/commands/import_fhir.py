@@ -45,9 +45,10 @@ class Command(BaseCommand):
                 self.stdout.write(line)
             total.merge(report)
         self.stdout.write(f"Total: {len(reports) - refused} of {len(reports)} bundle(s) imported"
-                          + (" (dry run, nothing saved)" if dry_run else "") + ".")
-        for line in total.lines():
-            self.stdout.write(line)
+                          + (" (dry run, nothing saved)" if dry_run else "") + ("." if len(reports) == 1 else ":"))
+        if len(reports) > 1:
+            for line in total.lines():
+                self.stdout.write(line)
         if refused:
             raise CommandError(f"{refused} of {len(reports)} bundle(s) refused.")
 
