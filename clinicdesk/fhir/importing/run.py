@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from clinicdesk.core.models import Organization, User
 from clinicdesk.core.permissions import Perm
@@ -65,6 +65,10 @@ def bundle_import(*, text: str, name: str, organization: Organization, actor: Us
         report = ImportReport(name=name, dry_run=dry_run, refused=str(exc))
     except ValidationError as exc:
         report = ImportReport(name=name, dry_run=dry_run, refused="; ".join(exc.messages))
+    except IntegrityError:
+        # Another import of the same resources committed first (the mapping is unique per practice and source id).
+        report = ImportReport(name=name, dry_run=dry_run,
+                              refused="another import wrote the same resources at the same moment; run it again.")
     return report
 
 
