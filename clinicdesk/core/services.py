@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .audit import audit_event
+from .choices import Role
 from .models import ApiToken, Location, Organization, User
 from .permissions import ROLE_PERMISSIONS, Perm
 from .selectors import role_assignable
@@ -288,3 +289,36 @@ def api_token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
         token.save(update_fields=["revoked_at", "updated_at"])
         audit_event(action="api_token.revoked", actor=actor, target=token, summary=f"API token '{token.name}' revoked")
     return token
+
+
+@transaction.atomic
+def provider_placeholder_create(*, actor: User, npi: str, first_name: str, last_name: str, title: str = "") -> User:
+    """An outside clinician known only by NPI and name (an imported visit names them): kept as an inactive clinician
+    account with no usable password, so records can point at them and nobody can sign in as them."""
+    _require(actor, Perm.USERS_MANAGE)
+    npi = (npi or "").strip()
+    organization = Organization.objects.get(pk=actor.organization_id)
+    user = User(
+        username=f"{organization.slug}-npi-{npi}"[:150], first_name=(first_name or "").strip()[:150], last_name=(last_name or "").strip()[:150],
+        title=(title or "").strip()[:60], npi=npi, role=Role.CLINICIAN, organization_id=actor.organization_id,
+        is_active=False,
+    )
+    user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    user.save()
+    audit_event(action="user.placeholder_created", actor=actor, target=user,
+                summary=f"Outside provider {user.get_full_name() or npi} (NPI {npi}) kept as an inactive placeholder")
+    return user
+
+
+@transaction.atomic
+def location_placeholder_create(*, actor: User, code: str, name: str) -> Location:
+    """An outside place of service known only by identifier and name: an inactive location, never offered for
+    booking, that imported visits can point at."""
+    _require(actor, Perm.USERS_MANAGE)
+    location = Location(organization_id=actor.organization_id, code=code, name=(name or code)[:120], is_active=False)
+    location.full_clean()
+    location.save()
+    audit_event(action="location.placeholder_created", actor=actor, target=location,
+                summary=f"Outside location {location.name} ({code}) kept as an inactive placeholder")
+    return location

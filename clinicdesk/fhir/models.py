@@ -59,3 +59,36 @@ class FhirToken(models.Model):
         return (
             self.status == "active" and user.is_active and user.organization_id == self.organization_id
         )
+
+
+class ImportedResource(models.Model):
+    """What `import_fhir` made of one outside resource: the source's id within a practice, mapped to the local record.
+
+    `source_id` is the resource's own id (Synthea's uuid) or, for a conditional reference to something the bundle does
+    not carry (`Practitioner?identifier=…`), the identifier `system|value`. A second import finds the row and changes
+    nothing when the resource's fingerprint is the same. Placeholders stand for outside organizations, practitioners and
+    locations known only by identifier and display name.
+    """
+
+    organization = models.ForeignKey("core.Organization", on_delete=models.CASCADE, related_name="+")
+    resource_type = models.CharField(max_length=40)
+    source_id = models.CharField(max_length=255)
+    target_type = models.ForeignKey("contenttypes.ContentType", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    target_id = models.PositiveBigIntegerField(null=True, blank=True)
+    is_placeholder = models.BooleanField(default=False)
+    display = models.CharField(max_length=200, blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the resource as last imported.")
+    source_file = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organization", "resource_type", "source_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "resource_type", "source_id"],
+                                    name="fhir_imported_resource_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource_type}/{self.source_id}"

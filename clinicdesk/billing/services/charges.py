@@ -508,3 +508,109 @@ __all__ = [
     "ServiceInput", "SupplyInput", "encounter_code", "encounter_create", "encounter_from_appointment", "encounter_hold",
     "encounter_post", "encounter_problems", "encounter_submit", "encounter_void", "encounters_post",
 ]
+
+
+# --- visits billed in another system (the FHIR import) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportedService:
+    """One service line as another system billed it: its code as given, and the amount it charged."""
+
+    code: str
+    code_system: str
+    description: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class ImportedVisit:
+    """A visit coded and billed elsewhere, to be held here as a posted encounter."""
+
+    patient: Patient
+    provider: User
+    location: Location
+    service_date: date
+    services: Sequence[ImportedService]
+    place_of_service: str = PlaceOfService.OFFICE
+
+
+@transaction.atomic
+def encounters_import(*, organization: Organization, visits: Sequence[ImportedVisit], actor) -> list[Encounter]:
+    """Visits billed in another system become posted encounters charged as they were billed there, in one batch.
+
+    Their diagnoses came in another code system than ICD-10-CM, so the services point at none and the coder's review
+    is not run; the charges are posted like `encounters_post` posts them (one receivable item per service, one
+    balanced entry per encounter). Any bad visit refuses the whole batch, naming it."""
+    errors: list[str] = []
+    today = timezone.localdate()
+    for n, visit in enumerate(visits, start=1):
+        where = f"Visit {n} ({visit.service_date:%m/%d/%Y})"
+        if {visit.patient.organization_id, visit.provider.organization_id, visit.location.organization_id} != {organization.pk}:
+            errors.append(f"{where}: patient, provider and location must belong to this organization.")
+        if visit.service_date > today:
+            errors.append(f"{where}: the service date is in the future.")
+        if visit.place_of_service not in PlaceOfService.values:
+            errors.append(f"{where}: unknown place of service '{visit.place_of_service}'.")
+        for m, service in enumerate(visit.services, start=1):
+            amount = service.amount
+            if not isinstance(amount, Decimal) or amount < 0 or round_money(amount) != amount:
+                errors.append(f"{where}, service {m}: the amount must be zero or more, in cents.")
+            if not service.code or len(service.code) > 10 or len(service.code_system) > 5:
+                errors.append(f"{where}, service {m}: '{service.code}' is not a code a service line can hold.")
+    if errors:
+        raise ValidationError({"encounters": errors})
+    now = timezone.now()
+    encounters = []
+    for visit in visits:
+        encounter = Encounter(
+            organization=organization, patient=visit.patient, provider=visit.provider, location=visit.location,
+            department_id=_department_of(visit.provider), service_date=visit.service_date,
+            place_of_service=visit.place_of_service, status=EncounterStatus.POSTED, posted_at=now, reviewed_at=now,
+        )
+        encounter.full_clean(exclude=["superbill", "charge_entry", "appointment", "patient", "provider", "location",
+                                      "organization", "department"])
+        encounters.append(encounter)
+    Encounter.objects.bulk_create(encounters)
+    lines: list[ServiceLine] = []
+    items: list[OpenItem] = []
+    for encounter, visit in zip(encounters, visits, strict=True):
+        for n, service in enumerate(visit.services, start=1):
+            line = ServiceLine(encounter=encounter, sequence=n, procedure_code=service.code.upper(),
+                               code_system=service.code_system, description=(service.description or service.code)[:200],
+                               units=1, unit_price=service.amount, amount=service.amount, diagnosis_pointers="")
+            if service.amount > 0:
+                line.item = model_new(OpenItem, patient_id=encounter.patient_id, party_kind=PartyKind.PATIENT,
+                                      service_date=encounter.service_date,
+                                      description=f"{line.procedure_code} {line.description}"[:200])
+                items.append(line.item)
+            lines.append(line)
+    open_items_create(organization=organization, items=items)
+    for line in lines:
+        line.item_id = line.item.pk if line.item is not None else None
+    ServiceLine.objects.bulk_create(lines)
+    revenue = account_for(organization, AccountRole.SERVICE_REVENUE) if items else None
+    specs, charged = [], []
+    for encounter in encounters:
+        entry_lines = []
+        for line in (ln for ln in lines if ln.encounter is encounter and ln.item is not None):
+            entry_lines.append(LineSpec(account=line.item.account, amount=line.amount, item=line.item,
+                                        department=encounter.department_id, memo=str(line)))
+            entry_lines.append(LineSpec(account=revenue, amount=-line.amount, department=encounter.department_id,
+                                        patient=encounter.patient_id, memo=str(line)))
+        if entry_lines:
+            specs.append(EntrySpec(entry_date=encounter.service_date, kind=EntryKind.CHARGE, lines=entry_lines,
+                                   memo=f"Charges for {encounter.patient} on {encounter.service_date:%m/%d/%Y} "
+                                        f"(imported)", reference=f"encounter:{encounter.pk}"))
+            charged.append(encounter)
+    for encounter, entry in zip(charged, entries_post(organization=organization, entries=specs, actor=actor),
+                                strict=True):
+        encounter.charge_entry = entry
+    column_set(Encounter, "charge_entry", [(e.pk, e.charge_entry.pk) for e in charged])
+    audit_event_rows([
+        {"action": "encounter.imported", "actor": actor, "target": encounter, "patient": encounter.patient,
+         "summary": f"Visit of {encounter.service_date:%m/%d/%Y} imported with charges of "
+                    f"{format_money(sum((ln.amount for ln in lines if ln.encounter is encounter), Decimal('0')))}"}
+        for encounter in encounters
+    ])
+    return encounters

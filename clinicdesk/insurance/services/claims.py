@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -14,14 +15,21 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clinicdesk.billing.choices import EncounterStatus
-from clinicdesk.billing.models import Encounter
+from clinicdesk.billing.models import Encounter, ServiceLine
 from clinicdesk.billing.services.payments import responsibility_transfer
-from clinicdesk.core.audit import audit_event
+from clinicdesk.core.audit import audit_event, audit_event_rows
 from clinicdesk.core.money import format_money
-from clinicdesk.ledger.choices import EntryKind, PartyKind
+from clinicdesk.ledger.choices import AccountRole, EntryKind, PartyKind
 from clinicdesk.ledger.models import OpenItem
 from clinicdesk.ledger.selectors import item_balances
-from clinicdesk.ledger.services import LineSpec, entry_post, open_item_create
+from clinicdesk.ledger.services import (
+    EntrySpec,
+    LineSpec,
+    entries_post,
+    entry_post,
+    open_item_create,
+    open_items_create,
+)
 
 from ..choices import (
     CLAIM_TRANSITIONS,
@@ -387,3 +395,136 @@ def appeal_decide(*, appeal: Appeal, status: str, actor, on: date | None = None,
     audit_event(action="appeal.decided", actor=actor, target=appeal, patient=claim.patient,
                 summary=f"Appeal of claim {claim.claim_number}: {appeal.get_status_display()}")
     return appeal
+
+
+# --- claims adjudicated before the practice used clinicdesk (the FHIR import) ------------------------------
+
+
+@dataclass(frozen=True)
+class AdjudicatedLine:
+    """What the payer decided on one service line: allowed, paid, and the patient's share."""
+
+    service_line: ServiceLine
+    allowed: Decimal
+    paid: Decimal
+    patient_responsibility: Decimal
+
+
+@dataclass(frozen=True)
+class AdjudicatedClaim:
+    """A claim another system sent and the payer answered (an ExplanationOfBenefit)."""
+
+    encounter: Encounter
+    coverage: Coverage
+    payer_claim_number: str
+    adjudicated_on: date
+    lines: Sequence[AdjudicatedLine]
+
+
+@transaction.atomic
+def claims_record_adjudicated(*, claims: Sequence[AdjudicatedClaim], actor) -> list[Claim]:
+    """Record claims that were billed and paid before the practice's history came here, in one batch.
+
+    Each becomes a paid claim (so the encounter is never billed again) with its lines. The money is what the remittance
+    posting does for a paid claim, dated the day it was adjudicated: the payer's share of each service moves from the
+    patient's item to an insurance item for the payer (a transfer), the payer's payment settles that item (into the
+    operating bank), and what the payer did not allow is a contractual adjustment; the patient's share stays theirs."""
+    errors: list[str] = []
+    for n, claim in enumerate(claims, start=1):
+        where = f"Claim {n} ({claim.payer_claim_number})"
+        if claim.coverage.patient_id != claim.encounter.patient_id:
+            errors.append(f"{where}: the coverage is not the patient's.")
+        for line in claim.lines:
+            charge = line.service_line.amount
+            if line.service_line.encounter_id != claim.encounter.pk:
+                errors.append(f"{where}: service {line.service_line.sequence} is not on the claim's encounter.")
+            if min(line.allowed, line.paid, line.patient_responsibility) < 0 or line.allowed > charge \
+                    or line.paid + line.patient_responsibility != line.allowed:
+                errors.append(f"{where}, service {line.service_line.sequence}: paid {line.paid} and patient share "
+                              f"{line.patient_responsibility} must add up to the allowed {line.allowed}, "
+                              f"at most the charge {charge}.")
+    if errors:
+        raise ValidationError({"claims": errors})
+    if not claims:
+        return []
+    organization = claims[0].encounter.organization
+    user = _user(actor)
+    built = []
+    for claim in claims:
+        encounter = claim.encounter
+        paid = sum((ln.paid for ln in claim.lines), Decimal("0"))
+        responsibility = sum((ln.patient_responsibility for ln in claim.lines), Decimal("0"))
+        built.append(Claim(
+            organization_id=encounter.organization_id, claim_number="T" + uuid.uuid4().hex[:19], encounter=encounter,
+            patient_id=encounter.patient_id, coverage=claim.coverage, payer_id=claim.coverage.payer_id,
+            rank=CoverageRank.PRIMARY, status=ClaimStatus.PAID, place_of_service=encounter.place_of_service,
+            service_from=encounter.service_date, service_to=encounter.service_date, diagnosis_codes=[],
+            rendering_provider_id=encounter.provider_id,
+            total_charge=sum((ln.service_line.amount for ln in claim.lines), Decimal("0")),
+            allowed_amount=paid + responsibility, paid_amount=paid, patient_responsibility=responsibility,
+            payer_claim_number=claim.payer_claim_number[:50], adjudicated_on=claim.adjudicated_on, created_by=user,
+        ))
+    Claim.objects.bulk_create(built)
+    for row in built:
+        row.claim_number = _claim_number(row)
+    Claim.objects.bulk_update(built, ["claim_number"])
+    insurance_items: list[OpenItem] = []
+    claim_lines: list[ClaimLine] = []
+    for row, claim in zip(built, claims, strict=True):
+        for n, line in enumerate(claim.lines, start=1):
+            service = line.service_line
+            item = None
+            if line.paid > 0:
+                item = OpenItem(patient_id=row.patient_id, party_kind=PartyKind.INSURANCE,
+                                party_label=claim.coverage.payer.name[:120], service_date=row.service_from,
+                                description=service.item.description if service.item_id else str(service))
+                insurance_items.append(item)
+            claim_lines.append(ClaimLine(
+                claim=row, sequence=n, service_line=service, item=item, service_date=row.service_from,
+                procedure_code=service.procedure_code, modifiers=service.modifiers, units=service.units,
+                charge=service.amount, diagnosis_pointers=service.diagnosis_pointers, allowed_amount=line.allowed,
+                paid_amount=line.paid, patient_responsibility=line.patient_responsibility))
+    open_items_create(organization=organization, items=insurance_items)
+    for cl in claim_lines:
+        cl.item_id = cl.item.pk if cl.item is not None else None
+    ClaimLine.objects.bulk_create(claim_lines)
+    specs = []
+    lines_of = {}
+    for cl in claim_lines:
+        lines_of.setdefault(cl.claim_id, []).append(cl)
+    for row, claim in zip(built, claims, strict=True):
+        memo = f"Claim {row.claim_number} ({row.payer_claim_number}) adjudicated by {claim.coverage.payer.name}"
+        moves, payment = [], []
+        for cl, line in zip(lines_of.get(row.pk, []), claim.lines, strict=True):
+            patient_item = line.service_line.item
+            if cl.item is not None:
+                moves += [LineSpec(account=cl.item.account, amount=line.paid, item=cl.item, memo=memo[:200]),
+                          LineSpec(account=patient_item.account, amount=-line.paid, item=patient_item, memo=memo[:200])]
+                payment += [LineSpec(account=AccountRole.OPERATING_BANK, amount=line.paid, patient=row.patient_id,
+                                     memo=memo[:200]),
+                            LineSpec(account=cl.item.account, amount=-line.paid, item=cl.item, memo=memo[:200])]
+            written_off = cl.charge - line.allowed
+            if written_off and patient_item is not None:
+                payment += [LineSpec(account=AccountRole.CONTRACTUAL_ADJUSTMENT, amount=written_off,
+                                     patient=row.patient_id, memo=f"{memo}: not allowed"[:200]),
+                            LineSpec(account=patient_item.account, amount=-written_off, item=patient_item,
+                                     memo=f"{memo}: not allowed"[:200])]
+        if moves:
+            specs.append(EntrySpec(entry_date=claim.adjudicated_on, kind=EntryKind.TRANSFER, lines=moves,
+                                   memo=f"Billed to {claim.coverage.payer.name} on claim {row.claim_number}"[:300],
+                                   reference=f"claim-transfer:{row.pk}"))
+        if payment:
+            specs.append(EntrySpec(entry_date=claim.adjudicated_on, kind=EntryKind.PAYMENT, lines=payment,
+                                   memo=memo[:300], reference=f"claim-payment:{row.pk}"))
+    entries_post(organization=organization, entries=specs, actor=actor)
+    ClaimEvent.objects.bulk_create([
+        ClaimEvent(claim=row, kind=ClaimEventKind.STATUS, to_status=ClaimStatus.PAID, actor=user,
+                   text=f"Imported: adjudicated by {claim.coverage.payer.name} on {claim.adjudicated_on:%m/%d/%Y}, "
+                        f"paid {format_money(row.paid_amount)}")
+        for row, claim in zip(built, claims, strict=True)])
+    audit_event_rows([
+        {"action": "claim.imported", "actor": actor, "target": row, "patient": row.patient,
+         "summary": f"Claim {row.claim_number} for {row.service_from:%m/%d/%Y} imported as paid "
+                    f"{format_money(row.paid_amount)} by {claim.coverage.payer.name}"}
+        for row, claim in zip(built, claims, strict=True)])
+    return built
