@@ -19,7 +19,7 @@ from clinicdesk.patients.models import Patient
 
 from . import references
 from .bundle import Bundle, Entry
-from .identity import ImportContext, fingerprint
+from .identity import ImportContext
 from .report import CREATED, SKIPPED
 
 UNKNOWN_MEMBER_ID = "UNKNOWN"
@@ -80,8 +80,7 @@ def coverages_import(ctx: ImportContext, bundle: Bundle, patients: dict[str, Pat
         row = ctx.find("Coverage", entry.source_id)
         coverage = ctx.target("Coverage", entry.source_id, Coverage) if row is not None else None
         if coverage is not None:
-            ctx.report.add(SKIPPED, "coverages", reason="already imported" + (
-                "" if row.fingerprint == fingerprint(resource) else "; changes to it are made at the front desk"))
+            ctx.skip_imported("coverages", row, resource, changed="changes to it are made at the front desk")
         else:
             period = resource.get("period") or {}
             start = date.fromisoformat(str(period["start"])[:10]) if period.get("start") else None

@@ -20,7 +20,7 @@ from clinicdesk.patients.models import Patient
 from . import references
 from .bundle import Bundle, Entry
 from .codes import held_code
-from .identity import ImportContext, fingerprint
+from .identity import ImportContext
 from .report import CREATED, SKIPPED
 
 # Encounter.class (v3 ActCode) -> place of service.
@@ -104,9 +104,8 @@ def visits_import(ctx: ImportContext, bundle: Bundle, patients: dict[str, Patien
         subject = bundle.resolve(entry, resource.get("subject"), "Encounter.subject", kinds=("Patient",))
         row = ctx.find("Encounter", entry.source_id)
         if row is not None:
-            ctx.report.add(SKIPPED, "encounters", reason="already imported" + (
-                "" if row.fingerprint == fingerprint(resource)
-                else "; it changed at the source, but posted charges are corrected in billing, not by an import"))
+            ctx.skip_imported("encounters", row, resource,
+                              changed="it changed at the source, but posted charges are corrected in billing, not by an import")
             continue
         claim = claim_of.get(entry.full_url)
         if claim is None:

@@ -14,7 +14,7 @@ from django.db.models import Model
 from clinicdesk.core.models import Organization, User
 
 from ..models import ImportedResource
-from .report import ImportReport
+from .report import SKIPPED, ImportReport
 
 
 def fingerprint(resource: dict) -> str:
@@ -57,6 +57,12 @@ class ImportContext:
             else:
                 self.known[key] = row
         return self.known.get(key)
+
+    def skip_imported(self, what: str, row: ImportedResource, resource: dict, *, changed: str) -> None:
+        """Report a resource an earlier run imported as skipped; `changed` says where a change at the source is made
+        instead, when the resource differs from what was imported."""
+        self.report.add(SKIPPED, what, reason="already imported" + (
+            "" if row.fingerprint == fingerprint(resource) else f"; {changed}"))
 
     def target(self, kind: str, source_id: str, model: type[Model]) -> Model | None:
         """The local record a source resource became (cached), or None."""

@@ -18,7 +18,7 @@ from . import references
 from .bundle import Bundle, Entry
 from .coverage import _eob_day, is_insured, payer_name
 from .encounters import BilledVisit
-from .identity import ImportContext, fingerprint
+from .identity import ImportContext
 from .report import CREATED, SKIPPED
 
 ZERO = Decimal("0")
@@ -50,9 +50,8 @@ def payments_import(ctx: ImportContext, bundle: Bundle, billed: dict[str, Billed
         claim_entry = bundle.resolve(entry, resource.get("claim"), "ExplanationOfBenefit.claim", kinds=("Claim",))
         row = ctx.find("ExplanationOfBenefit", entry.source_id)
         if row is not None:
-            ctx.report.add(SKIPPED, "claim payments", reason="already imported" + (
-                "" if row.fingerprint == fingerprint(resource)
-                else "; it changed at the source, but posted payments are corrected in billing, not by an import"))
+            ctx.skip_imported("claim payments", row, resource,
+                              changed="it changed at the source, but posted payments are corrected in billing, not by an import")
             continue
         visit = billed.get(claim_entry.full_url)
         if visit is None:

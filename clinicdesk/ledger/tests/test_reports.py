@@ -206,3 +206,16 @@ def test_the_journal_filters_by_date_kind_account_and_department(org, biller, pa
     cash = Account.objects.get(organization=org, role=AccountRole.CASH)
     assert [e.kind for e in reports.journal(user=biller, account=cash)] == [EntryKind.PAYMENT]
     assert len(reports.journal(user=biller, date_from=date(2026, 11, 2), date_to=date(2026, 11, 3))) == 1
+
+
+def test_books_integrity_adds_cents_exactly_on_either_engine(org, patient):
+    # 112.42 + 72.00 - 184.42 is not zero in binary floating point (SQLite adds decimals that way)
+    entry = entry_post(organization=org, entry_date=days_ago(3), kind=EntryKind.MANUAL, lines=[
+        LineSpec(account=AccountRole.PATIENT_RECEIVABLE, amount=D("112.42"), patient=patient),
+        LineSpec(account=AccountRole.INSURANCE_RECEIVABLE, amount=D("72.00")),
+        LineSpec(account=AccountRole.SERVICE_REVENUE, amount=D("-184.42")),
+    ])
+    assert entry.total == D("184.42")
+    ok, detail = reports.books_integrity()
+    assert ok, detail
+    assert detail.startswith("balanced: 1 posted entries")

@@ -29,6 +29,11 @@ FULL_MODEL_LIMIT = 60_000  # free shift literals up to which the whole model is 
 # A neighbourhood's solve time the size aims at: 0.3 s and 0.6 s measured alike (Instances 8, 12, 19, 15 s of
 # process time each: geometric mean 4,507 and 4,479, against 5,095 with the earlier growth while proven, 4,937 at 0.15 s).
 TARGET_SECONDS = 0.6
+# Free shift literals up to which a plan whose rows the programme re-solves still starts from CP-SAT on the whole
+# model: measured at 60 s, starting from the patterns and the row moves instead gave Instances 5-8 (728 to 2,324
+# literals) 1,234 / 2,047 / 1,076 / 1,569 against 1,343 / 2,056 / 1,187 / 2,044, but Instance 4 (504) 1,719 against
+# its optimum 1,716, and Instance 1 (112) was proven optimal only at 51 s instead of 0.6 s.
+ROWS_FIRST_SIZE = 600
 ROW_MOVE_SECONDS = 0.3  # single-person moves between two neighbourhoods of the first worker
 # Late acceptance of those moves: measured side by side at 60 s (Instances 8, 13, 19: 2,160 / 5,903 / 5,616 taking
 # only better moves, 1,851 / 5,822 / 5,200 with a memory of 100; Instances 5, 12, 15, 18 alike within the noise).
@@ -252,11 +257,11 @@ class Search:
                 if status == "OPTIMAL":
                     self.bound, self.optimal = obj, True
                 return
-        if self.construct_greedy(budget) and (problem.days > 100 or self.rows is not None):
-            # long plans, and plans whose rows the programme re-solves: the patterns are the first roster and the
-            # search improves it. Measured on Instance 13 (120 people, 18 types, 30 s): CP-SAT on the whole model
-            # from the patterns overran its 2.4 s to 24 s (its presolve) and reached 20,537; re-solving the rows
-            # in turn reaches about 6,700 in 5 s.
+        if self.construct_greedy(budget) and (problem.days > 100 or (self.rows is not None and self.full_size > ROWS_FIRST_SIZE)):
+            # long plans, and plans whose rows the programme re-solves past a tiny size: the patterns are the first
+            # roster and the search improves it. Measured on Instance 13 (120 people, 18 types, 30 s): CP-SAT on
+            # the whole model from the patterns overran its 2.4 s to 24 s (its presolve) and reached 20,537;
+            # re-solving the rows in turn reaches about 6,700 in 5 s.
             return
         per_person = max(1, self.full_size // max(n, 1))
         group = max(1, min(n, 1500 // per_person))

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
 from clinicdesk.core.choices import Role
+from clinicdesk.core.management.organization import organization_option
 from clinicdesk.core.models import Organization, User
 from clinicdesk.fhir.importing import ImportReport, paths_import
 
@@ -25,7 +26,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, paths: list[str], organization: str | None = None, user: str | None = None,
                dry_run: bool = False, **options) -> None:
-        org = self._organization(organization)
+        org = organization_option(organization)
         actor = self._actor(org, user)
         try:
             reports = paths_import(paths=paths, organization=org, actor=actor, dry_run=dry_run)
@@ -51,17 +52,6 @@ class Command(BaseCommand):
                 self.stdout.write(line)
         if refused:
             raise CommandError(f"{refused} of {len(reports)} bundle(s) refused.")
-
-    def _organization(self, slug: str | None) -> Organization:
-        if slug:
-            org = Organization.objects.filter(slug=slug).first()
-            if org is None:
-                raise CommandError(f"No organization '{slug}'.")
-            return org
-        orgs = list(Organization.objects.all()[:2])
-        if len(orgs) != 1:
-            raise CommandError("Several organizations (or none): name one with --organization SLUG.")
-        return orgs[0]
 
     def _actor(self, org: Organization, username: str | None) -> User:
         if username:

@@ -12,7 +12,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from clinicdesk.core.models import Organization
+from clinicdesk.core.management.organization import organization_option
 from clinicdesk.insurance.services.remittances import remittance_import
 
 
@@ -24,7 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--organization", metavar="SLUG", help="The practice (required when there are several).")
 
     def handle(self, *args, files, organization=None, **options):
-        org = self._organization(organization)
+        org = organization_option(organization)
         failed = 0
         for name in files:
             path = Path(name)
@@ -53,14 +53,3 @@ class Command(BaseCommand):
                 )
         if failed:
             raise CommandError(f"{failed} of {len(files)} file(s) refused.")
-
-    def _organization(self, slug: str | None) -> Organization:
-        if slug:
-            org = Organization.objects.filter(slug=slug).first()
-            if org is None:
-                raise CommandError(f"No organization '{slug}'.")
-            return org
-        orgs = list(Organization.objects.all()[:2])
-        if len(orgs) != 1:
-            raise CommandError("Several organizations (or none): name one with --organization SLUG.")
-        return orgs[0]
