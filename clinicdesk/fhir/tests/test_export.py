@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from fhir.resources.R4B import get_fhir_model_class
 
 from clinicdesk.core.choices import AuditChannel, Role
@@ -240,13 +242,20 @@ def test_a_failure_half_way_leaves_nothing_behind(ours, tmp_path, monkeypatch):
     _nothing_written(tmp_path, 0)
 
 
-def test_rows_are_streamed_in_chunks(ours, tmp_path, monkeypatch, django_assert_max_num_queries):
-    # more patients than a chunk: the query count stays that of a few chunks, not one per row
-    from clinicdesk.fhir import exporting
-
-    monkeypatch.setattr(exporting, "CHUNK_SIZE", 2)
-    for _ in range(6):
-        PatientFactory(organization=ours.organization)
-    with django_assert_max_num_queries(30):
-        export(ours, tmp_path / "export", "--type", "Patient")
-    assert len(read_lines(tmp_path / "export" / "Patient.ndjson")) == 9
+def test_the_query_count_does_not_grow_with_rows(ours, tmp_path):
+    # given an export of the practice as it is
+    with CaptureQueriesContext(connection) as first:
+        export(ours, tmp_path / "before")
+    # when six more patients, each with a visit and a coverage, are exported
+    for day in range(16, 22):
+        patient = PatientFactory(organization=ours.organization)
+        _book(ours, patient, day, 9)
+        CoverageFactory(patient=patient, payer=Coverage.objects.filter(organization=ours.organization).first().payer,
+                        member_id=f"M{day}")
+    with CaptureQueriesContext(connection) as second:
+        export(ours, tmp_path / "after")
+    # then the same queries, and every row is there
+    assert len(second.captured_queries) == len(first.captured_queries)
+    manifest = json.loads((tmp_path / "after" / "manifest.json").read_text())
+    counts = {item["type"]: item["count"] for item in manifest["output"]}
+    assert (counts["Patient"], counts["Appointment"], counts["Coverage"]) == (9, 8, 8)
