@@ -7,10 +7,11 @@ run state of the contract (working or resting and for how long, from `construct.
 of the last shift (forbidden successions), the weekends worked so far and the minutes worked so far.
 The minutes are counted in units of the greatest common divisor of the shift lengths, so the table is
 small (Instance 19: 84 days, about 10 run states, 4 types, 3 weekends, 110 units of minutes).
-A row that breaks a per-type maximum is solved again with that type's shifts counted too (one more
-dimension, as long as its maximum plus one), which keeps that maximum exactly; should a second type
-then break its own, it is priced (solved again with a price on it, raised until it holds, or the row
-is given up). So a contract with at most one per-type maximum gets its best row exactly.
+A row that breaks a per-type maximum below MAX_COUNTED is solved again with that type's shifts counted
+too (one more dimension, as long as its maximum plus one), which keeps that maximum exactly; should a
+second type then break its own, or the maximum be larger, it is priced (solved again with a price on
+it, raised until it holds, or the row is given up). So a contract with at most one per-type maximum,
+below MAX_COUNTED, gets its best row exactly.
 
 This holds exactly when each day's cover cost depends only on how many people work each shift (no
 skills, no fairness across the team): `RowSearch.enabled` says whether the problem is of that kind.
@@ -35,6 +36,9 @@ from .problem import EdgeRule, RosterProblem
 
 INF = math.inf
 MAX_UNITS = 4000  # minutes dimension past which a row is not solved this way (its table would be too big)
+# Per-type maxima below which the type's shifts are counted exactly (the table grows by the maximum plus one): on
+# Instance 22 (364 days) counting maxima of a hundred and more made a 60 s solve take 150 s.
+MAX_COUNTED = 16
 
 
 class _Contract:
@@ -220,10 +224,11 @@ class RowSearch:
                     over[si] = count - limit
             if not over:
                 return row
-            if counted < 0:
+            small = [si for si in over if contract.maxima[si] < MAX_COUNTED]
+            if counted < 0 and small:
                 # the type most over its maximum is counted exactly from now on (its maximum becomes a rule of
                 # the programme); any other is priced
-                counted = max(over, key=lambda si: (over[si], -contract.maxima[si]))
+                counted = max(small, key=lambda si: (over[si], -contract.maxima[si]))
                 continue
             for si, excess in over.items():
                 finite = np.abs(work[np.isfinite(work)])

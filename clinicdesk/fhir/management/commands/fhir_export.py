@@ -9,9 +9,7 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from clinicdesk.core.choices import Role
-from clinicdesk.core.management.organization import organization_option
-from clinicdesk.core.models import Organization, User
+from clinicdesk.core.management.organization import acting_user, organization_option
 from clinicdesk.fhir.exporting import EXPORT_TYPES, export_types, fhir_export
 
 
@@ -33,7 +31,7 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
         org = organization_option(organization)
-        actor = self._actor(org, user)
+        actor = acting_user(org, user, doing="exports")
         try:
             result = fhir_export(actor=actor, organization=org, outdir=Path(outdir), types=wanted)
         except (ValidationError, PermissionDenied) as exc:
@@ -43,19 +41,3 @@ class Command(BaseCommand):
             self.stdout.write(f"{resource_type}: {count}")
         self.stdout.write(f"Exported {sum(result.counts.values())} resource(s), {result.patients} patient(s), "
                           f"to {result.outdir} (manifest.json).")
-
-    def _actor(self, org: Organization, username: str | None) -> User:
-        if username:
-            actor = User.objects.filter(username=username).first()
-            if actor is None:
-                raise CommandError(f"No user '{username}'.")
-            if actor.organization_id != org.pk:
-                raise CommandError(f"'{username}' is a user of another practice, not of {org.slug}.")
-            if not actor.is_active:
-                raise CommandError(f"'{username}' is no longer active in {org.slug}.")
-            return actor
-        admins = list(User.objects.filter(organization=org, role=Role.ADMINISTRATOR, is_active=True)[:2])
-        if len(admins) != 1:
-            raise CommandError(f"{org.slug} has {'several' if admins else 'no'} active administrators: "
-                               "name who exports with --user USERNAME.")
-        return admins[0]

@@ -8,9 +8,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
-from clinicdesk.core.choices import Role
-from clinicdesk.core.management.organization import organization_option
-from clinicdesk.core.models import Organization, User
+from clinicdesk.core.management.organization import acting_user, organization_option
 from clinicdesk.fhir.importing import ImportReport, paths_import
 
 
@@ -27,7 +25,7 @@ class Command(BaseCommand):
     def handle(self, *args, paths: list[str], organization: str | None = None, user: str | None = None,
                dry_run: bool = False, **options) -> None:
         org = organization_option(organization)
-        actor = self._actor(org, user)
+        actor = acting_user(org, user, doing="imports")
         try:
             reports = paths_import(paths=paths, organization=org, actor=actor, dry_run=dry_run)
         except PermissionDenied as exc:
@@ -52,15 +50,3 @@ class Command(BaseCommand):
                 self.stdout.write(line)
         if refused:
             raise CommandError(f"{refused} of {len(reports)} bundle(s) refused.")
-
-    def _actor(self, org: Organization, username: str | None) -> User:
-        if username:
-            actor = User.objects.filter(username=username, organization=org).first()
-            if actor is None:
-                raise CommandError(f"No user '{username}' in {org.slug}.")
-            return actor
-        admins = list(User.objects.filter(organization=org, role=Role.ADMINISTRATOR, is_active=True)[:2])
-        if len(admins) != 1:
-            raise CommandError(f"{org.slug} has {'several' if admins else 'no'} active administrators: "
-                               "name who imports with --user USERNAME.")
-        return admins[0]
