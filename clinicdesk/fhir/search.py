@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import re
 import zoneinfo
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -107,6 +108,18 @@ def _prefix(value: str) -> tuple[str, str]:
     return "eq", value
 
 
+def date_values(param: str, values: list[str], tz: zoneinfo.ZoneInfo) -> Iterator[tuple[str, datetime, datetime, str]]:
+    """Each value of a date parameter (repeated, or comma-separated) as (prefix, start, end, value as given), with
+    [start, end) the range its date stands for; an unsupported prefix is refused naming the parameter."""
+    for raw in values:
+        for value in raw.split(","):
+            prefix, text = _prefix(value)
+            if prefix not in SUPPORTED_PREFIXES:
+                raise bad(param, f"The prefix '{prefix}' is not supported; use one of: {', '.join(SUPPORTED_PREFIXES)}.")
+            start, end = date_range(param, text, tz)
+            yield prefix, start, end, value
+
+
 def date_range(param: str, text: str, tz: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]:
     """The [start, end) a FHIR date value stands for: a year, a month, a day, or an instant (YYYY-MM-DDThh:mm:ss±hh:mm)."""
     match = _DATE.match(text)
@@ -136,20 +149,15 @@ def date_range(param: str, text: str, tz: zoneinfo.ZoneInfo) -> tuple[datetime, 
 def date_filter(param: str, values: list[str], field: str, *, tz: zoneinfo.ZoneInfo, as_date: bool) -> Q:
     """Every value ANDed (date=ge2027-01-01&date=lt2027-02-01 is a range); each is prefix + value."""
     q = Q()
-    for raw in values:
-        for value in raw.split(","):
-            prefix, text = _prefix(value)
-            if prefix not in SUPPORTED_PREFIXES:
-                raise bad(param, f"The prefix '{prefix}' is not supported; use one of: {', '.join(SUPPORTED_PREFIXES)}.")
-            start, end = date_range(param, text, tz)
-            lo, hi = (start.date(), end.date()) if as_date else (start, end)
-            q &= {
-                "eq": Q(**{f"{field}__gte": lo, f"{field}__lt": hi}),
-                "ge": Q(**{f"{field}__gte": lo}),
-                "gt": Q(**{f"{field}__gte": hi}),
-                "le": Q(**{f"{field}__lt": hi}),
-                "lt": Q(**{f"{field}__lt": lo}),
-            }[prefix]
+    for prefix, start, end, _ in date_values(param, values, tz):
+        lo, hi = (start.date(), end.date()) if as_date else (start, end)
+        q &= {
+            "eq": Q(**{f"{field}__gte": lo, f"{field}__lt": hi}),
+            "ge": Q(**{f"{field}__gte": lo}),
+            "gt": Q(**{f"{field}__gte": hi}),
+            "le": Q(**{f"{field}__lt": hi}),
+            "lt": Q(**{f"{field}__lt": lo}),
+        }[prefix]
     return q
 
 
@@ -401,22 +409,17 @@ def _schedule_actor_q(param: str, value: str) -> Q:
 def _horizon_q(param: str, values: list[str], tz: zoneinfo.ZoneInfo) -> Q:
     """`date` on a Schedule: its planning horizon (first to last day of its templates) meets the value's range."""
     q = Q()
-    for raw in values:
-        for value in raw.split(","):
-            prefix, text = _prefix(value)
-            if prefix not in SUPPORTED_PREFIXES:
-                raise bad(param, f"The prefix '{prefix}' is not supported; use one of: {', '.join(SUPPORTED_PREFIXES)}.")
-            start, end = date_range(param, text, tz)
-            first_day, last_day = start.date(), (end - timedelta(microseconds=1)).date()
-            try:
-                reaches = {"ge": first_day, "gt": last_day + timedelta(days=1), "eq": first_day}.get(prefix)
-                begins = {"le": last_day, "lt": first_day - timedelta(days=1), "eq": last_day}.get(prefix)
-            except OverflowError:
-                raise bad(param, f"'{value}' is out of range.") from None
-            if reaches is not None:
-                q &= Q(open_ended__gt=0) | Q(last__gte=reaches)
-            if begins is not None:
-                q &= Q(first__lte=begins)
+    for prefix, start, end, value in date_values(param, values, tz):
+        first_day, last_day = start.date(), (end - timedelta(microseconds=1)).date()
+        try:
+            reaches = {"ge": first_day, "gt": last_day + timedelta(days=1), "eq": first_day}.get(prefix)
+            begins = {"le": last_day, "lt": first_day - timedelta(days=1), "eq": last_day}.get(prefix)
+        except OverflowError:
+            raise bad(param, f"'{value}' is out of range.") from None
+        if reaches is not None:
+            q &= Q(open_ended__gt=0) | Q(last__gte=reaches)
+        if begins is not None:
+            q &= Q(first__lte=begins)
     return q
 
 
@@ -497,18 +500,13 @@ def _slot_range(param: str, values: list[str], now: datetime, *, lower: datetime
     """[lower, upper) of slot starts from `start` values (ANDed): ge/gt give the lower bound, le/lt the upper, eq
     both. No lower bound is now; no upper bound is the lower one plus a week. Wider than 31 days is refused."""
     tz = default_tz()
-    for raw in values:
-        for value in raw.split(","):
-            prefix, text = _prefix(value)
-            if prefix not in SUPPORTED_PREFIXES:
-                raise bad(param, f"The prefix '{prefix}' is not supported; use one of: {', '.join(SUPPORTED_PREFIXES)}.")
-            start, end = date_range(param, text, tz)
-            low = {"eq": start, "ge": start, "gt": end}.get(prefix)
-            high = {"eq": end, "le": end, "lt": start}.get(prefix)
-            if low is not None:
-                lower = low if lower is None else max(lower, low)
-            if high is not None:
-                upper = high if upper is None else min(upper, high)
+    for prefix, start, end, _ in date_values(param, values, tz):
+        low = {"eq": start, "ge": start, "gt": end}.get(prefix)
+        high = {"eq": end, "le": end, "lt": start}.get(prefix)
+        if low is not None:
+            lower = low if lower is None else max(lower, low)
+        if high is not None:
+            upper = high if upper is None else min(upper, high)
     lower = lower if lower is not None else now.replace(second=0, microsecond=0)
     if not SLOT_EARLIEST <= lower < SLOT_LATEST or (upper is not None and not SLOT_EARLIEST < upper <= SLOT_LATEST):
         raise bad(param, f"Slots are searched between {SLOT_EARLIEST.year} and {SLOT_LATEST.year}.")
