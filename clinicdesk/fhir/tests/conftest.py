@@ -7,6 +7,7 @@ import json
 import pytest
 from freezegun import freeze_time
 
+from clinicdesk.fhir.bindings import code_issues
 from clinicdesk.fhir.services import fhir_token_create
 from clinicdesk.scheduling.tests.factories import Clinic
 
@@ -62,6 +63,19 @@ def fhir_as(client):
 def fhir(fhir_as, clinic):
     """The clinic's front desk with every scope."""
     return fhir_as(clinic.actor)
+
+
+def valid(model, response) -> dict:
+    """The body of a 200 FHIR response, validated with its fhir.resources model and our code checks (each entry's
+    resource too, for a Bundle)."""
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == "application/fhir+json; charset=utf-8"
+    body = response.json()
+    model.model_validate(body)
+    assert code_issues(body) == []
+    for entry in body.get("entry", []):
+        assert code_issues(entry["resource"]) == []
+    return body
 
 
 def issues(response) -> list[dict]:

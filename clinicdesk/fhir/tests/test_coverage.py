@@ -12,25 +12,14 @@ from fhir.resources.R4B.coverage import Coverage as FhirCoverage
 from clinicdesk.core.choices import AuditChannel, Role
 from clinicdesk.core.models import AuditEvent
 from clinicdesk.core.tests.factories import UserFactory
-from clinicdesk.fhir.bindings import code_issues
 from clinicdesk.insurance.choices import SubscriberRelationship
 from clinicdesk.insurance.tests.factories_coverage import CoverageFactory, PayerFactory, PlanFactory
 from clinicdesk.patients.tests.factories import PatientFactory
 from clinicdesk.scheduling.tests.factories import Clinic
 
-from .conftest import expressions, issues
+from .conftest import expressions, issues, valid
 
 pytestmark = pytest.mark.django_db
-
-
-def valid(model, response) -> dict:
-    assert response.status_code == 200, response.content
-    body = response.json()
-    model.model_validate(body)
-    assert code_issues(body) == []
-    for entry in body.get("entry", []):
-        assert code_issues(entry["resource"]) == []
-    return body
 
 
 def ids(response) -> set[str]:

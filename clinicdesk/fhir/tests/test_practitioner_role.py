@@ -10,21 +10,12 @@ from fhir.resources.R4B.practitionerrole import PractitionerRole
 from clinicdesk.core.choices import Role
 from clinicdesk.core.models import AuditEvent
 from clinicdesk.core.tests.factories import LocationFactory, UserFactory
-from clinicdesk.fhir.bindings import code_issues
 from clinicdesk.scheduling.tests.factories import AvailabilityTemplateFactory, Clinic, ProviderFactory
 from clinicdesk.staff.tests.factories import StaffMemberFactory
 
-from .conftest import expressions, issues
+from .conftest import expressions, issues, valid
 
 pytestmark = pytest.mark.django_db
-
-
-def valid(model, response) -> dict:
-    assert response.status_code == 200, response.content
-    body = response.json()
-    model.model_validate(body)
-    assert code_issues(body) == []
-    return body
 
 
 def ids(response) -> set[str]:

@@ -14,24 +14,14 @@ from fhir.resources.R4B.organization import Organization as FhirOrganization
 from fhir.resources.R4B.patient import Patient as FhirPatient
 from fhir.resources.R4B.practitioner import Practitioner as FhirPractitioner
 
-from clinicdesk.fhir.bindings import code_issues
 from clinicdesk.fhir.views import KINDS
 from clinicdesk.patients.tests.factories import PatientFactory
 from clinicdesk.scheduling.choices import AppointmentStatus
 from clinicdesk.scheduling.tests.factories import AppointmentFactory
 
-from .conftest import BASE
+from .conftest import BASE, valid
 
 pytestmark = pytest.mark.django_db
-
-
-def valid(model, response) -> dict:
-    assert response.status_code == 200, response.content
-    assert response["Content-Type"] == "application/fhir+json; charset=utf-8"
-    body = response.json()
-    model.model_validate(body)
-    assert code_issues(body) == []
-    return body
 
 
 def test_patient(fhir, clinic):

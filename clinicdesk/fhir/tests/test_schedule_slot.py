@@ -12,7 +12,6 @@ from fhir.resources.R4B.slot import Slot
 from clinicdesk.core.choices import Role
 from clinicdesk.core.models import AuditEvent
 from clinicdesk.core.tests.factories import LocationFactory, UserFactory
-from clinicdesk.fhir.bindings import code_issues
 from clinicdesk.patients.tests.factories import PatientFactory
 from clinicdesk.scheduling.choices import AppointmentStatus
 from clinicdesk.scheduling.tests.factories import (
@@ -24,22 +23,12 @@ from clinicdesk.scheduling.tests.factories import (
     ScheduleExceptionFactory,
 )
 
-from .conftest import expressions, issues
+from .conftest import expressions, issues, valid
 
 pytestmark = pytest.mark.django_db
 
 MONDAY_9 = "2027-03-15T09:00:00-04:00"
 MONDAY_10 = "2027-03-15T10:00:00-04:00"
-
-
-def valid(model, response) -> dict:
-    assert response.status_code == 200, response.content
-    body = response.json()
-    model.model_validate(body)
-    assert code_issues(body) == []
-    for entry in body.get("entry", []):
-        assert code_issues(entry["resource"]) == []
-    return body
 
 
 def schedule_of(clinic) -> str:
