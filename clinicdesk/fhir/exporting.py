@@ -45,7 +45,12 @@ class _Source:
 
     rows: Callable[[User], Iterable]
     to_resource: Callable[[User], Callable]
-    patient_id: Callable[[object], int | None] | None = None
+    # The row's column holding the patient it is about ("pk" for Patient itself): read for the audit, and filtered
+    # on to take one patient's rows.
+    patient_field: str | None = None
+
+    def patient_id(self, row) -> int | None:
+        return getattr(row, self.patient_field) if self.patient_field else None
 
 
 def _no_params() -> QueryDict:
@@ -73,7 +78,7 @@ def _coverages(actor: User) -> QuerySet:
 
 
 SOURCES: dict[str, _Source] = {
-    "Patient": _Source(rows=_patients, to_resource=lambda actor: mappers.patient_resource, patient_id=lambda p: p.pk),
+    "Patient": _Source(rows=_patients, to_resource=lambda actor: mappers.patient_resource, patient_field="pk"),
     "Practitioner": _Source(rows=lambda actor: search.practitioner_scope(actor=actor),
                             to_resource=lambda actor: mappers.practitioner_resource),
     "Organization": _Source(rows=lambda actor: Organization.objects.filter(pk=actor.organization_id),
@@ -81,12 +86,12 @@ SOURCES: dict[str, _Source] = {
     "Location": _Source(rows=lambda actor: search.location_scope(actor=actor).order_by("name", "id"),
                         to_resource=lambda actor: mappers.location_resource),
     "Appointment": _Source(rows=lambda actor: search.appointment_search(actor=actor, params=_no_params())[0],
-                           to_resource=lambda actor: mappers.appointment_resource, patient_id=lambda a: a.patient_id),
+                           to_resource=lambda actor: mappers.appointment_resource, patient_field="patient_id"),
     "PractitionerRole": _Source(rows=_practitioner_roles, to_resource=_role_mapper),
     "Schedule": _Source(rows=lambda actor: search.schedule_scope(actor=actor),
                         to_resource=lambda actor: mappers.schedule_resource),
     "Coverage": _Source(rows=_coverages, to_resource=lambda actor: mappers.coverage_resource,
-                        patient_id=lambda c: c.patient_id),
+                        patient_field="patient_id"),
 }
 assert tuple(SOURCES) == EXPORT_TYPES  # noqa: S101  (every served type but Slot is exported, in the API's order)
 
@@ -166,10 +171,9 @@ def _write_type(folder: Path, resource_type: str, actor: User, patient_ids: set[
             out.write(line)
             out.write("\n")
             count += 1
-            if source.patient_id is not None:
-                patient_id = source.patient_id(row)
-                if patient_id is not None:
-                    patient_ids.add(patient_id)
+            patient_id = source.patient_id(row)
+            if patient_id is not None:
+                patient_ids.add(patient_id)
     if count == 0:
         path.unlink()  # Bulk Data lists only files with resources in them
     return count
