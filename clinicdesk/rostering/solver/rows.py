@@ -351,6 +351,37 @@ class RowSearch:
             return None
         return cells, before - self.total(cells, counts)
 
+    def aimed_people(self, cells: Cells, counts: np.ndarray, rng: random.Random, k: int) -> list[int] | None:
+        """People for a ruin-and-recreate aimed at one short cover line (drawn by its cost): someone resting that
+        day who may work its type, and people with minutes left under their maximum to take over what the first
+        one gives up. On Instance 13 (demand above what the contracts allow in minutes) a short weekend line needs
+        such a chain of two or three people; a random draw of a few among 120 almost never finds it. None when no
+        line is short."""
+        short = np.where(self.has_line, self.under * np.maximum(0, self.preferred - counts), 0).ravel()
+        lines = np.flatnonzero(short)
+        if not lines.size:
+            return None
+        pick = int(lines[rng.choices(range(lines.size), weights=short[lines].tolist())[0]])
+        day, si = divmod(pick, self.n_types)
+        n = len(self.problem.employees)
+        used = [0] * n
+        for (ei, _), t in cells.items():
+            if t is not None:
+                used[ei] += self.lengths[t]
+        takers = [ei for ei in range(n) if cells.get((ei, day)) is None and (ei, day) not in self.forced
+                  and si in self.contracts[ei].types]
+        if not takers:
+            return None
+        first = rng.choice(takers)
+        room = [ei for ei in range(n) if ei != first and self.contracts[ei].units - used[ei] >= self.lengths[si]]
+        rng.shuffle(room)
+        people = [first, *room[: k - 1]]
+        while len(people) < k:
+            other = rng.randrange(n)
+            if other not in people:
+                people.append(other)
+        return people
+
     def total(self, cells: Cells, counts: np.ndarray | None = None) -> int:
         """The roster's whole cost (cover with hard minimums at their weight, and requests)."""
         if counts is None:

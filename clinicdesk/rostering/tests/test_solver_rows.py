@@ -206,3 +206,27 @@ def test_the_walk_of_row_moves_offers_checked_rosters_below_its_start():
     for assignment, objective in offered[1:]:
         report = check(problem, assignment)
         assert report.ok and report.objective == objective
+
+
+def test_aimed_moves_take_someone_who_may_work_a_short_line_and_people_with_room():
+    # given: day 0's early shift is one short; a works day 0, b rests then and may work it, c has no room left
+    shifts = SHIFTS[:2]
+    people = [Employee("a"), Employee("b", max_minutes=2 * 480), Employee("c", max_minutes=480),
+              Employee("d", max_shifts_by_type={"D": 0})]
+    cover = [Cover(0, "D", 2), Cover(1, "E", 1)]
+    problem = RosterProblem(days=7, shift_types=shifts, employees=people, cover=cover)
+    rows = RowSearch(problem, {}, MINIMUM_WEIGHT)
+    cells = {(ei, d): None for ei in range(4) for d in range(7)}
+    cells[0, 0] = 0
+    cells[2, 1] = 1
+    cells[3, 1] = 1
+    for seed in range(20):
+        # when
+        people_drawn = rows.aimed_people(cells, rows.counts(cells), random.Random(seed), 2)
+        # then: the first may take day 0's early shift (resting then, the type allowed: b or c, never a or d), and
+        # the second has room for one more shift of that length (never c, who has worked its 480 minutes)
+        first, second = people_drawn
+        assert first in (1, 2)
+        assert second in (0, 1, 3) and second != first
+    cells[1, 0] = 0  # now every line is met (the early shift and day 1's late one)
+    assert rows.aimed_people(cells, rows.counts(cells), random.Random(0), 3) is None
