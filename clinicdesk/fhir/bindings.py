@@ -25,6 +25,8 @@ SLOT_STATUS = ("busy", "free", "busy-unavailable", "busy-tentative", "entered-in
 COVERAGE_STATUS = ("active", "cancelled", "draft", "entered-in-error")  # fm-status
 # subscriber-relationship is an extensible binding in R4; we only ever send its own codes, so it is checked too.
 SUBSCRIBER_RELATIONSHIP = ("child", "parent", "spouse", "common", "other", "self", "injured")
+CLAIM_USE = ("claim", "preauthorization", "predetermination")
+REMITTANCE_OUTCOME = ("queued", "complete", "error", "partial")
 
 BINDINGS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "Patient": (
@@ -43,6 +45,10 @@ BINDINGS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "Coverage": (("status", COVERAGE_STATUS), ("identifier.use", IDENTIFIER_USE),
                  ("relationship.coding.code", SUBSCRIBER_RELATIONSHIP), ("contained.gender", ADMINISTRATIVE_GENDER),
                  ("contained.name.use", NAME_USE), ("contained.address.use", ADDRESS_USE)),
+    # Claim status is fm-status; ExplanationOfBenefit's explanationofbenefit-status has the same four codes.
+    "Claim": (("status", COVERAGE_STATUS), ("use", CLAIM_USE), ("identifier.use", IDENTIFIER_USE)),
+    "ExplanationOfBenefit": (("status", COVERAGE_STATUS), ("use", CLAIM_USE), ("outcome", REMITTANCE_OUTCOME),
+                             ("identifier.use", IDENTIFIER_USE)),
 }
 
 

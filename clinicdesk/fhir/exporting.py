@@ -29,6 +29,7 @@ from clinicdesk.core.permissions import Perm
 from clinicdesk.patients.models import Patient
 
 from . import mappers, search
+from .resources import claims
 from .scopes import READ, RESOURCE_TYPES, role_allows
 
 CHUNK_SIZE = 500
@@ -36,7 +37,7 @@ CHUNK_SIZE = 500
 EXPORT_TYPES: tuple[str, ...] = tuple(t for t in RESOURCE_TYPES if t != "Slot")
 # The resource types whose lines carry a patient's data (the patient's name or record): exporting them needs the
 # role's patient-export permission, and each patient they name is audited as exported.
-PATIENT_TYPES = ("Patient", "Appointment", "Coverage")
+PATIENT_TYPES = ("Patient", "Appointment", "Coverage", "Claim", "ExplanationOfBenefit")
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,11 @@ SOURCES: dict[str, _Source] = {
                         to_resource=lambda actor: mappers.schedule_resource),
     "Coverage": _Source(rows=_coverages, to_resource=lambda actor: mappers.coverage_resource,
                         patient_field="patient_id"),
+    "Claim": _Source(rows=lambda actor: claims.claim_scope(actor=actor).order_by("id"),
+                     to_resource=lambda actor: claims.claim_resource, patient_field="patient_id"),
+    # `patient_id` of a claim payment is its claim's patient (annotated by the scope)
+    "ExplanationOfBenefit": _Source(rows=lambda actor: claims.eob_scope(actor=actor).order_by("id"),
+                                    to_resource=lambda actor: claims.eob_resource, patient_field="patient_id"),
 }
 assert tuple(SOURCES) == EXPORT_TYPES  # noqa: S101  (every served type but Slot is exported, in the API's order)
 

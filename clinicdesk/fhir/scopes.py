@@ -27,6 +27,9 @@ RESOURCE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "Slot": {READ: (Perm.SCHEDULE_VIEW,)},
     # A patient's insurance is patient data: the role must see both charts and coverage.
     "Coverage": {READ: (Perm.PATIENT_VIEW, Perm.COVERAGE_VIEW)},
+    # Claims and the payers' answers to them: the role must see both charts and claims.
+    "Claim": {READ: (Perm.PATIENT_VIEW, Perm.CLAIMS_VIEW)},
+    "ExplanationOfBenefit": {READ: (Perm.PATIENT_VIEW, Perm.CLAIMS_VIEW)},
 }
 RESOURCE_TYPES = tuple(RESOURCE_PERMISSIONS)
 

@@ -20,7 +20,6 @@ from clinicdesk.core.models import AuditEvent, Location, User
 from clinicdesk.core.tests.factories import UserFactory
 from clinicdesk.fhir import mappers
 from clinicdesk.fhir.bindings import code_issues
-from clinicdesk.fhir.exporting import EXPORT_TYPES
 from clinicdesk.insurance.models import Coverage
 from clinicdesk.insurance.tests.factories_coverage import CoverageFactory, PayerFactory
 from clinicdesk.patients.models import Patient
@@ -100,15 +99,16 @@ def test_every_type_is_exported_valid_counted_and_only_this_practice(ours, elsew
         "Coverage": Coverage.objects.filter(organization=org).count(),
     }
     assert expected["Patient"] == 3 and expected["Appointment"] == 2 and expected["Coverage"] == 2
-    assert sorted(p.name for p in outdir.iterdir()) == sorted([f"{t}.ndjson" for t in EXPORT_TYPES] + ["manifest.json"])
-    exported = {t: read_lines(outdir / f"{t}.ndjson") for t in EXPORT_TYPES}
+    # (types this practice has no rows of, such as claims, get no file)
+    assert sorted(p.name for p in outdir.iterdir()) == sorted([f"{t}.ndjson" for t in expected] + ["manifest.json"])
+    exported = {t: read_lines(outdir / f"{t}.ndjson") for t in expected}
     assert {t: len(rows) for t, rows in exported.items()} == expected
     # the same mapping as the API
     assert exported["Patient"][0] == mappers.patient_resource(
         Patient.objects.get(public_id=exported["Patient"][0]["id"]))
     assert {r["id"] for r in exported["Patient"]} == {p.public_id for p in (ours.patient, ours.second, ours.unseen)}
     # and nothing of the other practice, anywhere
-    everything = "\n".join((outdir / f"{t}.ndjson").read_text() for t in EXPORT_TYPES)
+    everything = "\n".join((outdir / f"{t}.ndjson").read_text() for t in expected)
     theirs = [elsewhere.patient.public_id, elsewhere.second.public_id, elsewhere.unseen.public_id,
               f"Organization/{elsewhere.organization.pk}", f"Location/{elsewhere.location.pk}",
               f"Practitioner/{elsewhere.provider.pk}", elsewhere.organization.slug,
@@ -211,8 +211,10 @@ def test_a_user_of_another_practice_is_refused(ours, elsewhere, tmp_path):
 
 
 def test_a_role_that_may_not_export_patients_is_refused(ours, tmp_path):
-    # the front desk reads patients but may not export them
+    # the front desk reads patients but may not export them (nor read claims at all)
     with pytest.raises(CommandError, match="may not export patients' data"):
+        export(ours, tmp_path / "export", "--user", ours.actor.username, "--type", "Patient,Appointment,Coverage")
+    with pytest.raises(CommandError, match="may not read Claim, ExplanationOfBenefit"):
         export(ours, tmp_path / "export", "--user", ours.actor.username)
     # the auditor reads no practice records at all
     auditor = UserFactory(organization=ours.organization, role=Role.AUDITOR)
