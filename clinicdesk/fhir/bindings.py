@@ -25,6 +25,11 @@ SLOT_STATUS = ("busy", "free", "busy-unavailable", "busy-tentative", "entered-in
 COVERAGE_STATUS = ("active", "cancelled", "draft", "entered-in-error")  # fm-status
 # subscriber-relationship is an extensible binding in R4; we only ever send its own codes, so it is checked too.
 SUBSCRIBER_RELATIONSHIP = ("child", "parent", "spouse", "common", "other", "self", "injured")
+EVENT_STATUS = ("preparation", "in-progress", "not-done", "on-hold", "stopped", "completed", "entered-in-error", "unknown")
+TASK_STATUS = ("draft", "requested", "received", "accepted", "rejected", "ready", "cancelled", "in-progress", "on-hold",
+               "failed", "completed", "entered-in-error")
+TASK_INTENT = ("unknown", "proposal", "plan", "order", "original-order", "reflex-order", "filler-order", "instance-order",
+               "option")
 
 BINDINGS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "Patient": (
@@ -43,6 +48,8 @@ BINDINGS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "Coverage": (("status", COVERAGE_STATUS), ("identifier.use", IDENTIFIER_USE),
                  ("relationship.coding.code", SUBSCRIBER_RELATIONSHIP), ("contained.gender", ADMINISTRATIVE_GENDER),
                  ("contained.name.use", NAME_USE), ("contained.address.use", ADDRESS_USE)),
+    "Communication": (("status", EVENT_STATUS),),
+    "Task": (("status", TASK_STATUS), ("intent", TASK_INTENT)),
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.utils import timezone
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
+from .resources import workflow
 from .scopes import RESOURCE_PERMISSIONS, WRITE
 from .search import (
     APPOINTMENT_INCLUDES,
@@ -67,9 +68,12 @@ _PARAMS: dict[str, dict[str, tuple[str, str]]] = {
                                "are not served as resources"),
         "status": ("token", "active or cancelled"),
     },
+    "Communication": workflow.COMMUNICATION_DOCS,
+    "Task": workflow.TASK_DOCS,
 }
 _DECLARED = {"Patient": PATIENT_PARAMS, "Appointment": APPOINTMENT_PARAMS, "PractitionerRole": PRACTITIONER_ROLE_PARAMS,
-             "Schedule": SCHEDULE_PARAMS, "Slot": SLOT_PARAMS, "Coverage": COVERAGE_PARAMS}
+             "Schedule": SCHEDULE_PARAMS, "Slot": SLOT_PARAMS, "Coverage": COVERAGE_PARAMS,
+             "Communication": workflow.COMMUNICATION_PARAMS, "Task": workflow.TASK_PARAMS}
 
 
 def _search_params(resource: str) -> list[dict]:

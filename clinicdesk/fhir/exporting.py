@@ -29,6 +29,7 @@ from clinicdesk.core.permissions import Perm
 from clinicdesk.patients.models import Patient
 
 from . import mappers, search
+from .resources import workflow
 from .scopes import READ, RESOURCE_TYPES, role_allows
 
 CHUNK_SIZE = 500
@@ -36,7 +37,7 @@ CHUNK_SIZE = 500
 EXPORT_TYPES: tuple[str, ...] = tuple(t for t in RESOURCE_TYPES if t != "Slot")
 # The resource types whose lines carry a patient's data (the patient's name or record): exporting them needs the
 # role's patient-export permission, and each patient they name is audited as exported.
-PATIENT_TYPES = ("Patient", "Appointment", "Coverage")
+PATIENT_TYPES = ("Patient", "Appointment", "Coverage", "Communication", "Task")
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,10 @@ SOURCES: dict[str, _Source] = {
                         to_resource=lambda actor: mappers.schedule_resource),
     "Coverage": _Source(rows=_coverages, to_resource=lambda actor: mappers.coverage_resource,
                         patient_field="patient_id"),
+    "Communication": _Source(rows=lambda actor: workflow.communication_search(actor=actor, params=_no_params()),
+                             to_resource=lambda actor: workflow.communication_resource, patient_field="patient_id"),
+    "Task": _Source(rows=lambda actor: workflow.task_scope(actor=actor), to_resource=lambda actor: workflow.task_resource,
+                    patient_field="patient_id"),
 }
 assert tuple(SOURCES) == EXPORT_TYPES  # noqa: S101  (every served type but Slot is exported, in the API's order)
 

@@ -27,6 +27,9 @@ RESOURCE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "Slot": {READ: (Perm.SCHEDULE_VIEW,)},
     # A patient's insurance is patient data: the role must see both charts and coverage.
     "Coverage": {READ: (Perm.PATIENT_VIEW, Perm.COVERAGE_VIEW)},
+    # Messages and letters to patients are patient data; a staff task may name a patient.
+    "Communication": {READ: (Perm.PATIENT_VIEW, Perm.MESSAGES_VIEW)},
+    "Task": {READ: (Perm.STAFF_TASKS, Perm.PATIENT_VIEW)},
 }
 RESOURCE_TYPES = tuple(RESOURCE_PERMISSIONS)
 
