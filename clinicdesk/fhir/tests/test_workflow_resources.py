@@ -5,6 +5,7 @@ exported in bulk."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, date, datetime, timedelta
 
@@ -38,6 +39,7 @@ from clinicdesk.scheduling.tests.factories import AppointmentFactory, Clinic
 from .conftest import expressions, issues, valid
 
 pytestmark = pytest.mark.django_db
+_hours = itertools.count()
 PURPOSES = "urn:clinicdesk:message-purpose"
 MODES = "http://terminology.hl7.org/CodeSystem/v3-ParticipationMode"
 
@@ -64,6 +66,13 @@ def printed_letter(clinic, patient=None, **fields) -> Letter:
                                  status=LetterStatus.FINAL, document=document, finalized_at=at(8), **fields)
 
 
+def visit(clinic, patient):
+    """A visit with the clinic's provider, each an hour after the last made (the provider is never double booked)."""
+    starts = at(20) + timedelta(hours=next(_hours))
+    return AppointmentFactory(organization=clinic.organization, patient=patient, provider=clinic.provider,
+                              location=clinic.location, appointment_type=clinic.kind, starts_at=starts)
+
+
 def task(clinic, **fields):
     return StaffTaskFactory(organization=clinic.organization, **fields)
 
@@ -73,10 +82,9 @@ def task(clinic, **fields):
 
 def test_an_e_mail_about_an_appointment(fhir, clinic):
     # given a delivered reminder e-mail with a subject and a PDF attached
-    visit = AppointmentFactory(organization=clinic.organization, patient=clinic.patient, provider=clinic.provider,
-                               location=clinic.location, appointment_type=clinic.kind)
+    seen = visit(clinic, clinic.patient)
     sent = message(clinic, channel=MessageChannel.EMAIL, purpose=MessagePurpose.REMINDER, state=MessageState.DELIVERED,
-                   subject="Your visit on Monday", body="See you Monday at 9:00.", appointment=visit,
+                   subject="Your visit on Monday", body="See you Monday at 9:00.", appointment=seen,
                    sent_at=at(9, 10), delivered_at=at(9, 11))
     MessageAttachment.objects.create(message=sent, filename="directions.pdf", content_type="application/pdf", size=3,
                                      sha256="0" * 64, file=ContentFile(b"%PD", name="directions.pdf"))
@@ -90,7 +98,7 @@ def test_an_e_mail_about_an_appointment(fhir, clinic):
     assert body["medium"][0]["coding"] == [{"system": MODES, "code": "EMAILWRIT"}]
     assert body["subject"] == patient and body["recipient"] == [patient]
     assert body["sender"] == {"reference": f"Organization/{clinic.organization.pk}", "display": clinic.organization.name}
-    assert body["about"] == [{"reference": f"Appointment/{visit.public_id}"}]
+    assert body["about"] == [{"reference": f"Appointment/{seen.public_id}"}]
     assert body["sent"] == "2027-03-09T10:00:00Z" and body["received"] == "2027-03-09T11:00:00Z"
     assert body["payload"] == [
         {"contentString": "Your visit on Monday"}, {"contentString": "See you Monday at 9:00."},
@@ -240,9 +248,7 @@ def test_a_communication_page_costs_the_same_queries_whatever_its_size(fhir, cli
         for _ in range(count):
             patient = PatientFactory(organization=clinic.organization)
             text = message(clinic, patient=patient, channel=MessageChannel.EMAIL, subject="Hello",
-                           appointment=AppointmentFactory(organization=clinic.organization, patient=patient,
-                                                          provider=clinic.provider, location=clinic.location,
-                                                          appointment_type=clinic.kind))
+                           appointment=visit(clinic, patient))
             MessageAttachment.objects.create(message=text, filename="a.pdf", content_type="application/pdf", size=3,
                                              sha256="0" * 64, file=ContentFile(b"%PD", name="a.pdf"))
             printed_letter(clinic, patient=patient)
@@ -264,10 +270,9 @@ def test_a_communication_page_costs_the_same_queries_whatever_its_size(fhir, cli
 
 def test_a_task_about_a_patients_visit(fhir, clinic):
     # given a call-the-patient task given to the provider, written by the desk, due Friday, with two notes
-    visit = AppointmentFactory(organization=clinic.organization, patient=clinic.patient, provider=clinic.provider,
-                               location=clinic.location, appointment_type=clinic.kind)
+    seen = visit(clinic, clinic.patient)
     work = task(clinic, title="Call about results", details="Lab came back.", kind=StaffTaskKind.CALL,
-                assignee=clinic.provider, assignee_role="", patient=clinic.patient, appointment=visit,
+                assignee=clinic.provider, assignee_role="", patient=clinic.patient, appointment=seen,
                 created_by=clinic.actor, due_on=date(2027, 3, 12))
     TaskNote.objects.create(task=work, author=clinic.provider, text="Left a voicemail.")
     TaskNote.objects.create(task=work, author=clinic.actor, text="Patient called back.")
@@ -279,7 +284,7 @@ def test_a_task_about_a_patients_visit(fhir, clinic):
                                         "display": "Call the patient"}], "text": "Call the patient"}
     assert body["description"] == "Call about results\n\nLab came back."
     assert body["for"] == {"reference": f"Patient/{clinic.patient.public_id}", "display": clinic.patient.display_name}
-    assert body["focus"] == {"reference": f"Appointment/{visit.public_id}"}
+    assert body["focus"] == {"reference": f"Appointment/{seen.public_id}"}
     assert body["owner"] == {"reference": f"Practitioner/{clinic.provider.pk}", "display": clinic.provider.get_full_name()}
     assert body["requester"] == {"display": clinic.actor.get_full_name()}  # the desk is not served as Practitioner
     assert body["restriction"] == {"period": {"end": "2027-03-12"}}
@@ -367,9 +372,7 @@ def test_a_task_page_costs_the_same_queries_whatever_its_size(fhir, clinic):
         for _ in range(count):
             patient = PatientFactory(organization=clinic.organization)
             work = task(clinic, patient=patient, assignee=clinic.provider, created_by=clinic.actor,
-                        appointment=AppointmentFactory(organization=clinic.organization, patient=patient,
-                                                       provider=clinic.provider, location=clinic.location,
-                                                       appointment_type=clinic.kind))
+                        appointment=visit(clinic, patient))
             TaskNote.objects.create(task=work, author=clinic.actor, text="Noted.")
 
     def queries() -> int:
