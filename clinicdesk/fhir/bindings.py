@@ -27,6 +27,11 @@ COVERAGE_STATUS = ("active", "cancelled", "draft", "entered-in-error")  # fm-sta
 SUBSCRIBER_RELATIONSHIP = ("child", "parent", "spouse", "common", "other", "self", "injured")
 CLAIM_USE = ("claim", "preauthorization", "predetermination")
 REMITTANCE_OUTCOME = ("queued", "complete", "error", "partial")
+EVENT_STATUS = ("preparation", "in-progress", "not-done", "on-hold", "stopped", "completed", "entered-in-error", "unknown")
+TASK_STATUS = ("draft", "requested", "received", "accepted", "rejected", "ready", "cancelled", "in-progress", "on-hold",
+               "failed", "completed", "entered-in-error")
+TASK_INTENT = ("unknown", "proposal", "plan", "order", "original-order", "reflex-order", "filler-order", "instance-order",
+               "option")
 
 BINDINGS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "Patient": (
@@ -49,6 +54,8 @@ BINDINGS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "Claim": (("status", COVERAGE_STATUS), ("use", CLAIM_USE), ("identifier.use", IDENTIFIER_USE)),
     "ExplanationOfBenefit": (("status", COVERAGE_STATUS), ("use", CLAIM_USE), ("outcome", REMITTANCE_OUTCOME),
                              ("identifier.use", IDENTIFIER_USE)),
+    "Communication": (("status", EVENT_STATUS),),
+    "Task": (("status", TASK_STATUS), ("intent", TASK_INTENT)),
 }
 
 

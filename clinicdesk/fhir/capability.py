@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.utils import timezone
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
-from .resources import claims
+from .resources import claims, workflow
 from .scopes import RESOURCE_PERMISSIONS, WRITE
 from .search import (
     APPOINTMENT_INCLUDES,
@@ -70,10 +70,13 @@ _PARAMS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "Claim": claims.CLAIM_PARAM_DOCS,
     "ExplanationOfBenefit": claims.EOB_PARAM_DOCS,
+    "Communication": workflow.COMMUNICATION_DOCS,
+    "Task": workflow.TASK_DOCS,
 }
 _DECLARED = {"Patient": PATIENT_PARAMS, "Appointment": APPOINTMENT_PARAMS, "PractitionerRole": PRACTITIONER_ROLE_PARAMS,
              "Schedule": SCHEDULE_PARAMS, "Slot": SLOT_PARAMS, "Coverage": COVERAGE_PARAMS,
-             "Claim": claims.CLAIM_PARAMS, "ExplanationOfBenefit": claims.EOB_PARAMS}
+             "Claim": claims.CLAIM_PARAMS, "ExplanationOfBenefit": claims.EOB_PARAMS,
+             "Communication": workflow.COMMUNICATION_PARAMS, "Task": workflow.TASK_PARAMS}
 
 
 def _search_params(resource: str) -> list[dict]:

@@ -29,7 +29,7 @@ from clinicdesk.core.permissions import Perm
 from clinicdesk.patients.models import Patient
 
 from . import mappers, search
-from .resources import claims
+from .resources import claims, workflow
 from .scopes import READ, RESOURCE_TYPES, role_allows
 
 CHUNK_SIZE = 500
@@ -37,7 +37,7 @@ CHUNK_SIZE = 500
 EXPORT_TYPES: tuple[str, ...] = tuple(t for t in RESOURCE_TYPES if t != "Slot")
 # The resource types whose lines carry a patient's data (the patient's name or record): exporting them needs the
 # role's patient-export permission, and each patient they name is audited as exported.
-PATIENT_TYPES = ("Patient", "Appointment", "Coverage", "Claim", "ExplanationOfBenefit")
+PATIENT_TYPES = ("Patient", "Appointment", "Coverage", "Claim", "ExplanationOfBenefit", "Communication", "Task")
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,10 @@ SOURCES: dict[str, _Source] = {
     # `patient_id` of a claim payment is its claim's patient (annotated by the scope)
     "ExplanationOfBenefit": _Source(rows=lambda actor: claims.eob_scope(actor=actor).order_by("id"),
                                     to_resource=lambda actor: claims.eob_resource, patient_field="patient_id"),
+    "Communication": _Source(rows=lambda actor: workflow.communication_search(actor=actor, params=_no_params()),
+                             to_resource=lambda actor: workflow.communication_resource, patient_field="patient_id"),
+    "Task": _Source(rows=lambda actor: workflow.task_scope(actor=actor), to_resource=lambda actor: workflow.task_resource,
+                    patient_field="patient_id"),
 }
 assert tuple(SOURCES) == EXPORT_TYPES  # noqa: S101  (every served type but Slot is exported, in the API's order)
 

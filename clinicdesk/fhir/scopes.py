@@ -30,6 +30,9 @@ RESOURCE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     # Claims and the payers' answers to them: the role must see both charts and claims.
     "Claim": {READ: (Perm.PATIENT_VIEW, Perm.CLAIMS_VIEW)},
     "ExplanationOfBenefit": {READ: (Perm.PATIENT_VIEW, Perm.CLAIMS_VIEW)},
+    # Messages and letters to patients are patient data; a staff task may name a patient.
+    "Communication": {READ: (Perm.PATIENT_VIEW, Perm.MESSAGES_VIEW)},
+    "Task": {READ: (Perm.STAFF_TASKS, Perm.PATIENT_VIEW)},
 }
 RESOURCE_TYPES = tuple(RESOURCE_PERMISSIONS)
 

@@ -44,7 +44,7 @@ from .auth import authenticate, require
 from .bindings import APPOINTMENT_STATUS, code_issues
 from .models import FhirToken
 from .outcomes import FhirError, Issue, from_model_error, from_validation_error, operation_outcome
-from .resources import claims
+from .resources import claims, workflow
 from .scopes import READ, RESOURCE_TYPES, WRITE
 
 FHIR_JSON = "application/fhir+json"
@@ -550,6 +550,8 @@ KINDS: dict[str, Kind] = {
     "Coverage": Kind(read=_coverage_read, search=_coverage_search),
     "Claim": Kind(read=claims.claim_read, search=claims.claim_search_view),
     "ExplanationOfBenefit": Kind(read=claims.eob_read, search=claims.eob_search_view),
+    "Communication": Kind(read=workflow.communication_read, search=workflow.communication_search_view),
+    "Task": Kind(read=workflow.task_read, search=workflow.task_search_view),
 }
 assert tuple(KINDS) == RESOURCE_TYPES  # noqa: S101  (the scopes and the endpoints describe the same resources)
 

@@ -15,6 +15,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from fhir.resources.R4B import get_fhir_model_class
 
+from clinicdesk.communications.models import Message, StaffTask
+from clinicdesk.communications.tests.factories_links import MessageFactory, StaffTaskFactory
 from clinicdesk.core.choices import AuditChannel, Role
 from clinicdesk.core.models import AuditEvent, Location, User
 from clinicdesk.core.tests.factories import UserFactory
@@ -47,6 +49,8 @@ def _practice(clinic: Clinic) -> Clinic:
     CoverageFactory(patient=clinic.patient, payer=payer, member_id="XQ1", copay=Decimal("25.00"),
                     effective_from=date(2026, 1, 1))
     CoverageFactory(patient=clinic.unseen, payer=payer, member_id="XQ2")
+    MessageFactory(organization=clinic.organization, patient=clinic.patient)
+    StaffTaskFactory(organization=clinic.organization, patient=clinic.second)
     return clinic
 
 
@@ -97,6 +101,8 @@ def test_every_type_is_exported_valid_counted_and_only_this_practice(ours, elsew
         "PractitionerRole": User.objects.filter(organization=org, role__in=(Role.CLINICIAN, Role.NURSE)).count(),
         "Schedule": AvailabilityTemplate.objects.filter(organization=org).values("provider", "location").distinct().count(),
         "Coverage": Coverage.objects.filter(organization=org).count(),
+        "Communication": Message.objects.filter(organization=org).count(),
+        "Task": StaffTask.objects.filter(organization=org).count(),
     }
     assert expected["Patient"] == 3 and expected["Appointment"] == 2 and expected["Coverage"] == 2
     # (types this practice has no rows of, such as claims, get no file)
