@@ -25,6 +25,11 @@ SLOT_STATUS = ("busy", "free", "busy-unavailable", "busy-tentative", "entered-in
 COVERAGE_STATUS = ("active", "cancelled", "draft", "entered-in-error")  # fm-status
 # subscriber-relationship is an extensible binding in R4; we only ever send its own codes, so it is checked too.
 SUBSCRIBER_RELATIONSHIP = ("child", "parent", "spouse", "common", "other", "self", "injured")
+CHARGE_ITEM_STATUS = ("planned", "billable", "not-billable", "aborted", "billed", "entered-in-error", "unknown")
+ACCOUNT_STATUS = ("active", "inactive", "entered-in-error", "on-hold", "unknown")
+INVOICE_STATUS = ("draft", "issued", "balanced", "cancelled", "entered-in-error")
+PRICE_COMPONENT_TYPE = ("base", "surcharge", "deduction", "discount", "tax", "informational")
+_GUARANTOR = (("contained.telecom.system", CONTACT_POINT_SYSTEM), ("contained.address.use", ADDRESS_USE))
 
 BINDINGS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "Patient": (
@@ -43,6 +48,10 @@ BINDINGS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "Coverage": (("status", COVERAGE_STATUS), ("identifier.use", IDENTIFIER_USE),
                  ("relationship.coding.code", SUBSCRIBER_RELATIONSHIP), ("contained.gender", ADMINISTRATIVE_GENDER),
                  ("contained.name.use", NAME_USE), ("contained.address.use", ADDRESS_USE)),
+    "ChargeItem": (("status", CHARGE_ITEM_STATUS),),
+    "Account": (("status", ACCOUNT_STATUS), ("identifier.use", IDENTIFIER_USE), *_GUARANTOR),
+    "Invoice": (("status", INVOICE_STATUS), ("lineItem.priceComponent.type", PRICE_COMPONENT_TYPE),
+                ("totalPriceComponent.type", PRICE_COMPONENT_TYPE), *_GUARANTOR),
 }
 
 

@@ -27,6 +27,10 @@ RESOURCE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "Slot": {READ: (Perm.SCHEDULE_VIEW,)},
     # A patient's insurance is patient data: the role must see both charts and coverage.
     "Coverage": {READ: (Perm.PATIENT_VIEW, Perm.COVERAGE_VIEW)},
+    # Charges, accounts and statements are a patient's data as well as billing's.
+    "ChargeItem": {READ: (Perm.PATIENT_VIEW, Perm.BILLING_VIEW)},
+    "Account": {READ: (Perm.PATIENT_VIEW, Perm.BILLING_VIEW)},
+    "Invoice": {READ: (Perm.PATIENT_VIEW, Perm.BILLING_VIEW)},
 }
 RESOURCE_TYPES = tuple(RESOURCE_PERMISSIONS)
 

@@ -44,6 +44,7 @@ from .auth import authenticate, require
 from .bindings import APPOINTMENT_STATUS, code_issues
 from .models import FhirToken
 from .outcomes import FhirError, Issue, from_model_error, from_validation_error, operation_outcome
+from .resources import billing
 from .scopes import READ, RESOURCE_TYPES, WRITE
 
 FHIR_JSON = "application/fhir+json"
@@ -547,6 +548,9 @@ KINDS: dict[str, Kind] = {
     "Schedule": Kind(read=_schedule_read, search=_schedule_search),
     "Slot": Kind(read=_slot_read, search=_slot_search),
     "Coverage": Kind(read=_coverage_read, search=_coverage_search),
+    "ChargeItem": Kind(read=billing.charge_item_read, search=billing.charge_item_search_view),
+    "Account": Kind(read=billing.account_read, search=billing.account_search_view),
+    "Invoice": Kind(read=billing.invoice_read, search=billing.invoice_search_view),
 }
 assert tuple(KINDS) == RESOURCE_TYPES  # noqa: S101  (the scopes and the endpoints describe the same resources)
 
