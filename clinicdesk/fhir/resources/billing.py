@@ -82,6 +82,20 @@ def _audit(actor: User, action: str, rows: list, patient_of, summary: str) -> No
                       "channel": AuditChannel.API, "summary": summary} for row in rows)
 
 
+def _search_endpoint(resource_type: str, rows_for, to_resource, action: str, patient_of):
+    """The search of one resource type: a page of its rows, each audited as a read of its patient's data."""
+
+    def search_view(request: HttpRequest, token: FhirToken) -> dict:
+        from ..views import _searchset  # views registers this module's endpoints
+
+        actor = token.user
+        return _searchset(request, resource_type, rows_for(actor=actor, params=request.GET), to_resource,
+                          audit=lambda page: _audit(actor, action, page, patient_of,
+                                                    f"Returned by a FHIR {resource_type} search"))
+
+    return search_view
+
+
 def _ids_filter(key: str, raw: str, field: str) -> Q:
     return _any_of(key, raw, lambda v: Q(**{field: public_id_of(v)}))
 
@@ -235,14 +249,7 @@ def charge_item_read(request: HttpRequest, actor: User, resource_id: str) -> dic
     return charge_item_resource(line)
 
 
-def charge_item_search_view(request: HttpRequest, token: FhirToken) -> dict:
-    from ..views import _searchset  # views registers this module's endpoints
-
-    actor = token.user
-    rows = charge_item_search(actor=actor, params=request.GET)
-    return _searchset(request, "ChargeItem", rows, charge_item_resource,
-                      audit=lambda page: _audit(actor, "billing.charge_listed", page, _line_patient,
-                                                "Returned by a FHIR ChargeItem search"))
+charge_item_search_view = _search_endpoint("ChargeItem", charge_item_search, charge_item_resource, "billing.charge_listed", _line_patient)
 
 
 # --- Account: a patient account (its guarantor and the patients on it) -------------------------------------------
@@ -368,14 +375,7 @@ def account_read(request: HttpRequest, actor: User, resource_id: str) -> dict:
     return account_resource(account)
 
 
-def account_search_view(request: HttpRequest, token: FhirToken) -> dict:
-    from ..views import _searchset  # views registers this module's endpoints
-
-    actor = token.user
-    rows = account_search(actor=actor, params=request.GET)
-    return _searchset(request, "Account", rows, account_resource,
-                      audit=lambda page: _audit(actor, "billing.account_listed", page, account_patient,
-                                                "Returned by a FHIR Account search"))
+account_search_view = _search_endpoint("Account", account_search, account_resource, "billing.account_listed", account_patient)
 
 
 # --- Invoice: a patient statement ------------------------------------------------------------------------------
@@ -516,11 +516,4 @@ def invoice_read(request: HttpRequest, actor: User, resource_id: str) -> dict:
     return invoice_resource(statement)
 
 
-def invoice_search_view(request: HttpRequest, token: FhirToken) -> dict:
-    from ..views import _searchset  # views registers this module's endpoints
-
-    actor = token.user
-    rows = invoice_search(actor=actor, params=request.GET)
-    return _searchset(request, "Invoice", rows, invoice_resource,
-                      audit=lambda page: _audit(actor, "statement.listed", page, _statement_patient,
-                                                "Returned by a FHIR Invoice search"))
+invoice_search_view = _search_endpoint("Invoice", invoice_search, invoice_resource, "statement.listed", _statement_patient)
