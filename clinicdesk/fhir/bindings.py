@@ -32,6 +32,11 @@ TASK_STATUS = ("draft", "requested", "received", "accepted", "rejected", "ready"
                "failed", "completed", "entered-in-error")
 TASK_INTENT = ("unknown", "proposal", "plan", "order", "original-order", "reflex-order", "filler-order", "instance-order",
                "option")
+CHARGE_ITEM_STATUS = ("planned", "billable", "not-billable", "aborted", "billed", "entered-in-error", "unknown")
+ACCOUNT_STATUS = ("active", "inactive", "entered-in-error", "on-hold", "unknown")
+INVOICE_STATUS = ("draft", "issued", "balanced", "cancelled", "entered-in-error")
+PRICE_COMPONENT_TYPE = ("base", "surcharge", "deduction", "discount", "tax", "informational")
+_GUARANTOR = (("contained.telecom.system", CONTACT_POINT_SYSTEM), ("contained.address.use", ADDRESS_USE))
 
 BINDINGS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "Patient": (
@@ -56,6 +61,10 @@ BINDINGS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
                              ("identifier.use", IDENTIFIER_USE)),
     "Communication": (("status", EVENT_STATUS),),
     "Task": (("status", TASK_STATUS), ("intent", TASK_INTENT)),
+    "ChargeItem": (("status", CHARGE_ITEM_STATUS),),
+    "Account": (("status", ACCOUNT_STATUS), ("identifier.use", IDENTIFIER_USE), *_GUARANTOR),
+    "Invoice": (("status", INVOICE_STATUS), ("lineItem.priceComponent.type", PRICE_COMPONENT_TYPE),
+                ("totalPriceComponent.type", PRICE_COMPONENT_TYPE), *_GUARANTOR),
 }
 
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
 from .resources import claims, workflow
+from .resources.billing import ACCOUNT_PARAMS, CHARGE_ITEM_PARAMS, INVOICE_PARAMS
 from .scopes import RESOURCE_PERMISSIONS, WRITE
 from .search import (
     APPOINTMENT_INCLUDES,
@@ -72,11 +73,32 @@ _PARAMS: dict[str, dict[str, tuple[str, str]]] = {
     "ExplanationOfBenefit": claims.EOB_PARAM_DOCS,
     "Communication": workflow.COMMUNICATION_DOCS,
     "Task": workflow.TASK_DOCS,
+    "ChargeItem": {
+        "_id": ("token", "The charge's id, [encounter id]-[line number]"),
+        "patient": ("reference", "Patient/[id]"),
+        "entered-date": ("date", "When the line was coded, with the prefixes eq, ge, gt, le, lt"),
+        "occurrence": ("date", "The service date, with the prefixes eq, ge, gt, le, lt"),
+        "code": ("token", "The CPT or HCPCS code, as code or system|code"),
+        "account": ("reference", "Account/[id]: the account the patient bills to"),
+    },
+    "Account": {
+        "_id": ("token", "The account's id"),
+        "patient": ("reference", "Patient/[id]: a patient on the account"),
+        "status": ("token", "active, inactive or on-hold (collections hold)"),
+    },
+    "Invoice": {
+        "_id": ("token", "The statement's id"),
+        "patient": ("reference", "Patient/[id]: statements of the account the patient is on"),
+        "date": ("date", "The statement date, with the prefixes eq, ge, gt, le, lt"),
+        "status": ("token", "issued, or balanced once the account owes nothing"),
+        "account": ("reference", "Account/[id]"),
+    },
 }
 _DECLARED = {"Patient": PATIENT_PARAMS, "Appointment": APPOINTMENT_PARAMS, "PractitionerRole": PRACTITIONER_ROLE_PARAMS,
              "Schedule": SCHEDULE_PARAMS, "Slot": SLOT_PARAMS, "Coverage": COVERAGE_PARAMS,
              "Claim": claims.CLAIM_PARAMS, "ExplanationOfBenefit": claims.EOB_PARAMS,
-             "Communication": workflow.COMMUNICATION_PARAMS, "Task": workflow.TASK_PARAMS}
+             "Communication": workflow.COMMUNICATION_PARAMS, "Task": workflow.TASK_PARAMS,
+             "ChargeItem": CHARGE_ITEM_PARAMS, "Account": ACCOUNT_PARAMS, "Invoice": INVOICE_PARAMS}
 
 
 def _search_params(resource: str) -> list[dict]:

@@ -29,7 +29,7 @@ from clinicdesk.core.permissions import Perm
 from clinicdesk.patients.models import Patient
 
 from . import mappers, search
-from .resources import claims, workflow
+from .resources import billing, claims, workflow
 from .scopes import READ, RESOURCE_TYPES, role_allows
 
 CHUNK_SIZE = 500
@@ -37,7 +37,8 @@ CHUNK_SIZE = 500
 EXPORT_TYPES: tuple[str, ...] = tuple(t for t in RESOURCE_TYPES if t != "Slot")
 # The resource types whose lines carry a patient's data (the patient's name or record): exporting them needs the
 # role's patient-export permission, and each patient they name is audited as exported.
-PATIENT_TYPES = ("Patient", "Appointment", "Coverage", "Claim", "ExplanationOfBenefit", "Communication", "Task")
+PATIENT_TYPES = ("Patient", "Appointment", "Coverage", "Claim", "ExplanationOfBenefit", "Communication", "Task",
+                 "ChargeItem", "Account", "Invoice")
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,14 @@ SOURCES: dict[str, _Source] = {
                              to_resource=lambda actor: workflow.communication_resource, patient_field="patient_id"),
     "Task": _Source(rows=lambda actor: workflow.task_scope(actor=actor), to_resource=lambda actor: workflow.task_resource,
                     patient_field="patient_id"),
+    # Each row's `patient_id` is annotated: the line's patient; an account's (and its statements') guarantor when a
+    # patient, else the first patient on it.
+    "ChargeItem": _Source(rows=lambda actor: billing.charge_item_scope(actor=actor),
+                          to_resource=lambda actor: billing.charge_item_resource, patient_field="patient_id"),
+    "Account": _Source(rows=lambda actor: billing.account_rows(actor=actor),
+                       to_resource=lambda actor: billing.account_resource, patient_field="patient_id"),
+    "Invoice": _Source(rows=lambda actor: billing.invoice_rows(actor=actor),
+                       to_resource=lambda actor: billing.invoice_resource, patient_field="patient_id"),
 }
 assert tuple(SOURCES) == EXPORT_TYPES  # noqa: S101  (every served type but Slot is exported, in the API's order)
 

@@ -33,6 +33,10 @@ RESOURCE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     # Messages and letters to patients are patient data; a staff task may name a patient.
     "Communication": {READ: (Perm.PATIENT_VIEW, Perm.MESSAGES_VIEW)},
     "Task": {READ: (Perm.STAFF_TASKS, Perm.PATIENT_VIEW)},
+    # Charges, accounts and statements are a patient's data as well as billing's.
+    "ChargeItem": {READ: (Perm.PATIENT_VIEW, Perm.BILLING_VIEW)},
+    "Account": {READ: (Perm.PATIENT_VIEW, Perm.BILLING_VIEW)},
+    "Invoice": {READ: (Perm.PATIENT_VIEW, Perm.BILLING_VIEW)},
 }
 RESOURCE_TYPES = tuple(RESOURCE_PERMISSIONS)
 

@@ -44,7 +44,7 @@ from .auth import authenticate, require
 from .bindings import APPOINTMENT_STATUS, code_issues
 from .models import FhirToken
 from .outcomes import FhirError, Issue, from_model_error, from_validation_error, operation_outcome
-from .resources import claims, workflow
+from .resources import billing, claims, workflow
 from .scopes import READ, RESOURCE_TYPES, WRITE
 
 FHIR_JSON = "application/fhir+json"
@@ -552,6 +552,9 @@ KINDS: dict[str, Kind] = {
     "ExplanationOfBenefit": Kind(read=claims.eob_read, search=claims.eob_search_view),
     "Communication": Kind(read=workflow.communication_read, search=workflow.communication_search_view),
     "Task": Kind(read=workflow.task_read, search=workflow.task_search_view),
+    "ChargeItem": Kind(read=billing.charge_item_read, search=billing.charge_item_search_view),
+    "Account": Kind(read=billing.account_read, search=billing.account_search_view),
+    "Invoice": Kind(read=billing.invoice_read, search=billing.invoice_search_view),
 }
 assert tuple(KINDS) == RESOURCE_TYPES  # noqa: S101  (the scopes and the endpoints describe the same resources)
 

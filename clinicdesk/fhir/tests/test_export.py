@@ -105,7 +105,7 @@ def test_every_type_is_exported_valid_counted_and_only_this_practice(ours, elsew
         "Task": StaffTask.objects.filter(organization=org).count(),
     }
     assert expected["Patient"] == 3 and expected["Appointment"] == 2 and expected["Coverage"] == 2
-    # (types this practice has no rows of, such as claims, get no file)
+    # (types this practice has no rows of, such as claims and statements, get no file)
     assert sorted(p.name for p in outdir.iterdir()) == sorted([f"{t}.ndjson" for t in expected] + ["manifest.json"])
     exported = {t: read_lines(outdir / f"{t}.ndjson") for t in expected}
     assert {t: len(rows) for t, rows in exported.items()} == expected
