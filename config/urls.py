@@ -17,6 +17,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("practice/", include("clinicdesk.core.urls")),
     path("patients/", include("clinicdesk.patients.urls")),
+    path("patients/", include("clinicdesk.fhir.urls_record")),
     path("schedule/", include("clinicdesk.scheduling.urls")),
     path("", include("clinicdesk.scheduling.urls_public")),
     path("messages/", include("clinicdesk.communications.urls")),

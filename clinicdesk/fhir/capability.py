@@ -139,6 +139,7 @@ def capability_statement(*, base_url: str) -> dict:
         "kind": "instance",
         "software": {"name": "clinicdesk"},
         "implementation": {"description": "clinicdesk FHIR API", "url": base_url},
+        "instantiates": ["http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"],
         "fhirVersion": FHIR_VERSION,
         "format": ["json"],
         "patchFormat": ["application/json-patch+json"],
@@ -153,6 +154,9 @@ def capability_statement(*, base_url: str) -> dict:
                                "user/[Resource].write and user/*.read; the user's role applies as well.",
             },
             "resource": resources,
+            "operation": [{"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+                           "documentation": "System-level $export of the token's practice as NDJSON: GET with Prefer: "
+                                            "respond-async and _type; poll the Content-Location URL (see docs/export.md)."}],
         }],
     }
     return CapabilityStatement.model_validate(body).model_dump(mode="json", exclude_none=True)

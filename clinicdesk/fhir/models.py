@@ -2,10 +2,13 @@
 
 import hashlib
 import secrets
+import uuid
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from .choices import BulkExportStatus
 
 
 class FhirToken(models.Model):
@@ -92,3 +95,35 @@ class ImportedResource(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource_type}/{self.source_id}"
+
+
+class BulkExport(models.Model):
+    """One `$export` asked for over HTTP: the types, who asked (and with which token), how far it is, and the NDJSON
+    files it left in storage (`output`: type, count and storage name of each).
+
+    Found by its random `public_id` (the status URL carries it), and only ever shown to the user who asked for it.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey("core.Organization", on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    token = models.ForeignKey(FhirToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="bulk_exports")
+    types = models.JSONField(default=list)
+    request_url = models.CharField(max_length=2000)
+    status = models.CharField(max_length=20, choices=BulkExportStatus.choices, default=BulkExportStatus.ACCEPTED)
+    progress = models.CharField(max_length=200, blank=True)
+    output = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    transaction_time = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=BulkExportStatus.values), name="fhir_bulk_export_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"$export {self.public_id} ({self.status})"

@@ -77,8 +77,21 @@ class PatientFact:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class PatientAction:
+    """A button in the patient page's action bar that posts to a later app's view (`url_name`, given the patient's
+    public_id), shown to roles holding every code in `permissions`."""
+
+    key: str
+    label: str
+    url_name: str
+    permissions: tuple[str, ...] = ()
+    order: int = 100
+
+
 PATIENT_TABS: dict[str, PatientTab] = {}
 PATIENT_FACTS: dict[str, PatientFact] = {}
+PATIENT_ACTIONS: dict[str, PatientAction] = {}
 
 
 def register_patient_tab(tab: PatientTab) -> None:
@@ -89,6 +102,17 @@ def register_patient_tab(tab: PatientTab) -> None:
 def register_patient_fact(fact: PatientFact) -> None:
     """Add or replace a header fact (e.g. billing registers 'balance')."""
     PATIENT_FACTS[fact.key] = fact
+
+
+def register_patient_action(action: PatientAction) -> None:
+    """Add or replace an action button (e.g. fhir registers the record download from its AppConfig.ready)."""
+    PATIENT_ACTIONS[action.key] = action
+
+
+def _actions(request: HttpRequest, patient: Patient) -> list[dict]:
+    actions = sorted(PATIENT_ACTIONS.values(), key=lambda a: (a.order, a.label))
+    return [{"label": a.label, "url": reverse(a.url_name, kwargs={"public_id": patient.public_id})} for a in actions
+            if all(request.user.has_perm_code(code) for code in a.permissions)]
 
 
 def _documents_tab(request: HttpRequest, patient: Patient) -> dict:
@@ -309,6 +333,7 @@ def patient_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "facts": _header_facts(request, patient),
             "can_change": request.user.has_perm_code(Perm.PATIENT_CHANGE),
             "can_merge": request.user.has_perm_code(Perm.PATIENT_MERGE),
+            "patient_actions": _actions(request, patient),
         },
     )
 

@@ -241,6 +241,11 @@ def fill(route: Route, name: str, practice, world: World, principal) -> object:
         return practice.patient.public_id
     if name == "fhir_token_id":
         return _fhir_token(practice)
+    # The FHIR API's $export jobs and their files: any well-formed value (only a bearer token opens them).
+    if name == "export_id":
+        return "00000000-0000-4000-8000-000000000000"
+    if name == "file_name":
+        return "Patient.ndjson"
     raise UnfillableKwarg(name)
 
 

@@ -53,6 +53,7 @@ SENSITIVE = [
     ("core:user_*", Perm.USERS_MANAGE),
     ("core:organization_settings", Perm.PRACTICE_MANAGE),
     ("fhir_tokens:*", Perm.PRACTICE_MANAGE),
+    ("patient_record:*", Perm.PATIENT_EXPORT),
     ("patients:document", Perm.DOCUMENT_VIEW),
     ("patients:document_upload", Perm.DOCUMENT_UPLOAD),
     ("patients:*", Perm.PATIENT_VIEW),
@@ -116,7 +117,7 @@ def test_views_open_to_any_signed_in_user_are_only_the_reviewed_ones():
 
 
 # Views that take only their own bearer tokens (the FHIR API: token, scopes, role and practice checked per call).
-BEARER_TOKEN = {"fhir:type", "fhir:instance"}
+BEARER_TOKEN = {"fhir:type", "fhir:instance", "fhir:export", "fhir:export_status", "fhir:export_file"}
 
 
 def test_bearer_token_views_are_only_the_reviewed_ones():
