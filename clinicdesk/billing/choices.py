@@ -12,15 +12,6 @@ class CodeSystem(models.TextChoices):
     HCPCS = "HCPCS", "HCPCS Level II"
 
 
-class ImportOutcome(models.TextChoices):
-    """What one row of a fee schedule file does (or would do, in a dry run)."""
-
-    NEW = "new", "New"
-    UPDATED = "updated", "Updated"
-    UNCHANGED = "unchanged", "Unchanged"
-    ERROR = "error", "Error"
-
-
 # --- encounters and charges ------------------------------------------------------------------------------
 
 

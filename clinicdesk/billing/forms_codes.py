@@ -6,9 +6,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from clinicdesk.core.forms import ServiceErrorsMixin
+from clinicdesk.core.tables import MAX_IMPORT_BYTES
 
 from .choices import CodeSystem
-from .services.codes import MAX_IMPORT_BYTES
 
 
 class CodeSearchForm(forms.Form):

@@ -9,9 +9,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from clinicdesk.core.forms import ServiceErrorsMixin
+from clinicdesk.core.tables import MAX_IMPORT_BYTES
 
 from .choices import AdjustmentKind, PaymentMethod, PaymentStatus, PlanFrequency, RefundMethod
-from .services.codes import MAX_IMPORT_BYTES
 from .services.payments import drawer_location_message
 
 

@@ -33,3 +33,12 @@ class RoomKind(models.TextChoices):
     LAB = "lab", "Lab"
     OFFICE = "office", "Office"
     OTHER = "other", "Other"
+
+
+class ImportOutcome(models.TextChoices):
+    """What one row of an imported file does (or would do, in a dry run)."""
+
+    NEW = "new", "New"
+    UPDATED = "updated", "Updated"
+    UNCHANGED = "unchanged", "Unchanged"
+    ERROR = "error", "Error"

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from .choices import AuditOutcome
 from .permissions import ROLE_PERMISSIONS
 from .services import IDLE_TIMEOUT_MAX_MINUTES, SESSION_MAX_HOURS_LIMIT
+from .tables import MAX_IMPORT_BYTES
 
 
 class ServiceErrorsMixin:
@@ -89,3 +90,30 @@ class OrganizationSecurityForm(forms.Form):
         min_value=1, max_value=SESSION_MAX_HOURS_LIMIT, label="Longest session (hours)",
         help_text="Sign-in is asked again after this long, even when active.",
     )
+
+
+class TableImportForm(ServiceErrorsMixin, forms.Form):
+    """The file of a list's import page (core/tables.py reads it); a page passes its columns for the help text
+    (`upload_form=partial(TableImportForm, columns=COLUMNS)`)."""
+
+    file = forms.FileField(label="CSV or XLSX file",
+                           widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv", "autofocus": True}))
+
+    def __init__(self, *args, columns=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        if columns:
+            self.fields["file"].help_text = f"Columns: {', '.join(columns)}. Dates as YYYY-MM-DD."
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_IMPORT_BYTES:
+            raise ValidationError(f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB.")
+        return upload
+
+
+class TableImportConfirmForm(forms.Form):
+    """The previewed file, sent back to be imported (checked again in full: nothing trusted from the preview)."""
+
+    # An XLSX file travels as base64, a third larger than the file.
+    content = forms.CharField(widget=forms.HiddenInput, max_length=7 * 1024 * 1024, strip=False)
+    file_name = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)

@@ -9,8 +9,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from clinicdesk.billing.services.codes import MAX_IMPORT_BYTES
 from clinicdesk.core.forms import ServiceErrorsMixin
+from clinicdesk.core.tables import MAX_IMPORT_BYTES
 
 from .choices import ContractBasis
 from .models import Payer, ReferenceSchedule

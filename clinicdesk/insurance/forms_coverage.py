@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django import forms
 
-from clinicdesk.billing.services.codes import MAX_IMPORT_BYTES
 from clinicdesk.core.forms import ServiceErrorsMixin
+from clinicdesk.core.tables import MAX_IMPORT_BYTES
 
 from .choices import ClaimFilingIndicator, ClearinghouseKind, CoverageRank, Sex, SubscriberRelationship
 from .models import Clearinghouse, InsurancePlan, Payer

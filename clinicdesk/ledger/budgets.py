@@ -10,8 +10,6 @@ the ended months divided by their number). A year already over is its actual; a 
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -110,26 +108,6 @@ def budget_grid_save(*, organization: Organization, department: Department, year
 
 
 # --- import ------------------------------------------------------------------------------------------------
-
-
-def budget_rows_read(*, name: str, content: bytes) -> list[list[str]]:
-    """The rows of an uploaded CSV or XLSX file, the header first, as text."""
-    if name.lower().endswith(".xlsx"):
-        from openpyxl import load_workbook
-
-        try:
-            sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
-        except Exception as exc:  # openpyxl raises many kinds for a broken file
-            raise ValidationError({"file": f"This is not a readable XLSX file ({exc.__class__.__name__})."}) from None
-        return [["" if v is None else (v.strftime("%Y-%m") if isinstance(v, date) else str(v)) for v in row]
-                for row in sheet.iter_rows(values_only=True)]
-    if not name.lower().endswith(".csv"):
-        raise ValidationError({"file": "Upload a .csv or .xlsx file."})
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationError({"file": "The CSV file is not UTF-8 text."}) from None
-    return list(csv.reader(io.StringIO(text)))
 
 
 def header_columns(rows: list[list[str]], columns: tuple[str, ...], max_rows: int) -> dict[str, int]:

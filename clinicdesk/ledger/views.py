@@ -23,6 +23,7 @@ from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.csv_export import csv_response
 from clinicdesk.core.form_pages import form_round_trip
 from clinicdesk.core.permissions import Perm
+from clinicdesk.core.tables import sheet_rows, xlsx_response
 
 from . import bills, budgets, payroll, periods, reports, services, statements, vendors
 from .forms import (
@@ -44,7 +45,6 @@ from .forms import (
     YearForm,
 )
 from .models import Account, BankAccount, Bill, Budget, JournalEntry
-from .spreadsheets import xlsx_response
 
 CENT = Decimal("0.01")
 PAGE_SIZE = 50
@@ -545,7 +545,7 @@ def statement_download(request: HttpRequest, which: str, fmt: str) -> HttpRespon
     audit_event(action="ledger.exported", actor=request.user, channel=AuditChannel.EXPORT,
                 summary=f"{report.title} {fmt.upper()}: {report.subtitle}"[:300])
     if fmt == "xlsx":
-        return xlsx_response(name, report.title, head, rows)
+        return xlsx_response(name, head, rows, sheet_title=report.title)
     return csv_response(name, head, rows)
 
 
@@ -622,7 +622,7 @@ def _file_import(request: HttpRequest, form_class, service, done, template: str,
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            rows = budgets.budget_rows_read(name=upload.name, content=upload.read())
+            rows = [values for _, values in sheet_rows(upload)]
             result = service(organization=request.user.organization, rows=rows, actor=request.user)
         except ValidationError as exc:
             for message in exc.messages:

@@ -4,8 +4,6 @@ CSV (CPT is licensed, so each practice brings its own list), and the two checks 
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -18,18 +16,17 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clinicdesk.core.audit import audit_event
+from clinicdesk.core.choices import ImportOutcome
 from clinicdesk.core.models import Organization
+from clinicdesk.core.tables import ImportResult, RowOutcome, date_parse, table_read
 
-from ..choices import CodeSystem, ImportOutcome
+from ..choices import CodeSystem
 from ..models import Fee, FeeSchedule, ProcedureCode
 from ..models.codes import code_error, modifiers_normalise
 
 IMPORT_COLUMNS = ("code", "modifiers", "description", "price", "effective_from", "effective_to")
 REQUIRED_COLUMNS = ("code", "description", "price", "effective_from")
-MAX_IMPORT_ROWS = 20_000
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
 _PRICE_RE = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,2})?$")
-_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 # --- fee schedules -----------------------------------------------------------------------------------------
@@ -60,23 +57,6 @@ def fee_schedule_create(*, organization: Organization, name: str, is_default: bo
 # --- import ------------------------------------------------------------------------------------------------
 
 
-class RowOutcome:
-    """What one line of an imported CSV file does (or would do), and why not when it fails; every importer's row
-    dataclass mixes it in and has `line`, `outcome` and `messages` fields."""
-
-    line: int
-    outcome: str
-    messages: list[str]
-
-    @property
-    def message(self) -> str:
-        return " ".join(self.messages)
-
-    def fail(self, column: str, text: str) -> None:
-        self.outcome = ImportOutcome.ERROR
-        self.messages.append(f"Line {self.line}, column {column}: {text}")
-
-
 @dataclass
 class ImportRow(RowOutcome):
     """One line of the file and what it does (or would do)."""
@@ -93,42 +73,6 @@ class ImportRow(RowOutcome):
     messages: list[str] = field(default_factory=list)
 
 
-@dataclass
-class ImportResult:
-    """The outcome of every row (of any importer); `saved` is true only when the file was imported (no dry run,
-    no error)."""
-
-    rows: list[RowOutcome]
-    dry_run: bool
-    saved: bool = False
-
-    @property
-    def errors(self) -> list[RowOutcome]:
-        return [r for r in self.rows if r.outcome == ImportOutcome.ERROR]
-
-    @property
-    def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(ImportOutcome.values, 0)
-        for row in self.rows:
-            counts[row.outcome] += 1
-        return counts
-
-
-def decode_import_file(file) -> str:
-    """The text of an uploaded file (bytes in UTF-8, with or without a byte order mark) or of a string."""
-    data = file.read() if hasattr(file, "read") else file
-    if isinstance(data, bytes | bytearray):
-        if len(data) > MAX_IMPORT_BYTES:
-            raise ValidationError({"file": f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB."})
-        try:
-            data = bytes(data).decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ValidationError({"file": "The file is not UTF-8 text; save it from the spreadsheet as CSV UTF-8."}) from exc
-    if not isinstance(data, str):
-        raise ValidationError({"file": "Choose a CSV file."})
-    return data.removeprefix("\ufeff")
-
-
 def _parse_price(row: ImportRow, text: str) -> None:
     if not text:
         row.fail("price", "a price is required.")
@@ -142,87 +86,43 @@ def _parse_price(row: ImportRow, text: str) -> None:
         row.price = Decimal(text)
 
 
-def _parse_date(row: ImportRow, column: str, text: str, *, required: bool) -> date | None:
-    if not text:
-        if required:
-            row.fail(column, "a date is required (YYYY-MM-DD).")
-        return None
-    try:
-        if not _DATE_RE.match(text):
-            raise ValueError
-        return date.fromisoformat(text)
-    except ValueError:
-        row.fail(column, f"{text} is not a date; write it as YYYY-MM-DD, e.g. 2026-01-01.")
-        return None
-
-
-def csv_header_read(text: str, *, required, expected) -> tuple:
-    """A CSV reader past its header line and the header's column names (lower case, spaces as underscores);
-    refuses an empty or unreadable file, or a header that lacks a required column, naming them."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ValidationError({"file": "The file is empty."}) from None
-    except csv.Error as exc:
-        raise ValidationError({"file": f"The file is not readable as CSV: {exc}"}) from exc
-    names = [h.strip().lower().replace(" ", "_") for h in header]
-    missing = [c for c in required if c not in names]
-    if missing:
-        raise ValidationError({"file": f"Line 1 (the header) lacks the column{'s' if len(missing) > 1 else ''} "
-                                       f"{', '.join(missing)}; expected {', '.join(expected)}."})
-    return reader, names
-
-
-def _read_rows(text: str, *, code_system: str) -> list[ImportRow]:
+def _read_rows(file, *, code_system: str) -> list[ImportRow]:
     """Every data line parsed and checked on its own (formats, dates in order)."""
-    reader, names = csv_header_read(text, required=REQUIRED_COLUMNS, expected=IMPORT_COLUMNS)
-    has_system = "code_system" in names
+    table = table_read(file, required=REQUIRED_COLUMNS, expected=IMPORT_COLUMNS)
+    has_system = "code_system" in table.columns
     if not has_system and code_system not in CodeSystem.values:
         raise ValidationError({"code_system": "Choose the code system (CPT or HCPCS), or add a code_system column."})
     rows: list[ImportRow] = []
-    ended = reader.line_num
-    try:
-        for values in reader:
-            # A quoted value may span lines: a row is named by the line it starts on.
-            line, ended = ended + 1, reader.line_num
-            if not any(v.strip() for v in values):
-                continue
-            if len(rows) >= MAX_IMPORT_ROWS:
-                raise ValidationError({"file": f"The file has more than {MAX_IMPORT_ROWS:,} rows; split it."})
-            cell = dict(zip(names, (v.strip() for v in values), strict=False))
-            row = ImportRow(line=line, code=cell.get("code", "").upper())
-            if len(values) > len(names):
-                row.fail("(extra)", f"{len(values)} values for {len(names)} columns.")
-            system = cell.get("code_system", "").upper() if has_system else code_system
-            if has_system and not system:
-                system = code_system
-            if system not in CodeSystem.values:
-                row.fail("code_system", f"{system or '(blank)'} is not CPT or HCPCS.")
-            else:
-                row.code_system = system
-                problem = code_error(row.code, system)
-                if problem:
-                    row.fail("code", problem)
-            try:
-                row.modifiers = modifiers_normalise(cell.get("modifiers", ""))
-            except ValidationError as exc:
-                row.fail("modifiers", exc.messages[0])
-            row.description = cell.get("description", "")
-            if not row.description:
-                row.fail("description", "a description is required.")
-            elif len(row.description) > 200:
-                row.fail("description", "at most 200 characters.")
-            _parse_price(row, cell.get("price", ""))
-            row.effective_from = _parse_date(row, "effective_from", cell.get("effective_from", ""), required=True)
-            row.effective_to = _parse_date(row, "effective_to", cell.get("effective_to", ""), required=False)
-            if row.effective_from and row.effective_to and row.effective_to < row.effective_from:
-                row.fail("effective_to", f"{row.effective_to} is before effective_from {row.effective_from}.")
-            rows.append(row)
-    except csv.Error as exc:
-        raise ValidationError({"file": f"Line {reader.line_num}: not readable as CSV ({exc})."}) from exc
-    if not rows:
-        raise ValidationError({"file": "The file has a header but no rows."})
+    for values in table.rows:
+        cell = values.cells()
+        row = ImportRow(line=values.line, code=cell.get("code", "").upper())
+        if values.extra:
+            row.fail("(extra)", f"{len(values.values)} values for {len(table.columns)} columns.")
+        system = cell.get("code_system", "").upper() if has_system else code_system
+        if has_system and not system:
+            system = code_system
+        if system not in CodeSystem.values:
+            row.fail("code_system", f"{system or '(blank)'} is not CPT or HCPCS.")
+        else:
+            row.code_system = system
+            problem = code_error(row.code, system)
+            if problem:
+                row.fail("code", problem)
+        try:
+            row.modifiers = modifiers_normalise(cell.get("modifiers", ""))
+        except ValidationError as exc:
+            row.fail("modifiers", exc.messages[0])
+        row.description = cell.get("description", "")
+        if not row.description:
+            row.fail("description", "a description is required.")
+        elif len(row.description) > 200:
+            row.fail("description", "at most 200 characters.")
+        _parse_price(row, cell.get("price", ""))
+        row.effective_from = date_parse(row, "effective_from", cell.get("effective_from", ""), required=True)
+        row.effective_to = date_parse(row, "effective_to", cell.get("effective_to", ""), required=False)
+        if row.effective_from and row.effective_to and row.effective_to < row.effective_from:
+            row.fail("effective_to", f"{row.effective_to} is before effective_from {row.effective_from}.")
+        rows.append(row)
     return rows
 
 
@@ -290,7 +190,7 @@ def fee_schedule_import(*, schedule: FeeSchedule, file, code_system: str = "", a
     optionally code_system). Adds the procedures it names to the practice's list. All or nothing: one bad
     row and nothing is saved; a dry run saves nothing and shows what every row would do."""
     schedule = FeeSchedule.objects.select_for_update().get(pk=schedule.pk)  # one import or edit per schedule at a time
-    rows = _read_rows(decode_import_file(file), code_system=(code_system or "").upper())
+    rows = _read_rows(file, code_system=(code_system or "").upper())
     procedures, fees = _check_against_schedule(rows, schedule=schedule)
     result = ImportResult(rows=rows, dry_run=dry_run)
     if dry_run or result.errors:

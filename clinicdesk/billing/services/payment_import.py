@@ -24,12 +24,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from clinicdesk.core.choices import ImportOutcome
 from clinicdesk.core.money import format_money
+from clinicdesk.core.tables import ImportResult, decode_import_file
 from clinicdesk.patients.models import Patient
 
-from ..choices import ImportOutcome, PaymentMethod
+from ..choices import PaymentMethod
 from ..models import PatientAccount
-from .codes import ImportResult, decode_import_file
 from .lockbox import PaymentInput, payments_post
 from .payments import money_check
 

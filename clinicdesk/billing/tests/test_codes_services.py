@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from clinicdesk.billing.choices import CodeSystem, ImportOutcome
+from clinicdesk.billing.choices import CodeSystem
 from clinicdesk.billing.demo_codes import PROCEDURES, seed_codes
 from clinicdesk.billing.models import Fee, FeeSchedule, ProcedureCode
 from clinicdesk.billing.services.codes import (
@@ -18,7 +18,7 @@ from clinicdesk.billing.services.codes import (
     fee_schedule_import,
     procedure_check,
 )
-from clinicdesk.core.choices import Role
+from clinicdesk.core.choices import ImportOutcome, Role
 from clinicdesk.core.models import AuditEvent
 
 HEADER = "code,modifiers,description,price,effective_from,effective_to\n"

@@ -16,6 +16,7 @@ from clinicdesk.core.csv_export import csv_response
 from clinicdesk.core.csv_import_views import CsvImport, imported_counts
 from clinicdesk.core.paging import page_of
 from clinicdesk.core.permissions import Perm
+from clinicdesk.core.tables import decode_import_file
 
 from .. import icd10
 from ..forms_codes import CodeSearchForm, FeeImportConfirmForm, FeeImportForm, FeeScheduleForm
@@ -170,7 +171,7 @@ def fee_schedule_import(request: HttpRequest, fee_schedule_id: int) -> HttpRespo
     return CsvImport(
         upload_form=FeeImportForm, confirm_form=FeeImportConfirmForm, template="billing/codes/fee_import.html",
         run=lambda **kw: services.fee_schedule_import(schedule=schedule, actor=request.user, **kw),
-        decode=services.decode_import_file, carry=("code_system",), context={"schedule": schedule},
+        decode=decode_import_file, carry=("code_system",), context={"schedule": schedule},
         done_url=reverse("billing:fee_schedule_detail", kwargs={"fee_schedule_id": schedule.pk}),
         done_message=imported_counts,
     ).response(request)

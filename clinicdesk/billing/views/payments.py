@@ -23,6 +23,7 @@ from clinicdesk.core.csv_import_views import CsvImport
 from clinicdesk.core.models import Location
 from clinicdesk.core.money import format_money
 from clinicdesk.core.permissions import Perm
+from clinicdesk.core.tables import decode_import_file
 from clinicdesk.ledger.choices import AccountRole
 from clinicdesk.ledger.models import JournalLine
 from clinicdesk.patients.models import Patient
@@ -42,7 +43,6 @@ from ..models import Payment
 from ..selectors.accounts import account_get, account_summary, payment_applied, payment_get, payment_list
 from ..services.accounts import account_for_patient
 from ..services.card_entry import card_method_create
-from ..services.codes import decode_import_file
 from ..services.copay_sources import copay_due
 from ..services.payment_import import payment_batch_import
 from ..services.payments import Allocation, IdempotencyConflict, payment_post, payment_void, refund_post

@@ -15,12 +15,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
-from clinicdesk.billing.choices import ImportOutcome
 from clinicdesk.billing.models.codes import modifiers_normalise
-from clinicdesk.billing.services.codes import ImportResult, RowOutcome, csv_header_read, decode_import_file
 from clinicdesk.core.audit import audit_event
+from clinicdesk.core.choices import ImportOutcome
 from clinicdesk.core.models import Organization
 from clinicdesk.core.money import round_money
+from clinicdesk.core.tables import ImportResult, RowOutcome, csv_header_read, decode_import_file
 
 from ..choices import AdjustmentGroup, ContractBasis
 from ..models import (

@@ -14,9 +14,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from clinicdesk.billing.services.codes import ImportResult, RowOutcome, decode_import_file
 from clinicdesk.core.audit import audit_event
 from clinicdesk.core.models import Organization, User
+from clinicdesk.core.tables import ImportResult, RowOutcome, decode_import_file
 from clinicdesk.patients.choices import AdministrativeSex, DocumentCategory
 from clinicdesk.patients.models import Patient
 from clinicdesk.patients.services.documents import document_upload

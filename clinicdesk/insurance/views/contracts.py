@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from clinicdesk.billing.services.codes import decode_import_file
 from clinicdesk.core.access import requires
 from clinicdesk.core.audit import audit_event, audit_events
 from clinicdesk.core.choices import AuditChannel
@@ -21,6 +20,7 @@ from clinicdesk.core.csv_export import csv_response
 from clinicdesk.core.csv_import_views import CsvImport, imported_counts
 from clinicdesk.core.paging import page_of
 from clinicdesk.core.permissions import Perm
+from clinicdesk.core.tables import decode_import_file
 
 from ..forms_contracts import (
     ContractForm,

@@ -13,12 +13,12 @@ from openpyxl import Workbook
 
 from clinicdesk.communications.models import StaffTask
 from clinicdesk.core.choices import Role
+from clinicdesk.core.tables import sheet_rows
 from clinicdesk.core.tests.factories import DepartmentFactory
 from clinicdesk.ledger.budgets import (
     budget_alerts_check,
     budget_grid_save,
     budget_import,
-    budget_rows_read,
     budget_vs_actual,
     forecast,
 )
@@ -87,7 +87,7 @@ def test_an_xlsx_import_by_department_name_saves_every_row(org, admin, setup):
         sheet.append(["Laboratory", "6300", f"2026-{month:02d}", 1000])
     buffer = io.BytesIO()
     book.save(buffer)
-    rows = budget_rows_read(name="budget.xlsx", content=buffer.getvalue())
+    rows = [values for _, values in sheet_rows(buffer.getvalue(), name="budget.xlsx")]
     assert budget_import(organization=org, rows=rows, actor=admin) == 12
     assert Budget.objects.filter(department=setup["lab"]).count() == 12
     with pytest.raises(ValidationError, match="header lacks amount"):
