@@ -148,6 +148,10 @@ class Concatenated:
         for part in self.parts:
             yield from part.iterator(chunk_size=500)
 
+    def filter(self, *args, **kwargs) -> Concatenated:
+        """Each part filtered alike (one patient's messages and letters, for the patient's own record)."""
+        return Concatenated(*(part.filter(*args, **kwargs) for part in self.parts))
+
 
 def _views():
     # views.py registers this module's read and search functions, so it is imported here, when a request runs.
