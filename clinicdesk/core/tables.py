@@ -115,9 +115,11 @@ def row_fail_error(row: RowOutcome, exc: ValidationError, *, columns: Mapping[st
             row.fail(column, text)
 
 
-def rows_save(result: ImportResult, *, save: Callable, columns: Mapping[str, str] | None = None) -> ImportResult:
+def rows_save(result: ImportResult, *, save: Callable, columns: Mapping[str, str] | None = None,
+              dry_run: bool = False) -> ImportResult:
     """Save every new or updated row with `save(row)` (the app's own service), all or nothing: a ValidationError
-    is put on its row's line and column, and then nothing of the file is kept."""
+    is put on its row's line and column, and then nothing of the file is kept. A dry run saves every row the same
+    way and then undoes them all, so the preview shows what only saving finds (a clash with an earlier line)."""
     with transaction.atomic():
         for row in result.rows:
             if row.outcome not in (ImportOutcome.NEW, ImportOutcome.UPDATED):
@@ -127,7 +129,7 @@ def rows_save(result: ImportResult, *, save: Callable, columns: Mapping[str, str
                     save(row)
             except ValidationError as exc:
                 row_fail_error(row, exc, columns=columns)
-        if result.errors:
+        if result.errors or dry_run:
             transaction.set_rollback(True)
         else:
             result.saved = True
