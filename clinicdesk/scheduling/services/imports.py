@@ -13,7 +13,7 @@ from clinicdesk.core.audit import audit_event
 from clinicdesk.core.choices import ImportOutcome
 from clinicdesk.core.models import Room, User
 from clinicdesk.core.tables import ImportResult, TableRow, rows_save, table_read
-from clinicdesk.patients.models import Patient
+from clinicdesk.patients.selectors.records import patient_scope
 
 from ..choices import AppointmentStatus, BookingChannel
 from ..models import Appointment, AppointmentType
@@ -97,8 +97,7 @@ class _Lookups:
             self.types.setdefault(kind.code.casefold(), kind)
             self.types.setdefault(kind.name.casefold(), kind)
         mrns = {r.cell("patient_mrn") for r in rows} - {""}
-        self.patients = {p.mrn.casefold(): p for p in Patient.objects.filter(
-            organization_id=org_id, merged_into__isnull=True, mrn__in=mrns)}
+        self.patients = {p.mrn.casefold(): p for p in patient_scope(actor=actor).filter(mrn__in=mrns)}
         self.rooms = {(r.location_id, r.name.casefold()): r
                       for r in Room.objects.filter(location__organization_id=org_id, is_active=True)}
         ids = {r.cell("public_id") for r in rows} - {""}
