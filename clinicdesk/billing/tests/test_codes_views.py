@@ -272,3 +272,16 @@ def test_list_pages_cost_the_same_queries_for_more_rows(client_as, org, biller, 
     with CaptureQueriesContext(connection) as many:
         assert client.get(url).status_code == 200
     assert len(many) == len(few)
+
+
+def test_the_fee_xlsx_download_takes_the_same_queries_for_more_rows(client_as, biller, schedule):
+    client = client_as(biller)
+    url = reverse("billing:fee_schedule_detail", args=[schedule.pk])
+    _rows(schedule, biller, 10000, 2)
+    client.get(url, {"format": "xlsx"})
+    with CaptureQueriesContext(connection) as few:
+        _xlsx(client.get(url, {"format": "xlsx"}))
+    _rows(schedule, biller, 20000, 8)
+    with CaptureQueriesContext(connection) as many:
+        _xlsx(client.get(url, {"format": "xlsx"}))
+    assert len(many.captured_queries) == len(few.captured_queries)

@@ -184,3 +184,21 @@ def test_the_xlsx_download_has_the_csv_columns_with_numbers_as_numbers(client_as
     gloves = next(r for r in rows if r[0] == "Exam gloves")
     assert gloves[6] == pytest.approx(0.08) and not isinstance(gloves[6], str)
     assert any(r[0] == "'=HYPERLINK(1)" and r[2] == "'-5" for r in rows)
+
+
+def test_the_downloads_take_the_same_queries_for_more_items(client_as, org, manager, stocked):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_as(manager)
+    download(client, "xlsx")
+
+    def count(kind: str) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            download(client, kind)
+        return len(ctx.captured_queries)
+
+    few = {kind: count(kind) for kind in ("csv", "xlsx")}
+    for n in range(6):
+        ItemFactory(organization=org, sku=f"X-{n}", preferred_vendor=stocked)
+    assert {kind: count(kind) for kind in ("csv", "xlsx")} == few
