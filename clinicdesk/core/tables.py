@@ -8,9 +8,10 @@ How an importer uses it (patients/services/imports.py is a worked example):
     ... check each row, calling row.fail(column, text) for a bad value, and set row.outcome (new / updated /
     unchanged) by comparing with the records matched by their natural key ...
     result = ImportResult(rows=rows, dry_run=dry_run)
-    if not dry_run and not result.errors:
-        rows_save(result, save=lambda row: <the app's own service>, columns={"field": "column"})
-        if result.saved: audit_event(... one event with result.counts ...)
+    # Rows already failed are skipped; the others go through the service, and on a dry run (or after any error)
+    # everything is undone: the preview shows the services' own rules, line by line.
+    rows_save(result, save=lambda row: <the app's own service>, columns={"field": "column"})
+    if result.saved: audit_event(... one event with result.counts ...)
 
 The page is `core.csv_import_views.CsvImport(decode=upload_carry, upload_form=partial(TableImportForm,
 columns=COLUMNS), confirm_form=TableImportConfirmForm, template=<a page extending "csv_import.html">,
@@ -115,11 +116,10 @@ def row_fail_error(row: RowOutcome, exc: ValidationError, *, columns: Mapping[st
             row.fail(column, text)
 
 
-def rows_save(result: ImportResult, *, save: Callable, columns: Mapping[str, str] | None = None,
-              dry_run: bool = False) -> ImportResult:
+def rows_save(result: ImportResult, *, save: Callable, columns: Mapping[str, str] | None = None) -> ImportResult:
     """Save every new or updated row with `save(row)` (the app's own service), all or nothing: a ValidationError
-    is put on its row's line and column, and then nothing of the file is kept. A dry run saves every row the same
-    way and then undoes them all, so the preview shows what only saving finds (a clash with an earlier line)."""
+    is put on its row's line and column, and then nothing of the file is kept. On a dry run every row is saved
+    and then undone, so the preview shows each rule the services check."""
     with transaction.atomic():
         for row in result.rows:
             if row.outcome not in (ImportOutcome.NEW, ImportOutcome.UPDATED):
@@ -129,7 +129,7 @@ def rows_save(result: ImportResult, *, save: Callable, columns: Mapping[str, str
                     save(row)
             except ValidationError as exc:
                 row_fail_error(row, exc, columns=columns)
-        if result.errors or dry_run:
+        if result.errors or result.dry_run:
             transaction.set_rollback(True)
         else:
             result.saved = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -12,14 +13,16 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinicdesk.core.access import requires
 from clinicdesk.core.audit import audit_event, audit_events
 from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.csv_export import csv_response
+from clinicdesk.core.csv_import_views import CsvImport, imported_counts
+from clinicdesk.core.forms import TableImportConfirmForm, TableImportForm
 from clinicdesk.core.permissions import Perm
+from clinicdesk.core.tables import upload_carry, xlsx_response
 
 from . import services
 from .forms import (
@@ -45,6 +48,7 @@ from .selectors.records import (
     patient_scope,
 )
 from .selectors.records import patient_list as patient_list_query
+from .services import imports
 
 PAGE_SIZE = 50
 SEARCH_LIMIT = 100
@@ -160,29 +164,17 @@ def patient_list(request: HttpRequest) -> HttpResponse:
             "searching": bool(form.is_valid() and form.cleaned_data.get("q")),
             "can_export": request.user.has_perm_code(Perm.PATIENT_EXPORT),
             "can_create": request.user.has_perm_code(Perm.PATIENT_CREATE),
+            "can_import": request.user.has_perm_code(Perm.PATIENT_CREATE) and request.user.has_perm_code(Perm.PATIENT_CHANGE),
         },
         status=status,
     )
 
 
-EXPORT_HEADER = [
-    "MRN", "last name", "first name", "middle name", "preferred name", "date of birth", "sex", "status",
-    "mobile phone", "home phone", "email", "address", "city", "state", "postal code", "created",
-]  # fmt: skip
-
-
-def _export_row(p: Patient) -> list:
-    return [
-        p.mrn, p.last_name, p.first_name, p.middle_name, p.preferred_name, p.date_of_birth.isoformat(), p.sex,
-        p.status, p.phone_mobile, p.phone_home, p.email, p.address_line1, p.city, p.state, p.postal_code,
-        timezone.localdate(p.created_at).isoformat(),
-    ]  # fmt: skip
-
-
 @require_GET
 @requires(Perm.PATIENT_VIEW, Perm.PATIENT_EXPORT)
-def patient_export(request: HttpRequest) -> HttpResponse:
-    """The list as it is filtered, as CSV. Each patient in the file gets an 'exported' audit row."""
+def patient_export(request: HttpRequest, kind: str = "csv") -> HttpResponse:
+    """The list as it is filtered, as CSV (or XLSX), in the import's columns. Each patient in the file gets an
+    'exported' audit row."""
     form = PatientListForm(request.GET)
     error = None
     patients: list[Patient] = []
@@ -207,8 +199,21 @@ def patient_export(request: HttpRequest) -> HttpResponse:
         summary=f"Exported {len(patients)} patient(s) with {filters or 'no filters'}"[:300],
     )
     audit_events(action="patient.exported", actor=request.user, targets=patients, channel=AuditChannel.EXPORT,
-                 summary="Included in a patient list CSV")
-    return csv_response("patients.csv", EXPORT_HEADER, (_export_row(p) for p in patients))
+                 summary=f"Included in a patient list {kind.upper()}")
+    write = xlsx_response if kind == "xlsx" else csv_response
+    return write(f"patients.{kind}", imports.EXPORT_HEADER, (imports.patient_export_row(p) for p in patients))
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.PATIENT_VIEW, Perm.PATIENT_CREATE, Perm.PATIENT_CHANGE)
+def patient_import(request: HttpRequest) -> HttpResponse:
+    """Step 1: choose a CSV or XLSX file, see what every line would do (nothing saved). Step 2: confirm."""
+    return CsvImport(
+        upload_form=partial(TableImportForm, columns=imports.IMPORT_COLUMNS), confirm_form=TableImportConfirmForm,
+        template="patients/patient_import.html", run=partial(imports.patient_import, actor=request.user),
+        decode=upload_carry, done_url=reverse("patients:list"), done_message=imported_counts,
+        context={"columns": imports.IMPORT_COLUMNS},
+    ).response(request)
 
 
 # --- create and edit -------------------------------------------------------------------------------

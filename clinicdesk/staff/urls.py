@@ -7,6 +7,7 @@ app_name = "staff"
 urlpatterns = [
     path("", records.staff_list, name="list"),
     path("new/", records.staff_create, name="create"),
+    path("import/", records.staff_import, name="import"),
     path("<int:staff_id>/", records.staff_detail, name="detail"),
     path("<int:staff_id>/edit/", records.staff_edit, name="edit"),
     path("<int:staff_id>/offboard/", records.staff_offboard_view, name="offboard"),

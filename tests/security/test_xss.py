@@ -192,7 +192,7 @@ def pages(world) -> list[str]:
     urls = []
     for route in all_routes():
         if route.label.startswith(("patients:", "core:user_edit", "core:")) and not route.api_operations:
-            if route.label in ("patients:document", "core:audit_log_export", "patients:export"):
+            if route.label in ("patients:document", "core:audit_log_export", "patients:export", "patients:export_xlsx"):
                 continue  # files and CSV, checked separately
             urls.append(build_url(route, "own", lookup, admin))
     detail = reverse("patients:detail", kwargs={"public_id": practice.patient.public_id})

@@ -138,12 +138,12 @@ def test_rows_save_in_a_dry_run_finds_what_only_saving_finds_and_keeps_nothing(o
         Department.objects.create(organization=org, code=row.cell("code"), name=row.cell("code"))
 
     result = ImportResult(rows=_department_rows("LAB", "LAB", "XR"), dry_run=True)
-    rows_save(result, save=save, dry_run=True)
+    rows_save(result, save=save)
     assert [r.message for r in result.rows] == ["", "Line 3, column code: LAB is taken.", ""]
     assert not result.saved and Department.objects.count() == before
     # and a dry run of good rows keeps nothing either
     clean = ImportResult(rows=_department_rows("LAB", "XR"), dry_run=True)
-    rows_save(clean, save=save, dry_run=True)
+    rows_save(clean, save=save)
     assert not clean.saved and not clean.errors and Department.objects.count() == before
 
 def test_xlsx_download_keeps_numbers_and_dates_and_defuses_formulas():

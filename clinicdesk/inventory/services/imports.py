@@ -155,7 +155,7 @@ def items_import(*, organization: Organization, file, actor, dry_run: bool) -> I
         item_save(organization=organization, actor=actor, data=wanted[row.line], item=row.target)
 
     # The rows that read well are still saved (and undone) to show every refusal at once.
-    rows_save(result, save=save, columns=FIELD_COLUMNS, dry_run=dry_run)
+    rows_save(result, save=save, columns=FIELD_COLUMNS)
     if result.saved:
         counts = result.counts
         audit_event(action="inventory.items_imported", actor=actor, organization_id=organization.pk,

@@ -1,6 +1,7 @@
 """Every write to patient records. Import services from here: `from clinicdesk.patients import services`."""
 
 from .documents import document_upload as document_upload
+from .imports import patient_import as patient_import
 from .merge import patient_merge as patient_merge
 from .records import alert_add as alert_add
 from .records import alert_deactivate as alert_deactivate

@@ -202,7 +202,7 @@ def appointments_import(*, actor, file, dry_run: bool) -> ImportResult:
                              ends_at=booking["ends_at"], provider=booking["provider"], room=booking["room"])
 
     # The rows that read well are still saved (and undone) to show every refusal at once.
-    rows_save(result, save=save, columns=FIELD_COLUMNS, dry_run=dry_run)
+    rows_save(result, save=save, columns=FIELD_COLUMNS)
     if result.saved:
         counts = result.counts
         audit_event(action="appointments.imported", actor=actor,

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -12,19 +14,21 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from clinicdesk.core.access import requires
 from clinicdesk.core.csv_export import csv_response
+from clinicdesk.core.csv_import_views import CsvImport, imported_counts
+from clinicdesk.core.forms import TableImportConfirmForm, TableImportForm
 from clinicdesk.core.paging import page_of
 from clinicdesk.core.permissions import Perm
+from clinicdesk.core.tables import upload_carry, xlsx_response
 
 from .. import selectors
 from ..choices import StaffStatus
 from ..forms import ChecklistApplyForm, OffboardForm, StaffFilterForm, StaffForm
 from ..models import StaffDocument
+from ..services import imports
 from ..services.records import staff_offboard, staff_save
 from .pages import audit_read, today
 
 TABS = [("record", "Record"), ("credentials", "Credentials"), ("onboarding", "Onboarding"), ("training", "Training")]
-CSV_HEADER = ["last_name", "first_name", "job_title", "department", "role", "employment_type", "fte", "status",
-              "hire_date", "end_date", "manager", "email", "phone", "npi", "skills"]
 
 
 @require_GET
@@ -38,13 +42,10 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         status=data.get("status") or "", employment_type=data.get("employment_type") or "",
         skill_id=skill.pk if skill else None,
     )
-    if request.GET.get("format") == "csv":
-        return csv_response("staff.csv", CSV_HEADER, (
-            [m.last_name, m.first_name, m.job_title, m.department.name if m.department else "", m.role,
-             m.employment_type, m.fte, m.status, m.hire_date, m.end_date, m.manager.full_name if m.manager else "",
-             m.email, m.phone, m.npi, " ".join(s.code for s in m.skills.all())]
-            for m in rows.iterator(chunk_size=500)
-        ))
+    kind = request.GET.get("format")
+    if kind in ("csv", "xlsx"):
+        write = xlsx_response if kind == "xlsx" else csv_response
+        return write(f"staff.{kind}", imports.COLUMNS, (imports.staff_export_row(m) for m in rows.iterator(chunk_size=500)))
     page, query = page_of(request, rows)
     return render(request, "staff/staff_list.html", {
         "form": form, "page": page, "query": query, "can_manage": request.user.has_perm_code(Perm.STAFF_MANAGE),
@@ -66,6 +67,18 @@ def _staff_form(request: HttpRequest, member) -> HttpResponse:
                 messages.success(request, f"Saved the record of {saved.full_name}.")
                 return redirect("staff:detail", staff_id=saved.pk)
     return render(request, "staff/staff_form.html", {"form": form, "member": member}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.STAFF_MANAGE)
+def staff_import(request: HttpRequest) -> HttpResponse:
+    """Step 1: choose a CSV or XLSX file, see what every line would do (nothing saved). Step 2: confirm."""
+    return CsvImport(
+        upload_form=partial(TableImportForm, columns=imports.COLUMNS), confirm_form=TableImportConfirmForm,
+        template="staff/staff_import.html", run=partial(imports.staff_import, actor=request.user),
+        decode=upload_carry, done_url=reverse("staff:list"), done_message=imported_counts,
+        context={"columns": imports.COLUMNS},
+    ).response(request)
 
 
 @require_http_methods(["GET", "POST"])
