@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import ValidationError
 
-from clinicdesk.core.forms import ServiceErrorsMixin
-from clinicdesk.core.tables import MAX_IMPORT_BYTES
+from clinicdesk.core.forms import ServiceErrorsMixin, TableImportConfirmForm, TableImportForm
 
 from .choices import CodeSystem
+from .services.codes import FEE_COLUMNS
 
 
 class CodeSearchForm(forms.Form):
@@ -22,24 +21,19 @@ class FeeScheduleForm(ServiceErrorsMixin, forms.Form):
     notes = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class FeeImportForm(ServiceErrorsMixin, forms.Form):
-    file = forms.FileField(label="CSV file", help_text="Columns: code, modifiers, description, price, effective_from, "
-                           "effective_to (and optionally code_system). Prices like 85.00; dates as YYYY-MM-DD.",
-                           widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv", "autofocus": True}))
+class FeeImportForm(TableImportForm):
+    """A fee schedule file and, when it has no code_system column, the code system of its codes."""
+
     code_system = forms.ChoiceField(label="Code system", required=False,
                                     choices=[("", "From the file's code_system column"), *CodeSystem.choices],
                                     initial=CodeSystem.CPT)
 
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_IMPORT_BYTES:
-            raise ValidationError(f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB.")
-        return upload
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, columns=FEE_COLUMNS, **kwargs)
+        self.fields["file"].help_text += " Prices like 85.00."
 
 
-class FeeImportConfirmForm(ServiceErrorsMixin, forms.Form):
-    """The previewed file, sent back to be imported (checked again in full: nothing trusted from the preview)."""
+class FeeImportConfirmForm(TableImportConfirmForm):
+    """The previewed file and its code system, sent back to be imported (checked again in full)."""
 
-    content = forms.CharField(widget=forms.HiddenInput, max_length=MAX_IMPORT_BYTES, strip=False)
     code_system = forms.ChoiceField(required=False, choices=[("", ""), *CodeSystem.choices], widget=forms.HiddenInput)
-    file_name = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)

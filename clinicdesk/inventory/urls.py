@@ -7,6 +7,7 @@ app_name = "inventory"
 urlpatterns = [
     path("", views.item_list, name="item_list"),
     path("items/new/", views.item_create, name="item_create"),
+    path("items/import/", views.item_import, name="item_import"),
     path("items/<int:stock_item_id>/", views.item_detail, name="item_detail"),
     path("items/<int:stock_item_id>/edit/", views.item_edit, name="item_edit"),
     path("items/<int:stock_item_id>/packs/", views.item_pack_add, name="item_pack_add"),

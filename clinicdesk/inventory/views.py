@@ -4,6 +4,8 @@ services."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,9 +19,12 @@ from clinicdesk.core.access import requires
 from clinicdesk.core.audit import audit_events
 from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.csv_export import csv_response
+from clinicdesk.core.csv_import_views import CsvImport, imported_counts
 from clinicdesk.core.form_pages import form_round_trip
+from clinicdesk.core.forms import TableImportConfirmForm, TableImportForm
 from clinicdesk.core.paging import page_of
 from clinicdesk.core.permissions import Perm
+from clinicdesk.core.tables import upload_carry, xlsx_response
 
 from . import selectors
 from .choices import MovementKind
@@ -35,6 +40,7 @@ from .forms import (
     TransferForm,
     UseForm,
 )
+from .services.imports import EXPORT_COLUMNS, ITEM_COLUMNS, item_export_row, items_import
 from .services.items import item_save, pack_add, quantity_in_base, quantity_text, stock_level_set
 from .services.serials import serial_numbers_parse, stock_receive_tracked
 from .services.stock import (
@@ -54,13 +60,27 @@ def item_list(request: HttpRequest) -> HttpResponse:
     form = ItemFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
     items = selectors.item_list(user=request.user, q=data.get("q", ""), kind=data.get("kind", ""))
-    if request.GET.get("format") == "csv":
-        return csv_response("supplies-items.csv", ["name", "kind", "sku", "ndc", "cvx", "base_unit", "on_hand",
-                                                   "price", "valuation", "preferred_vendor"], (
-            [i.name, i.get_kind_display(), i.sku, ndc_display(i.ndc), i.cvx, i.base_unit, quantity_text(i.on_hand), i.price,
-             i.get_valuation_display(), i.preferred_vendor.name if i.preferred_vendor else ""] for i in items.iterator()))
+    download = {"csv": csv_response, "xlsx": xlsx_response}.get(request.GET.get("format", ""))
+    if download is not None:
+        # The import's columns, so a downloaded file can be edited and imported back.
+        return download(f"supplies-items.{request.GET['format']}", EXPORT_COLUMNS,
+                        (item_export_row(i) for i in items.iterator()))
     page, query = page_of(request, items)
-    return render(request, "inventory/item_list.html", {"form": form, "page": page, "query": query})
+    return render(request, "inventory/item_list.html", {
+        "form": form, "page": page, "query": query, "can_import": request.user.has_perm_code(Perm.INVENTORY_MANAGE),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Perm.INVENTORY_MANAGE)
+def item_import(request: HttpRequest) -> HttpResponse:
+    """Items from a CSV or XLSX file: see what every row would do (nothing saved), then confirm."""
+    return CsvImport(
+        upload_form=partial(TableImportForm, columns=ITEM_COLUMNS), confirm_form=TableImportConfirmForm,
+        template="inventory/item_import.html", decode=upload_carry, context={"columns": EXPORT_COLUMNS},
+        run=lambda **kw: items_import(organization=request.user.organization, actor=request.user, **kw),
+        done_url=reverse("inventory:item_list"), done_message=imported_counts,
+    ).response(request)
 
 
 @require_GET

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import appointments, calendar, flow, front_desk, online, setup
+from .views import appointments, calendar, flow, front_desk, imports, online, setup
 
 app_name = "scheduling"
 
@@ -23,6 +23,8 @@ urlpatterns = [
     # appointments, availability, appointment types (views/appointments.py, views/setup.py)
     path("appointments/find/", appointments.find_slot, name="find_slot"),
     path("appointments/book/", appointments.book, name="book"),
+    path("appointments/download/", imports.appointment_download, name="appointment_download"),
+    path("appointments/import/", imports.appointment_import, name="appointment_import"),
     path("appointments/<str:appointment_id>/", appointments.appointment_detail, name="appointment"),
     path("appointments/<str:appointment_id>/edit/", appointments.appointment_edit, name="appointment_edit"),
     path("appointments/<str:appointment_id>/cancel/", appointments.appointment_cancel_view, name="appointment_cancel"),

@@ -25,6 +25,8 @@ from ..models import Fee, FeeSchedule, ProcedureCode
 from ..models.codes import code_error, modifiers_normalise
 
 IMPORT_COLUMNS = ("code", "modifiers", "description", "price", "effective_from", "effective_to")
+# The download's columns, which the import reads back (code_system is optional there).
+FEE_COLUMNS = (*IMPORT_COLUMNS, "code_system")
 REQUIRED_COLUMNS = ("code", "description", "price", "effective_from")
 _PRICE_RE = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,2})?$")
 
@@ -71,6 +73,22 @@ class ImportRow(RowOutcome):
     code_system: str = ""
     outcome: str = ImportOutcome.UNCHANGED
     messages: list[str] = field(default_factory=list)
+
+    @property
+    def cells(self) -> dict[str, str]:
+        """The row as read, under FEE_COLUMNS, for the shared preview table."""
+        return dict(zip(FEE_COLUMNS, fee_export_row(self, as_text=True), strict=True))
+
+
+def fee_export_row(fee, *, as_text: bool) -> list:
+    """A fee (or an imported row) in FEE_COLUMNS: the price and dates as text for CSV, as a number and dates
+    for XLSX."""
+    procedure = getattr(fee, "procedure", fee)
+    price, start, end = fee.price, fee.effective_from, fee.effective_to
+    if as_text:
+        price, start, end = (f"{price:.2f}" if price is not None else "", start.isoformat() if start else "",
+                             end.isoformat() if end else "")
+    return [procedure.code, fee.modifiers, procedure.description, price, start, end, procedure.code_system]
 
 
 def _parse_price(row: ImportRow, text: str) -> None:

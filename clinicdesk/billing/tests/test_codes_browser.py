@@ -32,7 +32,7 @@ def test_check_a_fee_file_then_import_it(page: Page, url, sign_in, make_user, or
     page.goto(url(reverse("billing:fee_schedule_import", args=[schedule.pk])))
     expect(page.get_by_role("heading", level=1)).to_have_text("Import prices · Self-pay")
     # when she checks the file
-    page.get_by_label("CSV file").set_input_files({"name": "fees.csv", "mimeType": "text/csv", "buffer": FILE.encode()})
+    page.get_by_label("CSV or XLSX file").set_input_files({"name": "fees.csv", "mimeType": "text/csv", "buffer": FILE.encode()})
     page.get_by_label("Code system").select_option(label="CPT")
     page.get_by_role("button", name="Check the file").click()
     # then each row's outcome is shown and nothing is saved yet

@@ -175,6 +175,26 @@ def test_every_error_of_a_file_is_reported_at_once(biller, schedule):
     assert sorted(messages_of(result)) == [2, 3, 4, 5, 6]
 
 
+
+def test_an_xlsx_file_gives_the_same_rows_and_errors_as_its_csv(biller, schedule):
+    import csv
+    import io
+
+    from openpyxl import Workbook
+
+    # given the same good and bad rows as CSV text and as a spreadsheet
+    text = GOOD + "\n".join(line for line, _, _ in BAD_ROWS[:5]) + "\n"
+    book = Workbook()
+    for values in csv.reader(io.StringIO(text)):
+        book.active.append(values)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    # when both are checked
+    from_csv, from_xlsx = run(schedule, biller, text, dry_run=True), run(schedule, biller, buffer.getvalue(), dry_run=True)
+    # then each line has the same outcome and message
+    assert [(r.line, r.outcome, r.message) for r in from_xlsx.rows] == [(r.line, r.outcome, r.message) for r in from_csv.rows]
+    assert len(from_csv.errors) == 5 and not Fee.objects.exists()
+
 def test_hcpcs_codes_by_choice_or_by_column(org, biller, schedule):
     result = run(schedule, biller, HEADER + "J1100,,Dexamethasone 1 mg,6.50,2026-01-01,\n", code_system=CodeSystem.HCPCS)
     assert result.saved and ProcedureCode.objects.get(code="J1100").code_system == CodeSystem.HCPCS

@@ -3,6 +3,8 @@ query counts that do not grow with rows."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -188,6 +190,67 @@ def test_fee_search_and_csv_export_imports_back_unchanged(client_as, biller, sch
     assert again.counts == {"new": 0, "updated": 0, "unchanged": 2, "error": 0}
 
 
+
+def _xlsx(response) -> bytes:
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats-officedocument.spreadsheetml")
+    return response.content
+
+
+def test_fee_xlsx_export_has_the_csv_columns_keeps_numbers_and_dates_and_imports_back_unchanged(
+        client_as, biller, schedule):
+    from datetime import date
+
+    from openpyxl import load_workbook
+
+    fee_schedule_import(schedule=schedule, file=GOOD + "99215,,Long visit,200.00,2026-01-01,2026-06-30\n",
+                        code_system="CPT", actor=biller, dry_run=False)
+    client = client_as(biller)
+    url = reverse("billing:fee_schedule_detail", args=[schedule.pk])
+    content = _xlsx(client.get(url, {"format": "xlsx"}))
+    rows = list(load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True))
+    assert ",".join(rows[0]) == body(client.get(url, {"format": "csv"})).splitlines()[0]
+    long_visit = next(r for r in rows if r[0] == "99215")
+    assert long_visit[3] == 200 and long_visit[5].date() == date(2026, 6, 30)
+    again = fee_schedule_import(schedule=schedule, file=content, code_system="", actor=biller, dry_run=True)
+    assert again.counts == {"new": 0, "updated": 0, "unchanged": 3, "error": 0}
+    assert 'format=xlsx' in body(client.get(url))
+
+
+def test_an_xlsx_file_previews_and_imports_like_its_csv(client_as, biller, schedule):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for line in GOOD.strip().splitlines():
+        book.active.append(line.split(","))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    client = client_as(biller)
+    url = reverse("billing:fee_schedule_import", args=[schedule.pk])
+    preview = client.post(url, {"step": "preview", "code_system": "CPT",
+                                "file": SimpleUploadedFile("fees.xlsx", buffer.getvalue())})
+    assert preview.status_code == 200 and not Fee.objects.exists()
+    page = body(preview)
+    assert "2 new · 0 updated · 0 unchanged · 0 with errors" in page and "Longer follow-up" in page
+    content = preview.context["confirm"].initial["content"]
+    done = client.post(url, {"step": "import", "content": content, "code_system": "CPT", "file_name": "fees.xlsx"})
+    assert done.status_code == 302 and Fee.objects.filter(schedule=schedule).count() == 2
+
+
+def test_an_xlsx_row_error_names_its_row_and_column(client_as, biller, schedule):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["code", "modifiers", "description", "price", "effective_from", "effective_to"])
+    book.active.append(["99213", "", "Visit", 110, "2026-01-01", ""])
+    book.active.append(["99214", "", "Visit", "ten dollars", "2026-01-01", ""])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = client_as(biller).post(reverse("billing:fee_schedule_import", args=[schedule.pk]), {
+        "step": "preview", "code_system": "CPT", "file": SimpleUploadedFile("fees.xlsx", buffer.getvalue())})
+    assert response.status_code == 400 and "Line 3, column price: ten dollars is not a plain amount" in body(response)
+    assert not Fee.objects.exists()
+
 # --- query counts ------------------------------------------------------------------------------------------
 
 
@@ -209,3 +272,16 @@ def test_list_pages_cost_the_same_queries_for_more_rows(client_as, org, biller, 
     with CaptureQueriesContext(connection) as many:
         assert client.get(url).status_code == 200
     assert len(many) == len(few)
+
+
+def test_the_fee_xlsx_download_takes_the_same_queries_for_more_rows(client_as, biller, schedule):
+    client = client_as(biller)
+    url = reverse("billing:fee_schedule_detail", args=[schedule.pk])
+    _rows(schedule, biller, 10000, 2)
+    client.get(url, {"format": "xlsx"})
+    with CaptureQueriesContext(connection) as few:
+        _xlsx(client.get(url, {"format": "xlsx"}))
+    _rows(schedule, biller, 20000, 8)
+    with CaptureQueriesContext(connection) as many:
+        _xlsx(client.get(url, {"format": "xlsx"}))
+    assert len(many.captured_queries) == len(few.captured_queries)

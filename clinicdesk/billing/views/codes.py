@@ -16,7 +16,7 @@ from clinicdesk.core.csv_export import csv_response
 from clinicdesk.core.csv_import_views import CsvImport, imported_counts
 from clinicdesk.core.paging import page_of
 from clinicdesk.core.permissions import Perm
-from clinicdesk.core.tables import decode_import_file
+from clinicdesk.core.tables import upload_carry, xlsx_response
 
 from .. import icd10
 from ..forms_codes import CodeSearchForm, FeeImportConfirmForm, FeeImportForm, FeeScheduleForm
@@ -140,22 +140,19 @@ def fee_schedule_create(request: HttpRequest) -> HttpResponse:
                   status=400 if form.is_bound and form.errors else 200)
 
 
-FEE_CSV_HEADER = ["code", "modifiers", "description", "price", "effective_from", "effective_to", "code_system"]
-
-
 @require_GET
 @requires(Perm.BILLING_VIEW)
 def fee_schedule_detail(request: HttpRequest, fee_schedule_id: int) -> HttpResponse:
-    """A schedule's prices with search; the CSV has the import's columns, so it can be edited and imported back."""
+    """A schedule's prices with search; the CSV and XLSX have the import's columns, so they can be edited and
+    imported back."""
     schedule = selectors.fee_schedule_get(user=request.user, schedule_id=fee_schedule_id)
     q = _query(request)
     rows = selectors.fee_list(user=request.user, schedule=schedule, query=q)
-    if request.GET.get("format") == "csv":
-        return csv_response(f"fee-schedule-{schedule.pk}.csv", FEE_CSV_HEADER, (
-            [f.procedure.code, f.modifiers, f.procedure.description, f"{f.price:.2f}", f.effective_from.isoformat(),
-             f.effective_to.isoformat() if f.effective_to else "", f.procedure.code_system]
-            for f in rows.iterator()
-        ))
+    kind = request.GET.get("format")
+    if kind in ("csv", "xlsx"):
+        download = csv_response if kind == "csv" else xlsx_response
+        return download(f"fee-schedule-{schedule.pk}.{kind}", services.FEE_COLUMNS,
+                        (services.fee_export_row(f, as_text=kind == "csv") for f in rows.iterator()))
     page, query = page_of(request, rows)
     return render(request, "billing/codes/fee_schedule_detail.html", {
         "schedule": schedule, "form": CodeSearchForm(initial={"q": q}), "page": page, "query": query, "q": q,
@@ -171,7 +168,7 @@ def fee_schedule_import(request: HttpRequest, fee_schedule_id: int) -> HttpRespo
     return CsvImport(
         upload_form=FeeImportForm, confirm_form=FeeImportConfirmForm, template="billing/codes/fee_import.html",
         run=lambda **kw: services.fee_schedule_import(schedule=schedule, actor=request.user, **kw),
-        decode=decode_import_file, carry=("code_system",), context={"schedule": schedule},
+        decode=upload_carry, carry=("code_system",), context={"schedule": schedule, "columns": services.FEE_COLUMNS},
         done_url=reverse("billing:fee_schedule_detail", kwargs={"fee_schedule_id": schedule.pk}),
         done_message=imported_counts,
     ).response(request)

@@ -127,6 +127,25 @@ def test_rows_save_keeps_nothing_when_one_row_is_refused_and_names_its_line_and_
     assert result.counts == {"new": 2, "updated": 0, "unchanged": 0, "error": 1}
 
 
+
+def test_rows_save_in_a_dry_run_finds_what_only_saving_finds_and_keeps_nothing(org):
+    # given two rows with one code: only saving the first shows the second is taken
+    before = Department.objects.count()
+
+    def save(row):
+        if Department.objects.filter(organization=org, code=row.cell("code")).exists():
+            raise ValidationError({"code": f"{row.cell('code')} is taken."})
+        Department.objects.create(organization=org, code=row.cell("code"), name=row.cell("code"))
+
+    result = ImportResult(rows=_department_rows("LAB", "LAB", "XR"), dry_run=True)
+    rows_save(result, save=save)
+    assert [r.message for r in result.rows] == ["", "Line 3, column code: LAB is taken.", ""]
+    assert not result.saved and Department.objects.count() == before
+    # and a dry run of good rows keeps nothing either
+    clean = ImportResult(rows=_department_rows("LAB", "XR"), dry_run=True)
+    rows_save(clean, save=save)
+    assert not clean.saved and not clean.errors and Department.objects.count() == before
+
 def test_xlsx_download_keeps_numbers_and_dates_and_defuses_formulas():
     response = xlsx_response("list.xlsx", ["name", "amount", "born", "count"],
                              [["=HYPERLINK(\"x\")", Decimal("-5.25"), date(1980, 2, 29), 3], [None, None, None, None]])

@@ -285,3 +285,32 @@ def test_receive_braces_by_serial_fit_one_and_find_the_patient_by_its_serial(pag
     page.get_by_label("Lot number").press("Enter")
     expect(page.locator("#recall-table")).to_contain_text("Okonkwo, Ada")
     expect(page.locator("#recall-table")).to_contain_text("serial KB-2")
+
+
+def test_a_manager_imports_items_from_a_file_after_its_preview(page: Page, url, sign_in, make_user, org, tmp_path):
+    # given a file that changes the gloves' price and adds gauze
+    from ..models import Item
+
+    manager = make_user(Role.OFFICE_MANAGER, username="om3")
+    ItemFactory(organization=org, name="Exam gloves", sku="GL-100", price=Decimal("0.08"))
+    file = tmp_path / "items.csv"
+    file.write_text("name,kind,sku,base_unit,price\nExam gloves,Clinical supply,GL-100,each,0.09\n"
+                    "Gauze 4x4,Clinical supply,GZ-44,each,0.05\n")
+    sign_in(manager)
+
+    # when the manager goes from the list to Import and checks the file from the keyboard
+    page.goto(url(reverse("inventory:item_list")))
+    page.get_by_role("link", name="Import").click()
+    page.get_by_label("CSV or XLSX file").set_input_files(str(file))
+    page.get_by_role("button", name="Check the file").press("Enter")
+
+    # then the preview shows each row's outcome and nothing is saved yet
+    expect(page.locator("#import-counts")).to_contain_text("1 new · 1 updated · 0 unchanged · 0 with errors")
+    expect(page.locator("#import-preview")).to_contain_text("GZ-44")
+    assert not Item.objects.filter(sku="GZ-44").exists()
+
+    # and confirming imports both rows
+    page.get_by_role("button", name="Import 2 rows").click()
+    expect(page.locator(".messages")).to_contain_text("Imported items.csv: 1 new, 1 updated, 0 unchanged.")
+    expect(page.locator("#items-table")).to_contain_text("Gauze 4x4")
+    assert Item.objects.get(sku="GL-100").price == Decimal("0.09")

@@ -327,3 +327,16 @@ def patient_next_appointment(*, actor: User, patient, now: datetime | None = Non
         .order_by("starts_at", "id")
         .first()
     )
+
+
+def appointment_export(*, actor: User, location: Location, first_day: date, days: int,
+                       provider_ids: Iterable[int] | None = None) -> QuerySet[Appointment]:
+    """A location's appointments starting on `days` days from `first_day` (its wall clock), cancelled ones too,
+    that the actor may see; in time order, for the download."""
+    tz = location_time_zone(location)
+    start, _ = local_day_bounds(first_day, tz)
+    _, end = local_day_bounds(first_day + timedelta(days=days - 1), tz)
+    rows = appointment_scope(actor=actor).filter(location=location, starts_at__gte=start, starts_at__lt=end)
+    if provider_ids:
+        rows = rows.filter(provider_id__in=list(provider_ids))
+    return rows.order_by("starts_at", "pk")
