@@ -169,11 +169,16 @@ class Kind:
 
 
 def _searchset(request: HttpRequest, resource_type: str, rows: QuerySet | list, to_resource: Callable,
-               *, audit: Callable[[list], None] | None = None, include: Callable[[list], list[dict]] | None = None) -> dict:
-    """A searchset Bundle of one page of `rows` with its total and self/first/previous/next/last links."""
+               *, audit: Callable[[list], None] | None = None, include: Callable[[list], list[dict]] | None = None,
+               counted: int | None = None) -> dict:
+    """A searchset Bundle of one page of `rows` with self/first/previous/next links, and its total and last link
+    when the total is known (see `_search_total`; `counted`: the rows already counted up to TOTAL_COUNTED_UP_TO + 1)."""
     page_of = search.paging(request.GET)
-    total = len(rows) if isinstance(rows, list) else rows.count()
-    page = list(rows[page_of.offset : page_of.offset + page_of.count])
+    # One row past the page tells whether there is a next page without counting every match.
+    page = list(rows[page_of.offset : page_of.offset + page_of.count + 1])
+    more = len(page) > page_of.count
+    page = page[: page_of.count]
+    total = _search_total(rows, page_of, page, more, counted)
     if audit is not None:
         audit(page)
     entries = []
@@ -184,20 +189,40 @@ def _searchset(request: HttpRequest, resource_type: str, rows: QuerySet | list, 
     for resource in include(page) if include is not None else []:
         entries.append({"fullUrl": _absolute(request, f"{resource['resourceType']}/{resource['id']}"), "resource": resource,
                         "search": {"mode": "include"}})
-    last_page = max(1, -(-total // page_of.count))
+    last_page = None if total is None else max(1, -(-total // page_of.count))
     links = [("self", page_of.page), ("first", 1)]
     if page_of.page > 1:
-        links.append(("previous", min(page_of.page - 1, last_page)))
-    if page_of.page < last_page:
+        links.append(("previous", page_of.page - 1 if last_page is None else min(page_of.page - 1, last_page)))
+    if more:
         links.append(("next", page_of.page + 1))
-    links.append(("last", last_page))
-    bundle = {
+    if last_page is not None:
+        links.append(("last", last_page))
+    bundle = Bundle.model_validate({
         "resourceType": "Bundle", "type": "searchset", "total": total,
         "meta": {"lastUpdated": timezone.now().isoformat(timespec="seconds")},
         "link": [{"relation": relation, "url": _page_url(request, resource_type, number)} for relation, number in links],
-        "entry": entries,
-    }
-    return Bundle.model_validate({k: v for k, v in bundle.items() if v != []}).model_dump(mode="json", exclude_none=True)
+    }).model_dump(mode="json", exclude_none=True)
+    # Each resource was checked against its model by its mapper; checking it again inside the Bundle took as long.
+    if entries:
+        bundle["entry"] = entries
+    return bundle
+
+
+# Bundle.total is optional in FHIR: past this many matches it is left out rather than counted.
+TOTAL_COUNTED_UP_TO = 1000
+
+
+def _search_total(rows: QuerySet | list, page_of: search.Paging, page: list, more: bool, counted: int | None) -> int | None:
+    """The number of matches: from the page itself when it is the last one, else counted up to
+    TOTAL_COUNTED_UP_TO; None past that (counting every patient named "Sm…" in a large practice costs more than
+    the page)."""
+    if isinstance(rows, list):
+        return len(rows)
+    if not more and (page or page_of.page == 1):
+        return page_of.offset + len(page)
+    if counted is None:
+        counted = rows.order_by()[: TOTAL_COUNTED_UP_TO + 1].count()
+    return counted if counted <= TOTAL_COUNTED_UP_TO else None
 
 
 def _page_url(request: HttpRequest, resource_type: str, number: int) -> str:
@@ -216,13 +241,14 @@ def _patient_read(request: HttpRequest, actor: User, resource_id: str) -> dict:
 
 def _patient_search(request: HttpRequest, token: FhirToken) -> dict:
     actor = token.user
-    rows = search.patient_search(actor=actor, params=request.GET, mrn_system=mappers.mrn_system(token.organization))
+    rows, counted = search.patient_search_page(actor=actor, params=request.GET, mrn_system=mappers.mrn_system(token.organization),
+                                               count_up_to=TOTAL_COUNTED_UP_TO)
 
     def audit(page: list) -> None:
         audit_events(action="patient.listed", actor=actor, targets=page, channel=AuditChannel.API,
                      summary="Returned by a FHIR Patient search")
 
-    return _searchset(request, "Patient", rows, mappers.patient_resource, audit=audit)
+    return _searchset(request, "Patient", rows, mappers.patient_resource, audit=audit, counted=counted)
 
 
 # Practitioner, Organization, Location: the practice's own records, no patient data.

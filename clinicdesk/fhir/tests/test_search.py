@@ -117,6 +117,100 @@ def test_paging_links_and_total(fhir, clinic):
     assert len(seen) == 5 == len(set(seen))
 
 
+def test_past_the_counted_matches_the_total_and_last_link_are_left_out(fhir, clinic, monkeypatch):
+    # given 5 patients and a server that counts matches only up to 3
+    monkeypatch.setattr("clinicdesk.fhir.views.TOTAL_COUNTED_UP_TO", 3)
+    for _ in range(4):
+        PatientFactory(organization=clinic.organization)
+    # when the pages are followed by their next links
+    pages = [fhir.get("Patient", {"_count": "2"}).json()]
+    while "next" in (links := {link["relation"]: link["url"] for link in pages[-1]["link"]}):
+        pages.append(fhir.client.get(links["next"], **fhir._headers()).json())
+    # then the first two pages have no total and no last link, and the last page knows both
+    assert len(pages) == 3
+    assert "total" not in pages[0] and {link["relation"] for link in pages[0]["link"]} == {"self", "first", "next"}
+    assert "total" not in pages[1] and {link["relation"] for link in pages[1]["link"]} == {"self", "first", "previous", "next"}
+    assert pages[2]["total"] == 5
+    assert {link["relation"]: link["url"][-7:] for link in pages[2]["link"]} == {
+        "self": "_page=3", "first": "_page=1", "previous": "_page=2", "last": "_page=3"}
+    seen = [e["resource"]["id"] for page in pages for e in page["entry"]]
+    assert len(seen) == 5 == len(set(seen))
+
+
+def test_total_is_counted_up_to_the_limit(fhir, clinic, monkeypatch):
+    monkeypatch.setattr("clinicdesk.fhir.views.TOTAL_COUNTED_UP_TO", 3)
+    for _ in range(2):
+        PatientFactory(organization=clinic.organization)
+    body = fhir.get("Patient", {"_count": "1", "_page": "2"}).json()
+    assert body["total"] == 3 and {link["relation"] for link in body["link"]} == {"self", "first", "previous", "next", "last"}
+    beyond = fhir.get("Patient", {"_count": "1", "_page": "9"}).json()
+    assert beyond["total"] == 3 and "entry" not in beyond
+    assert {link["relation"]: link["url"][-7:] for link in beyond["link"]}["previous"] == "_page=3"
+
+
+def test_a_name_search_pages_in_name_order_past_the_counted_matches(fhir, clinic, monkeypatch):
+    # given 4 Anns and a server that counts matches only up to 2 (PostgreSQL then reads the name index in order)
+    monkeypatch.setattr("clinicdesk.fhir.views.TOTAL_COUNTED_UP_TO", 2)
+    clinic.patient.first_name, clinic.patient.last_name, clinic.patient.preferred_name = "Zed", "Zimmer", ""
+    clinic.patient.save(update_fields=["first_name", "last_name", "preferred_name"])
+    for last in ("Diaz", "Baker", "Carr", "Abel"):
+        PatientFactory(organization=clinic.organization, first_name="Ann", last_name=last)
+    # when
+    first = fhir.get("Patient", {"name": "ann", "_count": "2"}).json()
+    second = fhir.get("Patient", {"name": "ann", "_count": "2", "_page": "2"}).json()
+    # then
+    assert "total" not in first and second["total"] == 4
+    assert [e["resource"]["name"][0]["family"] for e in first["entry"] + second["entry"]] == ["Abel", "Baker", "Carr", "Diaz"]
+
+
+def test_patients_come_in_name_order_with_accents_folded(fhir, clinic):
+    # the clinic's own patient is Zimmer; Ávila sorts as Avila, between Abbott and Baker, on both databases
+    clinic.patient.last_name = "Zimmer"
+    clinic.patient.save(update_fields=["last_name"])
+    for last, first in (("Baker", "Ann"), ("Ávila", "Rosa"), ("Abbott", "Zoe"), ("Abbott", "Al")):
+        PatientFactory(organization=clinic.organization, last_name=last, first_name=first)
+    pages = [fhir.get("Patient", {"_count": "2", "_page": str(n)}).json() for n in (1, 2, 3)]
+    names = [(e["resource"]["name"][0]["family"], e["resource"]["name"][0]["given"][0])
+             for page in pages for e in page.get("entry", [])]
+    assert names == [("Abbott", "Al"), ("Abbott", "Zoe"), ("Ávila", "Rosa"), ("Baker", "Ann"),
+                     ("Zimmer", clinic.patient.first_name)]
+
+
+@pytest.mark.parametrize(("params", "expected"), [
+    ({"family": "o'br"}, {"obrien"}),
+    ({"family": "O'Brien"}, {"obrien"}),
+    ({"family": "de la"}, {"delacruz"}),
+    ({"family": "de la c"}, {"delacruz"}),
+    ({"family": "smith-j"}, {"smithjones"}),
+    ({"family": "smith j"}, set()),  # Smith, John: the last name does not start with "smith j"
+    ({"family": "Núñ"}, {"nunez"}),
+    ({"family": "'"}, set()),
+    ({"family:exact": "De la Cruz"}, {"delacruz"}),
+    ({"given": "ana lu"}, {"delacruz"}),
+    ({"given": "smith"}, set()),  # a last name is not a given name
+    ({"given": "jo"}, {"smith", "nunez"}),  # John; José
+    ({"name": "cruz"}, set()),  # a word inside the last name, not its start
+    ({"name": "kay"}, {"smithjones"}),
+    ({"name": "smith"}, {"smith", "smithjones"}),
+    ({"name:exact": "Smith"}, {"smith"}),
+    ({"name:contains": "ith-jo"}, {"smithjones"}),
+    ({"given": "Ana", "family": "de"}, {"delacruz"}),
+    ({"family": "smith,o'b"}, {"smith", "smithjones", "obrien"}),
+])
+def test_name_parameters_match_the_name_parts(fhir, clinic, params, expected):
+    org = clinic.organization
+    clinic.patient.first_name, clinic.patient.last_name, clinic.patient.preferred_name = "Zed", "Zimmer", ""
+    clinic.patient.save(update_fields=["first_name", "last_name", "preferred_name"])
+    people = {
+        "obrien": PatientFactory(organization=org, last_name="O'Brien", first_name="Margaret"),
+        "delacruz": PatientFactory(organization=org, last_name="De la Cruz", first_name="Ana Lucía"),
+        "smithjones": PatientFactory(organization=org, last_name="Smith-Jones", first_name="Kay"),
+        "smith": PatientFactory(organization=org, last_name="Smith", first_name="John"),
+        "nunez": PatientFactory(organization=org, last_name="Núñez", first_name="José"),
+    }
+    assert ids(fhir.get("Patient", params)) == {people[k].public_id for k in expected}
+
+
 def test_search_results_are_audited_as_reads(fhir, clinic, people):
     fhir.get("Patient", {"family": "al"})
     rows = AuditEvent.objects.filter(action="patient.listed")
