@@ -212,7 +212,7 @@ def _searchset(request: HttpRequest, resource_type: str, rows: QuerySet | list, 
 TOTAL_COUNTED_UP_TO = 1000
 
 
-def _search_total(rows: QuerySet | list, page_of: search.Paging, page: list, more: bool, counted: int | None) -> int | None:
+def _search_total(rows, page_of: search.Paging, page: list, more: bool, counted: int | None) -> int | None:
     """The number of matches: from the page itself when it is the last one, else counted up to
     TOTAL_COUNTED_UP_TO; None past that (counting every patient named "Sm…" in a large practice costs more than
     the page)."""
@@ -221,7 +221,8 @@ def _search_total(rows: QuerySet | list, page_of: search.Paging, page: list, mor
     if not more and (page or page_of.page == 1):
         return page_of.offset + len(page)
     if counted is None:
-        counted = rows.order_by()[: TOTAL_COUNTED_UP_TO + 1].count()
+        # (rows that are not one query, such as Communication's messages then letters, count themselves)
+        counted = rows.order_by()[: TOTAL_COUNTED_UP_TO + 1].count() if isinstance(rows, QuerySet) else rows.count()
     return counted if counted <= TOTAL_COUNTED_UP_TO else None
 
 
