@@ -30,7 +30,7 @@ from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError as ModelError
 
 from clinicdesk.core.access import bearer_token, public
-from clinicdesk.core.audit import audit_event, audit_events
+from clinicdesk.core.audit import audit_event, audit_event_rows, audit_events
 from clinicdesk.core.choices import AuditChannel
 from clinicdesk.core.models import Location, User
 from clinicdesk.patients.selectors.records import patient_for_change, patient_get, patient_scope
@@ -182,12 +182,13 @@ def _searchset(request: HttpRequest, resource_type: str, rows: QuerySet | list, 
     if audit is not None:
         audit(page)
     entries = []
+    base = _absolute(request, "")  # once a page: ids and resource types need no escaping
     for row in page:
         resource = to_resource(row)
-        entries.append({"fullUrl": _absolute(request, f"{resource_type}/{resource['id']}"), "resource": resource,
+        entries.append({"fullUrl": f"{base}{resource_type}/{resource['id']}", "resource": resource,
                         "search": {"mode": "match"}})
     for resource in include(page) if include is not None else []:
-        entries.append({"fullUrl": _absolute(request, f"{resource['resourceType']}/{resource['id']}"), "resource": resource,
+        entries.append({"fullUrl": f"{base}{resource['resourceType']}/{resource['id']}", "resource": resource,
                         "search": {"mode": "include"}})
     last_page = None if total is None else max(1, -(-total // page_of.count))
     links = [("self", page_of.page), ("first", 1)]
@@ -246,8 +247,9 @@ def _patient_search(request: HttpRequest, token: FhirToken) -> dict:
                                                count_up_to=TOTAL_COUNTED_UP_TO)
 
     def audit(page: list) -> None:
-        audit_events(action="patient.listed", actor=actor, targets=page, channel=AuditChannel.API,
-                     summary="Returned by a FHIR Patient search")
+        # Rows of columns rather than `audit_events`' model instances: a third of the CPU of a page of twenty.
+        audit_event_rows({"action": "patient.listed", "actor": actor, "target": patient, "channel": AuditChannel.API,
+                          "summary": "Returned by a FHIR Patient search"} for patient in page)
 
     return _searchset(request, "Patient", rows, mappers.patient_resource, audit=audit, counted=counted)
 
