@@ -62,7 +62,7 @@ def patient_search(*, actor: User, query: str, limit: int = 20, include_inactive
     base = Patient.objects.filter(organization_id=actor.organization_id, merged_into__isnull=True)
     if not include_inactive:
         base = base.filter(status=PatientStatus.ACTIVE)
-    base = base.alias(sort_key=_sort_key(), result_order=_result_order(), spaced_name=Concat(Value(" "), "search_name"))
+    base = name_walk_scope(base).alias(result_order=_result_order())
 
     found: dict[int, Patient] = {}
 
@@ -82,6 +82,11 @@ def patient_search(*, actor: User, query: str, limit: int = 20, include_inactive
         rows = {p.pk: p for p in base.filter(id__in=ids).order_by()}
         take((rows[pk] for pk in ids if pk in rows), "name")
     return list(found.values())
+
+
+def name_walk_scope(patients: QuerySet[Patient]) -> QuerySet[Patient]:
+    """`patients` ready for `NameWalk` and `word_scanned`: the name index's sort key and the name with a leading space."""
+    return patients.alias(sort_key=_sort_key(), spaced_name=Concat(Value(" "), "search_name"))
 
 
 def _sort_key():
@@ -116,7 +121,7 @@ def _identifier_matches(base: QuerySet[Patient], parsed: ParsedQuery) -> QuerySe
     if parsed.phone:
         qs = qs.filter(phone_condition(parsed.phone))
     for word in parsed.words:
-        qs = qs.filter(_word_scanned(word))
+        qs = qs.filter(word_scanned(word))
     # The US reading of an ambiguous date ("07.03.1985" is July 3rd) is shown before the other one.
     first_date = Value(0)
     if parsed.dates:
@@ -135,7 +140,7 @@ def _name_match_ids(base: QuerySet[Patient], words: tuple[str, ...], *, limit: i
         qs = base.filter(sort_key__gte=word, sort_key__lt=_next_prefix(word))
         for other in words:
             if other != word:
-                qs = qs.filter(_word_scanned(other))
+                qs = qs.filter(word_scanned(other))
         for search_name, pk in qs.order_by("sort_key", "id").values_list("search_name", "id")[: limit + len(skip)]:
             starts.setdefault(pk, search_name)
     ids = [pk for _, pk in sorted((name, pk) for pk, name in starts.items()) if pk not in skip][:limit]
@@ -165,7 +170,7 @@ def _first_in_name_order(
     order; if the page is still not full the words are rare, and the text index is asked, with a cap
     in case they were not rare after all, in which case the ordered read goes on.
     """
-    walk = _NameWalk(base.filter(within), words, limit=limit)
+    walk = NameWalk(base.filter(within), _all_words_scanned(words), limit=limit)
     for _ in range(walk_first):
         if walk.step():
             return walk.found
@@ -177,8 +182,9 @@ def _first_in_name_order(
     return walk.found
 
 
-class _NameWalk:
-    """Reads rows `within` a condition in name order, a chunk at a time, keeping those holding every word.
+class NameWalk:
+    """Reads rows of `qs` (from `name_walk_scope`) in name order, a chunk at a time, keeping those that meet
+    `condition`, a condition on the name index's entries alone (`word_scanned`).
 
     Each chunk is two index-only reads: where the chunk ends (an OFFSET), then the matching rows up to
     there, so only matches leave the database. Bounding each read by position, not by how many rows
@@ -186,20 +192,19 @@ class _NameWalk:
     practice, in parallel or through the wrong index.
     """
 
-    def __init__(self, qs: QuerySet[Patient], words: tuple[str, ...], *, limit: int):
+    def __init__(self, qs: QuerySet[Patient], condition: Q, *, limit: int):
         self.ordered = qs.order_by("sort_key", "id").values_list("search_name", "id")
-        self.words = words
+        self.condition = condition
         self.limit = limit
+        self.chunk = WALK_CHUNK  # entries a step reads; a caller that knows better may change it between steps
         self.found: list[tuple[str, int]] = []
         self.after: tuple[str, int] | None = None
 
     def step(self) -> bool:
         """Read one chunk; True once the page is full or the rows are exhausted."""
         rest = self.ordered if self.after is None else self.ordered.filter(_after_key(self.after))
-        end = list(rest[WALK_CHUNK - 1 : WALK_CHUNK])
-        chunk = rest.filter(_up_to_key(end[0])) if end else rest
-        for word in self.words:
-            chunk = chunk.filter(_word_scanned(word))
+        end = list(rest[self.chunk - 1 : self.chunk])
+        chunk = (rest.filter(_up_to_key(end[0])) if end else rest).filter(self.condition)
         self.found += chunk[: self.limit - len(self.found)]
         if not end:
             return True
@@ -230,13 +235,20 @@ def _next_prefix(word: str) -> str:
     return word[:-1] + chr(ord(word[-1]) + 1)
 
 
-def _word_scanned(word: str) -> Q:
-    """`word` begins some word of the name, checked row by row.
+def word_scanned(word: str) -> Q:
+    """`word` (one word or several in a row) begins some word of the name, checked row by row.
 
     Deliberately not the indexed expression (Django's Concat adds COALESCE), so that the database reads
     the rows another condition chose (an index range, a birth date) instead of the text index.
     """
     return Q(spaced_name__contains=f" {word}")
+
+
+def _all_words_scanned(words: tuple[str, ...]) -> Q:
+    condition = Q()
+    for word in words:
+        condition &= word_scanned(word)
+    return condition
 
 
 def _words_indexed(words: tuple[str, ...]) -> Q:
@@ -251,7 +263,7 @@ def _words_indexed(words: tuple[str, ...]) -> Q:
     # Single letters would read most of the index; they only filter what the longer words found.
     for word in words:
         if len(word) < 2:
-            condition &= _word_scanned(word)
+            condition &= word_scanned(word)
     return condition
 
 
