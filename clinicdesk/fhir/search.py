@@ -265,8 +265,14 @@ def patient_search_page(*, actor: User, params, mrn_system: str, count_up_to: in
             return rows, counted
         page_of = paging(params)
         return _first_in_name_order(actor, rows, scanned, page_of.offset + page_of.count + 1), counted
-    # Few matches: reading the name index in order would pass over most of the practice to find them. Fetch and sort.
-    return rows.order_by(Concat("name_key", Value("")), "id"), counted
+    # Few matches: reading the name index in order would pass over most of the practice to find them.
+    return _fetched_and_sorted(rows), counted
+
+
+def _fetched_and_sorted(rows: QuerySet) -> QuerySet:
+    """`rows` in the same order, but by an expression the name index does not give, so that the database fetches
+    the matches through the text index and sorts them instead of reading the name index in order."""
+    return rows.order_by(Concat("name_key", Value("")), "id")
 
 
 def _name_key():
@@ -335,8 +341,7 @@ def _first_in_name_order(actor: User, rows: QuerySet, scanned: Q, wanted: int) -
     For a common first name this replaces a heap visit for every row the ordered read passes (about 20,000 for
     `name=Eric` in a practice of a million) with an index-only read of the same entries. Matches bunched in one
     place of the alphabet (`name=Murphy`: mostly last names) would take a long walk to reach: when the rate of the
-    entries read so far says the page needs more than NAME_WALK_CHUNKS chunks, `rows` is left to the database as before
-    (it fetches the matches through the text index and sorts them).
+    entries read so far says the page needs more than NAME_WALK_CHUNKS chunks, the matches are fetched and sorted.
     """
     walk = NameWalk(name_walk_scope(patient_scope(actor=actor)), scanned, limit=sys.maxsize)
     first = walk.chunk
@@ -355,7 +360,7 @@ def _first_in_name_order(actor: User, rows: QuerySet, scanned: Q, wanted: int) -
         # At the rate found so far, the entries the page needs; past the budget fetching every match costs less.
         needed = wanted * entries / len(ids) if ids else math.inf
         if needed > budget:
-            return rows
+            return _fetched_and_sorted(rows)
         walk.chunk = max(first, math.ceil((needed - entries) * 1.5))  # the rest in one more read, with a margin
 
 
