@@ -221,12 +221,13 @@ _NAME_FIELDS = ("first_name", "middle_name", "last_name", "preferred_name")
 NAME_WALK_CHUNKS = 6
 
 
-def patient_search(*, actor: User, params, mrn_system: str) -> QuerySet:
+def patient_search(*, actor: User, params, mrn_system: str, narrowed: bool = True) -> QuerySet:
     """Patients of the actor's practice matching the FHIR parameters (AND across parameters, OR within a comma list).
 
     In the order of the patients' name index (last name, then first names, accents folded; then id), so that a
     page is read from the index instead of sorting every match: a two-letter family prefix matches tens of
-    thousands of patients in a large practice.
+    thousands of patients in a large practice. Without `narrowed`, the name parameters' looser indexed condition
+    (`_name_index_q`) is left out: the same rows, for checking a few known ids without the text index.
     """
     check_params(params, PATIENT_PARAMS)
     rows = patient_scope(actor=actor).select_related("organization").alias(name_key=_name_key())
@@ -242,8 +243,8 @@ def patient_search(*, actor: User, params, mrn_system: str) -> QuerySet:
         elif name in ("name", "family", "given"):
             fields = {"name": _NAME_FIELDS, "family": ("last_name",), "given": ("first_name", "middle_name", "preferred_name")}[name]
             for raw in values:
-                rows = rows.filter(_any_of(
-                    key, raw, lambda v, f=fields, n=name, m=modifier: _string_q(f, v, m) & _name_index_q(n, v, m)))
+                rows = rows.filter(_any_of(key, raw, lambda v, f=fields, n=name, m=modifier: (
+                    _string_q(f, v, m) & (_name_index_q(n, v, m) if narrowed else Q()))))
         elif name == "birthdate":
             rows = rows.filter(date_filter(key, values, "date_of_birth", tz=default_tz(), as_date=True))
         elif name == "gender":
@@ -264,7 +265,8 @@ def patient_search_page(*, actor: User, params, mrn_system: str, count_up_to: in
         if scanned is None:
             return rows, counted
         page_of = paging(params)
-        return _first_in_name_order(actor, rows, scanned, page_of.offset + page_of.count + 1), counted
+        exact = patient_search(actor=actor, params=params, mrn_system=mrn_system, narrowed=False)
+        return _first_in_name_order(actor, rows, exact, scanned, page_of.offset + page_of.count + 1), counted
     # Few matches: reading the name index in order would pass over most of the practice to find them.
     return _fetched_and_sorted(rows), counted
 
@@ -334,9 +336,10 @@ def _name_words_scanned(params) -> Q | None:
     return condition or None
 
 
-def _first_in_name_order(actor: User, rows: QuerySet, scanned: Q, wanted: int) -> QuerySet:
-    """`rows` cut to their first `wanted` in name order, found by reading the name index in order and checking the
-    words on its entries (`scanned`) before the exact condition visits the few rows that pass.
+def _first_in_name_order(actor: User, rows: QuerySet, exact: QuerySet, scanned: Q, wanted: int) -> QuerySet:
+    """The first `wanted` of `rows` in name order, found by reading the name index in order and checking the words on
+    its entries (`scanned`) before the exact condition (`exact`: `rows` without the text index) visits the few rows
+    that pass, by id.
 
     For a common first name this replaces a heap visit for every row the ordered read passes (about 20,000 for
     `name=Eric` in a practice of a million) with an index-only read of the same entries. Matches bunched in one
@@ -354,9 +357,9 @@ def _first_in_name_order(actor: User, rows: QuerySet, scanned: Q, wanted: int) -
         exhausted = walk.step()
         candidates = [pk for _, pk in walk.found[read:]]
         if candidates:
-            ids += rows.filter(id__in=candidates).values_list("id", flat=True)
+            ids += exact.filter(id__in=candidates).values_list("id", flat=True)
         if exhausted or len(ids) >= wanted:
-            return rows.filter(id__in=ids[:wanted])
+            return exact.filter(id__in=ids[:wanted])
         # At the rate found so far, the entries the page needs; past the budget fetching every match costs less.
         needed = wanted * entries / len(ids) if ids else math.inf
         if needed > budget:
