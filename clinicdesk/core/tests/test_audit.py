@@ -165,22 +165,52 @@ def test_bulk_rows_continue_the_chain_in_order(front_desk):
     assert broken is None
 
 
-def test_rows_are_sealed_once_their_transaction_commits_at_most_once_a_second(
+def test_a_commit_has_its_rows_sealed_by_the_worker_at_most_once_a_second(
     front_desk, django_capture_on_commit_callbacks, monkeypatch
 ):
+    from django_tasks_db.models import DBTaskResult
+
     from clinicdesk.core import audit
+    from clinicdesk.core.tasks import audit_new_rows_seal
 
     monkeypatch.setattr(audit, "_last_seal", [0.0])
+    asked = DBTaskResult.objects.filter(task_path="clinicdesk.core.tasks.audit_new_rows_seal")
     # when a transaction that wrote a row commits
     with django_capture_on_commit_callbacks(execute=True):
         first = audit_event(action="test.event", actor=front_desk)
-    # then the row is sealed at once
-    assert AuditSeal.objects.filter(event=first).exists()
-    # and a commit within the same second leaves its row to the next sealer
+    # then the request does not seal it itself: it asks the worker, once
+    assert not AuditSeal.objects.filter(event=first).exists()
+    assert asked.count() == 1
+    # and a commit within the same second asks no more (the worker's seal takes its row too)
     with django_capture_on_commit_callbacks(execute=True):
         second = audit_event(action="test.event", actor=front_desk)
-    assert not AuditSeal.objects.filter(event=second).exists()
-    assert audit_seal() == 1
+    assert asked.count() == 1
+    # when the worker runs the task, both rows join the chain
+    assert audit_new_rows_seal.call() == 2
+    assert AuditSeal.objects.filter(event__in=[first, second]).count() == 2
+    _, broken, _ = audit.audit_verify()
+    assert broken is None
+
+
+def test_a_failed_request_for_a_seal_leaves_the_rows_to_the_periodic_sealer(
+    front_desk, django_capture_on_commit_callbacks, monkeypatch
+):
+    from types import SimpleNamespace
+
+    from clinicdesk.core import audit, tasks
+
+    def refused(*args, **kwargs):
+        raise ConnectionError("queue unreachable")
+
+    monkeypatch.setattr(audit, "_last_seal", [0.0])
+    monkeypatch.setattr(tasks, "audit_new_rows_seal", SimpleNamespace(enqueue=refused))
+    # when the queue cannot take the request, the commit still succeeds
+    with django_capture_on_commit_callbacks(execute=True):
+        event = audit_event(action="test.event", actor=front_desk)
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+    # and the periodic sealer seals the row
+    assert tasks.audit_chain_seal.call() == 1
+    assert AuditSeal.objects.filter(event=event).exists()
 
 
 def test_bulk_rows_keep_every_field_and_the_sealer_hashes_what_a_reader_sees(front_desk):
