@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
+from clinicdesk.core.tests.import_steps import expect_one_line_to_fix, upload
 from clinicdesk.patients.models import Patient
 
 pytestmark = pytest.mark.browser
@@ -14,11 +15,6 @@ pytestmark = pytest.mark.browser
 HEADER = "mrn,last_name,first_name,date_of_birth,sex,mobile_phone\n"
 GOOD = ",Alvarez,Ana,1984-03-07,female,(202) 555-0143\n"
 
-
-def _upload(page: Page, text: str) -> None:
-    page.get_by_label("CSV or XLSX file").set_input_files(
-        {"name": "patients.csv", "mimeType": "text/csv", "buffer": text.encode()})
-    page.get_by_role("button", name="Check the file").click()
 
 
 def test_import_patients_fixing_a_bad_line_before_confirming(page: Page, url, sign_in, front_desk):
@@ -29,16 +25,12 @@ def test_import_patients_fixing_a_bad_line_before_confirming(page: Page, url, si
     expect(page.get_by_role("heading", level=1)).to_have_text("Import patients")
     expect(page.get_by_label("CSV or XLSX file")).to_be_focused()
     # when she checks a file with a date written the wrong way
-    _upload(page, HEADER + GOOD + ",Baker,Ben,07/03/1990,male,\n")
+    upload(page, "patients.csv", HEADER + GOOD + ",Baker,Ben,07/03/1990,male,\n")
     # then the bad line is named with its column, and there is nothing to confirm
-    expect(page.get_by_role("heading", name="1 row to fix; nothing was saved")).to_be_visible()
-    rows = page.locator("#import-preview tbody tr")
-    expect(rows).to_have_count(2)
-    expect(rows.nth(1)).to_contain_text("Line 3, column date_of_birth: 07/03/1990 is not a date")
-    expect(page.get_by_role("button", name="Import 2 rows")).to_have_count(0)
+    rows = expect_one_line_to_fix(page, "Line 3, column date_of_birth: 07/03/1990 is not a date")
     assert not Patient.objects.exists()
     # when she fixes the file and checks it again
-    _upload(page, HEADER + GOOD + ",Baker,Ben,1990-03-07,male,\n")
+    upload(page, "patients.csv", HEADER + GOOD + ",Baker,Ben,1990-03-07,male,\n")
     expect(page.get_by_role("heading", name="Preview: nothing saved yet")).to_be_visible()
     expect(rows.nth(0)).to_contain_text("New")
     assert not Patient.objects.exists()

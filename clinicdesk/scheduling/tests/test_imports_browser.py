@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
+from clinicdesk.core.tests.import_steps import expect_one_line_to_fix, upload
 from clinicdesk.patients.tests.factories import PatientFactory
 from clinicdesk.scheduling.models import Appointment
 
@@ -29,11 +30,6 @@ def _working_monday() -> date:
     return day
 
 
-def _upload(page: Page, text: str) -> None:
-    page.get_by_label("CSV or XLSX file").set_input_files(
-        {"name": "appointments.csv", "mimeType": "text/csv", "buffer": text.encode()})
-    page.get_by_role("button", name="Check the file").click()
-
 
 def test_import_bookings_fixing_an_unknown_provider_before_confirming(page: Page, url, sign_in, org):
     # given the front desk on the calendar of a clinic whose provider works Mondays
@@ -46,16 +42,13 @@ def test_import_bookings_fixing_an_unknown_provider_before_confirming(page: Page
     page.locator("#appointments-import").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Import appointments")
     # when she checks a file whose second line names a provider the practice does not have
-    _upload(page, HEADER + first_line
+    upload(page, "appointments.csv", HEADER + first_line
             + f"{second.mrn},nobody,{clinic.location.code},{clinic.kind.code},{monday} 09:30\n")
     # then that line is named with its column, and nothing is booked
-    expect(page.get_by_role("heading", name="1 row to fix; nothing was saved")).to_be_visible()
-    rows = page.locator("#import-preview tbody tr")
-    expect(rows).to_have_count(2)
-    expect(rows.nth(1)).to_contain_text("Line 3, column provider: no provider nobody in this practice.")
+    expect_one_line_to_fix(page, "Line 3, column provider: no provider nobody in this practice.")
     assert not Appointment.objects.exists()
     # when she fixes the provider, checks the file again and confirms
-    _upload(page, HEADER + first_line
+    upload(page, "appointments.csv", HEADER + first_line
             + f"{second.mrn},{clinic.provider.username},{clinic.location.code},{clinic.kind.code},{monday} 09:30\n")
     expect(page.get_by_role("heading", name="Preview: nothing saved yet")).to_be_visible()
     assert not Appointment.objects.exists()

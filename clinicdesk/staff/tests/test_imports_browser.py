@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 
 from clinicdesk.core.choices import Role
 from clinicdesk.core.tests.factories import DepartmentFactory
+from clinicdesk.core.tests.import_steps import expect_one_line_to_fix, upload
 from clinicdesk.staff.models import StaffMember
 
 pytestmark = pytest.mark.browser
@@ -16,11 +17,6 @@ pytestmark = pytest.mark.browser
 HEADER = "last_name,first_name,job_title,department,fte,email\n"
 GOOD = "Moore,Keisha,Nurse,Laboratory,0.80,keisha@example.com\n"
 
-
-def _upload(page: Page, text: str) -> None:
-    page.get_by_label("CSV or XLSX file").set_input_files(
-        {"name": "staff.csv", "mimeType": "text/csv", "buffer": text.encode()})
-    page.get_by_role("button", name="Check the file").click()
 
 
 def test_import_staff_fixing_an_unknown_department_before_confirming(page: Page, url, sign_in, make_user, org):
@@ -31,16 +27,12 @@ def test_import_staff_fixing_an_unknown_department_before_confirming(page: Page,
     page.get_by_role("link", name="Import").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Import staff")
     # when she checks a file naming a department the practice does not have
-    _upload(page, HEADER + GOOD + "Baker,Ben,Receptionist,Front office,1.00,ben@example.com\n")
+    upload(page, "staff.csv", HEADER + GOOD + "Baker,Ben,Receptionist,Front office,1.00,ben@example.com\n")
     # then that line is named with its column, and there is nothing to confirm
-    expect(page.get_by_role("heading", name="1 row to fix; nothing was saved")).to_be_visible()
-    rows = page.locator("#import-preview tbody tr")
-    expect(rows).to_have_count(2)
-    expect(rows.nth(1)).to_contain_text("Line 3, column department: Front office is not a department of the practice.")
-    expect(page.get_by_role("button", name="Import 2 rows")).to_have_count(0)
+    expect_one_line_to_fix(page, "Line 3, column department: Front office is not a department of the practice.")
     assert not StaffMember.objects.exists()
     # when she fixes the file and checks it again, then confirms
-    _upload(page, HEADER + GOOD + "Baker,Ben,Receptionist,LAB,1.00,ben@example.com\n")
+    upload(page, "staff.csv", HEADER + GOOD + "Baker,Ben,Receptionist,LAB,1.00,ben@example.com\n")
     expect(page.get_by_role("heading", name="Preview: nothing saved yet")).to_be_visible()
     assert not StaffMember.objects.exists()
     page.get_by_role("button", name="Import 2 rows").click()
