@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from datetime import date
 
 import pytest
@@ -10,25 +9,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from openpyxl import Workbook
 
 from clinicdesk.core.models import AuditEvent
 from clinicdesk.core.tables import table_read
+from clinicdesk.core.tests.spreadsheets import xlsx_of
 from clinicdesk.patients.models import Patient
 from clinicdesk.patients.services import patient_import
 from clinicdesk.patients.tests.factories import PatientFactory
 
 HEADER = "mrn,last_name,first_name,date_of_birth,sex,mobile_phone,email\n"
 
-
-def _xlsx(text: str) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    for line in text.strip("\n").split("\n"):
-        sheet.append(line.split(","))
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def _outcomes(result) -> list[tuple[int, str]]:
@@ -97,7 +87,7 @@ def test_another_practice_s_patient_is_never_matched(other_org, front_desk):
 def test_xlsx_and_csv_give_the_same_result(front_desk):
     text = HEADER + ",Alvarez,Ana,1984-03-07,female,,\n,Baker,Ben,1984-13-01,male,,\n"
     from_csv = patient_import(file=text, actor=front_desk, dry_run=True)
-    from_xlsx = patient_import(file=_xlsx(text), actor=front_desk, dry_run=True)
+    from_xlsx = patient_import(file=xlsx_of(text), actor=front_desk, dry_run=True)
     assert [(r.line, r.outcome, r.message) for r in from_xlsx.rows] == [(r.line, r.outcome, r.message) for r in from_csv.rows]
 
 
@@ -141,7 +131,7 @@ def test_the_import_page_previews_then_imports(client_as, front_desk):
     assert 'href="/patients/import/"' in client.get(reverse("patients:list")).content.decode()
     bad = client.post(page, {"step": "preview", "file": SimpleUploadedFile("p.csv", (HEADER + ",A,B,nope,female,,\n").encode())})
     assert bad.status_code == 400 and "Line 2, column date_of_birth" in bad.content.decode()
-    good = client.post(page, {"step": "preview", "file": SimpleUploadedFile("p.xlsx", _xlsx(HEADER + ",A,B,1999-09-09,female,,\n"))})
+    good = client.post(page, {"step": "preview", "file": SimpleUploadedFile("p.xlsx", xlsx_of(HEADER + ",A,B,1999-09-09,female,,\n"))})
     assert good.status_code == 200 and not Patient.objects.exists()
     content = good.context["confirm"].initial["content"]
     done = client.post(page, {"step": "import", "content": content, "file_name": "p.xlsx"})

@@ -14,6 +14,7 @@ from freezegun import freeze_time
 from clinicdesk.core.choices import Role
 from clinicdesk.core.models import AuditEvent
 from clinicdesk.core.tests.factories import UserFactory
+from clinicdesk.core.tests.spreadsheets import xlsx_of
 from clinicdesk.patients.tests.factories import PatientFactory
 from clinicdesk.scheduling.choices import AppointmentStatus
 from clinicdesk.scheduling.models import Appointment
@@ -52,16 +53,6 @@ def run(clinic, text: str, *, dry_run: bool = True, file=None):
 def outcomes(result) -> list[tuple[int, str, str]]:
     return [(r.line, r.outcome, r.message) for r in result.rows]
 
-
-def xlsx_of(text: str) -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    for values in text.strip().splitlines():
-        book.active.append(values.split(","))
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def booked(clinic, hour: int, *, patient=None, notes: str = ""):

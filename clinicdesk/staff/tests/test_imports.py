@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from decimal import Decimal
 
 import pytest
@@ -10,12 +9,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from openpyxl import Workbook
 
 from clinicdesk.core.choices import Role
 from clinicdesk.core.models import AuditEvent
 from clinicdesk.core.tables import table_read
 from clinicdesk.core.tests.factories import DepartmentFactory
+from clinicdesk.core.tests.spreadsheets import xlsx_of
 from clinicdesk.staff.models import Skill, StaffMember
 from clinicdesk.staff.services.imports import staff_import
 from clinicdesk.staff.tests.factories import StaffMemberFactory
@@ -32,15 +31,6 @@ def manager(make_user):
 def lab(org):
     return DepartmentFactory(organization=org, code="LAB", name="Laboratory")
 
-
-def _xlsx(text: str) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    for line in text.strip("\n").split("\n"):
-        sheet.append(line.split(","))
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def test_a_dry_run_saves_nothing_and_an_import_adds_through_the_service_and_audits(manager, lab, org):
@@ -87,7 +77,7 @@ def test_staff_are_matched_by_email_else_by_name_and_changes_are_updates(manager
 def test_xlsx_and_csv_give_the_same_result(manager, lab):
     text = HEADER + "Moore,Keisha,Nurse,LAB,1,k@example.com,\nAdams,Ben,,Nowhere,x,,\n"
     from_csv = staff_import(file=text, actor=manager, dry_run=True)
-    from_xlsx = staff_import(file=_xlsx(text), actor=manager, dry_run=True)
+    from_xlsx = staff_import(file=xlsx_of(text), actor=manager, dry_run=True)
     assert [(r.line, r.outcome, r.message) for r in from_xlsx.rows] == [(r.line, r.outcome, r.message) for r in from_csv.rows]
 
 
