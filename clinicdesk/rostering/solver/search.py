@@ -44,6 +44,11 @@ WALK_MEMORY = 100
 # went 6,537 against 6,635 and 12 6,654 against 6,673, but 19 7,080 against 6,837; over 500 moves from another
 # Instance 19 roster, half aimed reached 5,889 against 6,257 for random only.
 AIMED_SHARE = 0.5
+# CP-SAT's workers on the whole model of a plan with hard minimum cover (the practice's own plans): the search on the
+# fullest linear relaxation and the tree search on its bound. Measured on bench/roster_solver.py's 40-person month,
+# 60 s on 2 cores: CP-SAT's default pair of workers ended at 847 above a bound of 746 (828 after 300 s, the bound
+# unmoved); these two proved 748 optimal in 27 s.
+WHOLE_MODEL_SUBSOLVERS = ("max_lp", "lb_tree_search")
 
 
 class _Stopper:
@@ -89,6 +94,7 @@ def run_model(
     first_only: bool = False,
     feasibility: bool = False,
     linearization: int = 1,
+    subsolvers: tuple[str, ...] = (),
 ) -> tuple[str, Cells | None, int | None, int | None]:
     """Solve a built model: (status name, roster, objective, bound)."""
     if hint:
@@ -103,6 +109,8 @@ def run_model(
     params.linearization_level = 0 if feasibility else linearization
     if first_only:
         params.stop_after_first_solution = True
+    if subsolvers:
+        params.subsolvers.extend(subsolvers)
     stopper = _Stopper(solver, stop)
     try:
         status = solver.solve(rm.model, _Reporter(on_solution, rm.objective_expr()) if on_solution else None)
@@ -253,7 +261,8 @@ class Search:
             # hard minimum cover: the whole model finds a first roster keeping it fastest (measured)
             rm = build_model(problem, forced=self.forced)
             status, cells, obj, bound = run_model(
-                rm, seconds=budget, workers=self.workers, stop=self.stop, on_solution=self.report_running
+                rm, seconds=budget, workers=self.workers, stop=self.stop, on_solution=self.report_running,
+                subsolvers=WHOLE_MODEL_SUBSOLVERS,
             )
             if status == "INFEASIBLE":
                 self.proved_infeasible = True
@@ -570,7 +579,8 @@ class Search:
             self.bound = max(self.bound or 0, bound)
 
         status, cells, obj, bound = run_model(
-            rm, seconds=seconds, workers=self.workers, hint=self.best, stop=self.stop, on_solution=seen
+            rm, seconds=seconds, workers=self.workers, hint=self.best, stop=self.stop, on_solution=seen,
+            subsolvers=WHOLE_MODEL_SUBSOLVERS if self.has_minimum else (),
         )
         if status == "INFEASIBLE":
             self.proved_infeasible = True
