@@ -20,7 +20,6 @@ from clinicdesk.patients.tests.factories import PatientFactory
 HEADER = "mrn,last_name,first_name,date_of_birth,sex,mobile_phone,email\n"
 
 
-
 def _outcomes(result) -> list[tuple[int, str]]:
     return [(r.line, r.outcome) for r in result.rows]
 

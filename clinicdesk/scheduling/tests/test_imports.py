@@ -54,7 +54,6 @@ def outcomes(result) -> list[tuple[int, str, str]]:
     return [(r.line, r.outcome, r.message) for r in result.rows]
 
 
-
 def booked(clinic, hour: int, *, patient=None, notes: str = ""):
     return appointment_book(actor=clinic.actor, patient=patient or PatientFactory(organization=clinic.organization),
                             provider=clinic.provider, location=clinic.location, appointment_type=clinic.kind,

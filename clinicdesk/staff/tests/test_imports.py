@@ -32,7 +32,6 @@ def lab(org):
     return DepartmentFactory(organization=org, code="LAB", name="Laboratory")
 
 
-
 def test_a_dry_run_saves_nothing_and_an_import_adds_through_the_service_and_audits(manager, lab, org):
     Skill.objects.create(organization=org, code="rn", name="Registered nurse")
     text = HEADER + "Moore,Keisha,Nurse,Laboratory,0.80,keisha@example.com,rn\n"
