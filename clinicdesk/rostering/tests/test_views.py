@@ -245,3 +245,33 @@ def test_gaps_and_progress_are_shown_and_polling_stops_with_a_refresh(unit, boss
     html = page.content.decode()
     assert "No roster meets the minimum cover" in html
     assert "Wed 2027-03-03 · Night (charge)" in html and "Nurse1 Unit01: lacks charge" in html
+
+
+def test_stop_the_solver_from_the_page_asks_the_run_to_stop_and_says_so(unit, boss_client):
+    from clinicdesk.core.models import AuditEvent
+    from clinicdesk.rostering.models import SolveRun
+
+    period = make_period(unit)
+    other = make_period(unit, start=period.end + timedelta(days=1), name="Nursing April")
+    run = SolveRun.objects.create(period=period, status="running", time_limit_seconds=60)
+    progress = boss_client.get(reverse("rostering:solve_progress", args=[period.pk, run.pk]), HTTP_HX_REQUEST="true")
+    cancel_url = reverse("rostering:solve_cancel", args=[period.pk, run.pk])
+    assert cancel_url.encode() in progress.content and b"Stop the solver" in progress.content
+
+    assert boss_client.get(cancel_url).status_code == 405  # only a form post stops it
+    wrong = boss_client.post(reverse("rostering:solve_cancel", args=[other.pk, run.pk]))
+    assert wrong.status_code == 404  # a run is stopped only through its own period
+    run.refresh_from_db()
+    assert not run.cancel_requested
+
+    response = boss_client.post(cancel_url, follow=True)
+    run.refresh_from_db()
+    assert run.cancel_requested
+    assert "Stopping the solver; the best roster so far is kept." in response.content.decode()
+    assert AuditEvent.objects.filter(action="roster.solve_cancelled").count() == 1
+
+    SolveRun.objects.filter(pk=run.pk).update(status="cancelled")
+    boss_client.post(cancel_url)  # a finished run: nothing more to stop, nothing audited
+    assert AuditEvent.objects.filter(action="roster.solve_cancelled").count() == 1
+    finished = boss_client.get(reverse("rostering:solve_progress", args=[period.pk, run.pk]), HTTP_HX_REQUEST="true")
+    assert b"Stop the solver" not in finished.content
