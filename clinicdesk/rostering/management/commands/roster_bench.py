@@ -14,7 +14,6 @@ run of a neighbourhood search varies more from seed to seed than most changes to
 from __future__ import annotations
 
 import csv
-import math
 import statistics
 import time
 from pathlib import Path
@@ -43,10 +42,6 @@ def parse_only(text: str, option: str = "--only", what: str = "instance numbers"
     if not numbers:
         raise CommandError(f"{option}: '{text}' names no {what}.")
     return numbers
-
-
-def geometric_mean(values: list[float]) -> float:
-    return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
 def best_known(directory: Path) -> dict[str, int]:
@@ -118,12 +113,15 @@ class Command(BaseCommand):
             if by_instance:
                 which = f" (seed {seed})" if several else ""
                 self.stderr.write(f"geometric mean of objective/best_known over {len(by_instance)} instance(s) of "
-                                  f"1-19{which}: {geometric_mean(list(by_instance.values())):.4f}")
+                                  f"1-19{which}: {statistics.geometric_mean(by_instance.values()):.4f}")
         if several:
-            medians = [statistics.median(r[number] for r in ratios.values() if number in r)
-                       for number in numbers if any(number in r for r in ratios.values())]
+            by_number: dict[int, list[float]] = {}
+            for by_instance in ratios.values():
+                for number, ratio in by_instance.items():
+                    by_number.setdefault(number, []).append(ratio)
+            medians = [statistics.median(values) for values in by_number.values()]
             if medians:
                 self.stderr.write(f"geometric mean of each instance's median over {len(seed_list)} seeds, "
-                                  f"{len(medians)} instance(s) of 1-19: {geometric_mean(medians):.4f}")
+                                  f"{len(medians)} instance(s) of 1-19: {statistics.geometric_mean(medians):.4f}")
         if failures:
             raise CommandError("checker mismatch: " + "; ".join(failures))
