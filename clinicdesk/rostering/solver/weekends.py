@@ -3,8 +3,8 @@
 When the team's weekend maxima give little more weekend shifts than the cover asks for (or fewer), nearly every
 weekend must be worked on both days, and by the right people on the right types. The neighbourhood search sees a
 few people or a few days at a time, and on a large plan it seldom finds the chains of changes that make a weekend
-whole. Measured on Instance 13 (120 people, 18 shift types, weekend supply 500 for 482 shifts wanted), main's
-60 s runs ended between 2,854 and 3,719, their cover short almost only on Saturdays and Sundays.
+whole. Measured on Instance 13 (120 people, 18 shift types, weekend supply 500 for 482 shifts wanted), 60 s runs
+of the search alone ended between 2,854 and 3,719, their cover short almost only on Saturdays and Sundays.
 
 So the weekends are planned first, as a model of their own: every person's weekend cells, with one shift a day,
 forbidden successions inside a weekend, per-type maxima, the maximum number of weekends and of minutes, the
@@ -67,9 +67,10 @@ class WeekendModel:
         model = self.model = cp_model.CpModel()
         x = self.x = {}
         on_line: dict[tuple[int, int], list] = defaultdict(list)
+        on_day: dict[tuple[int, int], list] = {}  # (person, day) -> that day's literals
         for ei, emp in enumerate(problem.employees):
             types = allowed_types(problem, emp)
-            worked = []
+            worked, mine = [], []
             for group in groups:
                 here = []
                 for d in group:
@@ -81,9 +82,11 @@ class WeekendModel:
                         x[ei, d, t] = v
                         on_line[d, t].append(v)
                         day.append(v)
+                        mine.append((t, v))
                         if forced.get((ei, d)) is not None:
                             model.add(v == int(forced[ei, d] == t))
                     model.add_at_most_one(day)
+                    on_day[ei, d] = day
                     here.extend(day)
                 for d in group[:-1]:
                     for t in types:
@@ -97,7 +100,6 @@ class WeekendModel:
                     worked.append(w)
             if emp.max_weekends is not None and worked:
                 model.add(sum(worked) <= emp.max_weekends)
-            mine = [(t, v) for (e, _, t), v in x.items() if e == ei]
             for t in types:
                 limit = emp.max_shifts_by_type.get(shifts[t].id)
                 if limit is not None:
@@ -117,7 +119,7 @@ class WeekendModel:
                 if not rows.weekend[d]:
                     continue
                 if t is None:  # a day off wished for: any shift that day pays
-                    costs.append(weight * sum(v for (e, dd, _), v in x.items() if e == ei and dd == d))
+                    costs.append(weight * sum(on_day.get((ei, d), [])))
                 elif t >= 0 and (ei, d, t) in x:
                     costs.append(weight * (1 - x[ei, d, t]) if on else weight * x[ei, d, t])
         model.minimize(sum(costs))
