@@ -271,28 +271,7 @@ def _contract(rm: RosterModel, ei: int, history: bool, anchor: list[int] | None 
                     else:
                         m.add(b == 0)
     work = [rm.work[ei, d] for d in range(days)]
-    hist_work = [1 if h is not None else 0 for h in hist]
-    # Maximum consecutive shifts: every window of K+1 days (history included) holds at most K shifts.
-    k = emp.max_consecutive_shifts
-    if k is not None:
-        full = hist_work + work
-        offset = len(hist_work)
-        if anchor is None:
-            starts = range(0, len(full) - k)
-        else:  # the windows that hold an anchor day
-            starts = sorted({st for f in anchor for st in range(max(0, f + offset - k), min(len(full) - k - 1, f + offset) + 1)})
-        for start in starts:
-            if start + k < offset:
-                continue  # entirely in the history
-            window = full[start : start + k + 1]
-            const = sum(v for v in window if _is_const(v))
-            lits = [v for v in window if not _is_const(v)]
-            if lits and const + len(lits) > k:
-                m.add(sum(lits) <= k - const)
-            elif not lits and const > k:
-                m.add_bool_or([])
-    _min_runs(m, work, hist_work if history else None, emp.min_consecutive_shifts, worked=True, anchor=anchor)
-    _min_runs(m, work, hist_work if history else None, emp.min_consecutive_days_off, worked=False, anchor=anchor)
+    run_rules(m, emp, work, [1 if h is not None else 0 for h in hist] if history else None, anchor=anchor)
     if emp.max_weekends is not None:
         worked = _weekend_literals(rm, ei)
         const = sum(v for v in worked if _is_const(v))
@@ -335,6 +314,34 @@ def _state(v, worked: bool):
     if _is_const(v):
         return v if worked else 1 - v
     return v if worked else v.Not()
+
+
+def run_rules(m: cp_model.CpModel, emp, work: list, hist: list[int] | None, anchor: list[int] | None = None) -> None:
+    """The run rules of one contract over a row of worked literals (or 0/1): the maximum consecutive shifts and the
+    minimum runs of shifts and of days off. `hist` is the worked history before day 0 (None: lenient edges); with
+    `anchor`, only the rules that touch an anchor day are stated."""
+    hist_work = hist or []
+    # Maximum consecutive shifts: every window of K+1 days (history included) holds at most K shifts.
+    k = emp.max_consecutive_shifts
+    if k is not None:
+        full = hist_work + work
+        offset = len(hist_work)
+        if anchor is None:
+            starts = range(0, len(full) - k)
+        else:  # the windows that hold an anchor day
+            starts = sorted({st for f in anchor for st in range(max(0, f + offset - k), min(len(full) - k - 1, f + offset) + 1)})
+        for start in starts:
+            if start + k < offset:
+                continue  # entirely in the history
+            window = full[start : start + k + 1]
+            const = sum(v for v in window if _is_const(v))
+            lits = [v for v in window if not _is_const(v)]
+            if lits and const + len(lits) > k:
+                m.add(sum(lits) <= k - const)
+            elif not lits and const > k:
+                m.add_bool_or([])
+    _min_runs(m, work, hist, emp.min_consecutive_shifts, worked=True, anchor=anchor)
+    _min_runs(m, work, hist, emp.min_consecutive_days_off, worked=False, anchor=anchor)
 
 
 def _min_runs(m: cp_model.CpModel, work: list, hist: list[int] | None, minimum: int, *, worked: bool,

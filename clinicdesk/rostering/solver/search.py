@@ -27,7 +27,7 @@ from ortools.sat.python import cp_model
 from .model import RULES, Cells, RosterModel, build_model, forced_cells
 from .problem import Assignment, Progress, RosterProblem, SolveResult
 from .rows import RowSearch
-from .weekends import WeekendModel, weekends_come_first
+from .weekends import SlotModel, WeekendModel, weekends_come_first
 
 MINIMUM_WEIGHT = 1_000_000  # per person short of a hard minimum while the search still repairs it
 FULL_MODEL_LIMIT = 60_000  # free shift literals up to which the whole model is solved for a bound
@@ -54,12 +54,14 @@ AIMED_SHARE = 0.5
 # 60 s on 2 cores: CP-SAT's default pair of workers ended at 847 above a bound of 746 (828 after 300 s, the bound
 # unmoved); these two proved 748 optimal in 27 s.
 WHOLE_MODEL_SUBSOLVERS = ("max_lp", "lb_tree_search")
-# Weekends first (`weekends.py`, large plans whose weekends are scarce): the share of the time for planning the
-# weekends, at most WEEKEND_PLAN_MAX seconds, and the share by whose end the search with those weekends locked
-# stops. Measured on Instance 13 at 60 s: plans of 8 s and 15 s, locked until 0.4, 0.6 or 0.8 of the time, ended at
-# 2,224 to 2,702 (seven runs), against 2,854 to 3,719 for the search without them; with this share, seeds 0-4 ended at
-# 2,589 / 2,747 / 2,286 / 2,307 / 2,384, with a share of 0.25 at 2,349 / 2,393 / 2,555 / 2,620 / 2,646.
-WEEKEND_PLAN_SHARE = 0.15
+# Weekends first (`weekends.py`, large plans whose weekends are just enough): the share of the time for planning
+# the weekends, at most WEEKEND_PLAN_MAX seconds, of which WEEKEND_SLOTS_SHARE goes to who works which days and the
+# rest to the types, and the share by whose end the search with those weekends locked stops. Measured with the typed
+# plan alone on Instance 13 at 60 s: plans of 8 s and 15 s, locked until 0.4, 0.6 or 0.8 of the time, ended at
+# 2,224 to 2,702 (seven runs), against 2,854 to 3,719 for the search without them. With both plans, a quarter of the
+# time: Instance 19's days plan reached 4,600 in 5 s, 3,300 in 10 s and 2,900 in 20 s (the shortfall alone).
+WEEKEND_PLAN_SHARE = 0.25
+WEEKEND_SLOTS_SHARE = 0.65
 WEEKEND_PLAN_MAX = 30.0
 WEEKEND_LOCKED_SHARE = 0.6
 
@@ -607,24 +609,20 @@ class Search:
                 self.optimal = True
 
     def weekends_first(self) -> None:
-        """The team's weekends planned first (`weekends.py`), then the search with them locked until
-        WEEKEND_LOCKED_SHARE of the time; its best roster becomes this search's first."""
-        planner = WeekendModel(self.problem, self.forced, self.rows)
-        solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = min(WEEKEND_PLAN_MAX, WEEKEND_PLAN_SHARE * self.time_limit)
-        solver.parameters.num_workers = max(1, self.workers)
-        solver.parameters.random_seed = self.rng.randrange(1 << 30)
-        # measured on Instance 13's weekends, three seeds: 9 s at level 1 ended at 1,602 / 2,875 / 2,140, at level 2
-        # 1,342 / 1,730 / 2,025 (15 s: 1,329 / 1,515 / 1,428 and 1,353 / 1,183 / 1,190)
-        solver.parameters.linearization_level = 2
-        stopper = _Stopper(solver, self.stop)
-        try:
-            status = solver.solve(planner.model)
-        finally:
-            stopper.close()
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE) or self.stopped():
+        """The team's weekends planned first (`weekends.py`: who works which days, then the types of the weekend
+        cells), then the search with them locked until WEEKEND_LOCKED_SHARE of the time; its best roster becomes
+        this search's first."""
+        seconds = min(WEEKEND_PLAN_MAX, WEEKEND_PLAN_SHARE * self.time_limit)
+        until = self.elapsed() + seconds
+        slots = SlotModel(self.problem, self.forced, self.rows)
+        value = self._plan(slots.model, WEEKEND_SLOTS_SHARE * seconds, linearization=1)
+        if value is None:
             return
-        locks = planner.locks(solver.value)
+        planner = WeekendModel(self.problem, {**self.forced, **slots.offs(value)}, self.rows)
+        value = self._plan(planner.model, until - self.elapsed(), linearization=2)
+        if value is None:
+            return
+        locks = planner.locks(value)
         if not locks:
             return
         self.report("weekends")
@@ -640,6 +638,22 @@ class Search:
         # the inner search's bound and proof hold for its locked plan only, so neither is kept
         if cells is not None and objective is not None and not inner.infeasible_people:
             self.best, self.best_obj = cells, objective
+
+    def _plan(self, model: cp_model.CpModel, seconds: float, linearization: int):
+        """Solve one of the weekend plans; its solution's `value`, or None (no plan, or the search was stopped)."""
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = max(0.5, seconds)
+        solver.parameters.num_workers = max(1, self.workers)
+        solver.parameters.random_seed = self.rng.randrange(1 << 30)
+        solver.parameters.linearization_level = linearization
+        stopper = _Stopper(solver, self.stop)
+        try:
+            status = solver.solve(model)
+        finally:
+            stopper.close()
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE) or self.stopped():
+            return None
+        return solver.value
 
     def run(self) -> tuple[Cells | None, int | None]:
         budget = self.time_limit

@@ -12,7 +12,7 @@ from clinicdesk.rostering.solver.model import forced_cells
 from clinicdesk.rostering.solver.problem import Cover, Employee, RosterProblem, ShiftRequest, ShiftType
 from clinicdesk.rostering.solver.rows import RowSearch
 from clinicdesk.rostering.solver.search import MINIMUM_WEIGHT
-from clinicdesk.rostering.solver.weekends import WeekendModel, weekend_supply, weekends_come_first
+from clinicdesk.rostering.solver.weekends import SlotModel, WeekendModel, weekend_supply, weekends_come_first
 
 SHIFTS = [ShiftType("D", 480), ShiftType("L", 480, forbidden_next=frozenset({"D"}))]
 
@@ -35,14 +35,16 @@ def test_weekend_supply_counts_what_the_maxima_allow_against_what_is_wanted():
     assert weekend_supply(unlimited) == (8, None)
 
 
-def test_weekends_come_first_only_on_large_scarce_plans_of_a_few_months_with_time(monkeypatch):
+def test_weekends_come_first_only_on_large_plans_of_a_few_months_whose_weekends_are_just_enough_with_time():
     scarce = scarce_plan(people=4)  # supply 8 for 8 wanted
     plenty = scarce_plan(people=6)  # supply 12 for 8 wanted: 1.5 per shift
+    short = scarce_plan(people=3)  # supply 6 for 8 wanted: every weekend short whatever the plan
     big = weekends_module.WEEKEND_FIRST_SIZE
     assert weekends_come_first(scarce, big, 60.0)
     assert not weekends_come_first(scarce, big - 1, 60.0)  # small plans: the search finds its weekends itself
     assert not weekends_come_first(scarce, big, weekends_module.WEEKEND_FIRST_SECONDS - 1)  # too little time
     assert not weekends_come_first(plenty, big, 60.0)
+    assert not weekends_come_first(short, big, 60.0)
     assert not weekends_come_first(scarce_plan(people=4, max_weekends=None), big, 60.0)
     long = scarce_plan(days=weekends_module.WEEKEND_FIRST_DAYS + 5, people=4)
     assert not weekends_come_first(long, big, 60.0)
@@ -96,6 +98,54 @@ def test_a_person_whose_contract_cannot_hold_with_the_planned_weekend_keeps_it_f
     assert not any(e == "p0" and d in (5, 6) for e, d in locks)
     # p1 (runs of one allowed) keeps what was planned for them
     assert any(e == "p1" for e, _ in locks)
+
+
+
+def test_the_days_plan_keeps_each_persons_runs_and_minutes_and_meets_the_weekends_it_can():
+    # 4 weeks of one 8-hour shift, 4 people of 2 weekends each for 2 shifts wanted every day; each must work 18 to 20
+    # shifts in runs of 2 to 5 with at least 2 days off, which not every choice of two weekends leaves room for
+    day = ShiftType("D", 480)
+    emps = [
+        Employee(f"p{i}", min_minutes=480 * 18, max_minutes=480 * 20, max_consecutive_shifts=5,
+                 min_consecutive_shifts=2, min_consecutive_days_off=2, max_weekends=2)
+        for i in range(4)
+    ]
+    problem = RosterProblem(days=28, shift_types=[day], employees=emps, cover=[Cover(d, "D", 2) for d in range(28)])
+    forced, _ = forced_cells(problem)
+    rows = RowSearch(problem, forced, MINIMUM_WEIGHT)
+    slots = SlotModel(problem, forced, rows)
+    value = solve_model(slots.model)
+    rostered = {(emp.id, d): "D" for ei, emp in enumerate(problem.employees) for d in range(28) if value(slots.y[ei, d])}
+    # every row of the plan keeps the contract: the checker (code apart from the model) finds no broken rule
+    assert check(problem, rostered).hard_violations == []
+    for d in (5, 6, 12, 13, 19, 20, 26, 27):  # and every weekend line is met: 16 weekend shifts for 16 wanted
+        assert sum(1 for (_, dd) in rostered if dd == d) == 2
+    # what it leaves off on weekends becomes days off for the typed plan, for everyone
+    offs = slots.offs(value)
+    assert {ei for ei, _ in offs} == {0, 1, 2, 3}
+    assert all(not value(slots.y[ei, d]) and d % 7 in (5, 6) for ei, d in offs)
+    assert len(offs) == 4 * 8 - 16
+
+
+def test_after_the_days_plan_no_one_is_planned_a_weekend_their_contract_cannot_hold():
+    # p0 works runs of at least 3 shifts and is off (hard) the Friday and Monday around the first weekend: the typed
+    # plan alone may give them that weekend (see above); the days plan does not, so everyone's planned weekend
+    # cells are kept as locks
+    problem = scarce_plan(days=21, people=3, max_weekends=2)
+    problem.employees[0] = Employee("p0", max_minutes=480 * 15, max_consecutive_shifts=5, min_consecutive_shifts=3,
+                                    min_consecutive_days_off=1, max_weekends=2)
+    problem.days_off |= {("p0", 4), ("p0", 7)}
+    forced, _ = forced_cells(problem)
+    rows = RowSearch(problem, forced, MINIMUM_WEIGHT)
+    slots = SlotModel(problem, forced, rows)
+    value = solve_model(slots.model)
+    assert not value(slots.y[0, 5]) and not value(slots.y[0, 6])
+    planner = WeekendModel(problem, {**forced, **slots.offs(value)}, rows)
+    value = solve_model(planner.model)
+    planned = {(ei, d) for (ei, d, t), v in planner.x.items() if value(v)}
+    locks = planner.locks(value)
+    assert len(locks) == len(planned) > 0
+    assert not any(e == "p0" and d in (5, 6) for e, d in locks)
 
 
 def test_the_search_with_weekends_first_reports_the_plan_and_ends_on_a_checked_roster(monkeypatch):
