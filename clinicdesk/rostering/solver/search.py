@@ -9,7 +9,7 @@
 3. Proof: when the whole model is small enough, the remaining time goes to CP-SAT on the whole
    model, hinted with the best roster, which improves the lower bound (and sometimes the roster).
 
-On a large plan whose weekends are scarce, the team's weekends are planned first (`weekends.py`) and steps
+On a large plan whose weekends are just enough, the team's weekends are planned first (`weekends.py`) and steps
 1-3 run with them locked until WEEKEND_LOCKED_SHARE of the time; their roster is where the search goes on.
 """
 
@@ -59,7 +59,7 @@ WHOLE_MODEL_SUBSOLVERS = ("max_lp", "lb_tree_search")
 # rest to the types, and the share by whose end the search with those weekends locked stops. Measured with the typed
 # plan alone on Instance 13 at 60 s: plans of 8 s and 15 s, locked until 0.4, 0.6 or 0.8 of the time, ended at
 # 2,224 to 2,702 (seven runs), against 2,854 to 3,719 for the search without them. With both plans, a quarter of the
-# time: Instance 19's days plan reached 4,600 in 5 s, 3,300 in 10 s and 2,900 in 20 s (the shortfall alone).
+# time: Instance 19's days plan cost 4,600 after 5 s, 3,300 after 10 s and 2,900 after 20 s (docs/benchmarks.md).
 WEEKEND_PLAN_SHARE = 0.25
 WEEKEND_SLOTS_SHARE = 0.65
 WEEKEND_PLAN_MAX = 30.0
@@ -615,10 +615,13 @@ class Search:
         seconds = min(WEEKEND_PLAN_MAX, WEEKEND_PLAN_SHARE * self.time_limit)
         until = self.elapsed() + seconds
         slots = SlotModel(self.problem, self.forced, self.rows)
+        # the days plan at CP-SAT's default level (Instance 19, 8 s, one seed each: level 0 3,700, 1 4,000, 2 4,200)
         value = self._plan(slots.model, WEEKEND_SLOTS_SHARE * seconds, linearization=1)
         if value is None:
             return
         planner = WeekendModel(self.problem, {**self.forced, **slots.offs(value)}, self.rows)
+        # the typed plan at level 2: measured on Instance 13's weekends, three seeds, 9 s at level 1 ended at 1,602 /
+        # 2,875 / 2,140, at level 2 1,342 / 1,730 / 2,025 (15 s: 1,329 / 1,515 / 1,428 and 1,353 / 1,183 / 1,190)
         value = self._plan(planner.model, until - self.elapsed(), linearization=2)
         if value is None:
             return
